@@ -1,0 +1,1 @@
+"""Channel adapters: translate between a platform and Incoming / Outgoing, nothing more."""

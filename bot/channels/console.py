@@ -1,0 +1,53 @@
+"""The console channel: one person chatting through stdin and stdout.
+
+Replies are printed as text, offered choices follow as numbered lines (``1. Confirm``), and the
+person may type the number or the choice's text. Output is flushed after every reply, so
+another program can converse with the bot through pipes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.core import Engine, Outgoing
+from handlers.types import Incoming
+
+CHANNEL = "console"
+
+
+def format_outgoing(out: Outgoing) -> str:
+    lines = [out.text]
+    lines += [f"{number}. {label}" for number, (label, _) in enumerate(out.choices, start=1)]
+    return "\n".join(lines)
+
+
+async def run_console(
+    engine: Engine,
+    user_id: str,
+    stdin: TextIO,
+    stdout: TextIO,
+    greeting: Sequence[str] = (),
+) -> None:
+    """Converse until end of input."""
+    interactive = stdin.isatty()
+
+    def say(text: str) -> None:
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    for line in greeting:
+        say(line)
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        raw = await asyncio.to_thread(stdin.readline)
+        if not raw:
+            return
+        replies = await engine.handle(Incoming(CHANNEL, user_id, text=raw.rstrip("\r\n")))
+        for out in replies:
+            say(format_outgoing(out))
+        if not interactive:
+            say("")

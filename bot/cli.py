@@ -1,0 +1,287 @@
+"""The ``tambon-bot`` command line (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import gazetteer, i18n, services
+from bot.settings import Settings
+from handlers.types import T, Text
+from storage import open_store
+from storage.base import DuplicateTambon, Role, Store, Tambon
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A problem to report to the operator in their language, then exit with status 2."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(text.msgid)
+        self.text = text
+
+
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
+    store = open_store(settings.database_url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _tambon(store: Store, code: str) -> Tambon:
+    tambon = await store.get_tambon_by_code(code)
+    if tambon is None:
+        raise CliError(
+            T(
+                "No tambon with code {code} is registered here. Register it with: "
+                "tambon-bot tambon create --code {code} --villages N",
+                code=code,
+            )
+        )
+    return tambon
+
+
+def _tagger() -> Any:
+    from bot.nlp import KeywordTagger
+
+    return KeywordTagger()
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.channels.console import run_console
+    from bot.core import Engine
+
+    locale = settings.locale
+    async with _store(settings) as store:
+        sample = await services.ensure_sample_tambon(store)
+        greeting: list[str] = []
+        if sample is not None:
+            if sample.created:
+                greeting.append(
+                    i18n.render(
+                        T(
+                            "This store was empty, so I created a sample tambon to try the "
+                            "bot with: Tambon {tambon}, Amphoe {amphoe}, {province} "
+                            "province (code {code}).",
+                            tambon=sample.tambon.name_th,
+                            amphoe=sample.tambon.amphoe_th,
+                            province=sample.tambon.province_th,
+                            code=sample.tambon.code,
+                        ),
+                        locale,
+                    )
+                )
+            greeting.append(
+                i18n.render(
+                    T(
+                        "Console chat. To join Tambon {tambon} as a villager, type: /start "
+                        "{join_code}",
+                        tambon=sample.tambon.name_th,
+                        join_code=sample.invite.code,
+                    ),
+                    locale,
+                )
+            )
+        else:
+            greeting.append(
+                i18n.render(T("Console chat. Type /start followed by your join code."), locale)
+            )
+        engine = Engine(store, _tagger(), default_locale=locale)
+        await run_console(engine, args.user, sys.stdin, sys.stdout, greeting)
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
+    if settings.telegram_enabled or settings.line_enabled:
+        raise CliError(
+            T(
+                "Telegram and LINE are not part of this version yet. Unset "
+                "TELEGRAM_BOT_TOKEN and LINE_CHANNEL_SECRET to chat in the console."
+            )
+        )
+    args.user = "console"
+    await cmd_console(args, settings)
+
+
+async def cmd_tambon_create(args: argparse.Namespace, settings: Settings) -> None:
+    if args.villages < 1 or args.villages > 99:
+        raise CliError(T("A tambon has between 1 and 99 villages; got {count}.", count=args.villages))
+    async with _store(settings) as store:
+        try:
+            tambon = await services.create_tambon(
+                store,
+                args.code,
+                args.villages,
+                name=args.name,
+                amphoe=args.amphoe,
+                province=args.province,
+            )
+        except gazetteer.UnknownTambon:
+            raise CliError(
+                T(
+                    "{code} is not a tambon code in the official list. A tambon code has six "
+                    "digits, for example 600801; or give --name, --amphoe and --province.",
+                    code=args.code,
+                )
+            ) from None
+        except DuplicateTambon:
+            raise CliError(T("Tambon {code} is already registered.", code=args.code)) from None
+    print(_tambon_line(tambon, args.villages))
+
+
+def _tambon_line(tambon: Tambon, villages: int) -> str:
+    return "\t".join(
+        [tambon.code, tambon.name_th, tambon.amphoe_th, tambon.province_th, str(villages)]
+    )
+
+
+async def cmd_tambon_list(args: argparse.Namespace, settings: Settings) -> None:
+    async with _store(settings) as store:
+        for tambon in await store.list_tambons():
+            villages = await store.list_villages(tambon.id)
+            print(_tambon_line(tambon, len(villages)))
+
+
+async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
+    async with _store(settings) as store:
+        tambon = await _tambon(store, args.tambon)
+        invite = await services.create_invite(store, tambon, Role(args.role))
+    print(invite.code)
+    username = settings.get("TELEGRAM_BOT_USERNAME")
+    basic_id = settings.get("LINE_BOT_BASIC_ID")
+    if username:
+        print(f"https://t.me/{username.lstrip('@')}?start={invite.code}")
+    if basic_id:
+        from urllib.parse import quote
+
+        print(f"https://line.me/R/oaMessage/{quote(basic_id)}/?{quote('/start ' + invite.code)}")
+    if not (username and basic_id):
+        print(
+            i18n.render(
+                T(
+                    "Set TELEGRAM_BOT_USERNAME and LINE_BOT_BASIC_ID to print the Telegram and "
+                    "LINE links as well."
+                ),
+                settings.locale,
+            ),
+            file=sys.stderr,
+        )
+
+
+async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
+    tagger = _tagger()
+    lines: Sequence[str] = [args.text] if args.text is not None else sys.stdin
+    for raw in lines:
+        text = raw.rstrip("\r\n")
+        if not text.strip():
+            continue
+        tags = tagger.tag(text)
+        if args.json:
+            record = {
+                "text": text,
+                "categories": list(tags.categories),
+                "kind": tags.kind,
+                "village": tags.village,
+            }
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+        else:
+            village = "" if tags.village is None else str(tags.village)
+            print("\t".join([",".join(tags.categories), tags.kind, village, text]), flush=True)
+
+
+async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    if args.what != "submissions":
+        raise CliError(T("Exporting {what} is not available yet.", what=args.what))
+    async with _store(settings) as store:
+        tambon = await _tambon(store, args.tambon)
+        out: TextIO
+        if args.output in (None, "-"):
+            await services.export_submissions(store.iter_submissions(tambon.id), sys.stdout, args.format)
+        else:
+            path = Path(args.output)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # utf-8-sig so that Excel, which officers open CSV files with, reads Thai correctly.
+            encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+            with path.open("w", encoding=encoding, newline="") as out:
+                await services.export_submissions(
+                    store.iter_submissions(tambon.id), out, args.format
+                )
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tambon-bot", description="Chatbot for Thai tambon-level participatory planning."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start every configured channel; with none, the console")
+    run.set_defaults(func=cmd_run)
+
+    console = sub.add_parser("console", help="chat in the terminal (reads stdin lines)")
+    console.add_argument("--user", default="console", help="the console user's id")
+    console.set_defaults(func=cmd_console)
+
+    tambon = sub.add_parser("tambon", help="register and list tambons")
+    tambon_sub = tambon.add_subparsers(dest="tambon_command", required=True)
+    create = tambon_sub.add_parser("create", help="register a tambon by its 6-digit code")
+    create.add_argument("--code", required=True)
+    create.add_argument("--name")
+    create.add_argument("--amphoe")
+    create.add_argument("--province")
+    create.add_argument("--villages", type=int, required=True, help="number of villages (moo 1..N)")
+    create.set_defaults(func=cmd_tambon_create)
+    tambon_list = tambon_sub.add_parser("list", help="one tambon per line, its code first")
+    tambon_list.set_defaults(func=cmd_tambon_list)
+
+    invite = sub.add_parser("invite", help="make a join code")
+    invite.add_argument("--tambon", required=True, metavar="CODE")
+    invite.add_argument("--role", choices=[r.value for r in Role if r is not Role.ADMIN], default="villager")
+    invite.set_defaults(func=cmd_invite)
+
+    tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
+    tag.add_argument("text", nargs="?")
+    tag.add_argument("--json", action="store_true", help="one JSON object per line")
+    tag.set_defaults(func=cmd_tag)
+
+    export = sub.add_parser("export", help="export a tambon's data")
+    export.add_argument("--tambon", required=True, metavar="CODE")
+    export.add_argument("--what", choices=["submissions", "ballots"], default="submissions")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("-o", "--output", metavar="FILE")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.load()
+    func: Command = args.func
+    try:
+        asyncio.run(func(args, settings))
+    except CliError as error:
+        print(i18n.render(error.text, settings.locale), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

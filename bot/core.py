@@ -1,0 +1,87 @@
+"""The engine every channel shares: one incoming message in, rendered replies out.
+
+For each message it opens one store transaction, in which it records the platform's update
+key (so a redelivered update is handled once), loads the member and their conversation, runs
+the handlers, and saves the conversation with the choices it offered. Replies are rendered in
+the member's language after the handlers ran, so a language switch takes effect at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import i18n
+from handlers import build_router
+from handlers.router import Context, Router, dispatch, resolve_choice
+from handlers.types import Incoming, Reply, Tagger
+from storage.base import Conversation, Store
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reply rendered for one person: text and (label, payload) buttons."""
+
+    text: str
+    choices: tuple[tuple[str, str], ...] = ()
+    columns: int = 1
+
+
+class Engine:
+    """Runs the conversation for every channel."""
+
+    def __init__(
+        self,
+        store: Store,
+        tagger: Tagger,
+        *,
+        default_locale: str = i18n.DEFAULT_LOCALE,
+        router: Router | None = None,
+    ) -> None:
+        self.store = store
+        self.tagger = tagger
+        self.default_locale = default_locale
+        self.router = router or build_router()
+
+    async def handle(self, incoming: Incoming, update_key: str | None = None) -> list[Outgoing]:
+        """Handle one message; an already-seen ``update_key`` yields no replies."""
+        async with self.store.transaction():
+            if update_key is not None and not await self.store.claim_update(
+                incoming.channel, update_key
+            ):
+                return []
+            member = await self.store.get_member(incoming.channel, incoming.user_id)
+            conversation = await self.store.get_conversation(member.id) if member else None
+            ctx = Context(
+                incoming=resolve_choice(incoming, conversation),
+                store=self.store,
+                tagger=self.tagger,
+                member=member,
+                conversation=conversation,
+            )
+            replies = await dispatch(self.router, ctx)
+            locale = self.locale_of(ctx)
+            rendered = [self.render(reply, locale) for reply in replies]
+            if ctx.member is not None and ctx.conversation is not None:
+                await self.store.save_conversation(_with_offer(ctx.conversation, rendered))
+        return rendered
+
+    def locale_of(self, ctx: Context) -> str:
+        if ctx.member is not None and ctx.member.locale in i18n.LOCALES:
+            return ctx.member.locale
+        return self.default_locale
+
+    @staticmethod
+    def render(reply: Reply, locale: str) -> Outgoing:
+        return Outgoing(
+            text=i18n.render(reply.text, locale),
+            choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
+            columns=reply.columns,
+        )
+
+
+def _with_offer(conversation: Conversation, rendered: list[Outgoing]) -> Conversation:
+    """Remember the last choices shown, or none when the last reply offered none."""
+    last = next((out.choices for out in reversed(rendered) if out.choices), ())
+    offered = [(payload, label) for label, payload in last]
+    conversation.offered = offered if conversation.step else []
+    return conversation

@@ -1,0 +1,184 @@
+"""Tagger v1: normalise, tokenise with pythainlp (newmm), match the keyword lexicon.
+
+The lexicon (``lexicon/*.toml``) is data a district officer can extend without touching code.
+Every lexicon word is added to newmm's dictionary, so multi-syllable keywords ("nam prapa", tap water)
+come out as one token; adjacent tokens are also joined in twos and threes so that a keyword
+the tokeniser split is still found.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import bot  # noqa: F401 - sets pythainlp offline before it is imported
+from handlers.types import Tags
+
+_THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
+_REPEATS = re.compile(r"(.)\1{2,}")  # "maakkkk" -> "maak"; Thai words never triple a letter
+_SPACES = re.compile(r"\s+")
+_MAX_JOIN = 3
+KINDS = ("idea", "need", "problem")  # precedence order
+
+
+def _read_toml(name: str) -> dict[str, Any]:
+    text = resources.files("bot.nlp").joinpath("lexicon", name).read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def normalise(text: str) -> str:
+    """NFC, Thai digits to Arabic, runs of a repeated character collapsed, spaces squeezed."""
+    text = unicodedata.normalize("NFC", text).translate(_THAI_DIGITS)
+    text = text.replace("\u0e4d\u0e32", "\u0e33")  # nikhahit + sara aa typed for sara am
+    text = text.replace("\u0e40\u0e40", "\u0e41")  # two sara e typed for sara ae
+    text = _REPEATS.sub(r"\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    strong: Mapping[str, frozenset[str]]  # word -> categories
+    weak: Mapping[str, frozenset[str]]
+    kind_cues: Mapping[str, frozenset[str]]  # word -> kinds
+    categories: tuple[str, ...]
+    village_prefixes: tuple[str, ...]
+    digits_only_prefixes: tuple[str, ...]
+    village_name_prefix: str
+    number_words: tuple[str, ...]
+
+    @classmethod
+    def load(cls) -> Lexicon:
+        cats = _read_toml("categories.toml")
+        strong: dict[str, set[str]] = defaultdict(set)
+        weak: dict[str, set[str]] = defaultdict(set)
+        for category, table in cats.items():
+            for word in table.get("words", []):
+                strong[_key(word)].add(category)
+            for word in table.get("weak", []):
+                weak[_key(word)].add(category)
+        kinds: dict[str, set[str]] = defaultdict(set)
+        for kind, table in _read_toml("kinds.toml").items():
+            for word in table["cues"]:
+                kinds[_key(word)].add(kind)
+        villages = _read_toml("villages.toml")
+        return cls(
+            strong={w: frozenset(c) for w, c in strong.items()},
+            weak={w: frozenset(c) for w, c in weak.items()},
+            kind_cues={w: frozenset(k) for w, k in kinds.items()},
+            categories=tuple(cats),
+            village_prefixes=tuple(villages["prefixes"]),
+            digits_only_prefixes=tuple(villages["digits_only"]),
+            village_name_prefix=villages["name_prefix"],
+            number_words=tuple(villages["number_words"]),
+        )
+
+    def words(self) -> set[str]:
+        return set(self.strong) | set(self.weak) | set(self.kind_cues)
+
+
+def _key(word: str) -> str:
+    return normalise(word).casefold().replace(" ", "")
+
+
+class KeywordTagger:
+    """The v1 tagger; cheap to call, built once per process."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon or Lexicon.load()
+
+    @property
+    def categories(self) -> Sequence[str]:
+        return self.lexicon.categories
+
+    @cached_property
+    def _tokenizer(self) -> Any:
+        from pythainlp.corpus import thai_words
+        from pythainlp.tokenize import Tokenizer
+
+        words = set(thai_words()) | {w for w in self.lexicon.words() if " " not in w}
+        return Tokenizer(custom_dict=words, engine="newmm", keep_whitespace=False)
+
+    @cached_property
+    def _village_pattern(self) -> re.Pattern[str]:
+        number_prefixes = [p for p in self.lexicon.village_prefixes]
+        word_prefixes = [
+            p for p in self.lexicon.village_prefixes if p not in self.lexicon.digits_only_prefixes
+        ]
+        alt = "|".join(re.escape(p) for p in sorted(number_prefixes, key=len, reverse=True))
+        alt_words = "|".join(re.escape(p) for p in sorted(word_prefixes, key=len, reverse=True))
+        number_word = "(?:" + "|".join(map(re.escape, self.lexicon.number_words)) + ")+"
+        return re.compile(
+            rf"(?:(?:{alt})\s*(?P<digits>\d{{1,3}})(?!\d))"
+            rf"|(?:(?:{alt_words})\s*(?P<word>{number_word}))"
+        )
+
+    def tokenize(self, text: str) -> list[str]:
+        tokens: list[str] = self._tokenizer.word_tokenize(normalise(text))
+        return [t for t in tokens if t.strip()]
+
+    def tag(self, text: str, village_names: Mapping[int, str] | None = None) -> Tags:
+        clean = normalise(text)
+        keys = list(_windows([t.casefold() for t in self.tokenize(clean)]))
+        return Tags(
+            categories=self._categories(keys),
+            kind=self._kind(keys),
+            village=self.village(clean, village_names),
+        )
+
+    def _categories(self, keys: Iterable[str]) -> tuple[str, ...]:
+        strong: dict[str, int] = defaultdict(int)
+        weak: dict[str, int] = defaultdict(int)
+        for key in keys:
+            for category in self.lexicon.strong.get(key, ()):
+                strong[category] += 1
+            for category in self.lexicon.weak.get(key, ()):
+                weak[category] += 1
+        chosen = {c for c in strong} | {c for c, n in weak.items() if n >= 2}
+        # Keep the taxonomy's order, so the same text always shows its tags the same way.
+        ranked = sorted(chosen, key=lambda c: (-(strong[c] * 2 + weak[c]), self.categories.index(c)))
+        return tuple(ranked)
+
+    def _kind(self, keys: Iterable[str]) -> str:
+        found: set[str] = set()
+        for key in keys:
+            found |= self.lexicon.kind_cues.get(key, frozenset())
+        return next((k for k in KINDS if k in found), "problem")
+
+    def village(self, text: str, village_names: Mapping[int, str] | None = None) -> int | None:
+        """The village (moo) a text names, by number or by the village's name."""
+        from pythainlp.util import thaiword_to_num
+
+        clean = normalise(text)
+        for match in self._village_pattern.finditer(clean):
+            if match["digits"]:
+                number = int(match["digits"])
+            else:
+                try:
+                    number = int(thaiword_to_num(match["word"]))
+                except ValueError:
+                    continue
+            if 0 < number < 100:
+                return number
+        if village_names:
+            prefix = self.lexicon.village_name_prefix
+            # Longest names first, so "Nong Kae Tai" wins over "Nong Kae".
+            for moo, name in sorted(village_names.items(), key=lambda kv: -len(kv[1])):
+                bare = normalise(name).removeprefix(prefix)
+                if bare and bare in clean:
+                    return moo
+        return None
+
+
+def _windows(tokens: Sequence[str]) -> Iterable[str]:
+    for i in range(len(tokens)):
+        joined = ""
+        for token in tokens[i : i + _MAX_JOIN]:
+            joined += token
+            yield joined

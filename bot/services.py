@@ -1,0 +1,117 @@
+"""Tambon administration shared by the CLI and the console: tambons, join codes, exports."""
+
+from __future__ import annotations
+
+import csv
+import json
+import secrets
+import tomllib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from importlib import resources
+from typing import TextIO
+
+from bot import gazetteer
+from storage.base import Invite, Role, Store, Submission, Tambon
+
+JOIN_CODE_DIGITS = 8
+EXPORT_COLUMNS = ("id", "created_at", "village", "kind", "categories", "text", "channel", "relayed")
+
+
+async def create_tambon(
+    store: Store,
+    code: str,
+    villages: int | Sequence[str | None],
+    *,
+    name: str | None = None,
+    amphoe: str | None = None,
+    province: str | None = None,
+) -> Tambon:
+    """Register a tambon; names not given come from the gazetteer (UnknownTambon if absent)."""
+    if not gazetteer.valid_code(code):
+        raise gazetteer.UnknownTambon(code)
+    place: gazetteer.Place | None
+    try:
+        place = gazetteer.lookup(code)
+    except gazetteer.UnknownTambon:
+        if not (name and amphoe and province):
+            raise
+        place = None
+    names: list[str | None] = [None] * villages if isinstance(villages, int) else list(villages)
+    return await store.create_tambon(
+        code=code,
+        name_th=name or (place.name_th if place else ""),
+        amphoe_th=amphoe or (place.amphoe_th if place else ""),
+        province_th=province or (place.province_th if place else ""),
+        villages=[(i + 1, village) for i, village in enumerate(names)],
+        name_en=place.name_en if place else None,
+        amphoe_en=place.amphoe_en if place else None,
+        province_en=place.province_en if place else None,
+    )
+
+
+async def create_invite(store: Store, tambon: Tambon, role: Role) -> Invite:
+    """A fresh join code: digits only, easy to type on any phone keyboard."""
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(JOIN_CODE_DIGITS))
+        if await store.get_invite(code) is None:
+            return await store.create_invite(tambon.id, role, code)
+
+
+@dataclass(frozen=True)
+class Sample:
+    tambon: Tambon
+    invite: Invite
+    created: bool
+
+
+async def ensure_sample_tambon(store: Store) -> Sample | None:
+    """Create the sample tambon when the store holds none; None when others exist."""
+    tambons = await store.list_tambons()
+    sample = tomllib.loads(resources.files("bot").joinpath("sample.toml").read_text("utf-8"))
+    if tambons:
+        for tambon in tambons:
+            if tambon.code == sample["code"]:
+                invites = [i for i in await store.list_invites(tambon.id) if i.role is Role.VILLAGER]
+                invite = invites[0] if invites else await create_invite(store, tambon, Role.VILLAGER)
+                return Sample(tambon, invite, created=False)
+        return None
+    tambon = await create_tambon(store, sample["code"], sample["villages"])
+    invite = await create_invite(store, tambon, Role.VILLAGER)
+    return Sample(tambon, invite, created=True)
+
+
+def submission_row(submission: Submission) -> dict[str, object]:
+    """One export row; carries no platform user ids."""
+    return {
+        "id": submission.id,
+        "created_at": submission.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "village": submission.village_moo if submission.village_moo is not None else "",
+        "kind": submission.kind.value,
+        "categories": "|".join(submission.categories),
+        "text": submission.text,
+        "channel": submission.channel,
+        "relayed": int(submission.relayed),
+    }
+
+
+async def export_submissions(
+    rows: AsyncIterator[Submission], out: TextIO, fmt: str
+) -> int:
+    """Write submissions as CSV (with a header) or JSON lines; returns how many."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        async for submission in rows:
+            writer.writerow(submission_row(submission))
+            count += 1
+    elif fmt == "jsonl":
+        async for submission in rows:
+            out.write(json.dumps(submission_row(submission), ensure_ascii=False) + "\n")
+            count += 1
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+    return count
+

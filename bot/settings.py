@@ -1,0 +1,78 @@
+"""Settings: one table of (name, default, help), read from the environment or a ``.env`` file.
+
+The README lists every setting; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "TAMBON_DATABASE_URL",
+        "sqlite:///data/tambon.db",
+        "sqlite:///path/to.db (relative) or sqlite:////abs/path.db",
+    ),
+    Setting("TAMBON_LOCALE", "th", "default language for people who have not chosen one: th or en"),
+    Setting("TAMBON_LISTEN", "127.0.0.1:8080", "host:port of the HTTP listener for webhooks"),
+    Setting("TELEGRAM_BOT_TOKEN", None, "enables the Telegram channel"),
+    Setting("TELEGRAM_API_BASE_URL", None, "Bot API base URL, for a local Bot API server or a test"),
+    Setting("TELEGRAM_WEBHOOK_URL", None, "public URL for webhook mode instead of polling"),
+    Setting("TELEGRAM_WEBHOOK_SECRET", None, "secret token Telegram sends with each webhook call"),
+    Setting("TELEGRAM_BOT_USERNAME", None, "the bot's @username, for deep links in invites"),
+    Setting("LINE_CHANNEL_SECRET", None, "enables the LINE channel (with the access token)"),
+    Setting("LINE_CHANNEL_ACCESS_TOKEN", None, "enables the LINE channel (with the secret)"),
+    Setting("LINE_API_BASE_URL", None, "Messaging API base URL, for a test stand-in"),
+    Setting("LINE_BOT_BASIC_ID", None, "the LINE Official Account's basic id (@xxxx), for invites"),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    values: Mapping[str, str | None]
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+    ) -> Settings:
+        """The environment wins over ``.env``, which wins over the defaults."""
+        environ = os.environ if environ is None else environ
+        from_file = dotenv_values(env_file) if env_file is not None and env_file.exists() else {}
+        values: dict[str, str | None] = {}
+        for setting in SETTINGS:
+            value = environ.get(setting.name) or from_file.get(setting.name) or setting.default
+            values[setting.name] = value
+        return cls(values)
+
+    def get(self, name: str) -> str | None:
+        return self.values[name]
+
+    @property
+    def database_url(self) -> str:
+        return self.values["TAMBON_DATABASE_URL"] or "sqlite:///data/tambon.db"
+
+    @property
+    def locale(self) -> str:
+        value = (self.values["TAMBON_LOCALE"] or "th").lower()
+        return value if value in ("th", "en") else "th"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.values["TELEGRAM_BOT_TOKEN"])
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.values["LINE_CHANNEL_SECRET"] and self.values["LINE_CHANNEL_ACCESS_TOKEN"])

@@ -1,0 +1,20 @@
+"""Channel-agnostic conversation flows: onboarding, problem intake, account commands.
+
+Handlers take a normalised :class:`~handlers.types.Incoming` and return
+:class:`~handlers.types.Reply` objects; they never import a channel SDK, the database driver,
+the NLP library or the template engine.
+"""
+
+from __future__ import annotations
+
+from handlers.router import Router
+
+
+def build_router() -> Router:
+    """The bot's whole conversation, one router per feature merged together."""
+    from handlers import account, intake, onboarding
+
+    root = Router()
+    for feature in (onboarding.router, intake.router, account.router):
+        root.include(feature)
+    return root

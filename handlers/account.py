@@ -1,0 +1,183 @@
+"""Everyone's own commands: /help, /mine, /language, /cancel, /mydata, /forget."""
+
+from __future__ import annotations
+
+import enum
+
+from handlers import payloads as p
+from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, village_label
+from handlers.payloads import Pick
+from handlers.router import Context, Router
+from handlers.types import Choice, Lines, Reply, T, Text
+
+router = Router()
+
+MINE_LIMIT = 10
+
+
+class AccountStep(enum.StrEnum):
+    LANGUAGE = "account.language"
+    FORGET = "account.forget"
+
+
+@router.command("help", roles=None)
+async def help_(ctx: Context) -> list[Reply]:
+    lines: list[Text] = [
+        T(
+            "I collect problems and needs for your tambon's community plan.\n"
+            "• Type a problem or need in your own words; I will show what I understood and "
+            "ask you to confirm.\n"
+            "• /mine – what you have filed\n"
+            "• /language – Thai or English\n"
+            "• /cancel – stop the current question\n"
+            "• /mydata – what is kept about you; /forget – delete it\n"
+            "On Telegram you may also send a photo with a caption, or share a location, while "
+            "describing a problem."
+        )
+    ]
+    member = ctx.member
+    if member is None or not member.onboarded:
+        lines.insert(0, T("To join your tambon, type /start followed by your join code."))
+    elif member.role.can_relay:
+        lines.append(T("• /relay – file a problem for a villager who does not chat"))
+    return [Reply(T("{lines}", lines=Lines(lines)))]
+
+
+@router.command("mine")
+async def mine(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    submissions = await ctx.store.list_submissions(
+        ctx.member.tambon_id, author_id=ctx.member.id, limit=MINE_LIMIT
+    )
+    if not submissions:
+        return [Reply(T("You have not filed anything yet. Just type a problem or need to start."))]
+    items = [
+        T(
+            "#{ref} · {date} · {kind} · {categories} · {village}\n{text}",
+            ref=s.id,
+            date=s.created_at,
+            kind=KIND_LABELS[s.kind],
+            categories=category_labels(s.categories),
+            village=village_label(s.village_moo),
+            text=s.text if len(s.text) <= 120 else s.text[:119] + "…",
+        )
+        for s in submissions
+    ]
+    heading = T("Your latest {count} submissions, newest first:", count=len(items))
+    return [Reply(T("{heading}\n\n{items}", heading=heading, items=Lines(items, sep="\n\n")))]
+
+
+@router.command("cancel", roles=None)
+async def cancel(ctx: Context) -> list[Reply]:
+    member = ctx.member
+    if member is not None and not member.onboarded:
+        # Joining was not finished: keep nothing, as the consent notice promises.
+        await ctx.store.forget_member(member.id)
+        ctx.member = None
+        ctx.conversation = None
+        return [Reply(T("Joining cancelled; nothing about you has been kept."))]
+    if not ctx.step:
+        return [Reply(T("There is nothing to cancel. Type a problem or need, or /help."))]
+    ctx.finish()
+    return [Reply(T("Cancelled. You can type a new problem or need at any time."))]
+
+
+def _language_picker() -> Reply:
+    return Reply(
+        T("Choose your language:"),
+        [
+            Choice(T("Thai language"), Pick(p.LANGUAGE, "th").pack()),
+            Choice(T("English"), Pick(p.LANGUAGE, "en").pack()),
+        ],
+    )
+
+
+@router.command("language", "lang")
+async def language(ctx: Context) -> list[Reply]:
+    ctx.goto(AccountStep.LANGUAGE)
+    return [_language_picker()]
+
+
+@router.step(AccountStep.LANGUAGE)
+async def choose_language(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.action != p.LANGUAGE or pick.arg not in ("th", "en"):
+        return [Reply(T("Please answer with one of the choices below.")), _language_picker()]
+    ctx.member = await ctx.store.update_member(ctx.member.id, locale=pick.arg)
+    ctx.finish()
+    return [Reply(T("From now on I will answer in English."))]
+
+
+@router.command("mydata")
+async def mydata(ctx: Context) -> list[Reply]:
+    member = ctx.member
+    assert member is not None and member.consent_at is not None
+    tambon = await ctx.store.get_tambon(member.tambon_id)
+    assert tambon is not None
+    own = await ctx.store.list_submissions(member.tambon_id, author_id=member.id)
+    return [
+        Reply(
+            T(
+                "What is kept about you:\n"
+                "• Tambon: {tambon}\n"
+                "• Village: {village}\n"
+                "• Role: {role}\n"
+                "• Language: {language}\n"
+                "• Agreed to data use on: {consent}\n"
+                "• Pseudonym in reports: {pseudonym}\n"
+                "• Submissions filed: {count}\n"
+                "• Your chat account number, only to reply to you.\n"
+                "To delete all of it, type /forget.",
+                tambon=tambon.name_th,
+                village=village_label(member.village_moo),
+                role=ROLE_LABELS[member.role],
+                language=T("English") if member.locale == "en" else T("Thai language"),
+                consent=member.consent_at,
+                pseudonym=member.pseudonym,
+                count=len(own),
+            )
+        )
+    ]
+
+
+def _forget_question() -> Reply:
+    return Reply(
+        T(
+            "This deletes your membership and everything you filed yourself (problems you "
+            "filed for other villagers stay, without your name). It cannot be undone. Delete?"
+        ),
+        [
+            Choice(T("Yes, delete my data"), Pick(p.FORGET, "yes").pack()),
+            Choice(T("No, keep it"), Pick(p.FORGET, "no").pack()),
+        ],
+    )
+
+
+@router.command("forget")
+async def forget(ctx: Context) -> list[Reply]:
+    ctx.goto(AccountStep.FORGET)
+    return [_forget_question()]
+
+
+@router.step(AccountStep.FORGET)
+async def confirm_forget(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.action != p.FORGET:
+        return [Reply(T("Please answer with one of the choices below.")), _forget_question()]
+    if pick.arg != "yes":
+        ctx.finish()
+        return [Reply(T("Nothing was deleted."))]
+    removed = await ctx.store.forget_member(ctx.member.id)
+    ctx.member = None
+    ctx.conversation = None
+    return [
+        Reply(
+            T(
+                "Done: your membership and {count} submissions were deleted. Thank you for "
+                "taking part.",
+                count=removed,
+            )
+        )
+    ]

@@ -1,0 +1,310 @@
+"""Filing a problem or need: describe -> confirm (or correct) -> stored. See ``intake.mmd``.
+
+The draft lives in the conversation's data until it is confirmed, so nothing half-finished
+reaches the submissions table, and a restart resumes at the same question.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from handlers import payloads as p
+from handlers.labels import CATEGORY_LABELS, KIND_LABELS, category_labels, village_label
+from handlers.payloads import Pick
+from handlers.router import Context, Router, text_problem
+from handlers.types import Choice, Reply, T, Text
+from storage.base import Correction, Kind, NewSubmission
+
+router = Router()
+
+
+class IntakeStep(enum.StrEnum):
+    CONFIRM = "intake.confirm"
+    CATEGORIES = "intake.categories"
+    KIND = "intake.kind"
+    VILLAGE = "intake.village"
+    RELAY_VILLAGE = "intake.relay_village"
+    RELAY_DESCRIBE = "intake.relay_describe"
+
+
+async def _village_names(ctx: Context) -> dict[int, str]:
+    assert ctx.member is not None
+    villages = await ctx.store.list_villages(ctx.member.tambon_id)
+    return {v.moo: v.name for v in villages if v.name}
+
+
+async def _start_draft(ctx: Context, *, relayed: bool, village: int | None) -> list[Reply]:
+    """Tag the incoming text and show the draft for confirmation."""
+    problem = text_problem(ctx.incoming.text, ctx.max_text_chars)
+    if problem is not None:
+        return [Reply(problem)]
+    if ctx.incoming.attachment is not None and ctx.incoming.text is None:
+        return [Reply(T("Please describe the problem in words; a photo alone cannot be filed."))]
+    text = (ctx.incoming.text or "").strip()
+    tags = ctx.tagger.tag(text, await _village_names(ctx))
+    draft: dict[str, Any] = {
+        "text": text,
+        "categories": list(tags.categories),
+        "kind": tags.kind,
+        # A relaying member picked the village on purpose; otherwise the text knows best.
+        "village": village if relayed or tags.village is None else tags.village,
+        "relayed": relayed,
+        "source": ctx.incoming.message_id,
+    }
+    draft["suggested"] = {k: draft[k] for k in ("categories", "kind", "village")}
+    if ctx.incoming.attachment is not None:
+        draft["attachment"] = {
+            "media": ctx.incoming.attachment.media.value,
+            "file_id": ctx.incoming.attachment.file_id,
+            "latitude": ctx.incoming.attachment.latitude,
+            "longitude": ctx.incoming.attachment.longitude,
+        }
+    if not tags.categories:
+        ctx.goto(IntakeStep.CATEGORIES, **draft)
+        return [
+            Reply(T("I could not tell what this is about. Please choose one or more categories, then press Done.")),
+            _category_picker(draft),
+        ]
+    ctx.goto(IntakeStep.CONFIRM, **draft)
+    return [_confirmation(draft)]
+
+
+async def describe(ctx: Context) -> list[Reply]:
+    """An idle member typed something: treat it as a new problem or need."""
+    assert ctx.member is not None
+    if ctx.incoming.choice:
+        return [Reply(T("That button belongs to an earlier question. Please type your problem or need, or /help."))]
+    return await _start_draft(ctx, relayed=False, village=ctx.member.village_moo)
+
+
+router.idle = describe
+
+
+def _confirmation(draft: dict[str, Any]) -> Reply:
+    summary = T(
+        "This is what I understood:\n"
+        "“{text}”\n"
+        "• Category: {categories}\n"
+        "• Type: {kind}\n"
+        "• Village: {village}\n"
+        "Shall I file it?",
+        text=_preview(draft["text"]),
+        categories=category_labels(draft["categories"]),
+        kind=KIND_LABELS[draft["kind"]],
+        village=village_label(draft["village"]),
+    )
+    if draft.get("relayed"):
+        summary = T("{summary}\n(Filed on behalf of a villager.)", summary=summary)
+    return Reply(
+        summary,
+        [
+            Choice(T("✅ Confirm"), Pick(p.CONFIRM).pack()),
+            Choice(T("🏷 Change category"), Pick(p.EDIT, "cat").pack()),
+            Choice(T("🔁 Change type"), Pick(p.EDIT, "kind").pack()),
+            Choice(T("🏠 Change village"), Pick(p.EDIT, "vil").pack()),
+            Choice(T("❌ Cancel"), Pick(p.EDIT, "cancel").pack()),
+        ],
+    )
+
+
+def _preview(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _category_picker(draft: dict[str, Any]) -> Reply:
+    chosen = set(draft["categories"])
+    choices = [
+        Choice(
+            T("✅ {label}", label=label) if cat in chosen else T("◻️ {label}", label=label),
+            Pick(p.CATEGORY, cat).pack(),
+        )
+        for cat, label in CATEGORY_LABELS.items()
+    ]
+    choices.append(Choice(T("Done"), Pick(p.CATEGORY, "done").pack()))
+    return Reply(T("Tap a category to select or unselect it, then press Done."), choices, columns=2)
+
+
+@router.step(IntakeStep.CONFIRM)
+async def confirm(ctx: Context) -> list[Reply]:
+    pick = Pick.unpack(ctx.incoming.choice)
+    draft = ctx.data
+    if pick is None:
+        return [
+            Reply(T("Please choose one of the options below, or type /cancel to start over.")),
+            _confirmation(draft),
+        ]
+    if pick.action == p.CONFIRM:
+        return await _file(ctx)
+    if pick.action == p.EDIT and pick.arg == "cat":
+        ctx.goto(IntakeStep.CATEGORIES)
+        return [_category_picker(draft)]
+    if pick.action == p.EDIT and pick.arg == "kind":
+        ctx.goto(IntakeStep.KIND)
+        return [_kind_picker()]
+    if pick.action == p.EDIT and pick.arg == "vil":
+        ctx.goto(IntakeStep.VILLAGE)
+        return [await _village_picker(ctx, T("Which village is this about?"))]
+    if pick.action == p.EDIT and pick.arg == "cancel":
+        ctx.finish()
+        return [Reply(T("Cancelled; nothing was filed. You can type a new problem at any time."))]
+    return [Reply(T("Please choose one of the options below, or type /cancel to start over.")), _confirmation(draft)]
+
+
+@router.step(IntakeStep.CATEGORIES)
+async def categories(ctx: Context) -> list[Reply]:
+    pick = Pick.unpack(ctx.incoming.choice)
+    draft = ctx.data
+    if pick is None or pick.action != p.CATEGORY:
+        return [Reply(T("Please tap a category, or Done when finished.")), _category_picker(draft)]
+    if pick.arg == "done":
+        if not draft["categories"]:
+            return [Reply(T("Please choose at least one category.")), _category_picker(draft)]
+        ctx.goto(IntakeStep.CONFIRM)
+        return [_confirmation(draft)]
+    if pick.arg not in CATEGORY_LABELS:
+        return [Reply(T("Please tap a category, or Done when finished.")), _category_picker(draft)]
+    selected: list[str] = list(draft["categories"])
+    if pick.arg in selected:
+        selected.remove(pick.arg)
+    else:
+        selected.append(pick.arg)
+    draft["categories"] = selected
+    return [_category_picker(draft)]
+
+
+def _kind_picker() -> Reply:
+    return Reply(
+        T("Is this a problem, a need, or an idea?"),
+        [Choice(label, Pick(p.KIND, kind).pack()) for kind, label in KIND_LABELS.items()],
+    )
+
+
+@router.step(IntakeStep.KIND)
+async def kind(ctx: Context) -> list[Reply]:
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.action != p.KIND or pick.arg not in KIND_LABELS:
+        return [Reply(T("Please answer with one of the choices below.")), _kind_picker()]
+    ctx.data["kind"] = pick.arg
+    ctx.goto(IntakeStep.CONFIRM)
+    return [_confirmation(ctx.data)]
+
+
+async def _village_picker(ctx: Context, question: Text) -> Reply:
+    assert ctx.member is not None
+    villages = await ctx.store.list_villages(ctx.member.tambon_id)
+    return Reply(
+        question,
+        [Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack()) for v in villages],
+        columns=2,
+    )
+
+
+async def _picked_village(ctx: Context) -> int | None:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.action != p.VILLAGE or not pick.arg.isdigit():
+        return None
+    villages = {v.moo for v in await ctx.store.list_villages(ctx.member.tambon_id)}
+    return int(pick.arg) if int(pick.arg) in villages else None
+
+
+@router.step(IntakeStep.VILLAGE)
+async def village(ctx: Context) -> list[Reply]:
+    moo = await _picked_village(ctx)
+    if moo is None:
+        return [
+            Reply(T("Please choose a village from the list, by its number.")),
+            await _village_picker(ctx, T("Which village is this about?")),
+        ]
+    ctx.data["village"] = moo
+    ctx.goto(IntakeStep.CONFIRM)
+    return [_confirmation(ctx.data)]
+
+
+async def _file(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    draft = ctx.data
+    submission, created = await ctx.store.add_submission(
+        NewSubmission(
+            tambon_id=ctx.member.tambon_id,
+            text=draft["text"],
+            kind=Kind(draft["kind"]),
+            categories=draft["categories"],
+            village_moo=draft["village"],
+            author_id=ctx.member.id,
+            relayed=bool(draft.get("relayed")),
+            channel=ctx.incoming.channel,
+            source_id=draft.get("source"),
+        )
+    )
+    suggested = draft["suggested"]
+    if created and any(suggested[k] != draft[k] for k in ("categories", "kind", "village")):
+        await ctx.store.add_correction(
+            Correction(
+                submission_id=submission.id,
+                member_id=ctx.member.id,
+                source="sender",
+                old_categories=suggested["categories"],
+                new_categories=draft["categories"],
+                old_kind=Kind(suggested["kind"]),
+                new_kind=Kind(draft["kind"]),
+                old_village=suggested["village"],
+                new_village=draft["village"],
+            )
+        )
+    ctx.finish()
+    return [
+        Reply(
+            T(
+                "Filed, thank you! Your reference number is #{ref}. The tambon team will "
+                "bring it to the hearing. Type /mine to see what you have filed.",
+                ref=submission.id,
+            )
+        )
+    ]
+
+
+@router.command("relay")
+async def relay(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    if not ctx.member.role.can_relay:
+        return [
+            Reply(
+                T(
+                    "Only community organisations centre members and the tambon team can file "
+                    "on behalf of others. Just type your own problem and I will file it for you."
+                )
+            )
+        ]
+    ctx.goto(IntakeStep.RELAY_VILLAGE, relayed=True)
+    return [await _village_picker(ctx, T("Filing for a villager who does not chat. Which village do they live in?"))]
+
+
+@router.step(IntakeStep.RELAY_VILLAGE)
+async def relay_village(ctx: Context) -> list[Reply]:
+    moo = await _picked_village(ctx)
+    if moo is None:
+        return [
+            Reply(T("Please choose a village from the list, by its number.")),
+            await _village_picker(ctx, T("Filing for a villager who does not chat. Which village do they live in?")),
+        ]
+    ctx.goto(IntakeStep.RELAY_DESCRIBE, relayed=True, village=moo)
+    return [
+        Reply(
+            T(
+                "Now type the problem or need in the villager's own words. Please leave out "
+                "their name and phone number."
+            )
+        )
+    ]
+
+
+@router.step(IntakeStep.RELAY_DESCRIBE)
+async def relay_describe(ctx: Context) -> list[Reply]:
+    if ctx.incoming.choice:
+        return [Reply(T("Please type the villager's problem or need, or /cancel."))]
+    village_moo = ctx.data.get("village")
+    return await _start_draft(
+        ctx, relayed=True, village=village_moo if isinstance(village_moo, int) else None
+    )

@@ -1,0 +1,46 @@
+"""Display labels (as translatable msgids) for the stable ids of the taxonomy and roles."""
+
+from __future__ import annotations
+
+from handlers.types import T, Text
+from storage.base import Kind, Role
+
+CATEGORY_LABELS: dict[str, Text] = {
+    "infrastructure": T("Infrastructure"),
+    "water": T("Water sources"),
+    "agriculture": T("Agriculture"),
+    "economy": T("Economy and jobs"),
+    "health": T("Public health"),
+    "social": T("Society and quality of life"),
+    "education": T("Education, religion and culture"),
+    "environment": T("Natural resources and environment"),
+    "safety": T("Safety"),
+    "governance": T("Management and participation"),
+}
+
+KIND_LABELS: dict[str, Text] = {
+    Kind.PROBLEM: T("Problem"),
+    Kind.NEED: T("Need"),
+    Kind.IDEA: T("Idea"),
+}
+
+ROLE_LABELS: dict[str, Text] = {
+    Role.VILLAGER: T("Villager"),
+    Role.MEMBER: T("Community organisations centre member"),
+    Role.TEAM: T("Tambon working team"),
+    Role.ADMIN: T("Administrator"),
+}
+
+NO_VILLAGE = T("Not given")
+
+
+def village_label(moo: int | None, name: str | None = None) -> Text:
+    if moo is None:
+        return NO_VILLAGE
+    if name:
+        return T("Moo {moo} {name}", moo=moo, name=name)
+    return T("Moo {moo}", moo=moo)
+
+
+def category_labels(categories: tuple[str, ...] | list[str]) -> list[Text]:
+    return [CATEGORY_LABELS.get(c, Text(c)) for c in categories]

@@ -1,0 +1,188 @@
+"""Joining a tambon: join code -> village -> consent (PDPA). See ``onboarding.mmd``."""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import UTC, datetime
+
+from handlers import payloads as p
+from handlers.labels import ROLE_LABELS, village_label
+from handlers.payloads import Pick
+from handlers.router import THAI_DIGITS, Context, Router
+from handlers.types import Choice, Reply, T
+from storage.base import Role, Tambon
+
+router = Router()
+
+
+class OnboardingStep(enum.StrEnum):
+    VILLAGE = "onboarding.village"
+    CONSENT = "onboarding.consent"
+
+
+_CODE_JUNK = re.compile(r"[\s\-_.]")
+
+
+def normalise_join_code(raw: str) -> str:
+    """What people type for a join code, reduced to its canonical form."""
+    return _CODE_JUNK.sub("", raw.translate(THAI_DIGITS)).upper()
+
+
+def tambon_title(tambon: Tambon) -> str:
+    return tambon.name_th
+
+
+@router.command("start", roles=None)
+async def start(ctx: Context) -> list[Reply]:
+    code = normalise_join_code(ctx.args)
+    member = ctx.member
+    if not code:
+        if member is not None and member.onboarded:
+            tambon = await ctx.store.get_tambon(member.tambon_id)
+            assert tambon is not None
+            return [
+                Reply(
+                    T(
+                        "You are already a member of Tambon {tambon}. Just type a problem or "
+                        "need in your own words, or type /help.",
+                        tambon=tambon.name_th,
+                    )
+                )
+            ]
+        return [
+            Reply(
+                T(
+                    "To join, please type /start followed by the join code from your tambon "
+                    "team or village head, for example /start 12345678."
+                )
+            )
+        ]
+    invite = await ctx.store.get_invite(code)
+    if invite is None or invite.revoked:
+        return [
+            Reply(
+                T(
+                    "Sorry, the join code {code} was not found. Please check it with your "
+                    "tambon team or village head and try again.",
+                    code=ctx.args.strip()[:20],
+                )
+            )
+        ]
+    tambon = await ctx.store.get_tambon(invite.tambon_id)
+    assert tambon is not None
+    if (
+        member is not None
+        and member.onboarded
+        and member.tambon_id == tambon.id
+        and member.role == invite.role
+    ):
+        return [
+            Reply(
+                T(
+                    "You are already a member of Tambon {tambon}. Just type a problem or "
+                    "need in your own words, or type /help.",
+                    tambon=tambon.name_th,
+                )
+            )
+        ]
+    ctx.member = await ctx.store.upsert_member(
+        ctx.incoming.channel, ctx.incoming.user_id, tambon.id, invite.role, None
+    )
+    ctx.conversation = await ctx.store.get_conversation(ctx.member.id)
+    ctx.goto(OnboardingStep.VILLAGE)
+    welcome = Reply(
+        T(
+            "Welcome to Tambon {tambon}, Amphoe {amphoe}, {province} province. "
+            "You are joining as: {role}.",
+            tambon=tambon.name_th,
+            amphoe=tambon.amphoe_th,
+            province=tambon.province_th,
+            role=ROLE_LABELS[invite.role],
+        )
+    )
+    return [welcome, await _ask_village(ctx)]
+
+
+async def _ask_village(ctx: Context) -> Reply:
+    assert ctx.member is not None
+    villages = await ctx.store.list_villages(ctx.member.tambon_id)
+    choices = [Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack()) for v in villages]
+    if ctx.member.role is not Role.VILLAGER:
+        choices.append(Choice(T("I don't live in one of these villages"), Pick(p.VILLAGE, "0").pack()))
+    return Reply(T("Which village (moo) do you live in?"), choices, columns=2)
+
+
+@router.step(OnboardingStep.VILLAGE)
+async def choose_village(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    villages = {v.moo for v in await ctx.store.list_villages(ctx.member.tambon_id)}
+    moo = int(pick.arg) if pick and pick.action == p.VILLAGE and pick.arg.isdigit() else None
+    allowed = moo in villages or (moo == 0 and ctx.member.role is not Role.VILLAGER)
+    if moo is None or not allowed:
+        return [
+            Reply(T("Please choose your village from the list, by its number.")),
+            await _ask_village(ctx),
+        ]
+    ctx.member = await ctx.store.update_member(ctx.member.id, village_moo=moo or None)
+    ctx.goto(OnboardingStep.CONSENT)
+    return [_consent_notice()]
+
+
+def _consent_notice() -> Reply:
+    return Reply(
+        T(
+            "Before we start, about your data (PDPA):\n"
+            "• We keep what you tell us about problems and needs, your village, and a number "
+            "that lets the bot reply to you in this chat.\n"
+            "• The tambon working team uses it to draft the tambon community plan. Reports and "
+            "exports show no names or chat accounts.\n"
+            "• You can see your data with /mydata and delete it at any time with /forget.\n"
+            "Do you agree?"
+        ),
+        [
+            Choice(T("I agree"), Pick(p.CONSENT, "yes").pack()),
+            Choice(T("I do not agree"), Pick(p.CONSENT, "no").pack()),
+        ],
+    )
+
+
+@router.step(OnboardingStep.CONSENT)
+async def consent(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.action != p.CONSENT:
+        return [Reply(T("Please answer with one of the choices below.")), _consent_notice()]
+    if pick.arg != "yes":
+        await ctx.store.forget_member(ctx.member.id)
+        ctx.member = None
+        ctx.conversation = None
+        return [
+            Reply(
+                T(
+                    "All right. Nothing about you has been kept. If you change your mind, type "
+                    "/start with your join code again."
+                )
+            )
+        ]
+    ctx.member = await ctx.store.update_member(ctx.member.id, consent_at=datetime.now(UTC))
+    ctx.finish()
+    replies = [
+        Reply(
+            T(
+                "Thank you! You can now tell us about a problem or a need in your village: just "
+                "type it in your own words, for example: the road in moo 3 is full of potholes."
+            )
+        )
+    ]
+    if ctx.member.role.can_relay:
+        replies.append(
+            Reply(
+                T(
+                    "As a community organisations centre member you can also file a problem for "
+                    "a villager who does not chat: type /relay."
+                )
+            )
+        )
+    return replies

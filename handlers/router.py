@@ -1,0 +1,198 @@
+"""Routing an :class:`Incoming` to a command, a conversation step, or the idle handler.
+
+Each feature module owns a :class:`Router` and registers its commands and steps on it; the
+routers are merged in :func:`handlers.build_router`. Steps are the values of a ``StrEnum``
+per flow (``"intake.confirm"``), persisted in the store between messages.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from handlers.types import Incoming, Reply, T, Tagger, Text
+from storage.base import Conversation, Member, Role, Store
+
+MAX_TEXT_CHARS = 2000
+
+
+@dataclass
+class Context:
+    """Everything a handler may use for one incoming message."""
+
+    incoming: Incoming
+    store: Store
+    tagger: Tagger
+    member: Member | None
+    conversation: Conversation | None
+    max_text_chars: int = MAX_TEXT_CHARS
+    args: str = ""  # what followed a command
+
+    @property
+    def step(self) -> str:
+        return self.conversation.step if self.conversation else ""
+
+    @property
+    def data(self) -> dict[str, object]:
+        assert self.conversation is not None
+        return self.conversation.data
+
+    def goto(self, step: enum.StrEnum, **data: object) -> None:
+        """Move to ``step``; ``data`` replaces the flow's scratch data when given."""
+        assert self.conversation is not None
+        self.conversation.step = step.value
+        if data:
+            self.conversation.data = dict(data)
+
+    def finish(self) -> None:
+        if self.conversation is not None:
+            self.conversation.step = ""
+            self.conversation.data = {}
+
+
+Handler = Callable[[Context], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class Command:
+    handler: Handler
+    # Who may run it: None lets anyone, even someone who has not joined a tambon yet.
+    roles: frozenset[Role] | None = frozenset(Role)
+
+
+@dataclass
+class Router:
+    commands: dict[str, Command] = field(default_factory=dict)
+    steps: dict[str, Handler] = field(default_factory=dict)
+    idle: Handler | None = None
+
+    def command(
+        self, *names: str, roles: Sequence[Role] | None = tuple(Role)
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for name in names:
+                self.commands[name] = Command(handler, None if roles is None else frozenset(roles))
+            return handler
+
+        return register
+
+    def step(self, *steps: enum.StrEnum) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            for step in steps:
+                self.steps[step.value] = handler
+            return handler
+
+        return register
+
+    def include(self, other: Router) -> None:
+        clash = (self.commands.keys() & other.commands.keys()) | (
+            self.steps.keys() & other.steps.keys()
+        )
+        if clash:
+            raise ValueError(f"registered twice: {sorted(clash)}")
+        self.commands.update(other.commands)
+        self.steps.update(other.steps)
+        self.idle = other.idle or self.idle
+
+
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """``"/start@tambon_bot 123"`` -> ``("start", "123")``; None when not a command."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return None
+    return match[1].lower(), (match[2] or "").strip()
+
+
+def _plain(label: str) -> str:
+    """A label reduced to what people type: no emoji or marks, case-folded."""
+    kept = "".join(
+        ch for ch in unicodedata.normalize("NFC", label) if unicodedata.category(ch)[0] in "LNZM"
+    )
+    return " ".join(kept.split()).casefold()
+
+
+def resolve_choice(incoming: Incoming, conversation: Conversation | None) -> Incoming:
+    """Turn a typed number or label of the choices offered last into a button press."""
+    if incoming.choice or not incoming.text or conversation is None or not conversation.offered:
+        return incoming
+    typed = incoming.text.strip().translate(THAI_DIGITS).rstrip(".")
+    payload: str | None = None
+    if typed.isdigit() and 1 <= int(typed) <= len(conversation.offered):
+        payload = conversation.offered[int(typed) - 1][0]
+    else:
+        wanted = _plain(typed)
+        for candidate, label in conversation.offered:
+            if wanted and _plain(label) == wanted:
+                payload = candidate
+                break
+    return replace(incoming, choice=payload) if payload else incoming
+
+
+async def dispatch(router: Router, ctx: Context) -> list[Reply]:
+    """Route one message; the caller renders the replies and persists the conversation."""
+    incoming = ctx.incoming
+    command = parse_command(incoming.text) if incoming.text and not incoming.choice else None
+    if command is not None:
+        name, ctx.args = command
+        entry = router.commands.get(name)
+        if entry is None:
+            return [Reply(T("Sorry, I don't know the command /{name}. Type /help to see what I can do.", name=name))]
+        if entry.roles is not None:
+            if ctx.member is None or not ctx.member.onboarded:
+                return [not_joined(ctx)]
+            if ctx.member.role not in entry.roles:
+                return [Reply(T("Sorry, this command is only for the tambon team."))]
+        return await entry.handler(ctx)
+    if ctx.member is None:
+        return [not_joined(ctx)]
+    if ctx.step:
+        handler = router.steps.get(ctx.step)
+        if handler is not None:
+            return await handler(ctx)
+        ctx.finish()  # a step from an older version of the bot: start afresh
+    if router.idle is None:
+        return []
+    return await router.idle(ctx)
+
+
+def not_joined(ctx: Context) -> Reply:
+    return Reply(
+        T(
+            "Hello! To tell the tambon team about a problem, please join your tambon first: "
+            "type /start followed by the join code from your tambon team or village head, "
+            "for example /start 12345678."
+        )
+    )
+
+
+def text_problem(text: str | None, limit: int) -> Text | None:
+    """Why ``text`` cannot be filed as a submission, or None when it can."""
+    stripped = (text or "").strip()
+    if not stripped:
+        return T("Your message is empty. Please describe the problem or need in a few words.")
+    if len(stripped) > limit:
+        return T(
+            "Your message is {length} characters long; the limit is {limit}. "
+            "Please shorten it, or send it as several messages, one problem each.",
+            length=len(stripped),
+            limit=limit,
+        )
+    categories = {unicodedata.category(ch)[0] for ch in stripped}
+    if not categories & {"L", "N"}:
+        return T(
+            "I can only read words, not emoji or stickers. "
+            "Please describe the problem in a few words, in Thai."
+        )
+    if not any("\u0e01" <= ch <= "\u0e4e" for ch in stripped):  # Thai letters, not digits
+        return T(
+            "Please write in Thai, so that the tambon team and the hearing can read it. "
+            "A short sentence is enough."
+        )
+    return None

@@ -1,0 +1,106 @@
+"""The channel-agnostic vocabulary: what comes in from a channel, and what goes back out.
+
+Channel adapters (``bot/channels/``) translate a platform update into an :class:`Incoming`
+and render each :class:`Reply` for the platform. Handlers only ever see these types.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A translatable sentence: an English msgid from the catalogs plus its parameters.
+
+    Parameters may themselves be ``Text`` (a category label inside a sentence) or sequences
+    of ``Text`` (joined with the locale's list separator when rendered).
+    """
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Several sentences shown one per line (or separated by ``sep``)."""
+
+    items: Sequence[Text]
+    sep: str = "\n"
+
+
+def T(msgid: str, **params: object) -> Text:  # noqa: N802 - the extraction keyword
+    """Mark ``msgid`` for translation; ``pybabel extract -k T`` finds it."""
+    return Text(msgid, params)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One button: a label to show and a packed payload to send back."""
+
+    label: Text
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One outgoing message: a sentence, optionally with choices (buttons)."""
+
+    text: Text
+    choices: Sequence[Choice] = ()
+    # A choice row that toggles (categories) rather than moving on; adapters may lay it out
+    # as a grid.
+    columns: int = 1
+
+
+class Media(enum.StrEnum):
+    """Non-text content a channel may deliver."""
+
+    STICKER = "sticker"
+    PHOTO = "photo"
+    LOCATION = "location"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    media: Media
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message or button press from one person, normalised across channels."""
+
+    channel: str  # "console", "telegram", "line"
+    user_id: str  # the platform's id for the sender
+    text: str | None = None
+    choice: str | None = None  # a packed payload from a pressed button
+    attachment: Attachment | None = None
+    # The platform's id for this message, unique within the channel; lets a redelivered
+    # message be stored once.
+    message_id: str | None = None
+    locale_hint: str | None = None  # e.g. Telegram's language_code
+
+
+@dataclass(frozen=True, slots=True)
+class Tags:
+    """What the tagger understood of a text."""
+
+    categories: tuple[str, ...]
+    kind: str
+    village: int | None
+
+
+class Tagger(Protocol):
+    """The tagging service the intake flow calls; ``bot.nlp`` provides it."""
+
+    def tag(self, text: str, village_names: Mapping[int, str] | None = None) -> Tags: ...
+
+    @property
+    def categories(self) -> Sequence[str]: ...

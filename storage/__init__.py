@@ -1,0 +1,30 @@
+"""Storage: one async :class:`~storage.base.Store` interface and its backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from storage.base import Store
+
+
+class UnsupportedDatabase(ValueError):
+    """The database URL names a backend this build does not have."""
+
+
+def sqlite_path(url: str) -> Path | str:
+    """The file a ``sqlite:///relative`` or ``sqlite:////absolute`` URL points at."""
+    rest = url.removeprefix("sqlite://")
+    if rest in ("", "/", "/:memory:"):
+        return ":memory:"
+    return Path(rest[1:] if rest.startswith("/") else rest)
+
+
+def open_store(url: str) -> Store:
+    """A store for ``url``; call ``await store.open()`` before use."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        from storage.sqlite import SQLiteStore
+
+        return SQLiteStore(sqlite_path(url))
+    raise UnsupportedDatabase(url)

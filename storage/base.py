@@ -1,0 +1,211 @@
+"""The storage contract every backend implements.
+
+All state of the bot lives behind :class:`Store`: tambons and their villages, join codes,
+members, the conversation step each member is in, submissions and the corrections made to
+their tags. Handlers never hold state in process memory, so a restart resumes every
+conversation where it was.
+
+Writes that belong together run inside ``async with store.transaction():``. Inside it every
+store call made by the same task joins that transaction; outside it each call is atomic on its
+own. A backend serialises transactions as it must (SQLite has one writer), so callers keep
+them short and never wait on the network inside one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Role(enum.StrEnum):
+    """What a member may do in their tambon."""
+
+    VILLAGER = "villager"
+    MEMBER = "member"  # SOCH.T (community organisations centre): may relay submissions for villagers who do not chat
+    TEAM = "team"  # the tambon working team: summaries, reports, polls
+    ADMIN = "admin"
+
+    @property
+    def can_relay(self) -> bool:
+        return self is not Role.VILLAGER
+
+
+class Kind(enum.StrEnum):
+    PROBLEM = "problem"
+    NEED = "need"
+    IDEA = "idea"
+
+
+@dataclass(frozen=True, slots=True)
+class Village:
+    tambon_id: int
+    moo: int  # village number (moo thi)
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tambon:
+    id: int
+    code: str  # official 6-digit DOPA code
+    name_th: str
+    amphoe_th: str
+    province_th: str
+    name_en: str | None
+    amphoe_en: str | None
+    province_en: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    tambon_id: int
+    role: Role
+    created_at: datetime
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    id: int
+    channel: str
+    platform_user_id: str
+    tambon_id: int
+    role: Role
+    village_moo: int | None
+    locale: str | None
+    consent_at: datetime | None
+    pseudonym: str
+    created_at: datetime
+
+    @property
+    def onboarded(self) -> bool:
+        return self.consent_at is not None
+
+
+@dataclass(slots=True)
+class Conversation:
+    """Where a member is in a flow; ``step`` is empty when they are idle."""
+
+    member_id: int
+    step: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+    # The choices shown last, as (payload, rendered label), so that a typed number or label
+    # can be matched to a choice even after a restart.
+    offered: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSubmission:
+    tambon_id: int
+    text: str
+    kind: Kind
+    categories: Sequence[str]
+    village_moo: int | None
+    author_id: int | None
+    relayed: bool
+    channel: str
+    source_id: str | None  # the platform's message id, unique per channel
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    id: int
+    tambon_id: int
+    text: str
+    kind: Kind
+    categories: tuple[str, ...]
+    village_moo: int | None
+    author_id: int | None
+    relayed: bool
+    channel: str
+    source_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    submission_id: int
+    member_id: int | None
+    source: str  # "sender" when fixed before filing, "team" when fixed afterwards
+    old_categories: Sequence[str]
+    new_categories: Sequence[str]
+    old_kind: Kind
+    new_kind: Kind
+    old_village: int | None
+    new_village: int | None
+
+
+class DuplicateTambon(Exception):
+    """A tambon with this code is already registered."""
+
+
+class Store(Protocol):
+    """The async storage interface; see the module docstring for transactions."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+    # Updates: a redelivered platform update is recognised by its key.
+    async def claim_update(self, channel: str, key: str) -> bool:
+        """Record an incoming update; False when it was seen before."""
+        ...
+
+    # Tambons and villages
+    async def create_tambon(
+        self,
+        code: str,
+        name_th: str,
+        amphoe_th: str,
+        province_th: str,
+        villages: Sequence[tuple[int, str | None]],
+        name_en: str | None = None,
+        amphoe_en: str | None = None,
+        province_en: str | None = None,
+    ) -> Tambon: ...
+    async def get_tambon(self, tambon_id: int) -> Tambon | None: ...
+    async def get_tambon_by_code(self, code: str) -> Tambon | None: ...
+    async def list_tambons(self) -> list[Tambon]: ...
+    async def list_villages(self, tambon_id: int) -> list[Village]: ...
+
+    # Join codes
+    async def create_invite(self, tambon_id: int, role: Role, code: str) -> Invite: ...
+    async def get_invite(self, code: str) -> Invite | None: ...
+    async def list_invites(self, tambon_id: int) -> list[Invite]: ...
+
+    # Members
+    async def get_member(self, channel: str, platform_user_id: str) -> Member | None: ...
+    async def get_member_by_id(self, member_id: int) -> Member | None: ...
+    async def upsert_member(
+        self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None
+    ) -> Member:
+        """Join (or re-join) a tambon; consent and village are asked again."""
+        ...
+
+    async def update_member(self, member_id: int, **fields: Any) -> Member: ...
+    async def forget_member(self, member_id: int) -> int:
+        """Delete a member, their conversation and their own submissions; returns how many."""
+        ...
+
+    # Conversations
+    async def get_conversation(self, member_id: int) -> Conversation: ...
+    async def save_conversation(self, conversation: Conversation) -> None: ...
+
+    # Submissions
+    async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
+        """Store a submission; returns it and False when its source_id was stored before."""
+        ...
+
+    async def get_submission(self, submission_id: int) -> Submission | None: ...
+    async def list_submissions(
+        self, tambon_id: int, *, author_id: int | None = None, limit: int | None = None
+    ) -> list[Submission]: ...
+    def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]: ...
+    async def count_submissions(self, tambon_id: int) -> int: ...
+    async def add_correction(self, correction: Correction) -> None: ...
+    async def list_corrections(self, submission_id: int | None = None) -> list[Correction]: ...

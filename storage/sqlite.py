@@ -1,0 +1,490 @@
+"""The embedded SQLite backend: aiosqlite, WAL, foreign keys, numbered migrations.
+
+One connection carries every query, so all writes go through one path. An asyncio lock
+serialises transactions between tasks; a context variable lets the calls made inside a
+transaction join it instead of waiting for the lock they already hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.base import (
+    Conversation,
+    Correction,
+    DuplicateTambon,
+    Invite,
+    Kind,
+    Member,
+    NewSubmission,
+    Role,
+    Submission,
+    Tambon,
+    Village,
+)
+from storage.migrations import load_migrations
+
+_MEMBER_FIELDS = frozenset({"role", "village_moo", "locale", "consent_at", "tambon_id"})
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _ts_required(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return value
+
+
+class SQLiteStore:
+    """:class:`storage.base.Store` on one SQLite file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._in_tx: ContextVar[bool] = ContextVar(f"sqlite_tx_{id(self)}", default=False)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> SQLiteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
+    async def _migrate(self) -> None:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        async with self.db.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        for migration in load_migrations():
+            if migration.version in done:
+                continue
+            # executescript commits any open transaction first, so the migration brings its own.
+            name = migration.name.replace("'", "''")
+            async with self._lock:
+                await self.db.executescript(
+                    f"BEGIN IMMEDIATE;\n{migration.sql}\n"
+                    f"INSERT INTO schema_migrations VALUES ({migration.version}, '{name}',"
+                    f" '{_now()}');\nCOMMIT;"
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        if self._in_tx.get():
+            yield
+            return
+        async with self._lock:
+            token = self._in_tx.set(True)
+            try:
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                except BaseException:
+                    await self.db.execute("ROLLBACK")
+                    raise
+                await self.db.execute("COMMIT")
+            finally:
+                self._in_tx.reset(token)
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
+            row: sqlite3.Row | None = await cur.fetchone()
+            return row
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
+            return list(await cur.fetchall())
+
+    async def _exec(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; returns lastrowid for inserts, rowcount otherwise."""
+        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
+            if sql.lstrip().upper().startswith("INSERT"):
+                return int(cur.lastrowid or 0)
+            return int(cur.rowcount)
+
+    # -- updates ------------------------------------------------------------------------
+
+    async def claim_update(self, channel: str, key: str) -> bool:
+        changed = await self._exec(
+            "INSERT INTO processed_updates (channel, update_key, received_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (channel, key, _now()),
+        )
+        return changed > 0
+
+    # -- tambons ------------------------------------------------------------------------
+
+    async def create_tambon(
+        self,
+        code: str,
+        name_th: str,
+        amphoe_th: str,
+        province_th: str,
+        villages: Sequence[tuple[int, str | None]],
+        name_en: str | None = None,
+        amphoe_en: str | None = None,
+        province_en: str | None = None,
+    ) -> Tambon:
+        async with self.transaction():
+            if await self.get_tambon_by_code(code) is not None:
+                raise DuplicateTambon(code)
+            tambon_id = await self._exec(
+                "INSERT INTO tambons (code, name_th, amphoe_th, province_th, name_en, amphoe_en,"
+                " province_en, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (code, name_th, amphoe_th, province_th, name_en, amphoe_en, province_en, _now()),
+            )
+            await self.db.executemany(
+                "INSERT INTO villages (tambon_id, moo, name) VALUES (?, ?, ?)",
+                [(tambon_id, moo, name) for moo, name in villages],
+            )
+            tambon = await self.get_tambon(tambon_id)
+        assert tambon is not None
+        return tambon
+
+    @staticmethod
+    def _tambon(row: sqlite3.Row) -> Tambon:
+        return Tambon(
+            id=row["id"],
+            code=row["code"],
+            name_th=row["name_th"],
+            amphoe_th=row["amphoe_th"],
+            province_th=row["province_th"],
+            name_en=row["name_en"],
+            amphoe_en=row["amphoe_en"],
+            province_en=row["province_en"],
+            created_at=_ts_required(row["created_at"]),
+        )
+
+    async def get_tambon(self, tambon_id: int) -> Tambon | None:
+        row = await self._one("SELECT * FROM tambons WHERE id = ?", (tambon_id,))
+        return self._tambon(row) if row else None
+
+    async def get_tambon_by_code(self, code: str) -> Tambon | None:
+        row = await self._one("SELECT * FROM tambons WHERE code = ?", (code,))
+        return self._tambon(row) if row else None
+
+    async def list_tambons(self) -> list[Tambon]:
+        return [self._tambon(r) for r in await self._all("SELECT * FROM tambons ORDER BY code")]
+
+    async def list_villages(self, tambon_id: int) -> list[Village]:
+        rows = await self._all(
+            "SELECT tambon_id, moo, name FROM villages WHERE tambon_id = ? ORDER BY moo",
+            (tambon_id,),
+        )
+        return [Village(r["tambon_id"], r["moo"], r["name"]) for r in rows]
+
+    # -- invites ------------------------------------------------------------------------
+
+    @staticmethod
+    def _invite(row: sqlite3.Row) -> Invite:
+        return Invite(
+            code=row["code"],
+            tambon_id=row["tambon_id"],
+            role=Role(row["role"]),
+            created_at=_ts_required(row["created_at"]),
+            revoked=bool(row["revoked"]),
+        )
+
+    async def create_invite(self, tambon_id: int, role: Role, code: str) -> Invite:
+        await self._exec(
+            "INSERT INTO invites (code, tambon_id, role, created_at) VALUES (?, ?, ?, ?)",
+            (code, tambon_id, role.value, _now()),
+        )
+        invite = await self.get_invite(code)
+        assert invite is not None
+        return invite
+
+    async def get_invite(self, code: str) -> Invite | None:
+        row = await self._one("SELECT * FROM invites WHERE code = ?", (code,))
+        return self._invite(row) if row else None
+
+    async def list_invites(self, tambon_id: int) -> list[Invite]:
+        rows = await self._all(
+            "SELECT * FROM invites WHERE tambon_id = ? ORDER BY created_at, code", (tambon_id,)
+        )
+        return [self._invite(r) for r in rows]
+
+    # -- members ------------------------------------------------------------------------
+
+    @staticmethod
+    def _member(row: sqlite3.Row) -> Member:
+        return Member(
+            id=row["id"],
+            channel=row["channel"],
+            platform_user_id=row["platform_user_id"],
+            tambon_id=row["tambon_id"],
+            role=Role(row["role"]),
+            village_moo=row["village_moo"],
+            locale=row["locale"],
+            consent_at=_ts(row["consent_at"]),
+            pseudonym=row["pseudonym"],
+            created_at=_ts_required(row["created_at"]),
+        )
+
+    async def get_member(self, channel: str, platform_user_id: str) -> Member | None:
+        row = await self._one(
+            "SELECT * FROM members WHERE channel = ? AND platform_user_id = ?",
+            (channel, platform_user_id),
+        )
+        return self._member(row) if row else None
+
+    async def get_member_by_id(self, member_id: int) -> Member | None:
+        row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
+        return self._member(row) if row else None
+
+    async def upsert_member(
+        self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None
+    ) -> Member:
+        async with self.transaction():
+            await self._exec(
+                "INSERT INTO members (channel, platform_user_id, tambon_id, role, locale,"
+                " pseudonym, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel, platform_user_id) DO UPDATE SET"
+                " tambon_id = excluded.tambon_id, role = excluded.role,"
+                " village_moo = NULL, consent_at = NULL,"
+                " locale = COALESCE(members.locale, excluded.locale)",
+                (
+                    channel,
+                    platform_user_id,
+                    tambon_id,
+                    role.value,
+                    locale,
+                    "P-" + secrets.token_hex(5),
+                    _now(),
+                ),
+            )
+            member = await self.get_member(channel, platform_user_id)
+        assert member is not None
+        return member
+
+    async def update_member(self, member_id: int, **fields: Any) -> Member:
+        unknown = set(fields) - _MEMBER_FIELDS
+        if unknown:
+            raise ValueError(f"cannot update member fields {sorted(unknown)}")
+        async with self.transaction():
+            if fields:
+                assignments = ", ".join(f"{name} = ?" for name in fields)
+                values = [_db_value(v) for v in fields.values()]
+                await self._exec(
+                    f"UPDATE members SET {assignments} WHERE id = ?", (*values, member_id)
+                )
+            member = await self.get_member_by_id(member_id)
+        if member is None:
+            raise LookupError(member_id)
+        return member
+
+    async def forget_member(self, member_id: int) -> int:
+        async with self.transaction():
+            removed = await self._exec(
+                "DELETE FROM submissions WHERE author_id = ? AND relayed = 0", (member_id,)
+            )
+            await self._exec("DELETE FROM members WHERE id = ?", (member_id,))
+        return removed
+
+    # -- conversations ------------------------------------------------------------------
+
+    async def get_conversation(self, member_id: int) -> Conversation:
+        row = await self._one(
+            "SELECT step, data, offered FROM conversations WHERE member_id = ?", (member_id,)
+        )
+        if row is None:
+            return Conversation(member_id)
+        offered = [(str(p), str(label)) for p, label in json.loads(row["offered"])]
+        return Conversation(member_id, row["step"], json.loads(row["data"]), offered)
+
+    async def save_conversation(self, conversation: Conversation) -> None:
+        await self._exec(
+            "INSERT INTO conversations (member_id, step, data, offered, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
+            " step = excluded.step, data = excluded.data, offered = excluded.offered,"
+            " updated_at = excluded.updated_at",
+            (
+                conversation.member_id,
+                conversation.step,
+                json.dumps(conversation.data, ensure_ascii=False),
+                json.dumps(conversation.offered, ensure_ascii=False),
+                _now(),
+            ),
+        )
+
+    # -- submissions --------------------------------------------------------------------
+
+    _SUBMISSION_SQL = (
+        "SELECT s.*, (SELECT group_concat(category, '|') FROM"
+        " (SELECT category FROM submission_categories c WHERE c.submission_id = s.id"
+        " ORDER BY position)) AS categories FROM submissions s"
+    )
+
+    @staticmethod
+    def _submission(row: sqlite3.Row) -> Submission:
+        cats = row["categories"]
+        return Submission(
+            id=row["id"],
+            tambon_id=row["tambon_id"],
+            text=row["text"],
+            kind=Kind(row["kind"]),
+            categories=tuple(cats.split("|")) if cats else (),
+            village_moo=row["village_moo"],
+            author_id=row["author_id"],
+            relayed=bool(row["relayed"]),
+            channel=row["channel"],
+            source_id=row["source_id"],
+            created_at=_ts_required(row["created_at"]),
+        )
+
+    async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
+        async with self.transaction():
+            if new.source_id is not None:
+                row = await self._one(
+                    self._SUBMISSION_SQL + " WHERE channel = ? AND source_id = ?",
+                    (new.channel, new.source_id),
+                )
+                if row is not None:
+                    return self._submission(row), False
+            submission_id = await self._exec(
+                "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
+                " channel, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.tambon_id,
+                    new.village_moo,
+                    new.author_id,
+                    int(new.relayed),
+                    new.text,
+                    new.kind.value,
+                    new.channel,
+                    new.source_id,
+                    _now(),
+                ),
+            )
+            await self.db.executemany(
+                "INSERT INTO submission_categories (submission_id, category, position)"
+                " VALUES (?, ?, ?)",
+                [(submission_id, cat, i) for i, cat in enumerate(dict.fromkeys(new.categories))],
+            )
+            stored = await self.get_submission(submission_id)
+        assert stored is not None
+        return stored, True
+
+    async def get_submission(self, submission_id: int) -> Submission | None:
+        row = await self._one(self._SUBMISSION_SQL + " WHERE s.id = ?", (submission_id,))
+        return self._submission(row) if row else None
+
+    async def list_submissions(
+        self, tambon_id: int, *, author_id: int | None = None, limit: int | None = None
+    ) -> list[Submission]:
+        sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ?"
+        params: list[Any] = [tambon_id]
+        if author_id is not None:
+            sql += " AND s.author_id = ?"
+            params.append(author_id)
+        sql += " ORDER BY s.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._submission(r) for r in await self._all(sql, params)]
+
+    async def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:
+        """All of a tambon's submissions, oldest first, fetched in pages."""
+        last_id = 0
+        while True:
+            rows = await self._all(
+                self._SUBMISSION_SQL + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT 500",
+                (tambon_id, last_id),
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield self._submission(row)
+            last_id = rows[-1]["id"]
+
+    async def count_submissions(self, tambon_id: int) -> int:
+        row = await self._one("SELECT count(*) FROM submissions WHERE tambon_id = ?", (tambon_id,))
+        return int(row[0]) if row else 0
+
+    async def add_correction(self, correction: Correction) -> None:
+        await self._exec(
+            "INSERT INTO tag_corrections (submission_id, member_id, source, old_categories,"
+            " new_categories, old_kind, new_kind, old_village, new_village, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                correction.submission_id,
+                correction.member_id,
+                correction.source,
+                "|".join(correction.old_categories),
+                "|".join(correction.new_categories),
+                correction.old_kind.value,
+                correction.new_kind.value,
+                correction.old_village,
+                correction.new_village,
+                _now(),
+            ),
+        )
+
+    async def list_corrections(self, submission_id: int | None = None) -> list[Correction]:
+        sql = "SELECT * FROM tag_corrections"
+        params: tuple[Any, ...] = ()
+        if submission_id is not None:
+            sql += " WHERE submission_id = ?"
+            params = (submission_id,)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [
+            Correction(
+                submission_id=r["submission_id"],
+                member_id=r["member_id"],
+                source=r["source"],
+                old_categories=tuple(filter(None, r["old_categories"].split("|"))),
+                new_categories=tuple(filter(None, r["new_categories"].split("|"))),
+                old_kind=Kind(r["old_kind"]),
+                new_kind=Kind(r["new_kind"]),
+                old_village=r["old_village"],
+                new_village=r["new_village"],
+            )
+            for r in rows
+        ]
