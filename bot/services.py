@@ -13,10 +13,19 @@ from importlib import resources
 from typing import TextIO
 
 from bot import gazetteer
-from storage.base import Invite, Role, Store, Submission, Tambon
+from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
 
 JOIN_CODE_DIGITS = 8
-EXPORT_COLUMNS = ("id", "created_at", "village", "kind", "categories", "text", "channel", "relayed")
+EXPORT_COLUMNS = (
+    "id",
+    "created_at",
+    "village",
+    "kind",
+    "categories",
+    "text",
+    "channel",
+    "relayed",
+)
 
 
 async def create_tambon(
@@ -31,6 +40,8 @@ async def create_tambon(
     """Register a tambon; names not given come from the gazetteer (UnknownTambon if absent)."""
     if not gazetteer.valid_code(code):
         raise gazetteer.UnknownTambon(code)
+    if await store.get_tambon_by_code(code) is not None:
+        raise DuplicateTambon(code)
     place: gazetteer.Place | None
     try:
         place = gazetteer.lookup(code)
@@ -73,8 +84,12 @@ async def ensure_sample_tambon(store: Store) -> Sample | None:
     if tambons:
         for tambon in tambons:
             if tambon.code == sample["code"]:
-                invites = [i for i in await store.list_invites(tambon.id) if i.role is Role.VILLAGER]
-                invite = invites[0] if invites else await create_invite(store, tambon, Role.VILLAGER)
+                invites = [
+                    i for i in await store.list_invites(tambon.id) if i.role is Role.VILLAGER
+                ]
+                invite = (
+                    invites[0] if invites else await create_invite(store, tambon, Role.VILLAGER)
+                )
                 return Sample(tambon, invite, created=False)
         return None
     tambon = await create_tambon(store, sample["code"], sample["villages"])
@@ -96,9 +111,7 @@ def submission_row(submission: Submission) -> dict[str, object]:
     }
 
 
-async def export_submissions(
-    rows: AsyncIterator[Submission], out: TextIO, fmt: str
-) -> int:
+async def export_submissions(rows: AsyncIterator[Submission], out: TextIO, fmt: str) -> int:
     """Write submissions as CSV (with a header) or JSON lines; returns how many."""
     count = 0
     if fmt == "csv":
@@ -114,4 +127,3 @@ async def export_submissions(
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return count
-

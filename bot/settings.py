@@ -26,17 +26,23 @@ SETTINGS: tuple[Setting, ...] = (
         "sqlite:///data/tambon.db",
         "sqlite:///path/to.db (relative) or sqlite:////abs/path.db",
     ),
-    Setting("TAMBON_LOCALE", "th", "default language for people who have not chosen one: th or en"),
+    Setting(
+        "TAMBON_LOCALE", "th", "default language for people who have not chosen one: th or en"
+    ),
     Setting("TAMBON_LISTEN", "127.0.0.1:8080", "host:port of the HTTP listener for webhooks"),
     Setting("TELEGRAM_BOT_TOKEN", None, "enables the Telegram channel"),
-    Setting("TELEGRAM_API_BASE_URL", None, "Bot API base URL, for a local Bot API server or a test"),
+    Setting(
+        "TELEGRAM_API_BASE_URL", None, "Bot API base URL, for a local Bot API server or a test"
+    ),
     Setting("TELEGRAM_WEBHOOK_URL", None, "public URL for webhook mode instead of polling"),
     Setting("TELEGRAM_WEBHOOK_SECRET", None, "secret token Telegram sends with each webhook call"),
     Setting("TELEGRAM_BOT_USERNAME", None, "the bot's @username, for deep links in invites"),
     Setting("LINE_CHANNEL_SECRET", None, "enables the LINE channel (with the access token)"),
     Setting("LINE_CHANNEL_ACCESS_TOKEN", None, "enables the LINE channel (with the secret)"),
     Setting("LINE_API_BASE_URL", None, "Messaging API base URL, for a test stand-in"),
-    Setting("LINE_BOT_BASIC_ID", None, "the LINE Official Account's basic id (@xxxx), for invites"),
+    Setting(
+        "LINE_BOT_BASIC_ID", None, "the LINE Official Account's basic id (@xxxx), for invites"
+    ),
 )
 
 
@@ -75,4 +81,6 @@ class Settings:
 
     @property
     def line_enabled(self) -> bool:
-        return bool(self.values["LINE_CHANNEL_SECRET"] and self.values["LINE_CHANNEL_ACCESS_TOKEN"])
+        return bool(
+            self.values["LINE_CHANNEL_SECRET"] and self.values["LINE_CHANNEL_ACCESS_TOKEN"]
+        )

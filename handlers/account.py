@@ -112,7 +112,8 @@ async def choose_language(ctx: Context) -> list[Reply]:
 @router.command("mydata")
 async def mydata(ctx: Context) -> list[Reply]:
     member = ctx.member
-    assert member is not None and member.consent_at is not None
+    assert member is not None
+    assert member.consent_at is not None
     tambon = await ctx.store.get_tambon(member.tambon_id)
     assert tambon is not None
     own = await ctx.store.list_submissions(member.tambon_id, author_id=member.id)

@@ -63,7 +63,12 @@ async def _start_draft(ctx: Context, *, relayed: bool, village: int | None) -> l
     if not tags.categories:
         ctx.goto(IntakeStep.CATEGORIES, **draft)
         return [
-            Reply(T("I could not tell what this is about. Please choose one or more categories, then press Done.")),
+            Reply(
+                T(
+                    "I could not tell what this is about. Please choose one or more categories, "
+                    "then press Done."
+                )
+            ),
             _category_picker(draft),
         ]
     ctx.goto(IntakeStep.CONFIRM, **draft)
@@ -74,7 +79,14 @@ async def describe(ctx: Context) -> list[Reply]:
     """An idle member typed something: treat it as a new problem or need."""
     assert ctx.member is not None
     if ctx.incoming.choice:
-        return [Reply(T("That button belongs to an earlier question. Please type your problem or need, or /help."))]
+        return [
+            Reply(
+                T(
+                    "That button belongs to an earlier question. Please type your problem or "
+                    "need, or /help."
+                )
+            )
+        ]
     return await _start_draft(ctx, relayed=False, village=ctx.member.village_moo)
 
 
@@ -122,7 +134,9 @@ def _category_picker(draft: dict[str, Any]) -> Reply:
         for cat, label in CATEGORY_LABELS.items()
     ]
     choices.append(Choice(T("Done"), Pick(p.CATEGORY, "done").pack()))
-    return Reply(T("Tap a category to select or unselect it, then press Done."), choices, columns=2)
+    return Reply(
+        T("Tap a category to select or unselect it, then press Done."), choices, columns=2
+    )
 
 
 @router.step(IntakeStep.CONFIRM)
@@ -148,7 +162,10 @@ async def confirm(ctx: Context) -> list[Reply]:
     if pick.action == p.EDIT and pick.arg == "cancel":
         ctx.finish()
         return [Reply(T("Cancelled; nothing was filed. You can type a new problem at any time."))]
-    return [Reply(T("Please choose one of the options below, or type /cancel to start over.")), _confirmation(draft)]
+    return [
+        Reply(T("Please choose one of the options below, or type /cancel to start over.")),
+        _confirmation(draft),
+    ]
 
 
 @router.step(IntakeStep.CATEGORIES)
@@ -195,7 +212,10 @@ async def _village_picker(ctx: Context, question: Text) -> Reply:
     villages = await ctx.store.list_villages(ctx.member.tambon_id)
     return Reply(
         question,
-        [Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack()) for v in villages],
+        [
+            Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack())
+            for v in villages
+        ],
         columns=2,
     )
 
@@ -278,7 +298,11 @@ async def relay(ctx: Context) -> list[Reply]:
             )
         ]
     ctx.goto(IntakeStep.RELAY_VILLAGE, relayed=True)
-    return [await _village_picker(ctx, T("Filing for a villager who does not chat. Which village do they live in?"))]
+    return [
+        await _village_picker(
+            ctx, T("Filing for a villager who does not chat. Which village do they live in?")
+        )
+    ]
 
 
 @router.step(IntakeStep.RELAY_VILLAGE)
@@ -287,7 +311,9 @@ async def relay_village(ctx: Context) -> list[Reply]:
     if moo is None:
         return [
             Reply(T("Please choose a village from the list, by its number.")),
-            await _village_picker(ctx, T("Filing for a villager who does not chat. Which village do they live in?")),
+            await _village_picker(
+                ctx, T("Filing for a villager who does not chat. Which village do they live in?")
+            ),
         ]
     ctx.goto(IntakeStep.RELAY_DESCRIBE, relayed=True, village=moo)
     return [

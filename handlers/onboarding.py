@@ -107,9 +107,13 @@ async def start(ctx: Context) -> list[Reply]:
 async def _ask_village(ctx: Context) -> Reply:
     assert ctx.member is not None
     villages = await ctx.store.list_villages(ctx.member.tambon_id)
-    choices = [Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack()) for v in villages]
+    choices = [
+        Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack()) for v in villages
+    ]
     if ctx.member.role is not Role.VILLAGER:
-        choices.append(Choice(T("I don't live in one of these villages"), Pick(p.VILLAGE, "0").pack()))
+        choices.append(
+            Choice(T("I don't live in one of these villages"), Pick(p.VILLAGE, "0").pack())
+        )
     return Reply(T("Which village (moo) do you live in?"), choices, columns=2)
 
 

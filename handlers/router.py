@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from handlers.types import Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
@@ -36,7 +37,8 @@ class Context:
         return self.conversation.step if self.conversation else ""
 
     @property
-    def data(self) -> dict[str, object]:
+    def data(self) -> dict[str, Any]:
+        """The flow's scratch data (the draft being filed, the village being relayed for)."""
         assert self.conversation is not None
         return self.conversation.data
 
@@ -118,6 +120,15 @@ def _plain(label: str) -> str:
     return " ".join(kept.split()).casefold()
 
 
+def _variants(label: str) -> set[str]:
+    """A label and, for "English (in Thai script)"-style labels, each of its two halves."""
+    variants = {_plain(label)}
+    head, _, tail = label.partition("(")
+    if tail:
+        variants |= {_plain(head), _plain(tail.rstrip(")"))}
+    return variants
+
+
 def resolve_choice(incoming: Incoming, conversation: Conversation | None) -> Incoming:
     """Turn a typed number or label of the choices offered last into a button press."""
     if incoming.choice or not incoming.text or conversation is None or not conversation.offered:
@@ -129,7 +140,7 @@ def resolve_choice(incoming: Incoming, conversation: Conversation | None) -> Inc
     else:
         wanted = _plain(typed)
         for candidate, label in conversation.offered:
-            if wanted and _plain(label) == wanted:
+            if wanted and wanted in _variants(label):
                 payload = candidate
                 break
     return replace(incoming, choice=payload) if payload else incoming
@@ -143,7 +154,15 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
         name, ctx.args = command
         entry = router.commands.get(name)
         if entry is None:
-            return [Reply(T("Sorry, I don't know the command /{name}. Type /help to see what I can do.", name=name))]
+            return [
+                Reply(
+                    T(
+                        "Sorry, I don't know the command /{name}. Type /help to see what I can "
+                        "do.",
+                        name=name,
+                    )
+                )
+            ]
         if entry.roles is not None:
             if ctx.member is None or not ctx.member.onboarded:
                 return [not_joined(ctx)]

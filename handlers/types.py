@@ -32,7 +32,7 @@ class Lines:
     sep: str = "\n"
 
 
-def T(msgid: str, **params: object) -> Text:  # noqa: N802 - the extraction keyword
+def T(msgid: str, **params: object) -> Text:
     """Mark ``msgid`` for translation; ``pybabel extract -k T`` finds it."""
     return Text(msgid, params)
 

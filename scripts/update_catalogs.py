@@ -23,10 +23,25 @@ POT = ROOT / "locales" / "messages.pot"
 
 def main() -> None:
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         "-k", "T", "--no-default-keywords", "--sort-output", "--omit-header",
-         "--no-location", "-o", str(POT), "."],
-        cwd=ROOT, check=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "T",
+            "--no-default-keywords",
+            "--sort-output",
+            "--omit-header",
+            "--no-location",
+            "-o",
+            str(POT),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     with POT.open("rb") as f:
         template = read_po(f)
@@ -39,8 +54,15 @@ def main() -> None:
             if locale == "en" and message.id and not message.string:
                 message.string = message.id
         with path.open("wb") as f:
-            write_po(f, catalog, omit_header=False, sort_output=True, width=99, no_location=True,
-                     ignore_obsolete=True)
+            write_po(
+                f,
+                catalog,
+                omit_header=False,
+                sort_output=True,
+                width=99,
+                no_location=True,
+                ignore_obsolete=True,
+            )
 
 
 if __name__ == "__main__":

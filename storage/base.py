@@ -25,7 +25,8 @@ class Role(enum.StrEnum):
     """What a member may do in their tambon."""
 
     VILLAGER = "villager"
-    MEMBER = "member"  # SOCH.T (community organisations centre): may relay submissions for villagers who do not chat
+    # SOCH.T (community organisations centre): may relay for villagers who do not chat
+    MEMBER = "member"
     TEAM = "team"  # the tambon working team: summaries, reports, polls
     ADMIN = "admin"
 

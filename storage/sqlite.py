@@ -143,11 +143,16 @@ class SQLiteStore:
             return list(await cur.fetchall())
 
     async def _exec(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Run one statement; returns lastrowid for inserts, rowcount otherwise."""
+        """Run one statement; returns how many rows it changed."""
         async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
-            if sql.lstrip().upper().startswith("INSERT"):
-                return int(cur.lastrowid or 0)
             return int(cur.rowcount)
+
+    async def _insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT; returns the new row's id."""
+        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
+            if cur.lastrowid is None:
+                raise RuntimeError("insert returned no row id")
+            return int(cur.lastrowid)
 
     # -- updates ------------------------------------------------------------------------
 
@@ -175,7 +180,7 @@ class SQLiteStore:
         async with self.transaction():
             if await self.get_tambon_by_code(code) is not None:
                 raise DuplicateTambon(code)
-            tambon_id = await self._exec(
+            tambon_id = await self._insert(
                 "INSERT INTO tambons (code, name_th, amphoe_th, province_th, name_en, amphoe_en,"
                 " province_en, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (code, name_th, amphoe_th, province_th, name_en, amphoe_en, province_en, _now()),
@@ -388,7 +393,7 @@ class SQLiteStore:
                 )
                 if row is not None:
                     return self._submission(row), False
-            submission_id = await self._exec(
+            submission_id = await self._insert(
                 "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
                 " channel, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -435,7 +440,8 @@ class SQLiteStore:
         last_id = 0
         while True:
             rows = await self._all(
-                self._SUBMISSION_SQL + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT 500",
+                self._SUBMISSION_SQL
+                + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT 500",
                 (tambon_id, last_id),
             )
             if not rows:

@@ -1,9 +1,10 @@
 """Tagger v1: normalise, tokenise with pythainlp (newmm), match the keyword lexicon.
 
 The lexicon (``lexicon/*.toml``) is data a district officer can extend without touching code.
-Every lexicon word is added to newmm's dictionary, so multi-syllable keywords ("nam prapa", tap water)
-come out as one token; adjacent tokens are also joined in twos and threes so that a keyword
-the tokeniser split is still found.
+Every lexicon word is added to newmm's dictionary, so multi-syllable keywords ("nam prapa", tap
+water) come out as one token; adjacent tokens are also joined in twos and threes so that a
+keyword the tokeniser split is still found, and longer dictionary compounds are searched for the
+keywords inside them.
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ class Lexicon:
     digits_only_prefixes: tuple[str, ...]
     village_name_prefix: str
     number_words: tuple[str, ...]
+    whole_word_only: frozenset[str]
 
     @classmethod
     def load(cls) -> Lexicon:
         cats = _read_toml("categories.toml")
+        cats_meta = cats.pop("matching", {})
         strong: dict[str, set[str]] = defaultdict(set)
         weak: dict[str, set[str]] = defaultdict(set)
         for category, table in cats.items():
@@ -77,6 +80,7 @@ class Lexicon:
             digits_only_prefixes=tuple(villages["digits_only"]),
             village_name_prefix=villages["name_prefix"],
             number_words=tuple(villages["number_words"]),
+            whole_word_only=frozenset(_key(w) for w in cats_meta.get("whole_word_only", [])),
         )
 
     def words(self) -> set[str]:
@@ -125,16 +129,38 @@ class KeywordTagger:
 
     def tag(self, text: str, village_names: Mapping[int, str] | None = None) -> Tags:
         clean = normalise(text)
-        keys = list(_windows([t.casefold() for t in self.tokenize(clean)]))
+        tokens = [t.casefold() for t in self.tokenize(clean)]
+        keys = list(_windows(tokens))
         return Tags(
-            categories=self._categories(keys),
+            categories=self._categories(tokens, keys),
             kind=self._kind(keys),
             village=self.village(clean, village_names),
         )
 
-    def _categories(self, keys: Iterable[str]) -> tuple[str, ...]:
+    @cached_property
+    def _inner_words(self) -> tuple[str, ...]:
+        """Keywords looked for inside longer tokens, longest first."""
+        whole = self.lexicon.whole_word_only
+        words = [w for w in self.lexicon.strong if len(w) >= 3 and w not in whole]
+        return tuple(sorted(words, key=len, reverse=True))
+
+    def _inner_keys(self, token: str) -> list[str]:
+        """Keywords inside a dictionary compound ("thanon luk rang" holds "thanon")."""
+        found = []
+        for word in self._inner_words:
+            if word in token and word != token:
+                found.append(word)
+                token = token.replace(word, " ")
+        return found
+
+    def _categories(self, tokens: Sequence[str], keys: Iterable[str]) -> tuple[str, ...]:
         strong: dict[str, int] = defaultdict(int)
         weak: dict[str, int] = defaultdict(int)
+        for token in tokens:
+            if token not in self.lexicon.strong and token not in self.lexicon.weak:
+                for inner in self._inner_keys(token):
+                    for category in self.lexicon.strong[inner]:
+                        strong[category] += 1
         for key in keys:
             for category in self.lexicon.strong.get(key, ()):
                 strong[category] += 1
@@ -142,7 +168,9 @@ class KeywordTagger:
                 weak[category] += 1
         chosen = {c for c in strong} | {c for c, n in weak.items() if n >= 2}
         # Keep the taxonomy's order, so the same text always shows its tags the same way.
-        ranked = sorted(chosen, key=lambda c: (-(strong[c] * 2 + weak[c]), self.categories.index(c)))
+        ranked = sorted(
+            chosen, key=lambda c: (-(strong[c] * 2 + weak[c]), self.categories.index(c))
+        )
         return tuple(ranked)
 
     def _kind(self, keys: Iterable[str]) -> str:

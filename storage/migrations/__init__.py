@@ -1,4 +1,4 @@
-"""Numbered plain-SQL migrations (``0001_init.sql``, ``0002_...``), applied in order at start-up."""
+"""Numbered plain-SQL migrations (``0001_init.sql``, ``0002_...``), applied in order."""
 
 from __future__ import annotations
 

@@ -1,0 +1,112 @@
+"""Shared fixtures: a temporary SQLite store, the tagger, and a console-chat driver."""
+
+from __future__ import annotations
+
+import io
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import i18n, services
+from bot.channels.console import run_console
+from bot.core import Engine
+from bot.nlp import KeywordTagger
+from handlers.types import T
+from storage.base import Role, Store, Tambon
+from storage.sqlite import SQLiteStore
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never reach the internet: only loopback connections are allowed."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and not (
+            host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")
+        ):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    return
+
+
+@pytest.fixture(scope="session")
+def tagger() -> KeywordTagger:
+    return KeywordTagger()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "tambon.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    store = SQLiteStore(db_path)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def engine(store: Store, tagger: KeywordTagger) -> Engine:
+    return Engine(store, tagger)
+
+
+@pytest.fixture
+async def tambon(store: Store) -> Tambon:
+    return await services.create_tambon(
+        store, "600801", ["บ้านท่าตะโก", "บ้านหนองหลวง", "บ้านเขาน้อย", "บ้านหนองแก", "บ้านวังใหญ่"]
+    )
+
+
+async def join_code(store: Store, tambon: Tambon, role: Role = Role.VILLAGER) -> str:
+    return (await services.create_invite(store, tambon, role)).code
+
+
+def th(msgid: str, **params: object) -> str:
+    """A sentence as the Thai catalog renders it: tests compare with the catalog, not copies."""
+    return i18n.render(T(msgid, **params), "th")
+
+
+def en(msgid: str, **params: object) -> str:
+    return i18n.render(T(msgid, **params), "en")
+
+
+async def console(engine: Engine, user: str, *lines: str) -> list[str]:
+    """Type ``lines`` into the console adapter; returns what it printed for each line.
+
+    Each line goes through a fresh run of the adapter, which also shows that the conversation
+    lives in the store and not in the adapter.
+    """
+    printed = []
+    for line in lines:
+        stdout = io.StringIO()
+        await run_console(engine, user, io.StringIO(line + "\n"), stdout)
+        printed.append(stdout.getvalue())
+    return printed
+
+
+async def onboard(
+    engine: Engine,
+    store: Store,
+    tambon: Tambon,
+    user: str,
+    village: int = 3,
+    role: Role = Role.VILLAGER,
+) -> None:
+    """Join ``tambon`` through the console: code, village, consent."""
+    code = await join_code(store, tambon, role)
+    replies = await console(engine, user, f"/start {code}", str(village), "1")
+    assert (
+        th(
+            "Thank you! You can now tell us about a problem or a need in your village: just type "
+            "it in your own words, for example: the road in moo 3 is full of potholes."
+        )
+        in replies[-1]
+    )

@@ -1,0 +1,233 @@
+"""The storage contract, run against every backend (SQLite today)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage import open_store, sqlite_path
+from storage.base import Correction, DuplicateTambon, Kind, NewSubmission, Role, Store
+from storage.migrations import load_migrations
+from storage.sqlite import SQLiteStore
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    store = open_store(f"sqlite:///{tmp_path}/contract.db") if request.param == "sqlite" else None
+    assert store is not None
+    await store.open()
+    yield store
+    await store.close()
+
+
+async def _tambon(store: Store, code: str = "600801", villages: int = 3) -> int:
+    tambon = await store.create_tambon(
+        code, "ท่าตะโก", "ท่าตะโก", "นครสวรรค์", [(i, f"บ้าน{i}") for i in range(1, villages + 1)]
+    )
+    return tambon.id
+
+
+def _submission(
+    tambon_id: int, source: str | None, author: int | None = None, **kw: object
+) -> NewSubmission:
+    fields: dict[str, object] = {
+        "tambon_id": tambon_id,
+        "text": "ไฟดับทั้งซอย",
+        "kind": Kind.PROBLEM,
+        "categories": ["infrastructure", "safety"],
+        "village_moo": 2,
+        "author_id": author,
+        "relayed": False,
+        "channel": "telegram",
+        "source_id": source,
+    }
+    fields.update(kw)
+    return NewSubmission(**fields)  # type: ignore[arg-type]
+
+
+class TestStoreContract:
+    async def test_tambon_and_villages(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend, villages=4)
+        tambon = await backend.get_tambon_by_code("600801")
+        assert tambon is not None
+        assert tambon.id == tambon_id
+        assert tambon.province_th == "นครสวรรค์"
+        assert [v.moo for v in await backend.list_villages(tambon_id)] == [1, 2, 3, 4]
+        assert (await backend.list_villages(tambon_id))[0].name == "บ้าน1"
+        with pytest.raises(DuplicateTambon):
+            await _tambon(backend)
+        assert [t.code for t in await backend.list_tambons()] == ["600801"]
+
+    async def test_invites(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        invite = await backend.create_invite(tambon_id, Role.TEAM, "12345678")
+        assert invite.role is Role.TEAM
+        assert not invite.revoked
+        assert await backend.get_invite("12345678") == invite
+        assert await backend.get_invite("00000000") is None
+        assert await backend.list_invites(tambon_id) == [invite]
+
+    async def test_member_upsert_resets_consent_on_rejoin(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        member = await backend.upsert_member("line", "U1", tambon_id, Role.VILLAGER, None)
+        assert not member.onboarded
+        assert member.pseudonym.startswith("P-")
+        from datetime import UTC, datetime
+
+        member = await backend.update_member(
+            member.id, village_moo=2, consent_at=datetime.now(UTC), locale="en"
+        )
+        assert member.onboarded
+        assert member.village_moo == 2
+        again = await backend.upsert_member("line", "U1", tambon_id, Role.MEMBER, "th")
+        assert again.id == member.id
+        assert again.role is Role.MEMBER
+        assert not again.onboarded
+        assert again.village_moo is None
+        assert again.locale == "en"  # a chosen language survives re-joining
+        assert again.pseudonym == member.pseudonym
+        with pytest.raises(ValueError, match="cannot update"):
+            await backend.update_member(member.id, platform_user_id="x")
+
+    async def test_conversation_round_trip(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        member = await backend.upsert_member("console", "u", tambon_id, Role.VILLAGER, None)
+        conversation = await backend.get_conversation(member.id)
+        assert conversation.step == ""
+        assert conversation.data == {}
+        conversation.step = "intake.confirm"
+        conversation.data = {"text": "น้ำท่วม", "categories": ["water"], "village": None}
+        conversation.offered = [("ok:", "✅ ยืนยัน")]
+        await backend.save_conversation(conversation)
+        loaded = await backend.get_conversation(member.id)
+        assert loaded == conversation
+
+    async def test_redelivered_message_is_stored_once(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        first, created = await backend.add_submission(_submission(tambon_id, "chat1:55"))
+        again, created_again = await backend.add_submission(
+            _submission(tambon_id, "chat1:55", text="อื่น")
+        )
+        assert created
+        assert not created_again
+        assert again.id == first.id
+        assert again.text == first.text
+        other, created_other = await backend.add_submission(_submission(tambon_id, "chat1:56"))
+        assert created_other
+        assert other.id != first.id
+        assert await backend.count_submissions(tambon_id) == 2
+        no_source_a, _ = await backend.add_submission(_submission(tambon_id, None))
+        no_source_b, _ = await backend.add_submission(_submission(tambon_id, None))
+        assert no_source_a.id != no_source_b.id  # console messages have no platform id
+
+    async def test_categories_keep_their_order(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        stored, _ = await backend.add_submission(
+            _submission(tambon_id, "x", categories=["water", "agriculture", "water"])
+        )
+        assert stored.categories == ("water", "agriculture")
+        assert (await backend.get_submission(stored.id)) == stored
+
+    async def test_claim_update(self, backend: Store) -> None:
+        assert await backend.claim_update("telegram", "1001")
+        assert not await backend.claim_update("telegram", "1001")
+        assert await backend.claim_update("line", "1001")
+
+    async def test_listing_by_author_and_paging(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        other_tambon = await _tambon(backend, "600802")
+        member = await backend.upsert_member("console", "u", tambon_id, Role.VILLAGER, None)
+        for i in range(1203):
+            await backend.add_submission(
+                _submission(tambon_id, f"m{i}", author=member.id if i % 2 else None)
+            )
+        await backend.add_submission(_submission(other_tambon, "elsewhere"))
+        ids = [s.id async for s in backend.iter_submissions(tambon_id)]
+        assert len(ids) == 1203
+        assert ids == sorted(ids)
+        mine = await backend.list_submissions(tambon_id, author_id=member.id, limit=5)
+        assert len(mine) == 5
+        assert all(s.author_id == member.id for s in mine)
+        assert [s.id for s in mine] == sorted((s.id for s in mine), reverse=True)
+        assert await backend.count_submissions(other_tambon) == 1
+
+    async def test_forget_member_deletes_own_but_keeps_relayed(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        member = await backend.upsert_member("console", "u", tambon_id, Role.MEMBER, None)
+        own, _ = await backend.add_submission(_submission(tambon_id, "a", author=member.id))
+        relayed, _ = await backend.add_submission(
+            _submission(tambon_id, "b", author=member.id, relayed=True)
+        )
+        await backend.add_correction(
+            Correction(
+                own.id,
+                member.id,
+                "sender",
+                ["water"],
+                ["infrastructure"],
+                Kind.PROBLEM,
+                Kind.NEED,
+                1,
+                2,
+            )
+        )
+        assert await backend.forget_member(member.id) == 1
+        assert await backend.get_member_by_id(member.id) is None
+        assert await backend.get_submission(own.id) is None
+        kept = await backend.get_submission(relayed.id)
+        assert kept is not None
+        assert kept.author_id is None
+        assert kept.relayed
+        assert await backend.list_corrections(own.id) == []
+
+    async def test_transaction_rolls_back_on_error(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        with pytest.raises(RuntimeError):  # noqa: PT012 - the crash happens inside the transaction
+            async with backend.transaction():
+                await backend.add_submission(_submission(tambon_id, "doomed"))
+                raise RuntimeError("crash before commit")
+        assert await backend.count_submissions(tambon_id) == 0
+        assert await backend.claim_update("telegram", "after-rollback")
+
+    async def test_concurrent_transactions_do_not_interleave(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+
+        async def file(i: int) -> None:
+            async with backend.transaction():
+                if await backend.claim_update("telegram", str(i % 50)):
+                    await asyncio.sleep(0)
+                    await backend.add_submission(_submission(tambon_id, f"s{i}"))
+
+        await asyncio.gather(*(file(i) for i in range(200)))
+        assert await backend.count_submissions(tambon_id) == 50
+
+    async def test_foreign_keys_are_enforced(self, backend: Store) -> None:
+        with pytest.raises(sqlite3.IntegrityError):
+            await backend.create_invite(999, Role.VILLAGER, "11111111")
+
+
+async def test_sqlite_uses_wal_and_records_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    async with SQLiteStore(path):
+        pass
+    async with SQLiteStore(path):  # re-opening applies nothing twice
+        pass
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        versions = [row[0] for row in db.execute("SELECT version FROM schema_migrations")]
+    assert versions == [m.version for m in load_migrations()]
+    assert versions[0] == 1
+
+
+def test_sqlite_urls() -> None:
+    assert sqlite_path("sqlite:///data/tambon.db") == Path("data/tambon.db")
+    assert sqlite_path("sqlite:////var/lib/tambon.db") == Path("/var/lib/tambon.db")
+    assert sqlite_path("sqlite://") == ":memory:"
+    with pytest.raises(ValueError, match="mysql"):
+        open_store("mysql://x")
