@@ -12,8 +12,8 @@ from typing import Any
 from handlers import payloads as p
 from handlers.labels import CATEGORY_LABELS, KIND_LABELS, category_labels, village_label
 from handlers.payloads import Pick
-from handlers.router import Context, Router, text_problem
-from handlers.types import Choice, Reply, T, Text
+from handlers.router import STICKERS_UNREADABLE, Context, Router, text_problem
+from handlers.types import Choice, Media, Reply, T, Text
 from storage.base import Correction, Kind, NewSubmission
 
 router = Router()
@@ -36,11 +36,14 @@ async def _village_names(ctx: Context) -> dict[int, str]:
 
 async def _start_draft(ctx: Context, *, relayed: bool, village: int | None) -> list[Reply]:
     """Tag the incoming text and show the draft for confirmation."""
+    attachment = ctx.incoming.attachment
+    if attachment is not None and not (ctx.incoming.text or "").strip():
+        if attachment.media in (Media.STICKER, Media.OTHER):
+            return [Reply(STICKERS_UNREADABLE)]
+        return [Reply(T("Please describe the problem in words; a photo alone cannot be filed."))]
     problem = text_problem(ctx.incoming.text, ctx.max_text_chars)
     if problem is not None:
         return [Reply(problem)]
-    if ctx.incoming.attachment is not None and ctx.incoming.text is None:
-        return [Reply(T("Please describe the problem in words; a photo alone cannot be filed."))]
     text = (ctx.incoming.text or "").strip()
     tags = ctx.tagger.tag(text, await _village_names(ctx))
     draft: dict[str, Any] = {

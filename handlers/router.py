@@ -191,6 +191,12 @@ def not_joined(ctx: Context) -> Reply:
     )
 
 
+STICKERS_UNREADABLE = T(
+    "I can only read words, not emoji or stickers. "
+    "Please describe the problem in a few words, in Thai."
+)
+
+
 def text_problem(text: str | None, limit: int) -> Text | None:
     """Why ``text`` cannot be filed as a submission, or None when it can."""
     stripped = (text or "").strip()
@@ -205,10 +211,7 @@ def text_problem(text: str | None, limit: int) -> Text | None:
         )
     categories = {unicodedata.category(ch)[0] for ch in stripped}
     if not categories & {"L", "N"}:
-        return T(
-            "I can only read words, not emoji or stickers. "
-            "Please describe the problem in a few words, in Thai."
-        )
+        return STICKERS_UNREADABLE
     if not any("\u0e01" <= ch <= "\u0e4e" for ch in stripped):  # Thai letters, not digits
         return T(
             "Please write in Thai, so that the tambon team and the hearing can read it. "

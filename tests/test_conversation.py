@@ -441,3 +441,25 @@ async def test_console_numbers_choices_and_flushes(
     assert numbered[0].startswith("1. ")
     assert numbered[-1].startswith(f"{len(numbered)}. ")
     assert out.flushes >= 3  # greeting, the reply batch, its closing blank line
+
+
+async def test_sticker_and_bare_photo_are_not_filed(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from handlers.types import Attachment, Incoming, Media
+
+    await onboard(engine, store, tambon, "u1")
+    sticker = await engine.handle(
+        Incoming("console", "u1", attachment=Attachment(Media.STICKER, file_id="CAAD"))
+    )
+    assert sticker[0].text == th(
+        "I can only read words, not emoji or stickers. Please describe the problem in a few "
+        "words, in Thai."
+    )
+    photo = await engine.handle(
+        Incoming("console", "u1", attachment=Attachment(Media.PHOTO, file_id="AgAD"))
+    )
+    assert photo[0].text == th(
+        "Please describe the problem in words; a photo alone cannot be filed."
+    )
+    assert await store.count_submissions(tambon.id) == 0
