@@ -24,6 +24,7 @@ class Outgoing:
     text: str
     choices: tuple[tuple[str, str], ...] = ()
     columns: int = 1
+    edit_previous: bool = False
 
 
 class Engine:
@@ -76,6 +77,7 @@ class Engine:
             text=i18n.render(reply.text, locale),
             choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
             columns=reply.columns,
+            edit_previous=reply.edit_previous,
         )
 
 

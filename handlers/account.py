@@ -31,8 +31,9 @@ async def help_(ctx: Context) -> list[Reply]:
             "• /language – Thai or English\n"
             "• /cancel – stop the current question\n"
             "• /mydata – what is kept about you; /forget – delete it\n"
-            "On Telegram you may also send a photo with a caption, or share a location, while "
-            "describing a problem."
+            "You may also send a photo or share a location with a problem. Editing a message "
+            "updates the draft while it waits for your confirmation; once filed, send a new "
+            "message instead."
         )
     ]
     member = ctx.member

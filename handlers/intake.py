@@ -7,14 +7,15 @@ reaches the submissions table, and a restart resumes at the same question.
 from __future__ import annotations
 
 import enum
+from dataclasses import replace
 from typing import Any
 
 from handlers import payloads as p
 from handlers.labels import CATEGORY_LABELS, KIND_LABELS, category_labels, village_label
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, Context, Router, text_problem
-from handlers.types import Choice, Media, Reply, T, Text
-from storage.base import Correction, Kind, NewSubmission
+from handlers.types import Attachment, Choice, Media, Reply, T, Text
+from storage.base import Correction, Kind, NewSubmission, StoredAttachment
 
 router = Router()
 
@@ -34,18 +35,65 @@ async def _village_names(ctx: Context) -> dict[int, str]:
     return {v.moo: v.name for v in villages if v.name}
 
 
-async def _start_draft(ctx: Context, *, relayed: bool, village: int | None) -> list[Reply]:
-    """Tag the incoming text and show the draft for confirmation."""
+def _attachment_record(attachment: Attachment | None) -> dict[str, Any] | None:
+    """A photo or location as kept in a draft; None for anything that cannot be attached."""
+    if attachment is None or attachment.media not in (Media.PHOTO, Media.LOCATION):
+        return None
+    return {
+        "media": attachment.media.value,
+        "file_id": attachment.file_id,
+        "latitude": attachment.latitude,
+        "longitude": attachment.longitude,
+    }
+
+
+def _media_only(ctx: Context, keep: list[dict[str, Any]]) -> list[Reply] | None:
+    """Handle a photo or location sent without words: keep it for the next description."""
     attachment = ctx.incoming.attachment
-    if attachment is not None and not (ctx.incoming.text or "").strip():
-        if attachment.media in (Media.STICKER, Media.OTHER):
-            return [Reply(STICKERS_UNREADABLE)]
-        return [Reply(T("Please describe the problem in words; a photo alone cannot be filed."))]
+    if attachment is None or (ctx.incoming.text or "").strip():
+        return None
+    record = _attachment_record(attachment)
+    if record is None:
+        return [Reply(STICKERS_UNREADABLE)]
+    keep.append(record)
+    if attachment.media is Media.LOCATION:
+        return [Reply(MEDIA_KEPT_LOCATION)]
+    return [Reply(MEDIA_KEPT_PHOTO)]
+
+
+MEDIA_KEPT_PHOTO = T(
+    "Thank you for the photo. Now please describe the problem in words, and I will attach the "
+    "photo to it."
+)
+MEDIA_KEPT_LOCATION = T(
+    "Thank you, I have the location. Now please describe the problem in words, and I will "
+    "attach the location to it."
+)
+
+
+async def _start_draft(
+    ctx: Context,
+    *,
+    relayed: bool,
+    village: int | None,
+    attachments: list[dict[str, Any]] | None = None,
+    source: str | None = None,
+) -> list[Reply]:
+    """Tag the incoming text and show the draft for confirmation."""
+    attachments = list(attachments or [])
+    held = _media_only(ctx, attachments)
+    if held is not None:
+        if attachments and ctx.conversation is not None:
+            ctx.data["pending"] = attachments
+        return held
     problem = text_problem(ctx.incoming.text, ctx.max_text_chars)
     if problem is not None:
         return [Reply(problem)]
     text = (ctx.incoming.text or "").strip()
     tags = ctx.tagger.tag(text, await _village_names(ctx))
+    record = _attachment_record(ctx.incoming.attachment)
+    if record is not None:
+        attachments.append(record)
     draft: dict[str, Any] = {
         "text": text,
         "categories": list(tags.categories),
@@ -53,16 +101,10 @@ async def _start_draft(ctx: Context, *, relayed: bool, village: int | None) -> l
         # A relaying member picked the village on purpose; otherwise the text knows best.
         "village": village if relayed or tags.village is None else tags.village,
         "relayed": relayed,
-        "source": ctx.incoming.message_id,
+        "source": source or ctx.incoming.message_id,
+        "attachments": attachments,
     }
     draft["suggested"] = {k: draft[k] for k in ("categories", "kind", "village")}
-    if ctx.incoming.attachment is not None:
-        draft["attachment"] = {
-            "media": ctx.incoming.attachment.media.value,
-            "file_id": ctx.incoming.attachment.file_id,
-            "latitude": ctx.incoming.attachment.latitude,
-            "longitude": ctx.incoming.attachment.longitude,
-        }
     if not tags.categories:
         ctx.goto(IntakeStep.CATEGORIES, **draft)
         return [
@@ -90,10 +132,39 @@ async def describe(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    return await _start_draft(ctx, relayed=False, village=ctx.member.village_moo)
+    pending = ctx.data.get("pending", []) if ctx.conversation is not None else []
+    return await _start_draft(
+        ctx, relayed=False, village=ctx.member.village_moo, attachments=pending
+    )
 
 
 router.idle = describe
+
+
+async def edited(ctx: Context) -> list[Reply]:
+    """An edited message: it replaces the draft it started, and nothing already filed."""
+    draft = ctx.data if ctx.conversation is not None else {}
+    awaiting = ctx.step in (IntakeStep.CONFIRM, IntakeStep.CATEGORIES)
+    if awaiting and draft.get("source") and draft.get("source") == ctx.incoming.message_id:
+        replies = await _start_draft(
+            ctx,
+            relayed=bool(draft.get("relayed")),
+            village=draft.get("village") if draft.get("relayed") else ctx.member_village,
+            attachments=draft.get("attachments", []),
+            source=draft["source"],
+        )
+        return [Reply(T("I have updated the draft with your edit.")), *replies]
+    return [
+        Reply(
+            T(
+                "Edits to messages that were already filed are not applied. If something is "
+                "wrong, please send a new message."
+            )
+        )
+    ]
+
+
+router.edited = edited
 
 
 def _confirmation(draft: dict[str, Any]) -> Reply:
@@ -111,6 +182,15 @@ def _confirmation(draft: dict[str, Any]) -> Reply:
     )
     if draft.get("relayed"):
         summary = T("{summary}\n(Filed on behalf of a villager.)", summary=summary)
+    photos = sum(1 for a in draft.get("attachments", []) if a["media"] == Media.PHOTO)
+    places = sum(1 for a in draft.get("attachments", []) if a["media"] == Media.LOCATION)
+    if photos or places:
+        summary = T(
+            "{summary}\n📎 Attached: {photos} photo(s), {places} location(s)",
+            summary=summary,
+            photos=photos,
+            places=places,
+        )
     return Reply(
         summary,
         [
@@ -146,6 +226,10 @@ def _category_picker(draft: dict[str, Any]) -> Reply:
 async def confirm(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
     draft = ctx.data
+    record = _attachment_record(ctx.incoming.attachment)
+    if pick is None and record is not None:
+        draft.setdefault("attachments", []).append(record)
+        return [_confirmation(draft)]
     if pick is None:
         return [
             Reply(T("Please choose one of the options below, or type /cancel to start over.")),
@@ -190,7 +274,7 @@ async def categories(ctx: Context) -> list[Reply]:
     else:
         selected.append(pick.arg)
     draft["categories"] = selected
-    return [_category_picker(draft)]
+    return [replace(_category_picker(draft), edit_previous=True)]
 
 
 def _kind_picker() -> Reply:
@@ -259,6 +343,7 @@ async def _file(ctx: Context) -> list[Reply]:
             relayed=bool(draft.get("relayed")),
             channel=ctx.incoming.channel,
             source_id=draft.get("source"),
+            attachments=[StoredAttachment(**a) for a in draft.get("attachments", [])],
         )
     )
     suggested = draft["suggested"]
@@ -335,5 +420,8 @@ async def relay_describe(ctx: Context) -> list[Reply]:
         return [Reply(T("Please type the villager's problem or need, or /cancel."))]
     village_moo = ctx.data.get("village")
     return await _start_draft(
-        ctx, relayed=True, village=village_moo if isinstance(village_moo, int) else None
+        ctx,
+        relayed=True,
+        village=village_moo if isinstance(village_moo, int) else None,
+        attachments=ctx.data.get("pending", []),
     )

@@ -33,6 +33,10 @@ class Context:
     args: str = ""  # what followed a command
 
     @property
+    def member_village(self) -> int | None:
+        return self.member.village_moo if self.member else None
+
+    @property
     def step(self) -> str:
         return self.conversation.step if self.conversation else ""
 
@@ -70,6 +74,7 @@ class Router:
     commands: dict[str, Command] = field(default_factory=dict)
     steps: dict[str, Handler] = field(default_factory=dict)
     idle: Handler | None = None
+    edited: Handler | None = None
 
     def command(
         self, *names: str, roles: Sequence[Role] | None = tuple(Role)
@@ -98,6 +103,7 @@ class Router:
         self.commands.update(other.commands)
         self.steps.update(other.steps)
         self.idle = other.idle or self.idle
+        self.edited = other.edited or self.edited
 
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -170,7 +176,9 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
                 return [Reply(T("Sorry, this command is only for the tambon team."))]
         return await entry.handler(ctx)
     if ctx.member is None:
-        return [not_joined(ctx)]
+        return [] if incoming.edited else [not_joined(ctx)]
+    if incoming.edited:
+        return await router.edited(ctx) if router.edited else []
     if ctx.step:
         handler = router.steps.get(ctx.step)
         if handler is not None:

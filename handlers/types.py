@@ -54,6 +54,9 @@ class Reply:
     # A choice row that toggles (categories) rather than moving on; adapters may lay it out
     # as a grid.
     columns: int = 1
+    # The same question again after a button press (a toggled category): a channel that can
+    # edit the message with the pressed button updates it in place instead of sending anew.
+    edit_previous: bool = False
 
 
 class Media(enum.StrEnum):
@@ -86,6 +89,7 @@ class Incoming:
     # message be stored once.
     message_id: str | None = None
     locale_hint: str | None = None  # e.g. Telegram's language_code
+    edited: bool = False  # the sender edited an earlier message (message_id says which)
 
 
 @dataclass(frozen=True, slots=True)

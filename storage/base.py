@@ -82,6 +82,7 @@ class Member:
     consent_at: datetime | None
     pseudonym: str
     created_at: datetime
+    unreachable_at: datetime | None = None
 
     @property
     def onboarded(self) -> bool:
@@ -101,6 +102,16 @@ class Conversation:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """A photo (by the platform's file id; never downloaded) or a shared location."""
+
+    media: str  # "photo" or "location"
+    file_id: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewSubmission:
     tambon_id: int
     text: str
@@ -111,6 +122,7 @@ class NewSubmission:
     relayed: bool
     channel: str
     source_id: str | None  # the platform's message id, unique per channel
+    attachments: Sequence[StoredAttachment] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +138,7 @@ class Submission:
     channel: str
     source_id: str | None
     created_at: datetime
+    attachments: tuple[StoredAttachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,13 +29,16 @@ from storage.base import (
     Member,
     NewSubmission,
     Role,
+    StoredAttachment,
     Submission,
     Tambon,
     Village,
 )
 from storage.migrations import load_migrations
 
-_MEMBER_FIELDS = frozenset({"role", "village_moo", "locale", "consent_at", "tambon_id"})
+_MEMBER_FIELDS = frozenset(
+    {"role", "village_moo", "locale", "consent_at", "tambon_id", "unreachable_at"}
+)
 
 
 def _now() -> str:
@@ -271,6 +274,7 @@ class SQLiteStore:
             consent_at=_ts(row["consent_at"]),
             pseudonym=row["pseudonym"],
             created_at=_ts_required(row["created_at"]),
+            unreachable_at=_ts(row["unreachable_at"]),
         )
 
     async def get_member(self, channel: str, platform_user_id: str) -> Member | None:
@@ -364,12 +368,19 @@ class SQLiteStore:
     _SUBMISSION_SQL = (
         "SELECT s.*, (SELECT group_concat(category, '|') FROM"
         " (SELECT category FROM submission_categories c WHERE c.submission_id = s.id"
-        " ORDER BY position)) AS categories FROM submissions s"
+        " ORDER BY position)) AS categories,"
+        " (SELECT json_group_array(json_array(media, file_id, latitude, longitude)) FROM"
+        " submission_attachments a WHERE a.submission_id = s.id) AS attachments"
+        " FROM submissions s"
     )
 
     @staticmethod
     def _submission(row: sqlite3.Row) -> Submission:
         cats = row["categories"]
+        attachments = tuple(
+            StoredAttachment(media, file_id, lat, lon)
+            for media, file_id, lat, lon in json.loads(row["attachments"] or "[]")
+        )
         return Submission(
             id=row["id"],
             tambon_id=row["tambon_id"],
@@ -382,6 +393,7 @@ class SQLiteStore:
             channel=row["channel"],
             source_id=row["source_id"],
             created_at=_ts_required(row["created_at"]),
+            attachments=attachments,
         )
 
     async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
@@ -412,6 +424,14 @@ class SQLiteStore:
                 "INSERT INTO submission_categories (submission_id, category, position)"
                 " VALUES (?, ?, ?)",
                 [(submission_id, cat, i) for i, cat in enumerate(dict.fromkeys(new.categories))],
+            )
+            await self.db.executemany(
+                "INSERT INTO submission_attachments (submission_id, media, file_id, latitude,"
+                " longitude) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (submission_id, a.media, a.file_id, a.latitude, a.longitude)
+                    for a in new.attachments
+                ],
             )
             stored = await self.get_submission(submission_id)
         assert stored is not None

@@ -456,10 +456,58 @@ async def test_sticker_and_bare_photo_are_not_filed(
         "I can only read words, not emoji or stickers. Please describe the problem in a few "
         "words, in Thai."
     )
+    assert await store.count_submissions(tambon.id) == 0
+
+
+async def test_photo_and_location_sent_first_attach_to_the_next_description(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from handlers.types import Attachment, Incoming, Media
+
+    await onboard(engine, store, tambon, "u1")
     photo = await engine.handle(
-        Incoming("console", "u1", attachment=Attachment(Media.PHOTO, file_id="AgAD"))
+        Incoming("console", "u1", attachment=Attachment(Media.PHOTO, file_id="AgAD-photo"))
     )
     assert photo[0].text == th(
-        "Please describe the problem in words; a photo alone cannot be filed."
+        "Thank you for the photo. Now please describe the problem in words, and I will attach "
+        "the photo to it."
+    )
+    place = Attachment(Media.LOCATION, latitude=15.63, longitude=100.48)
+    located = await engine.handle(Incoming("console", "u1", attachment=place))
+    assert located[0].text == th(
+        "Thank you, I have the location. Now please describe the problem in words, and I will "
+        "attach the location to it."
     )
     assert await store.count_submissions(tambon.id) == 0
+    (draft,) = await console(engine, "u1", ROAD)
+    assert "📎" in draft
+    await console(engine, "u1", "1")
+    (submission,) = await store.list_submissions(tambon.id)
+    media = sorted((a.media, a.file_id, a.latitude) for a in submission.attachments)
+    assert media == [("location", None, 15.63), ("photo", "AgAD-photo", None)]
+
+
+async def test_edit_updates_a_pending_draft_but_not_a_filed_submission(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from handlers.types import Incoming
+
+    await onboard(engine, store, tambon, "u1")
+    await engine.handle(Incoming("console", "u1", text="ไฟดับ", message_id="c1:10"))
+    (note, draft) = await engine.handle(
+        Incoming("console", "u1", text="น้ำท่วมหมู่ 2", message_id="c1:10", edited=True)
+    )
+    assert note.text == th("I have updated the draft with your edit.")
+    assert th("Water sources") in draft.text
+    assert th("Moo {moo}", moo=2) in draft.text
+    await engine.handle(Incoming("console", "u1", text="1"))
+    late = await engine.handle(
+        Incoming("console", "u1", text="ไฟดับทั้งหมู่", message_id="c1:10", edited=True)
+    )
+    assert late[0].text == th(
+        "Edits to messages that were already filed are not applied. If something is wrong, "
+        "please send a new message."
+    )
+    (submission,) = await store.list_submissions(tambon.id)
+    assert submission.text == "น้ำท่วมหมู่ 2"
+    assert submission.source_id == "c1:10"
