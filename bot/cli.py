@@ -104,15 +104,65 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
-    if settings.telegram_enabled or settings.line_enabled:
-        raise CliError(
-            T(
-                "Telegram and LINE are not part of this version yet. Unset "
-                "TELEGRAM_BOT_TOKEN and LINE_CHANNEL_SECRET to chat in the console."
+    if not settings.telegram_enabled:
+        if settings.line_enabled:
+            raise CliError(
+                T(
+                    "The LINE channel is not part of this version yet. Unset "
+                    "LINE_CHANNEL_SECRET to chat in the console."
+                )
             )
+        args.user = "console"
+        await cmd_console(args, settings)
+        return
+    await run_channels(settings)
+
+
+async def run_channels(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve every configured chat channel until SIGINT/SIGTERM (or ``stop`` is set)."""
+    import logging
+    import signal
+
+    from bot import web
+    from bot.channels.telegram import TelegramChannel
+    from bot.core import Engine
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    webhook_url = settings.get("TELEGRAM_WEBHOOK_URL")
+    secret = settings.get("TELEGRAM_WEBHOOK_SECRET")
+    if webhook_url and not secret:
+        raise CliError(
+            T("Webhook mode needs TELEGRAM_WEBHOOK_SECRET, so that forged calls are refused.")
         )
-    args.user = "console"
-    await cmd_console(args, settings)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with _store(settings) as store:
+        engine = Engine(store, _tagger(), default_locale=settings.locale)
+        token = settings.get("TELEGRAM_BOT_TOKEN")
+        assert token is not None
+        telegram = TelegramChannel(
+            engine,
+            token,
+            base_url=settings.get("TELEGRAM_API_BASE_URL"),
+            webhook=bool(webhook_url),
+            default_locale=settings.locale,
+        )
+        app = web.build_app(telegram=telegram if webhook_url else None, telegram_secret=secret)
+        runner = await web.serve(app, settings.get("TAMBON_LISTEN") or "127.0.0.1:8080")
+        try:
+            await telegram.start(webhook_url=webhook_url, secret=secret)
+            logging.getLogger(__name__).info(
+                "Telegram channel running (%s)", "webhook" if webhook_url else "polling"
+            )
+            await stop.wait()
+        finally:
+            await telegram.stop()
+            await runner.cleanup()
 
 
 async def cmd_tambon_create(args: argparse.Namespace, settings: Settings) -> None:

@@ -9,6 +9,7 @@ the member's language after the handlers ran, so a language switch takes effect 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot import i18n
 from handlers import build_router
@@ -51,6 +52,9 @@ class Engine:
             ):
                 return []
             member = await self.store.get_member(incoming.channel, incoming.user_id)
+            if member is not None and member.unreachable_at is not None:
+                # They wrote to us, so they can be reached again (unblocked, followed back).
+                member = await self.store.update_member(member.id, unreachable_at=None)
             conversation = await self.store.get_conversation(member.id) if member else None
             ctx = Context(
                 incoming=resolve_choice(incoming, conversation),
@@ -65,6 +69,12 @@ class Engine:
             if ctx.member is not None and ctx.conversation is not None:
                 await self.store.save_conversation(_with_offer(ctx.conversation, rendered))
         return rendered
+
+    async def mark_unreachable(self, channel: str, user_id: str) -> None:
+        """The platform says this person cannot be messaged (blocked the bot, unfollowed)."""
+        member = await self.store.get_member(channel, user_id)
+        if member is not None and member.unreachable_at is None:
+            await self.store.update_member(member.id, unreachable_at=datetime.now(UTC))
 
     def locale_of(self, ctx: Context) -> str:
         if ctx.member is not None and ctx.member.locale in i18n.LOCALES:

@@ -1,0 +1,69 @@
+"""The one HTTP listener (``TAMBON_LISTEN``): platform webhooks and ``/healthz``."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramChannel
+
+TELEGRAM_PATH = "/telegram/webhook"
+LINE_PATH = "/line/webhook"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1024 * 1024
+
+log = logging.getLogger(__name__)
+
+
+def build_app(
+    *, telegram: TelegramChannel | None = None, telegram_secret: str | None = None
+) -> web.Application:
+    """The aiohttp application with a route per configured channel."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app.router.add_get(HEALTH_PATH, health)
+
+    if telegram is not None:
+        if not telegram_secret:
+            raise ValueError("a Telegram webhook needs TELEGRAM_WEBHOOK_SECRET")
+        secret = telegram_secret.encode()
+
+        async def telegram_webhook(request: web.Request) -> web.Response:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
+            if not hmac.compare_digest(given, secret):
+                log.warning("Telegram webhook call with a wrong secret from %s", request.remote)
+                return web.Response(status=403, text="forbidden")
+            try:
+                data: Any = await request.json()
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return web.Response(status=400, text="malformed JSON")
+            if not isinstance(data, dict) or "update_id" not in data:
+                return web.Response(status=400, text="not an update")
+            # Answer only once the update is stored: if we stop before, Telegram redelivers it.
+            await telegram.process_webhook(data)
+            return web.Response(text="ok")
+
+        app.router.add_post(TELEGRAM_PATH, telegram_webhook)
+    return app
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+async def serve(app: web.Application, listen: str) -> web.AppRunner:
+    """Start listening; the caller cleans the runner up."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    host, port = parse_listen(listen)
+    await web.TCPSite(runner, host, port).start()
+    return runner

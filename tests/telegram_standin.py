@@ -1,0 +1,349 @@
+"""A stand-in Telegram Bot API server on 127.0.0.1 for tests and benchmarks.
+
+It speaks the Bot API's wire protocol (``POST /bot<token>/<method>`` with form or JSON
+parameters, ``{"ok": ..., "result": ...}`` answers), serves scripted updates through
+``getUpdates`` long polling, records every call, and can answer a call with a scripted error
+(429 with ``retry_after``, 403 for a blocked user). The real python-telegram-bot client talks to
+it through ``TELEGRAM_API_BASE_URL=http://127.0.0.1:PORT/bot``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000001
+BOT_USERNAME = "tambon_test_bot"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    result: Any = None
+
+
+def _decode(value: str) -> Any:
+    """Form fields carry nested objects as JSON strings, as the Bot API allows."""
+    if value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class TelegramStandIn:
+    def __init__(self, token: str = "123:abc") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.record_calls = True
+        self._pending: deque[dict[str, Any]] = deque()
+        self._forced: set[int] = set()  # redelivered update ids, served whatever the offset
+        self._arrived = asyncio.Event()
+        self._next_update = 1
+        self._next_message = 5000
+        self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
+        self._listeners: list[Callable[[Call], None]] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self.sent_count = 0
+        self._released = False
+
+    # -- server -----------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        params: dict[str, Any] = {}
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params = await request.json()
+            else:
+                form = await request.post()
+                params = {k: _decode(str(v)) for k, v in form.items()}
+        call = Call(method, params)
+        if self.record_calls:
+            self.calls.append(call)
+        for listener in self._listeners:
+            listener(call)
+        if self._failures[method]:
+            status, body = self._failures[method].popleft()
+            return web.json_response(body, status=status)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return web.json_response(
+                {"ok": False, "error_code": 404, "description": f"Not Found: {method}"},
+                status=404,
+            )
+        result = await handler(params)
+        call.result = result
+        return web.json_response({"ok": True, "result": result})
+
+    # -- Bot API methods ----------------------------------------------------------------------
+
+    async def _m_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Tambon",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        deadline = time.monotonic() + timeout
+        while True:
+            while (
+                self._pending
+                and self._pending[0]["update_id"] < offset
+                and (self._pending[0]["update_id"] not in self._forced)
+            ):
+                self._pending.popleft()
+            ready = [
+                u
+                for u in list(self._pending)[:limit]
+                if u["update_id"] >= offset or u["update_id"] in self._forced
+            ]
+            if ready:
+                for update in ready:
+                    if update["update_id"] in self._forced:
+                        self._forced.discard(update["update_id"])
+                        self._pending.remove(update)
+                return ready
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._released:
+                return []
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+            except TimeoutError:
+                return []
+
+    def _message(self, chat_id: Any, text: str, reply_markup: Any = None) -> dict[str, Any]:
+        self._next_message += 1
+        message: dict[str, Any] = {
+            "message_id": self._next_message,
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id), "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Tambon"},
+            "text": text,
+        }
+        if reply_markup:
+            message["reply_markup"] = reply_markup
+        return message
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent_count += 1
+        return self._message(params["chat_id"], params["text"], params.get("reply_markup"))
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params["chat_id"], params["text"], params.get("reply_markup"))
+        message["message_id"] = int(params["message_id"])
+        return message
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def release_polls(self) -> None:
+        """Answer long polls at once from now on, so that a bot can stop without waiting."""
+        self._released = True
+        self._arrived.set()
+
+    # -- scripting --------------------------------------------------------------------------
+
+    def fail_next(self, method: str, status: int, description: str, **parameters: Any) -> None:
+        """Answer the next call of ``method`` with an error, as Telegram would."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        self._failures[method].append((status, body))
+
+    def push(self, update: dict[str, Any]) -> dict[str, Any]:
+        self._pending.append(update)
+        self._arrived.set()
+        return update
+
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Serve an update again with its old update_id, as after a lost confirmation."""
+        self._forced.add(update["update_id"])
+        self.push(update)
+
+    def _update(self, **body: Any) -> dict[str, Any]:
+        update = {"update_id": self._next_update, **body}
+        self._next_update += 1
+        return update
+
+    @staticmethod
+    def user(user_id: int, language: str = "th") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": "สมชาย", "language_code": language}
+
+    def text(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        entities: list[dict[str, Any]] | None = None,
+        reply_to_bot: bool = False,
+        queue: bool = True,
+    ) -> dict[str, Any]:
+        self._next_message += 1
+        message: dict[str, Any] = {
+            "message_id": self._next_message,
+            "date": int(time.time()),
+            "chat": {"id": chat_id or user_id, "type": chat_type},
+            "from": self.user(user_id),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if entities:
+            message["entities"] = entities
+        if reply_to_bot:
+            message["reply_to_message"] = self._message(chat_id or user_id, "earlier reply")
+            message["reply_to_message"]["chat"]["type"] = chat_type
+        update = self._update(message=message)
+        return self.push(update) if queue else update
+
+    def edit(self, original: dict[str, Any], new_text: str) -> dict[str, Any]:
+        message = dict(original["message"], text=new_text, edit_date=int(time.time()))
+        return self.push(self._update(edited_message=message))
+
+    def photo(
+        self, user_id: int, caption: str | None, file_id: str = "AgACphoto"
+    ) -> dict[str, Any]:
+        self._next_message += 1
+        message: dict[str, Any] = {
+            "message_id": self._next_message,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self.user(user_id),
+            "photo": [
+                {"file_id": f"{file_id}-small", "file_unique_id": "s", "width": 90, "height": 90},
+                {"file_id": file_id, "file_unique_id": "b", "width": 1280, "height": 960},
+            ],
+        }
+        if caption is not None:
+            message["caption"] = caption
+        return self.push(self._update(message=message))
+
+    def location(self, user_id: int, latitude: float, longitude: float) -> dict[str, Any]:
+        self._next_message += 1
+        message = {
+            "message_id": self._next_message,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self.user(user_id),
+            "location": {"latitude": latitude, "longitude": longitude},
+        }
+        return self.push(self._update(message=message))
+
+    def sticker(self, user_id: int) -> dict[str, Any]:
+        self._next_message += 1
+        message = {
+            "message_id": self._next_message,
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": self.user(user_id),
+            "sticker": {
+                "file_id": "CAACsticker",
+                "file_unique_id": "st",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+            },
+        }
+        return self.push(self._update(message=message))
+
+    def press(
+        self, user_id: int, data: str, message: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Press an inline button: a callback query about ``message`` (a sent message)."""
+        body: dict[str, Any] = {
+            "id": f"cq{self._next_update}",
+            "from": self.user(user_id),
+            "chat_instance": "ci",
+            "data": data,
+        }
+        if message is not None:
+            body["message"] = message
+        return self.push(self._update(callback_query=body))
+
+    # -- observing ----------------------------------------------------------------------------
+
+    def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == method and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
+    def last_keyboard_message(self, chat_id: int) -> dict[str, Any]:
+        """The last message sent to ``chat_id`` with an inline keyboard, as Telegram holds it."""
+        for call in reversed(self.sent(chat_id)):
+            if call.params.get("reply_markup"):
+                return dict(call.result)
+        raise AssertionError(f"no keyboard sent to {chat_id}")
+
+    async def wait_for(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        deadline = time.monotonic() + within
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting for the bot")
+            await asyncio.sleep(0.01)
+
+    def on_call(self, listener: Callable[[Call], None]) -> None:
+        self._listeners.append(listener)

@@ -1,0 +1,441 @@
+"""The Telegram channel end to end: the real python-telegram-bot client against the stand-in."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot import web
+from bot.channels import split_text
+from bot.channels.telegram import CHOSEN_MARK, GROUP_NOTICE, TelegramChannel
+from bot.core import Engine, Outgoing
+from bot.nlp import KeywordTagger
+from handlers.router import MAX_TEXT_CHARS
+from storage.base import Role, Store, Tambon
+from tests.conftest import join_code, th
+from tests.telegram_standin import BOT_USERNAME, TelegramStandIn
+
+ROAD = "ถนนหมู่ 3 เป็นหลุมเป็นบ่อ รถสัญจรลำบาก"
+TOKEN = "123:abc"
+USER = 424242
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[TelegramStandIn]:
+    server = TelegramStandIn(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def telegram(
+    standin: TelegramStandIn, store: Store, tagger: KeywordTagger
+) -> AsyncIterator[TelegramChannel]:
+    channel = TelegramChannel(Engine(store, tagger), TOKEN, base_url=standin.base_url)
+    await channel.start()
+    yield channel
+    standin.release_polls()
+    await channel.stop()
+
+
+def texts(standin: TelegramStandIn, chat_id: int = USER) -> list[str]:
+    return [c.params["text"] for c in standin.sent(chat_id)]
+
+
+async def reply_count(standin: TelegramStandIn, count: int, chat_id: int = USER) -> list[str]:
+    await standin.wait_for(lambda: len(standin.sent(chat_id)) >= count)
+    return texts(standin, chat_id)
+
+
+async def press(standin: TelegramStandIn, payload: str, expect: int, chat_id: int = USER) -> None:
+    """Press the button ``payload`` on the last keyboard sent, then wait for ``expect`` sends."""
+    message = standin.last_keyboard_message(chat_id)
+    buttons = [
+        b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    assert payload in buttons, buttons
+    standin.press(chat_id, payload, message)
+    await reply_count(standin, expect, chat_id)
+
+
+async def onboard(standin: TelegramStandIn, store: Store, tambon: Tambon, user: int = USER) -> int:
+    code = await join_code(store, tambon)
+    base = len(standin.sent(user))
+    standin.text(user, f"/start {code}")
+    await reply_count(standin, base + 2, user)  # welcome + village question
+    await press(standin, "vil:3", base + 3, user)
+    await press(standin, "consent:yes", base + 4, user)
+    return len(standin.sent(user))
+
+
+async def test_onboarding_by_deep_link(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    await onboard(standin, store, tambon)
+    sent = texts(standin)
+    assert th("Which village (moo) do you live in?") in sent[1]
+    village_keyboard = standin.sent(USER)[1].params["reply_markup"]["inline_keyboard"]
+    assert len(village_keyboard[0]) == 2  # two villages a row
+    assert sent[-1] == th(
+        "Thank you! You can now tell us about a problem or a need in your village: just type it "
+        "in your own words, for example: the road in moo 3 is full of potholes."
+    )
+    member = await store.get_member("telegram", str(USER))
+    assert member is not None
+    assert member.onboarded
+    assert member.village_moo == 3
+    answered = [c for c in standin.calls if c.method == "answerCallbackQuery"]
+    assert len(answered) == 2
+    edits = standin.sent(USER, "editMessageText")
+    assert (
+        edits[0]
+        .params["text"]
+        .endswith(CHOSEN_MARK + th("Moo {moo} {name}", moo=3, name="บ้านเขาน้อย"))
+    )
+    assert "reply_markup" not in edits[0].params  # the old buttons are gone
+
+
+async def test_submission_confirmed_with_a_button(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    update = standin.text(USER, ROAD)
+    await reply_count(standin, n + 1)
+    assert th("Infrastructure") in texts(standin)[-1]
+    await press(standin, "ok:", n + 2)
+    (submission,) = await store.list_submissions(tambon.id)
+    assert submission.channel == "telegram"
+    assert submission.source_id == f"{USER}:{update['message']['message_id']}"
+    assert f"#{submission.id}" in texts(standin)[-1]
+    assert "infrastructure" in submission.categories
+
+
+async def test_correction_edits_the_picker_in_place(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    standin.text(USER, ROAD)
+    await reply_count(standin, n + 1)
+    await press(standin, "edit:cat", n + 2)
+    picker = standin.last_keyboard_message(USER)
+    edits = len(standin.sent(USER, "editMessageText"))
+    standin.press(USER, "cat:water", picker)
+    await standin.wait_for(lambda: len(standin.sent(USER, "editMessageText")) > edits)
+    toggled = standin.sent(USER, "editMessageText")[-1].params
+    labels = [b["text"] for row in toggled["reply_markup"]["inline_keyboard"] for b in row]
+    assert "✅ " + th("Water sources") in labels
+    assert len(standin.sent(USER)) == n + 2  # toggling sent no new message
+    standin.press(USER, "cat:done", picker)
+    await reply_count(standin, n + 3)
+    await press(standin, "ok:", n + 4)
+    (submission,) = await store.list_submissions(tambon.id)
+    assert set(submission.categories) == {"infrastructure", "water"}
+    (correction,) = await store.list_corrections(submission.id)
+    assert "water" in correction.new_categories
+
+
+async def test_photo_with_caption_and_location(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    standin.location(USER, 15.6315, 100.4812)
+    await reply_count(standin, n + 1)
+    assert texts(standin)[-1] == th(
+        "Thank you, I have the location. Now please describe the problem in words, and I will "
+        "attach the location to it."
+    )
+    standin.photo(USER, "สะพานไม้ผุพัง อันตรายมาก", file_id="AgAC-bridge")
+    await reply_count(standin, n + 2)
+    assert "📎" in texts(standin)[-1]
+    await press(standin, "ok:", n + 3)
+    (submission,) = await store.list_submissions(tambon.id)
+    assert submission.text == "สะพานไม้ผุพัง อันตรายมาก"
+    found = {(a.media, a.file_id, a.latitude) for a in submission.attachments}
+    assert found == {("photo", "AgAC-bridge", None), ("location", None, 15.6315)}
+
+
+async def test_group_chat_gets_only_an_invitation(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    group = -100123
+    standin.text(USER, "ถนนพังมาก", chat_id=group, chat_type="supergroup")
+    standin.text(USER, f"/mine@{BOT_USERNAME}", chat_id=group, chat_type="supergroup")
+    standin.text(USER, f"@{BOT_USERNAME} ช่วยด้วย", chat_id=group, chat_type="group")
+    await reply_count(standin, 2, chat_id=group)
+    await asyncio.sleep(0.2)
+    notice = th(GROUP_NOTICE.msgid, link=f"https://t.me/{BOT_USERNAME}")
+    assert texts(standin, group) == [notice, notice]
+    assert await store.get_member("telegram", str(USER)) is None
+    assert await store.count_submissions(tambon.id) == 0
+
+
+async def test_edited_message_updates_the_draft(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    original = standin.text(USER, "ไฟดับ")
+    await reply_count(standin, n + 1)
+    standin.edit(original, "น้ำท่วมนาข้าวหมู่ 2")
+    await reply_count(standin, n + 3)
+    assert texts(standin)[-2] == th("I have updated the draft with your edit.")
+    await press(standin, "ok:", n + 4)
+    (submission,) = await store.list_submissions(tambon.id)
+    assert submission.text == "น้ำท่วมนาข้าวหมู่ 2"
+    assert submission.village_moo == 2
+
+
+async def test_redelivered_updates_are_handled_once(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    text_update = standin.text(USER, ROAD)
+    await reply_count(standin, n + 1)
+    message = standin.last_keyboard_message(USER)
+    confirm = standin.press(USER, "ok:", message)
+    await reply_count(standin, n + 2)
+    standin.redeliver(confirm)
+    standin.redeliver(text_update)
+    standin.text(USER, "/mine")  # a fresh update after the redelivered ones
+    await reply_count(standin, n + 3)
+    assert texts(standin)[-1].startswith(
+        th("Your latest {count} submissions, newest first:", count=1)
+    )
+    assert await store.count_submissions(tambon.id) == 1
+    assert len(standin.sent(USER)) == n + 3  # the redelivered updates got no second reply
+
+
+async def test_429_is_retried_after_retry_after(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    standin.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    standin.text(USER, "/help")
+    await standin.wait_for(lambda: len(standin.sent(USER)) >= 2)
+    failed, delivered = standin.sent(USER)
+    assert failed.params["text"] == delivered.params["text"]
+    assert delivered.at - failed.at >= 0.95
+    assert "/mine" in delivered.params["text"]
+
+
+async def test_403_marks_the_member_unreachable(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    standin.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    standin.text(USER, "/mine")
+    await reply_count(standin, n + 1)
+    await asyncio.sleep(0.1)
+    member = await store.get_member("telegram", str(USER))
+    assert member is not None
+    assert member.unreachable_at is not None
+    assert len(standin.sent(USER)) == n + 1  # not retried
+    standin.text(USER, "/help")  # they unblocked the bot and wrote again
+    await reply_count(standin, n + 2)
+    member = await store.get_member("telegram", str(USER))
+    assert member is not None
+    assert member.unreachable_at is None
+
+
+@pytest.mark.parametrize(
+    ("send", "msgid", "params"),
+    [
+        (
+            "😭😭🙏",
+            "I can only read words, not emoji or stickers. Please describe the problem in a few "
+            "words, in Thai.",
+            {},
+        ),
+        (
+            "road broken pls fix",
+            "Please write in Thai, so that the tambon team and the hearing can read it. A short "
+            "sentence is enough.",
+            {},
+        ),
+        (
+            "ถนนพัง" * 400,
+            "Your message is {length} characters long; the limit is {limit}. Please shorten it, "
+            "or send it as several messages, one problem each.",
+            {"length": 2400, "limit": MAX_TEXT_CHARS},
+        ),
+        (
+            "/frobnicate",
+            "Sorry, I don't know the command /{name}. Type /help to see what I can do.",
+            {"name": "frobnicate"},
+        ),
+        (
+            "/start 00000000",
+            "Sorry, the join code {code} was not found. Please check it with your tambon team or "
+            "village head and try again.",
+            {"code": "00000000"},
+        ),
+    ],
+)
+async def test_bad_input_on_telegram(
+    telegram: TelegramChannel,
+    standin: TelegramStandIn,
+    store: Store,
+    tambon: Tambon,
+    send: str,
+    msgid: str,
+    params: dict[str, Any],
+) -> None:
+    if not send.startswith("/start"):
+        await onboard(standin, store, tambon)
+    before = len(standin.sent(USER))
+    standin.text(USER, send)
+    await reply_count(standin, before + 1)
+    assert texts(standin)[-1] == th(msgid, **params)
+    assert await store.count_submissions(tambon.id) == 0
+
+
+async def test_sticker_before_joining_and_stray_text_at_confirmation(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    standin.sticker(USER)
+    await reply_count(standin, 1)
+    assert "/start" in texts(standin)[-1]
+    assert await store.get_member("telegram", str(USER)) is None
+    n = await onboard(standin, store, tambon)
+    standin.sticker(USER)
+    await reply_count(standin, n + 1)
+    assert texts(standin)[-1] == th(
+        "I can only read words, not emoji or stickers. Please describe the problem in a few "
+        "words, in Thai."
+    )
+    standin.text(USER, ROAD)
+    await reply_count(standin, n + 2)
+    standin.text(USER, "โอเค")
+    await reply_count(standin, n + 4)
+    assert texts(standin)[-2] == th(
+        "Please choose one of the options below, or type /cancel to start over."
+    )
+    assert await store.count_submissions(tambon.id) == 0
+
+
+async def test_long_replies_are_split_with_buttons_on_the_last_piece(
+    telegram: TelegramChannel, standin: TelegramStandIn
+) -> None:
+    line = "ข้อความยาว" * 40
+    long_text = "\n".join([line] * 20)  # 8,000+ characters
+    await telegram.send(USER, str(USER), [Outgoing(long_text, (("ตกลง", "ok:"),))])
+    sent = standin.sent(USER)
+    assert len(sent) == 2
+    assert all(len(c.params["text"]) <= 4096 for c in sent)
+    assert "".join(c.params["text"] for c in sent).replace("\n", "") == long_text.replace("\n", "")
+    assert "reply_markup" not in sent[0].params
+    assert sent[1].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "ok:"
+
+
+def test_split_text_without_spaces() -> None:
+    thai = "ก" * 9000
+    assert [len(p) for p in split_text(thai, 4096)] == [4096, 4096, 808]
+    assert split_text("สั้น", 4096) == ["สั้น"]
+
+
+async def test_webhook_refuses_a_wrong_secret_and_accepts_the_right_one(
+    standin: TelegramStandIn, store: Store, tagger: KeywordTagger, tambon: Tambon
+) -> None:
+    channel = TelegramChannel(
+        Engine(store, tagger), TOKEN, base_url=standin.base_url, webhook=True
+    )
+    app = web.build_app(telegram=channel, telegram_secret="s3cret-token")
+    runner = await web.serve(app, "127.0.0.1:0")
+    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{port}{web.TELEGRAM_PATH}"
+    code = await join_code(store, tambon)
+    update = standin.text(USER, f"/start {code}", queue=False)
+    await channel.start(webhook_url=url, secret="s3cret-token")
+    try:
+        assert standin.calls[-1].method == "setWebhook"
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(url, json=update, headers=headers) as response:
+                    assert response.status == 403
+            assert await store.get_member("telegram", str(USER)) is None
+            assert standin.sent(USER) == []
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            async with http.post(url, data=b"{not json", headers=headers) as response:
+                assert response.status == 400
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 200
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 200  # a redelivery is acknowledged and ignored
+            async with http.get(f"http://127.0.0.1:{port}{web.HEALTH_PATH}") as response:
+                assert (await response.json()) == {"status": "ok"}
+        member = await store.get_member("telegram", str(USER))
+        assert member is not None
+        assert member.role is Role.VILLAGER
+        assert len(standin.sent(USER)) == 2  # welcome + village question, once
+    finally:
+        await channel.stop()
+        await runner.cleanup()
+
+
+async def test_tambon_bot_run_against_the_standin(
+    standin: TelegramStandIn, tmp_path: Path
+) -> None:
+    """The issue's acceptance path: `tambon-bot run` with a token, onboarding, export."""
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": standin.base_url,
+        "TAMBON_LISTEN": "127.0.0.1:0",
+    }
+    env.pop("TELEGRAM_WEBHOOK_URL", None)
+
+    async def cli(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            *args,
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    await cli("tambon", "create", "--code", "600801", "--villages", "5")
+    code = (await cli("invite", "--tambon", "600801", "--role", "villager")).splitlines()[0]
+    bot = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        standin.text(USER, f"/start {code}")
+        await standin.wait_for(lambda: len(standin.sent(USER)) >= 2, within=60)
+        await press(standin, "vil:4", 3)
+        await press(standin, "consent:yes", 4)
+        standin.text(USER, "น้ำประปาไม่ไหลสามวันแล้ว บ้านหนองแก")
+        await reply_count(standin, 5)
+        await press(standin, "ok:", 6)
+    finally:
+        standin.release_polls()
+        bot.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(bot.communicate(), 30)
+    assert bot.returncode == 0, err.decode()[-2000:]
+    rows = (await cli("export", "--tambon", "600801", "--format", "jsonl")).splitlines()
+    (row,) = [json.loads(r) for r in rows]
+    assert row["channel"] == "telegram"
+    assert row["village"] == 4
+    assert "water" in row["categories"].split("|")
+    assert str(USER) not in json.dumps(row)
