@@ -67,6 +67,7 @@ class SQLiteStore:
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self._in_tx: ContextVar[bool] = ContextVar(f"sqlite_tx_{id(self)}", default=False)
+        self._villages: dict[int, tuple[Village, ...]] = {}
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -136,33 +137,42 @@ class SQLiteStore:
             finally:
                 self._in_tx.reset(token)
 
-    async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
-            row: sqlite3.Row | None = await cur.fetchone()
-            return row
+    # Each statement is one round trip to aiosqlite's thread (execute_fetchall), which costs far
+    # more than the statement itself; counts and new ids therefore come back through RETURNING
+    # rather than through further calls on a cursor.
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        if self._in_tx.get():
+            return list(await self.db.execute_fetchall(sql, tuple(params)))
+        # One statement is atomic by itself; the lock keeps it out of another task's transaction.
+        async with self._lock:
+            return list(await self.db.execute_fetchall(sql, tuple(params)))
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _exec(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Run one statement; returns how many rows it changed."""
-        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
-            return int(cur.rowcount)
+        """Run one statement; returns how many rows it returned (use RETURNING to count)."""
+        return len(await self._all(sql, params))
 
     async def _insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """Run one INSERT; returns the new row's id."""
-        async with self.transaction(), self.db.execute(sql, tuple(params)) as cur:
-            if cur.lastrowid is None:
-                raise RuntimeError("insert returned no row id")
-            return int(cur.lastrowid)
+        """Run one INSERT ... RETURNING id; returns the new row's id."""
+        row = await self._one(sql, params)
+        if row is None:
+            raise RuntimeError("insert returned no row id")
+        return int(row[0])
+
+    async def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            await self.db.executemany(sql, rows)
 
     # -- updates ------------------------------------------------------------------------
 
     async def claim_update(self, channel: str, key: str) -> bool:
         changed = await self._exec(
             "INSERT INTO processed_updates (channel, update_key, received_at) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING",
+            "ON CONFLICT DO NOTHING RETURNING 1",
             (channel, key, _now()),
         )
         return changed > 0
@@ -185,13 +195,14 @@ class SQLiteStore:
                 raise DuplicateTambon(code)
             tambon_id = await self._insert(
                 "INSERT INTO tambons (code, name_th, amphoe_th, province_th, name_en, amphoe_en,"
-                " province_en, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " province_en, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (code, name_th, amphoe_th, province_th, name_en, amphoe_en, province_en, _now()),
             )
-            await self.db.executemany(
+            await self._many(
                 "INSERT INTO villages (tambon_id, moo, name) VALUES (?, ?, ?)",
                 [(tambon_id, moo, name) for moo, name in villages],
             )
+            self._villages.pop(tambon_id, None)
             tambon = await self.get_tambon(tambon_id)
         assert tambon is not None
         return tambon
@@ -222,11 +233,17 @@ class SQLiteStore:
         return [self._tambon(r) for r in await self._all("SELECT * FROM tambons ORDER BY code")]
 
     async def list_villages(self, tambon_id: int) -> list[Village]:
-        rows = await self._all(
-            "SELECT tambon_id, moo, name FROM villages WHERE tambon_id = ? ORDER BY moo",
-            (tambon_id,),
-        )
-        return [Village(r["tambon_id"], r["moo"], r["name"]) for r in rows]
+        # Villages are written only with their tambon, so they are read once per process.
+        cached = self._villages.get(tambon_id)
+        if cached is None:
+            rows = await self._all(
+                "SELECT tambon_id, moo, name FROM villages WHERE tambon_id = ? ORDER BY moo",
+                (tambon_id,),
+            )
+            cached = tuple(Village(r["tambon_id"], r["moo"], r["name"]) for r in rows)
+            if cached:
+                self._villages[tambon_id] = cached
+        return list(cached)
 
     # -- invites ------------------------------------------------------------------------
 
@@ -317,14 +334,16 @@ class SQLiteStore:
         unknown = set(fields) - _MEMBER_FIELDS
         if unknown:
             raise ValueError(f"cannot update member fields {sorted(unknown)}")
-        async with self.transaction():
-            if fields:
-                assignments = ", ".join(f"{name} = ?" for name in fields)
-                values = [_db_value(v) for v in fields.values()]
-                await self._exec(
-                    f"UPDATE members SET {assignments} WHERE id = ?", (*values, member_id)
-                )
+        if not fields:
             member = await self.get_member_by_id(member_id)
+        else:
+            # Column names come from the fixed set above, never from input.
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            values = [_db_value(v) for v in fields.values()]
+            row = await self._one(
+                f"UPDATE members SET {assignments} WHERE id = ? RETURNING *", (*values, member_id)
+            )
+            member = self._member(row) if row else None
         if member is None:
             raise LookupError(member_id)
         return member
@@ -332,7 +351,8 @@ class SQLiteStore:
     async def forget_member(self, member_id: int) -> int:
         async with self.transaction():
             removed = await self._exec(
-                "DELETE FROM submissions WHERE author_id = ? AND relayed = 0", (member_id,)
+                "DELETE FROM submissions WHERE author_id = ? AND relayed = 0 RETURNING id",
+                (member_id,),
             )
             await self._exec("DELETE FROM members WHERE id = ?", (member_id,))
         return removed
@@ -407,7 +427,7 @@ class SQLiteStore:
                     return self._submission(row), False
             submission_id = await self._insert(
                 "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
-                " channel, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " channel, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     new.tambon_id,
                     new.village_moo,
@@ -420,12 +440,12 @@ class SQLiteStore:
                     _now(),
                 ),
             )
-            await self.db.executemany(
+            await self._many(
                 "INSERT INTO submission_categories (submission_id, category, position)"
                 " VALUES (?, ?, ?)",
                 [(submission_id, cat, i) for i, cat in enumerate(dict.fromkeys(new.categories))],
             )
-            await self.db.executemany(
+            await self._many(
                 "INSERT INTO submission_attachments (submission_id, media, file_id, latitude,"
                 " longitude) VALUES (?, ?, ?, ?, ?)",
                 [

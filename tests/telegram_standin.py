@@ -61,8 +61,9 @@ class TelegramStandIn:
     # -- server -----------------------------------------------------------------------------
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_post("/_standin/{command}", self._control)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -110,6 +111,19 @@ class TelegramStandIn:
         result = await handler(params)
         call.result = result
         return web.json_response({"ok": True, "result": result})
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """Drive the stand-in from another process (the benchmarks run it in its own)."""
+        command = request.match_info["command"]
+        if command == "load":
+            body = await request.json()
+            self.sent_count = 0
+            self._released = False
+            for offset, text in enumerate(body["texts"]):
+                self.text(body["first_user"] + offset, text)
+        elif command == "release":
+            self.release_polls()
+        return web.json_response({"sent": self.sent_count, "pending": len(self._pending)})
 
     # -- Bot API methods ----------------------------------------------------------------------
 
@@ -347,3 +361,21 @@ class TelegramStandIn:
 
     def on_call(self, listener: Callable[[Call], None]) -> None:
         self._listeners.append(listener)
+
+
+def main() -> None:
+    """Run the stand-in alone: ``python -m tests.telegram_standin TOKEN``; prints its port."""
+    import sys
+
+    async def serve() -> None:
+        standin = TelegramStandIn(sys.argv[1] if len(sys.argv) > 1 else "123:abc")
+        standin.record_calls = False
+        await standin.start()
+        print(standin.port, flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -35,7 +35,13 @@ from telegram import (
 )
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot import i18n
 from bot.channels import split_text
@@ -44,6 +50,8 @@ from handlers.types import Attachment, Incoming, Media, T
 
 CHANNEL = "telegram"
 MAX_SEND_ATTEMPTS = 4
+# Updates handled at once (different senders only); chosen by bench/telegram_intake.py.
+DEFAULT_CONCURRENCY = 8
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CHOSEN_MARK = "\n\n👉 "
 
@@ -54,6 +62,43 @@ GROUP_NOTICE = T(
     "Hello! To keep everyone's information private, I only talk with people one to one. "
     "Please open a private chat with me: {link}"
 )
+
+
+class PerSenderUpdateProcessor(BaseUpdateProcessor):
+    """Handle updates concurrently, but each sender's updates one at a time and in order.
+
+    Concurrency lets one person's database work overlap another's network round trip; the
+    per-sender lock keeps a conversation's steps in the order they were sent.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _sender(update)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            if not lock.locked() and self._locks.get(key) is lock:
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def _sender(update: object) -> int:
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+    return 0
 
 
 def keyboard(out: Outgoing) -> InlineKeyboardMarkup | None:
@@ -81,6 +126,7 @@ class TelegramChannel:
         base_url: str | None = None,
         webhook: bool = False,
         default_locale: str = i18n.DEFAULT_LOCALE,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.engine = engine
         self.default_locale = default_locale
@@ -93,6 +139,9 @@ class TelegramChannel:
             )
         if webhook:
             builder = builder.updater(None)
+        if concurrency > 1:
+            builder = builder.concurrent_updates(PerSenderUpdateProcessor(concurrency))
+            builder = builder.connection_pool_size(concurrency + 4)
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)

@@ -13,9 +13,9 @@ import re
 import tomllib
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -144,14 +144,24 @@ class KeywordTagger:
         words = [w for w in self.lexicon.strong if len(w) >= 3 and w not in whole]
         return tuple(sorted(words, key=len, reverse=True))
 
-    def _inner_keys(self, token: str) -> list[str]:
+    def _inner_keys(self, token: str) -> tuple[str, ...]:
         """Keywords inside a dictionary compound ("thanon luk rang" holds "thanon")."""
-        found = []
-        for word in self._inner_words:
-            if word in token and word != token:
-                found.append(word)
-                token = token.replace(word, " ")
-        return found
+        if len(token) < 4:  # shorter than any compound of two keywords
+            return ()
+        return self._inner_cache(token)
+
+    @cached_property
+    def _inner_cache(self) -> Callable[[str], tuple[str, ...]]:
+        @lru_cache(maxsize=65536)
+        def inner(token: str) -> tuple[str, ...]:
+            found = []
+            for word in self._inner_words:
+                if word in token and word != token:
+                    found.append(word)
+                    token = token.replace(word, " ")
+            return tuple(found)
+
+        return inner
 
     def _categories(self, tokens: Sequence[str], keys: Iterable[str]) -> tuple[str, ...]:
         strong: dict[str, int] = defaultdict(int)
