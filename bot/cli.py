@@ -104,14 +104,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
-    if not settings.telegram_enabled:
-        if settings.line_enabled:
-            raise CliError(
-                T(
-                    "The LINE channel is not part of this version yet. Unset "
-                    "LINE_CHANNEL_SECRET to chat in the console."
-                )
-            )
+    if not (settings.telegram_enabled or settings.line_enabled):
         args.user = "console"
         await cmd_console(args, settings)
         return
@@ -124,16 +117,16 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
     import signal
 
     from bot import web
-    from bot.channels.telegram import TelegramChannel
     from bot.core import Engine
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    log = logging.getLogger(__name__)
     webhook_url = settings.get("TELEGRAM_WEBHOOK_URL")
     secret = settings.get("TELEGRAM_WEBHOOK_SECRET")
-    if webhook_url and not secret:
+    if settings.telegram_enabled and webhook_url and not secret:
         raise CliError(
             T("Webhook mode needs TELEGRAM_WEBHOOK_SECRET, so that forged calls are refused.")
         )
@@ -143,26 +136,53 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
         loop.add_signal_handler(signum, stop.set)
     async with _store(settings) as store:
         engine = Engine(store, _tagger(), default_locale=settings.locale)
-        token = settings.get("TELEGRAM_BOT_TOKEN")
-        assert token is not None
-        telegram = TelegramChannel(
-            engine,
-            token,
-            base_url=settings.get("TELEGRAM_API_BASE_URL"),
-            webhook=bool(webhook_url),
-            default_locale=settings.locale,
-        )
-        app = web.build_app(telegram=telegram if webhook_url else None, telegram_secret=secret)
-        runner = await web.serve(app, settings.get("TAMBON_LISTEN") or "127.0.0.1:8080")
-        try:
-            await telegram.start(webhook_url=webhook_url, secret=secret)
-            logging.getLogger(__name__).info(
-                "Telegram channel running (%s)", "webhook" if webhook_url else "polling"
+        telegram = line = None
+        if settings.telegram_enabled:
+            from bot.channels.telegram import TelegramChannel
+
+            token = settings.get("TELEGRAM_BOT_TOKEN")
+            assert token is not None
+            telegram = TelegramChannel(
+                engine,
+                token,
+                base_url=settings.get("TELEGRAM_API_BASE_URL"),
+                webhook=bool(webhook_url),
+                default_locale=settings.locale,
             )
+        if settings.line_enabled:
+            from bot.channels.line import LineChannel
+
+            line_secret = settings.get("LINE_CHANNEL_SECRET")
+            access_token = settings.get("LINE_CHANNEL_ACCESS_TOKEN")
+            assert line_secret is not None
+            assert access_token is not None
+            line = LineChannel(
+                engine,
+                line_secret,
+                access_token,
+                base_url=settings.get("LINE_API_BASE_URL"),
+                default_locale=settings.locale,
+                basic_id=settings.get("LINE_BOT_BASIC_ID"),
+            )
+        app = web.build_app(
+            telegram=telegram if webhook_url else None, telegram_secret=secret, line=line
+        )
+        listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
+        runner = await web.serve(app, listen)
+        try:
+            if line is not None:
+                await line.start()
+                log.info("LINE channel running (webhook at %s%s)", listen, web.LINE_PATH)
+            if telegram is not None:
+                await telegram.start(webhook_url=webhook_url, secret=secret)
+                log.info("Telegram channel running (%s)", "webhook" if webhook_url else "polling")
             await stop.wait()
         finally:
-            await telegram.stop()
+            if telegram is not None:
+                await telegram.stop()
             await runner.cleanup()
+            if line is not None:
+                await line.stop()
 
 
 async def cmd_tambon_create(args: argparse.Namespace, settings: Settings) -> None:

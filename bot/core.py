@@ -26,6 +26,7 @@ class Outgoing:
     choices: tuple[tuple[str, str], ...] = ()
     columns: int = 1
     edit_previous: bool = False
+    card: bool = False
 
 
 class Engine:
@@ -88,6 +89,7 @@ class Engine:
             choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
             columns=reply.columns,
             edit_previous=reply.edit_previous,
+            card=reply.card,
         )
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from bot.channels.line import LineChannel
     from bot.channels.telegram import TelegramChannel
 
 TELEGRAM_PATH = "/telegram/webhook"
@@ -21,7 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def build_app(
-    *, telegram: TelegramChannel | None = None, telegram_secret: str | None = None
+    *,
+    telegram: TelegramChannel | None = None,
+    telegram_secret: str | None = None,
+    line: LineChannel | None = None,
 ) -> web.Application:
     """The aiohttp application with a route per configured channel."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -52,6 +56,26 @@ def build_app(
             return web.Response(text="ok")
 
         app.router.add_post(TELEGRAM_PATH, telegram_webhook)
+
+    if line is not None:
+        from bot.channels.line import BadSignature
+
+        async def line_webhook(request: web.Request) -> web.Response:
+            signature = request.headers.get("X-Line-Signature", "")
+            body = await request.text()
+            if not signature:
+                return web.Response(status=400, text="missing signature")
+            try:
+                # Kept in the inbox before we answer; handled right after.
+                await line.accept(body, signature)
+            except BadSignature:
+                log.warning("LINE webhook call with a bad signature from %s", request.remote)
+                return web.Response(status=400, text="bad signature")
+            except ValueError:
+                return web.Response(status=400, text="malformed body")
+            return web.Response(text="ok")
+
+        app.router.add_post(LINE_PATH, line_webhook)
     return app
 
 

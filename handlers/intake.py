@@ -193,7 +193,8 @@ def _confirmation(draft: dict[str, Any]) -> Reply:
         )
     return Reply(
         summary,
-        [
+        card=True,
+        choices=[
             Choice(T("✅ Confirm"), Pick(p.CONFIRM).pack()),
             Choice(T("🏷 Change category"), Pick(p.EDIT, "cat").pack()),
             Choice(T("🔁 Change type"), Pick(p.EDIT, "kind").pack()),

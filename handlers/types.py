@@ -57,6 +57,8 @@ class Reply:
     # The same question again after a button press (a toggled category): a channel that can
     # edit the message with the pressed button updates it in place instead of sending anew.
     edit_previous: bool = False
+    # Worth showing as a card (LINE Flex) where the channel has cards: the draft to confirm.
+    card: bool = False
 
 
 class Media(enum.StrEnum):

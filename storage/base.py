@@ -170,6 +170,17 @@ class Store(Protocol):
         """Record an incoming update; False when it was seen before."""
         ...
 
+    # Inbox: webhook events stored before they are handled.
+    async def inbox_add(self, channel: str, items: Sequence[tuple[str, str]]) -> int:
+        """Keep (event key, JSON payload) pairs not seen before; returns how many were new."""
+        ...
+
+    async def inbox_pending(self, channel: str) -> list[tuple[str, str]]:
+        """Events not yet handled, oldest first."""
+        ...
+
+    async def inbox_done(self, channel: str, key: str) -> None: ...
+
     # Tambons and villages
     async def create_tambon(
         self,

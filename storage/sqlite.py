@@ -177,6 +177,34 @@ class SQLiteStore:
         )
         return changed > 0
 
+    # -- inbox --------------------------------------------------------------------------
+
+    async def inbox_add(self, channel: str, items: Sequence[tuple[str, str]]) -> int:
+        new = 0
+        async with self.transaction():
+            for key, payload in items:
+                # An event already handled is in the ledger; one waiting is in the inbox.
+                if await self._one(
+                    "SELECT 1 FROM processed_updates WHERE channel = ? AND update_key = ?",
+                    (channel, key),
+                ):
+                    continue
+                new += await self._exec(
+                    "INSERT INTO inbox (channel, event_key, payload, received_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+                    (channel, key, payload, _now()),
+                )
+        return new
+
+    async def inbox_pending(self, channel: str) -> list[tuple[str, str]]:
+        rows = await self._all(
+            "SELECT event_key, payload FROM inbox WHERE channel = ? ORDER BY rowid", (channel,)
+        )
+        return [(r["event_key"], r["payload"]) for r in rows]
+
+    async def inbox_done(self, channel: str, key: str) -> None:
+        await self._exec("DELETE FROM inbox WHERE channel = ? AND event_key = ?", (channel, key))
+
     # -- tambons ------------------------------------------------------------------------
 
     async def create_tambon(

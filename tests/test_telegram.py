@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 
 from bot import web
-from bot.channels import split_text
-from bot.channels.telegram import CHOSEN_MARK, GROUP_NOTICE, TelegramChannel
+from bot.channels import GROUP_NOTICE, split_text
+from bot.channels.telegram import CHOSEN_MARK, TelegramChannel
 from bot.core import Engine, Outgoing
 from bot.nlp import KeywordTagger
 from handlers.router import MAX_TEXT_CHARS

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from handlers.types import T
+
+# What a bot says when addressed in a group chat: it never discusses anyone's data there.
+GROUP_NOTICE = T(
+    "Hello! To keep everyone's information private, I only talk with people one to one. "
+    "Please open a private chat with me: {link}"
+)
+
 
 def split_text(text: str, limit: int) -> list[str]:
     """Cut ``text`` into pieces of at most ``limit`` characters, at line breaks where possible.

@@ -44,7 +44,7 @@ from telegram.ext import (
 )
 
 from bot import i18n
-from bot.channels import split_text
+from bot.channels import GROUP_NOTICE, split_text
 from bot.core import Engine, Outgoing
 from handlers.types import Attachment, Incoming, Media, T
 
@@ -57,11 +57,6 @@ CHOSEN_MARK = "\n\n👉 "
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
-
-GROUP_NOTICE = T(
-    "Hello! To keep everyone's information private, I only talk with people one to one. "
-    "Please open a private chat with me: {link}"
-)
 
 
 class PerSenderUpdateProcessor(BaseUpdateProcessor):

@@ -1,0 +1,220 @@
+"""A stand-in LINE Messaging API server on 127.0.0.1, and signed webhook events for tests.
+
+It answers ``POST /v2/bot/message/reply`` and ``/v2/bot/message/push`` as LINE does, enforces
+the limits LINE enforces (5 messages a call, 5,000 characters a text, 13 quick-reply items of at
+most 20 characters, one use per reply token) and records every call. The real line-bot-sdk
+client talks to it through ``LINE_API_BASE_URL=http://127.0.0.1:PORT``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class LineCall:
+    kind: str  # "reply" or "push"
+    user: str | None  # the user it went to (replies: looked up from the token)
+    messages: list[dict[str, Any]]
+    at: float = field(default_factory=time.monotonic)
+
+
+class LineStandIn:
+    def __init__(self, access_token: str = "line-token") -> None:
+        self.access_token = access_token
+        self.calls: list[LineCall] = []
+        self.rejected: list[tuple[str, int, str]] = []
+        self.token_owner: dict[str, str] = {}  # reply token -> user id
+        self._used: set[str] = set()
+        self._push_failures: list[int] = []
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/v2/bot/message/reply", self._reply)
+        app.router.add_post("/v2/bot/message/push", self._push)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _error(self, kind: str, status: int, message: str) -> web.Response:
+        self.rejected.append((kind, status, message))
+        return web.json_response({"message": message}, status=status)
+
+    def _check(self, request: web.Request, body: dict[str, Any], kind: str) -> web.Response | None:
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
+            return self._error(kind, 401, "Authentication failed")
+        messages = body.get("messages") or []
+        if not 1 <= len(messages) <= 5:
+            return self._error(kind, 400, "messages: size must be between 1 and 5")
+        for message in messages:
+            if message.get("type") == "text" and len(message.get("text", "")) > 5000:
+                return self._error(kind, 400, "text: length must be at most 5000")
+            items = (message.get("quickReply") or {}).get("items") or []
+            if len(items) > 13:
+                return self._error(kind, 400, "quickReply.items: size must be at most 13")
+            for item in items:
+                if len(item["action"].get("label", "")) > 20:
+                    return self._error(kind, 400, "quickReply label: at most 20 characters")
+            if message.get("type") == "flex" and len(message.get("altText", "")) > 400:
+                return self._error(kind, 400, "altText: at most 400 characters")
+        return None
+
+    @staticmethod
+    def _sent(messages: list[dict[str, Any]]) -> web.Response:
+        return web.json_response(
+            {"sentMessages": [{"id": str(next(_ids)), "quoteToken": "q"} for _ in messages]}
+        )
+
+    async def _reply(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        problem = self._check(request, body, "reply")
+        if problem is not None:
+            return problem
+        token = body.get("replyToken")
+        if token not in self.token_owner or token in self._used:
+            return self._error("reply", 400, "Invalid reply token")
+        self._used.add(token)
+        self.calls.append(LineCall("reply", self.token_owner[token], body["messages"]))
+        return self._sent(body["messages"])
+
+    async def _push(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        problem = self._check(request, body, "push")
+        if problem is not None:
+            return problem
+        if self._push_failures:
+            status = self._push_failures.pop(0)
+            return self._error("push", status, "The user hasn't added the LINE Official Account")
+        self.calls.append(LineCall("push", body["to"], body["messages"]))
+        return self._sent(body["messages"])
+
+    def fail_next_push(self, status: int) -> None:
+        self._push_failures.append(status)
+
+    # -- observing ----------------------------------------------------------------------------
+
+    def messages_to(self, user: str) -> list[dict[str, Any]]:
+        return [m for call in self.calls if call.user == user for m in call.messages]
+
+    def texts_to(self, user: str) -> list[str]:
+        """Each message's visible text: a text's text, a Flex card's altText."""
+        return [m.get("text") or m.get("altText", "") for m in self.messages_to(user)]
+
+
+class Events:
+    """Webhook events as LINE sends them, signed with the channel secret."""
+
+    def __init__(self, channel_secret: str, standin: LineStandIn) -> None:
+        self.secret = channel_secret.encode()
+        self.standin = standin
+
+    def _base(
+        self, kind: str, user: str, *, group: str | None = None, reply: bool = True, age: float = 0
+    ) -> dict[str, Any]:
+        number = next(_ids)
+        source: dict[str, Any] = {"type": "user", "userId": user}
+        if group:
+            source = {"type": "group", "groupId": group, "userId": user}
+        event: dict[str, Any] = {
+            "type": kind,
+            "mode": "active",
+            "timestamp": int((time.time() - age) * 1000),
+            "source": source,
+            "webhookEventId": f"01HEVENT{number:018d}",
+            "deliveryContext": {"isRedelivery": False},
+        }
+        if reply:
+            token = f"rt{number}"
+            event["replyToken"] = token
+            self.standin.token_owner[token] = user
+        return event
+
+    def text(self, user: str, text: str, **kw: Any) -> dict[str, Any]:
+        event = self._base("message", user, **kw)
+        event["message"] = {"type": "text", "id": str(next(_ids)), "quoteToken": "q", "text": text}
+        return event
+
+    def image(self, user: str) -> dict[str, Any]:
+        event = self._base("message", user)
+        event["message"] = {
+            "type": "image",
+            "id": f"img{next(_ids)}",
+            "quoteToken": "q",
+            "contentProvider": {"type": "line"},
+        }
+        return event
+
+    def location(self, user: str, latitude: float, longitude: float) -> dict[str, Any]:
+        event = self._base("message", user)
+        event["message"] = {
+            "type": "location",
+            "id": str(next(_ids)),
+            "title": "บ้าน",
+            "address": "ตำบลท่าตะโก",
+            "latitude": latitude,
+            "longitude": longitude,
+        }
+        return event
+
+    def sticker(self, user: str) -> dict[str, Any]:
+        event = self._base("message", user)
+        event["message"] = {
+            "type": "sticker",
+            "id": str(next(_ids)),
+            "quoteToken": "q",
+            "packageId": "446",
+            "stickerId": "1988",
+            "stickerResourceType": "STATIC",
+        }
+        return event
+
+    def postback(self, user: str, data: str, **kw: Any) -> dict[str, Any]:
+        event = self._base("postback", user, **kw)
+        event["postback"] = {"data": data}
+        return event
+
+    def follow(self, user: str) -> dict[str, Any]:
+        event = self._base("follow", user)
+        event["follow"] = {"isUnblocked": False}
+        return event
+
+    def unfollow(self, user: str) -> dict[str, Any]:
+        return self._base("unfollow", user, reply=False)
+
+    @staticmethod
+    def redelivered(event: dict[str, Any]) -> dict[str, Any]:
+        again = json.loads(json.dumps(event))
+        again["deliveryContext"] = {"isRedelivery": True}
+        return again
+
+    def body(self, *events: dict[str, Any]) -> bytes:
+        return json.dumps(
+            {"destination": "Ubot", "events": list(events)}, ensure_ascii=False
+        ).encode()
+
+    def sign(self, body: bytes) -> str:
+        return base64.b64encode(hmac.new(self.secret, body, hashlib.sha256).digest()).decode()
