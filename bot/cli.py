@@ -51,10 +51,14 @@ async def _tambon(store: Store, code: str) -> Tambon:
     return tambon
 
 
-def _tagger() -> Any:
-    from bot.nlp import KeywordTagger
+def _tagger(settings: Settings | None = None) -> Any:
+    """The tagger with the retrained model if there is one, else the packaged model."""
+    from bot.nlp.classifier import LinearModel
+    from bot.nlp.tagger import KeywordTagger, packaged_model
 
-    return KeywordTagger()
+    path = Path(settings.get("TAMBON_MODEL_PATH") or "") if settings else None
+    model = LinearModel.load(path) if path and path.is_file() else packaged_model()
+    return KeywordTagger(model=model)
 
 
 # -- commands ---------------------------------------------------------------------------------
@@ -99,7 +103,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
             greeting.append(
                 i18n.render(T("Console chat. Type /start followed by your join code."), locale)
             )
-        engine = Engine(store, _tagger(), default_locale=locale)
+        engine = Engine(store, _tagger(settings), default_locale=locale)
         await run_console(engine, args.user, sys.stdin, sys.stdout, greeting)
 
 
@@ -135,7 +139,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with _store(settings) as store:
-        engine = Engine(store, _tagger(), default_locale=settings.locale)
+        engine = Engine(store, _tagger(settings), default_locale=settings.locale)
         telegram = line = None
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
@@ -254,7 +258,13 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
-    tagger = _tagger()
+    tagger = _tagger(settings)
+    if args.eval is not None:
+        from bot.nlp.evaluate import evaluate, load_gold
+
+        report = evaluate(tagger, load_gold(Path(args.eval)), services.sample_village_names())
+        print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.table())
+        return
     lines: Iterable[str] = [args.text] if args.text is not None else sys.stdin
     for raw in lines:
         text = raw.rstrip("\r\n")
@@ -272,6 +282,45 @@ async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
         else:
             village = "" if tags.village is None else str(tags.village)
             print("\t".join([",".join(tags.categories), tags.kind, village, text]), flush=True)
+
+
+async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.nlp.classifier import LinearModel
+    from bot.nlp.evaluate import evaluate, load_gold
+    from bot.nlp.tagger import KeywordTagger
+    from bot.nlp.training import Example, examples_from_gold, train
+
+    examples = examples_from_gold(load_gold(Path(args.data)))
+    corrected = 0
+    if not args.no_corrections:
+        async with _store(settings) as store:
+            for correction in await store.list_corrections():
+                submission = await store.get_submission(correction.submission_id)
+                if submission is not None and correction.new_categories:
+                    examples.append(Example(submission.text, frozenset(correction.new_categories)))
+                    corrected += 1
+    before_tagger = _tagger(settings)
+    model = train(KeywordTagger(before_tagger.lexicon), examples)
+    output = Path(args.output or settings.get("TAMBON_MODEL_PATH") or "data/tagger-model.json")
+    model.save(output)
+    after_tagger = KeywordTagger(before_tagger.lexicon, LinearModel.load(output))
+    print(
+        f"trained on {len(examples)} messages ({corrected} from corrections); "
+        f"thresholds {model.thresholds}; written to {output}"
+    )
+    if args.test:
+        gold = load_gold(Path(args.test))
+        names = services.sample_village_names()
+        before = evaluate(before_tagger, gold, names)
+        after = evaluate(after_tagger, gold, names)
+        print(f"{'on ' + args.test:<40}{'before':>10}{'after':>10}")
+        for label, b, a in (
+            ("macro F1", before.macro_f1, after.macro_f1),
+            ("micro F1", before.micro_f1, after.micro_f1),
+            ("kind accuracy", before.kind_accuracy, after.kind_accuracy),
+            ("village accuracy", before.village_accuracy, after.village_accuracy),
+        ):
+            print(f"{label:<40}{b:>10.3f}{a:>10.3f}")
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
@@ -337,7 +386,28 @@ def build_parser() -> argparse.ArgumentParser:
     tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
     tag.add_argument("text", nargs="?")
     tag.add_argument("--json", action="store_true", help="one JSON object per line")
+    tag.add_argument(
+        "--eval",
+        metavar="FILE",
+        help="score the tagger on labelled messages (JSONL or CSV) instead of tagging",
+    )
     tag.set_defaults(func=cmd_tag)
+
+    train_parser = sub.add_parser(
+        "train", help="retrain the tagger's classifier from labelled data and corrections"
+    )
+    train_parser.add_argument("--data", default="tests/data/tagging_dev.jsonl", metavar="FILE")
+    train_parser.add_argument(
+        "--test",
+        default="tests/data/tagging_test.jsonl",
+        metavar="FILE",
+        help="report scores before and after on this labelled file",
+    )
+    train_parser.add_argument("-o", "--output", metavar="FILE")
+    train_parser.add_argument(
+        "--no-corrections", action="store_true", help="ignore corrections in the store"
+    )
+    train_parser.set_defaults(func=cmd_train)
 
     export = sub.add_parser("export", help="export a tambon's data")
     export.add_argument("--tambon", required=True, metavar="CODE")

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from importlib import resources
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot import gazetteer
 from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
@@ -70,6 +70,15 @@ async def create_invite(store: Store, tambon: Tambon, role: Role) -> Invite:
             return await store.create_invite(tambon.id, role, code)
 
 
+def _sample() -> dict[str, Any]:
+    return tomllib.loads(resources.files("bot").joinpath("sample.toml").read_text("utf-8"))
+
+
+def sample_village_names() -> dict[int, str]:
+    """The sample tambon's village names by number (the labelled tagging set uses them)."""
+    return {moo: name for moo, name in enumerate(_sample()["villages"], start=1)}
+
+
 @dataclass(frozen=True)
 class Sample:
     tambon: Tambon
@@ -80,7 +89,7 @@ class Sample:
 async def ensure_sample_tambon(store: Store) -> Sample | None:
     """Create the sample tambon when the store holds none; None when others exist."""
     tambons = await store.list_tambons()
-    sample = tomllib.loads(resources.files("bot").joinpath("sample.toml").read_text("utf-8"))
+    sample = _sample()
     if tambons:
         for tambon in tambons:
             if tambon.code == sample["code"]:

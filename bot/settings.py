@@ -29,6 +29,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TAMBON_LOCALE", "th", "default language for people who have not chosen one: th or en"
     ),
+    Setting(
+        "TAMBON_MODEL_PATH",
+        "data/tagger-model.json",
+        "the classifier written by `tambon-bot train`; without it the packaged one is used",
+    ),
     Setting("TAMBON_LISTEN", "127.0.0.1:8080", "host:port of the HTTP listener for webhooks"),
     Setting("TELEGRAM_BOT_TOKEN", None, "enables the Telegram channel"),
     Setting(

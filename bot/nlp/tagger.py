@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 import bot  # noqa: F401 - sets pythainlp offline before it is imported
+from bot.nlp.classifier import LinearModel, features
 from handlers.types import Tags
 
 _THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
@@ -91,11 +92,30 @@ def _key(word: str) -> str:
     return normalise(word).casefold().replace(" ", "")
 
 
-class KeywordTagger:
-    """The v1 tagger; cheap to call, built once per process."""
+PACKAGED_MODEL = "model.json"
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
+
+def packaged_model() -> LinearModel | None:
+    """The classifier shipped with the package (trained on tests/data/tagging_dev.jsonl)."""
+    resource = resources.files("bot.nlp").joinpath(PACKAGED_MODEL)
+    if not resource.is_file():
+        return None
+    with resources.as_file(resource) as path:
+        return LinearModel.load(path)
+
+
+class KeywordTagger:
+    """Lexicon and (when a model is present) classifier together; built once per process.
+
+    The lexicon is precise where a villager names the thing ("ถนน", "ยาบ้า"); the classifier
+    generalises to words the lexicon lacks and vetoes lexicon hits that the context rules out.
+    A category is chosen when the classifier alone is sure of it, or when the lexicon found it
+    and the classifier does not rule it out. With no model, the lexicon decides alone.
+    """
+
+    def __init__(self, lexicon: Lexicon | None = None, model: LinearModel | None = None) -> None:
         self.lexicon = lexicon or Lexicon.load()
+        self.model = model
 
     @property
     def categories(self) -> Sequence[str]:
@@ -131,8 +151,9 @@ class KeywordTagger:
         clean = normalise(text)
         tokens = [t.casefold() for t in self.tokenize(clean)]
         keys = list(_windows(tokens))
+        lexicon = self._categories(tokens, keys)
         return Tags(
-            categories=self._categories(tokens, keys),
+            categories=self._combine(lexicon, tokens, clean),
             kind=self._kind(keys),
             village=self.village(clean, village_names),
         )
@@ -182,6 +203,35 @@ class KeywordTagger:
             chosen, key=lambda c: (-(strong[c] * 2 + weak[c]), self.categories.index(c))
         )
         return tuple(ranked)
+
+    def _combine(
+        self, lexicon: tuple[str, ...], tokens: Sequence[str], clean: str
+    ) -> tuple[str, ...]:
+        if self.model is None:
+            return lexicon
+        probabilities = dict(
+            zip(
+                self.model.categories,
+                self.model.probabilities(features(tokens, clean)),
+                strict=True,
+            )
+        )
+        limits = self.model.thresholds
+        chosen = [c for c in lexicon if probabilities.get(c, 1.0) >= limits.with_lexicon]
+        chosen += sorted(
+            (c for c, p in probabilities.items() if p >= limits.alone and c not in chosen),
+            key=lambda c: -probabilities[c],
+        )
+        return tuple(chosen)
+
+    def category_probabilities(self, text: str) -> dict[str, float]:
+        """The classifier's view of a text (empty without a model); for explaining tags."""
+        if self.model is None:
+            return {}
+        clean = normalise(text)
+        tokens = [t.casefold() for t in self.tokenize(clean)]
+        probabilities = self.model.probabilities(features(tokens, clean))
+        return dict(zip(self.model.categories, probabilities, strict=True))
 
     def _kind(self, keys: Iterable[str]) -> str:
         found: set[str] = set()

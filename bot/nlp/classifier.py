@@ -1,0 +1,143 @@
+"""The statistical half of the tagger: one logistic regression per category.
+
+Features are the tagger's tokens (and pairs of adjacent tokens) plus character 2-4-grams of the
+normalised text, weighted TF-IDF. Training uses scikit-learn (``tambon-bot train``); the trained
+model is exported as plain JSON (vocabulary, idf, weights), and prediction is pure Python, so
+the bot needs neither scikit-learn nor a pickle at run time, and a model file works across
+library versions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODEL_VERSION = 1
+CHAR_NGRAMS = (2, 3, 4)
+
+
+def features(tokens: Sequence[str], text: str) -> list[str]:
+    """The feature strings of one message (tokens from the tagger, text already normalised)."""
+    found = [f"w:{t}" for t in tokens]
+    found += [f"b:{a}|{b}" for a, b in itertools.pairwise(tokens)]
+    compact = text.replace(" ", "")
+    for n in CHAR_NGRAMS:
+        found += [f"c:{compact[i : i + n]}" for i in range(len(compact) - n + 1)]
+    return found
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # A category is chosen when the classifier alone is this sure ...
+    alone: float = 0.5
+    # ... or when the lexicon found it and the classifier does not rule it out.
+    with_lexicon: float = 0.1
+
+
+@dataclass
+class LinearModel:
+    categories: list[str]
+    idf: dict[str, float]
+    weights: dict[str, list[float]]  # feature -> weight per category
+    intercepts: list[float]
+    thresholds: Thresholds
+    trained_on: int = 0
+
+    def probabilities(self, feats: Iterable[str]) -> list[float]:
+        """P(category | message) for every category, as scikit-learn would compute it."""
+        counts = Counter(f for f in feats if f in self.idf)
+        tfidf = {f: (1.0 + math.log(n)) * self.idf[f] for f, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in tfidf.values())) or 1.0
+        scores = list(self.intercepts)
+        for feature, value in tfidf.items():
+            weights = self.weights.get(feature)
+            if weights is None:
+                continue
+            scaled = value / norm
+            for i, w in enumerate(weights):
+                scores[i] += w * scaled
+        return [1.0 / (1.0 + math.exp(-s)) for s in scores]
+
+    # -- files ----------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": MODEL_VERSION,
+            "categories": self.categories,
+            "idf": self.idf,
+            "weights": self.weights,
+            "intercepts": self.intercepts,
+            "thresholds": {
+                "alone": self.thresholds.alone,
+                "with_lexicon": self.thresholds.with_lexicon,
+            },
+            "trained_on": self.trained_on,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> LinearModel:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") != MODEL_VERSION:
+            raise ValueError(f"{path} holds a model of another version")
+        return cls(
+            categories=list(data["categories"]),
+            idf={k: float(v) for k, v in data["idf"].items()},
+            weights={k: [float(x) for x in v] for k, v in data["weights"].items()},
+            intercepts=[float(x) for x in data["intercepts"]],
+            thresholds=Thresholds(**data["thresholds"]),
+            trained_on=int(data.get("trained_on", 0)),
+        )
+
+
+def fit(
+    feature_lists: Sequence[list[str]],
+    labels: Sequence[frozenset[str]],
+    categories: Sequence[str],
+    thresholds: Thresholds | None = None,
+    c: float = 4.0,
+) -> LinearModel:
+    """Train one logistic regression per category (needs scikit-learn)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, min_df=1)
+    matrix = vectorizer.fit_transform(feature_lists)
+    vocabulary: dict[str, int] = vectorizer.vocabulary_
+    names = [""] * len(vocabulary)
+    for name, column in vocabulary.items():
+        names[column] = name
+    weights: dict[str, list[float]] = {name: [0.0] * len(categories) for name in names}
+    intercepts: list[float] = []
+    for i, category in enumerate(categories):
+        y = [category in label for label in labels]
+        if not any(y) or all(y):
+            intercepts.append(-20.0 if not any(y) else 20.0)
+            continue
+        model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+        model.fit(matrix, y)
+        intercepts.append(float(model.intercept_[0]))
+        for column, w in enumerate(model.coef_[0]):
+            weights[names[column]][i] = float(w)
+    # Drop features that weigh nothing anywhere: smaller files, same predictions.
+    kept = {
+        f: [round(w, 5) for w in ws] for f, ws in weights.items() if any(abs(w) > 1e-4 for w in ws)
+    }
+    idf = {name: float(vectorizer.idf_[column]) for name, column in vocabulary.items()}
+    return LinearModel(
+        categories=list(categories),
+        idf=idf,
+        weights=kept,
+        intercepts=intercepts,
+        thresholds=thresholds or Thresholds(),
+        trained_on=len(labels),
+    )

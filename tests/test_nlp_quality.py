@@ -1,0 +1,193 @@
+"""The labelled set, the evaluation harness, the classifier and retraining from corrections."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.nlp.classifier import LinearModel, features, fit
+from bot.nlp.evaluate import evaluate, load_gold
+from bot.nlp.tagger import KeywordTagger, normalise, packaged_model
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+
+
+def test_labelled_set_is_large_varied_and_split_without_overlap(tagger: KeywordTagger) -> None:
+    dev = load_gold(DATA / "tagging_dev.jsonl")
+    test = load_gold(DATA / "tagging_test.jsonl")
+    assert len(dev) + len(test) >= 500
+    assert {g.text for g in dev}.isdisjoint({g.text for g in test})
+    every = dev + test
+    assert set().union(*(g.categories for g in every)) == set(tagger.categories)
+    assert {g.kind for g in every} == {"problem", "need", "idea"}
+    texts = [g.text for g in every]
+    assert any(any("\u0e50" <= ch <= "\u0e59" for ch in t) for t in texts)  # Thai digits
+    assert any("บ่" in t or "เฮา" in t or "ข้าเจ้า" in t for t in texts)  # dialect
+    assert any(len(t) <= 5 for t in texts)
+    assert any(len(t) >= 90 for t in texts)
+    assert sum(len(g.categories) > 1 for g in every) >= 50
+
+
+def test_evaluation_arithmetic(tmp_path: Path, tagger: KeywordTagger) -> None:
+    gold = tmp_path / "gold.csv"
+    gold.write_text(
+        "text,categories,kind,village\n"
+        "ไฟดับทั้งซอย,infrastructure,problem,\n"  # right
+        "ยุงเยอะมาก,health|environment,problem,2\n"  # environment missed, village wrong
+        "ขอถนนใหม่,water,need,\n",  # infrastructure extra, water missed
+        encoding="utf-8",
+    )
+    report = evaluate(tagger, load_gold(gold))
+    infra = report.per_category["infrastructure"]
+    assert (infra.tp, infra.fp, infra.fn) == (1, 1, 0)
+    assert infra.precision == pytest.approx(0.5)
+    assert infra.f1 == pytest.approx(2 / 3)
+    assert report.per_category["environment"].fn == 1
+    assert report.per_category["water"].recall == 0.0
+    assert report.kind_accuracy == pytest.approx(1.0)
+    assert report.village_accuracy == pytest.approx(2 / 3)
+    assert report.micro_f1 == pytest.approx(2 * 2 / (2 * 2 + 1 + 2))
+
+
+def test_pure_python_prediction_matches_scikit_learn(tagger: KeywordTagger) -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    gold = load_gold(DATA / "tagging_dev.jsonl")[:120]
+    feats = [features(tagger.tokenize(normalise(g.text)), normalise(g.text)) for g in gold]
+    model = fit(feats, [g.categories for g in gold], ["water"])
+    vectorizer = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True)
+    matrix = vectorizer.fit_transform(feats)
+    reference = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
+    reference.fit(matrix, ["water" in g.categories for g in gold])
+    probe = features(tagger.tokenize("น้ำไม่ไหลมาสามวัน"), "น้ำไม่ไหลมาสามวัน")
+    expected = reference.predict_proba(vectorizer.transform([probe]))[0][1]
+    assert model.probabilities(probe)[0] == pytest.approx(expected, abs=1e-3)
+
+
+def test_packaged_model_meets_the_quality_bar_on_the_test_part() -> None:
+    """The shipped tagger on messages tuning never saw: the issue's acceptance figures."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "tag",
+            "--eval",
+            str(DATA / "tagging_test.jsonl"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "TAMBON_MODEL_PATH": "/nonexistent/model.json"},
+    )
+    scores = json.loads(done.stdout)
+    assert scores["messages"] >= 200
+    assert scores["macro_f1"] >= 0.85
+    assert scores["kind_accuracy"] >= 0.85
+    assert scores["village_accuracy"] >= 0.95
+
+
+def test_lexicon_alone_when_no_model(tagger: KeywordTagger) -> None:
+    assert tagger.model is None
+    assert tagger.category_probabilities("ไฟดับ") == {}
+    assert packaged_model() is not None
+
+
+def test_retraining_learns_from_corrections(tmp_path: Path) -> None:
+    """Corrections in the store join the training data: a new word is learnt."""
+    import asyncio
+
+    from bot import services
+    from storage.base import Correction, Kind, NewSubmission
+    from storage.sqlite import SQLiteStore
+
+    novel = "กระทิงป่าบุกไร่อีกแล้ว"
+    db = tmp_path / "train.db"
+
+    async def seed() -> None:
+        async with SQLiteStore(db) as store:
+            tambon = await services.create_tambon(store, "600801", 3)
+            for i in range(6):
+                text = f"กระทิงป่าบุกไร่ครั้งที่ {i + 1}"
+                stored, _ = await store.add_submission(
+                    NewSubmission(
+                        tambon.id,
+                        text,
+                        Kind.PROBLEM,
+                        ["agriculture"],
+                        None,
+                        None,
+                        False,
+                        "console",
+                        None,
+                    )
+                )
+                await store.add_correction(
+                    Correction(
+                        stored.id,
+                        None,
+                        "team",
+                        ["agriculture"],
+                        ["safety"],
+                        Kind.PROBLEM,
+                        Kind.PROBLEM,
+                        None,
+                        None,
+                    )
+                )
+
+    asyncio.run(seed())
+    model_path = tmp_path / "model.json"
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{db}",
+        "TAMBON_MODEL_PATH": str(model_path),
+    }
+    before = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tag", "--json", novel],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "safety" not in json.loads(before.stdout)["categories"]
+    trained = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "train",
+            "--data",
+            str(DATA / "tagging_dev.jsonl"),
+            "--test",
+            str(DATA / "tagging_test.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "(6 from corrections)" in trained.stdout
+    assert "macro F1" in trained.stdout
+    assert "before" in trained.stdout
+    assert LinearModel.load(model_path).trained_on == 309 + 6
+    after = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "tag", "--json", novel],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "safety" in json.loads(after.stdout)["categories"]
