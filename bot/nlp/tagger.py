@@ -107,7 +107,7 @@ def packaged_model() -> LinearModel | None:
 class KeywordTagger:
     """Lexicon and (when a model is present) classifier together; built once per process.
 
-    The lexicon is precise where a villager names the thing ("ถนน", "ยาบ้า"); the classifier
+    The lexicon is precise where a villager names the thing (road, methamphetamine); the classifier
     generalises to words the lexicon lacks and vetoes lexicon hits that the context rules out.
     A category is chosen when the classifier alone is sure of it, or when the lexicon found it
     and the classifier does not rule it out. With no model, the lexicon decides alone.
