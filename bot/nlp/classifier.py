@@ -15,11 +15,12 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 MODEL_VERSION = 1
-CHAR_NGRAMS = (2, 3, 4)
+CHAR_NGRAMS = (3,)
 
 
 def features(tokens: Sequence[str], text: str) -> list[str]:
@@ -49,20 +50,33 @@ class LinearModel:
     thresholds: Thresholds
     trained_on: int = 0
 
+    @cached_property
+    def _arrays(self) -> tuple[dict[str, int], Any, Any, Any]:
+        """Feature rows, idf, weight matrix and intercepts as numpy arrays (built once)."""
+        import numpy as np
+
+        index = {feature: row for row, feature in enumerate(self.idf)}
+        idf = np.fromiter(self.idf.values(), dtype=np.float64, count=len(index))
+        weights = np.zeros((len(index), len(self.categories)))
+        for feature, values in self.weights.items():
+            weights[index[feature]] = values
+        return index, idf, weights, np.asarray(self.intercepts, dtype=np.float64)
+
     def probabilities(self, feats: Iterable[str]) -> list[float]:
         """P(category | message) for every category, as scikit-learn would compute it."""
-        counts = Counter(f for f in feats if f in self.idf)
-        tfidf = {f: (1.0 + math.log(n)) * self.idf[f] for f, n in counts.items()}
-        norm = math.sqrt(sum(v * v for v in tfidf.values())) or 1.0
-        scores = list(self.intercepts)
-        for feature, value in tfidf.items():
-            weights = self.weights.get(feature)
-            if weights is None:
-                continue
-            scaled = value / norm
-            for i, w in enumerate(weights):
-                scores[i] += w * scaled
-        return [1.0 / (1.0 + math.exp(-s)) for s in scores]
+        import numpy as np
+
+        index, idf, weights, intercepts = self._arrays
+        counts = Counter(row for f in feats if (row := index.get(f)) is not None)
+        if not counts:
+            scores = intercepts
+        else:
+            rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            values = (1.0 + np.log(tf)) * idf[rows]
+            values /= math.sqrt(float(values @ values)) or 1.0
+            scores = intercepts + values @ weights[rows]
+        return [1.0 / (1.0 + math.exp(-float(s))) for s in scores]
 
     # -- files ----------------------------------------------------------------------------
 
