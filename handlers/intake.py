@@ -7,15 +7,17 @@ reaches the submissions table, and a restart resumes at the same question.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from bot.grouping import best_match
 from handlers import payloads as p
 from handlers.labels import CATEGORY_LABELS, KIND_LABELS, category_labels, village_label
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, Context, Router, text_problem
 from handlers.types import Attachment, Choice, Media, Reply, T, Text
-from storage.base import Correction, Kind, NewSubmission, StoredAttachment
+from storage.base import Correction, Kind, NewSubmission, ProblemGroup, StoredAttachment
 
 router = Router()
 
@@ -27,6 +29,7 @@ class IntakeStep(enum.StrEnum):
     VILLAGE = "intake.village"
     RELAY_VILLAGE = "intake.relay_village"
     RELAY_DESCRIBE = "intake.relay_describe"
+    DUPLICATE = "intake.duplicate"
 
 
 async def _village_names(ctx: Context) -> dict[int, str]:
@@ -103,6 +106,7 @@ async def _start_draft(
         "relayed": relayed,
         "source": source or ctx.incoming.message_id,
         "attachments": attachments,
+        "keywords": list(tags.keywords),
     }
     draft["suggested"] = {k: draft[k] for k in ("categories", "kind", "village")}
     if not tags.categories:
@@ -237,7 +241,7 @@ async def confirm(ctx: Context) -> list[Reply]:
             _confirmation(draft),
         ]
     if pick.action == p.CONFIRM:
-        return await _file(ctx)
+        return await _check_duplicate(ctx)
     if pick.action == p.EDIT and pick.arg == "cat":
         ctx.goto(IntakeStep.CATEGORIES)
         return [_category_picker(draft)]
@@ -330,9 +334,93 @@ async def village(ctx: Context) -> list[Reply]:
     return [_confirmation(ctx.data)]
 
 
+async def _check_duplicate(ctx: Context) -> list[Reply]:
+    """Before filing, ask when the tambon already has a group this report seems to repeat."""
+    assert ctx.member is not None
+    draft = ctx.data
+    groups = await ctx.store.list_groups(ctx.member.tambon_id)
+    match = best_match(draft.get("keywords", []), draft["categories"], draft["village"], groups)
+    if match is None:
+        return await _file(ctx)
+    draft["match"] = match.group.id
+    draft["shared"] = list(match.shared)
+    ctx.goto(IntakeStep.DUPLICATE)
+    return [_duplicate_question(match.group, match.shared)]
+
+
+def _duplicate_question(group: ProblemGroup, shared: Sequence[str]) -> Reply:
+    return Reply(
+        T(
+            "This sounds like problem #{ref}: “{title}” (shared words: {words}; {village}), "
+            "reported by {count} people in {villages} villages. Is yours the same problem?",
+            ref=group.id,
+            title=_preview(group.title, 120),
+            words=", ".join(shared),
+            village=village_label(group.village_moo),
+            count=group.reporters,
+            villages=len(group.villages),
+        ),
+        [
+            Choice(T("Yes, the same problem"), Pick(p.DUPLICATE, "same").pack()),
+            Choice(T("No, a different problem"), Pick(p.DUPLICATE, "new").pack()),
+        ],
+    )
+
+
+@router.step(IntakeStep.DUPLICATE)
+async def duplicate(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    draft = ctx.data
+    pick = Pick.unpack(ctx.incoming.choice)
+    group = await ctx.store.get_group(int(draft["match"]))
+    if group is None:  # deleted meanwhile: file as a problem of its own
+        return await _file(ctx)
+    if pick is None or pick.action != p.DUPLICATE:
+        return [
+            Reply(T("Please answer with one of the choices below.")),
+            _duplicate_question(group, draft.get("shared", [])),
+        ]
+    if pick.arg != "same":
+        return await _file(ctx)
+    relayed = bool(draft.get("relayed"))
+    added = await ctx.store.add_group_reporter(group.id, ctx.member.id, draft["village"], relayed)
+    ctx.finish()
+    updated = await ctx.store.get_group(group.id) or group
+    if not added:
+        return [
+            Reply(
+                T(
+                    "You had already reported problem #{ref}; it is counted once for you. "
+                    "It now has {count} reporters.",
+                    ref=group.id,
+                    count=updated.reporters,
+                )
+            )
+        ]
+    return [
+        Reply(
+            T(
+                "Thank you! You are now counted among the people reporting problem #{ref}: "
+                "{count} people in {villages} villages. The tambon team sees it as one problem "
+                "with all its reporters.",
+                ref=group.id,
+                count=updated.reporters,
+                villages=len(updated.villages),
+            )
+        )
+    ]
+
+
 async def _file(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     draft = ctx.data
+    group_id = await ctx.store.create_group(
+        ctx.member.tambon_id,
+        draft["text"],
+        draft.get("keywords", []),
+        draft["categories"],
+        draft["village"],
+    )
     submission, created = await ctx.store.add_submission(
         NewSubmission(
             tambon_id=ctx.member.tambon_id,
@@ -345,6 +433,7 @@ async def _file(ctx: Context) -> list[Reply]:
             channel=ctx.incoming.channel,
             source_id=draft.get("source"),
             attachments=[StoredAttachment(**a) for a in draft.get("attachments", [])],
+            group_id=group_id,
         )
     )
     suggested = draft["suggested"]

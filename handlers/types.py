@@ -101,6 +101,7 @@ class Tags:
     categories: tuple[str, ...]
     kind: str
     village: int | None
+    keywords: tuple[str, ...] = ()  # the lexicon words found, for grouping and explaining
 
 
 class Tagger(Protocol):

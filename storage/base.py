@@ -123,6 +123,7 @@ class NewSubmission:
     channel: str
     source_id: str | None  # the platform's message id, unique per channel
     attachments: Sequence[StoredAttachment] = ()
+    group_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,22 @@ class Submission:
     source_id: str | None
     created_at: datetime
     attachments: tuple[StoredAttachment, ...] = ()
+    group_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemGroup:
+    """Near-duplicate submissions gathered into one problem, with who reported it."""
+
+    id: int
+    tambon_id: int
+    title: str  # the first report's text, as an example
+    keywords: tuple[str, ...]  # what the reports share; shown to explain the grouping
+    categories: tuple[str, ...]
+    village_moo: int | None
+    reporters: int  # submissions plus people who said "same problem"
+    villages: tuple[int, ...]
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,4 +250,25 @@ class Store(Protocol):
     def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]: ...
     async def count_submissions(self, tambon_id: int) -> int: ...
     async def add_correction(self, correction: Correction) -> None: ...
+
+    # Problem groups
+    async def create_group(
+        self,
+        tambon_id: int,
+        title: str,
+        keywords: Sequence[str],
+        categories: Sequence[str],
+        village_moo: int | None,
+    ) -> int: ...
+    async def list_groups(self, tambon_id: int) -> list[ProblemGroup]:
+        """A tambon's groups with their counts, most reporters first."""
+        ...
+
+    async def get_group(self, group_id: int) -> ProblemGroup | None: ...
+    async def add_group_reporter(
+        self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
+    ) -> bool:
+        """Count one more reporter; False when this member had already said "same problem"."""
+        ...
+
     async def list_corrections(self, submission_id: int | None = None) -> list[Correction]: ...

@@ -28,6 +28,7 @@ from storage.base import (
     Kind,
     Member,
     NewSubmission,
+    ProblemGroup,
     Role,
     StoredAttachment,
     Submission,
@@ -442,6 +443,7 @@ class SQLiteStore:
             source_id=row["source_id"],
             created_at=_ts_required(row["created_at"]),
             attachments=attachments,
+            group_id=row["group_id"],
         )
 
     async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
@@ -455,7 +457,8 @@ class SQLiteStore:
                     return self._submission(row), False
             submission_id = await self._insert(
                 "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
-                " channel, source_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " channel, source_id, created_at, group_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     new.tambon_id,
                     new.village_moo,
@@ -466,6 +469,7 @@ class SQLiteStore:
                     new.channel,
                     new.source_id,
                     _now(),
+                    new.group_id,
                 ),
             )
             await self._many(
@@ -540,6 +544,70 @@ class SQLiteStore:
                 _now(),
             ),
         )
+
+    # -- problem groups -----------------------------------------------------------------
+
+    _GROUP_SQL = """
+        SELECT g.*,
+          (SELECT count(*) FROM submissions s WHERE s.group_id = g.id)
+          + (SELECT count(*) FROM group_reporters r WHERE r.group_id = g.id) AS reporters,
+          (SELECT group_concat(v, '|') FROM (
+              SELECT village_moo AS v FROM submissions WHERE group_id = g.id
+                AND village_moo IS NOT NULL
+              UNION SELECT village_moo FROM group_reporters WHERE group_id = g.id
+                AND village_moo IS NOT NULL
+              ORDER BY 1)) AS villages
+        FROM problem_groups g
+    """
+
+    @staticmethod
+    def _group(row: sqlite3.Row) -> ProblemGroup:
+        return ProblemGroup(
+            id=row["id"],
+            tambon_id=row["tambon_id"],
+            title=row["title"],
+            keywords=tuple(k for k in row["keywords"].split("|") if k),
+            categories=tuple(c for c in row["categories"].split("|") if c),
+            village_moo=row["village_moo"],
+            reporters=int(row["reporters"]),
+            villages=tuple(int(v) for v in (row["villages"] or "").split("|") if v),
+            created_at=_ts_required(row["created_at"]),
+        )
+
+    async def create_group(
+        self,
+        tambon_id: int,
+        title: str,
+        keywords: Sequence[str],
+        categories: Sequence[str],
+        village_moo: int | None,
+    ) -> int:
+        return await self._insert(
+            "INSERT INTO problem_groups (tambon_id, title, keywords, categories, village_moo,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (tambon_id, title, "|".join(keywords), "|".join(categories), village_moo, _now()),
+        )
+
+    async def list_groups(self, tambon_id: int) -> list[ProblemGroup]:
+        rows = await self._all(
+            self._GROUP_SQL + " WHERE g.tambon_id = ? ORDER BY reporters DESC, g.id",
+            (tambon_id,),
+        )
+        return [self._group(r) for r in rows]
+
+    async def get_group(self, group_id: int) -> ProblemGroup | None:
+        row = await self._one(self._GROUP_SQL + " WHERE g.id = ?", (group_id,))
+        return self._group(row) if row else None
+
+    async def add_group_reporter(
+        self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
+    ) -> bool:
+        added = await self._exec(
+            "INSERT INTO group_reporters (group_id, member_id, village_moo, relayed, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+            (group_id, member_id, village_moo, int(relayed), _now()),
+        )
+        return added > 0
 
     async def list_corrections(self, submission_id: int | None = None) -> list[Correction]:
         sql = "SELECT * FROM tag_corrections"

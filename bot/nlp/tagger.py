@@ -171,11 +171,13 @@ class KeywordTagger:
         clean = normalise(text)
         tokens = [t.casefold() for t in self._tokens(clean)]
         keys = list(_windows(tokens))
-        lexicon = self._categories(tokens, keys)
+        matched: set[str] = set()
+        lexicon = self._categories(tokens, keys, matched)
         return Tags(
             categories=self._combine(lexicon, tokens, clean),
             kind=self._kind(keys),
             village=self._village(clean, village_names),
+            keywords=_without_parts(matched),
         )
 
     @cached_property
@@ -204,18 +206,27 @@ class KeywordTagger:
 
         return inner
 
-    def _categories(self, tokens: Sequence[str], keys: Iterable[str]) -> tuple[str, ...]:
+    def _categories(
+        self, tokens: Sequence[str], keys: Iterable[str], matched: set[str] | None = None
+    ) -> tuple[str, ...]:
+        """Categories the lexicon finds; the keywords it matched go into ``matched``."""
         strong: dict[str, int] = defaultdict(int)
         weak: dict[str, int] = defaultdict(int)
+        matched = set() if matched is None else matched
         for token in tokens:
             if token not in self.lexicon.strong and token not in self.lexicon.weak:
                 for inner in self._inner_keys(token):
+                    matched.add(inner)
                     for category in self.lexicon.strong[inner]:
                         strong[category] += 1
         for key in keys:
-            for category in self.lexicon.strong.get(key, ()):
-                strong[category] += 1
+            hits = self.lexicon.strong.get(key)
+            if hits:
+                matched.add(key)
+                for category in hits:
+                    strong[category] += 1
             for category in self.lexicon.weak.get(key, ()):
+                matched.add(key)
                 weak[category] += 1
         chosen = {c for c in strong} | {c for c, n in weak.items() if n >= 2}
         # Keep the taxonomy's order, so the same text always shows its tags the same way.
@@ -317,6 +328,11 @@ def _load_nlpo3_dict(nlpo3: Any, words: set[str]) -> str | None:
         return None
     _NLPO3_DICTS[key] = name
     return name
+
+
+def _without_parts(words: set[str]) -> tuple[str, ...]:
+    """Matched keywords, leaving out those inside a longer one ("lum" inside "pen lum pen bo")."""
+    return tuple(sorted(w for w in words if not any(w != o and w in o for o in words)))
 
 
 def _windows(tokens: Sequence[str]) -> Iterable[str]:
