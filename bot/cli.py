@@ -323,6 +323,41 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
             print(f"{label:<40}{b:>10.3f}{a:>10.3f}")
 
 
+async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
+    from storage.base import Correction, Kind
+
+    async with _store(settings) as store:
+        submission = await store.get_submission(args.id)
+        if submission is None:
+            raise CliError(T("There is no submission #{ref}.", ref=args.id))
+        categories = args.categories.split(",") if args.categories else list(submission.categories)
+        unknown = [c for c in categories if c not in _tagger(settings).categories]
+        if unknown:
+            raise CliError(T("Unknown categories: {names}.", names=", ".join(unknown)))
+        kind = Kind(args.kind) if args.kind else submission.kind
+        village = args.village if args.village is not None else submission.village_moo
+        actor = args.actor or submission.actor
+        updated = await store.update_submission_tags(
+            submission.id, categories, kind, village, actor
+        )
+        await store.add_correction(
+            Correction(
+                submission.id,
+                None,
+                "team",
+                submission.categories,
+                categories,
+                submission.kind,
+                kind,
+                submission.village_moo,
+                village,
+            )
+        )
+    row = services.submission_row(updated)
+    row["actor"] = updated.actor
+    print(json.dumps(row, ensure_ascii=False))
+
+
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
     if args.what != "submissions":
         raise CliError(T("Exporting {what} is not available yet.", what=args.what))
@@ -408,6 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-corrections", action="store_true", help="ignore corrections in the store"
     )
     train_parser.set_defaults(func=cmd_train)
+
+    correct = sub.add_parser("correct", help="correct a submission's tags (a team correction)")
+    correct.add_argument("--id", type=int, required=True, help="the submission's number")
+    correct.add_argument("--categories", help="category ids joined by commas")
+    correct.add_argument("--kind", choices=["problem", "need", "idea"])
+    correct.add_argument("--village", type=int)
+    correct.add_argument("--actor", choices=["community", "joint", "external"])
+    correct.set_defaults(func=cmd_correct)
 
     export = sub.add_parser("export", help="export a tambon's data")
     export.add_argument("--tambon", required=True, metavar="CODE")

@@ -9,6 +9,7 @@ from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, village_l
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.types import Choice, Lines, Reply, T, Text
+from storage.base import Role
 
 router = Router()
 
@@ -41,6 +42,8 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.insert(0, T("To join your tambon, type /start followed by your join code."))
     elif member.role.can_relay:
         lines.append(T("• /relay – file a problem for a villager who does not chat"))
+    if member is not None and member.onboarded and member.role in (Role.TEAM, Role.ADMIN):
+        lines.append(T("• /fix 12 – correct the tags of submission #12 (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
 
 

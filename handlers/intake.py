@@ -13,11 +13,25 @@ from typing import Any
 
 from bot.grouping import best_match
 from handlers import payloads as p
-from handlers.labels import CATEGORY_LABELS, KIND_LABELS, category_labels, village_label
+from handlers.labels import (
+    ACTOR_LABELS,
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    NO_VILLAGE,
+    category_labels,
+    village_label,
+)
 from handlers.payloads import Pick
-from handlers.router import STICKERS_UNREADABLE, Context, Router, text_problem
+from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
 from handlers.types import Attachment, Choice, Media, Reply, T, Text
-from storage.base import Correction, Kind, NewSubmission, ProblemGroup, StoredAttachment
+from storage.base import (
+    Correction,
+    Kind,
+    NewSubmission,
+    ProblemGroup,
+    Role,
+    StoredAttachment,
+)
 
 router = Router()
 
@@ -30,6 +44,7 @@ class IntakeStep(enum.StrEnum):
     RELAY_VILLAGE = "intake.relay_village"
     RELAY_DESCRIBE = "intake.relay_describe"
     DUPLICATE = "intake.duplicate"
+    ACTOR = "intake.actor"
 
 
 async def _village_names(ctx: Context) -> dict[int, str]:
@@ -107,6 +122,7 @@ async def _start_draft(
         "source": source or ctx.incoming.message_id,
         "attachments": attachments,
         "keywords": list(tags.keywords),
+        "actor": tags.actor,
     }
     draft["suggested"] = {k: draft[k] for k in ("categories", "kind", "village")}
     if not tags.categories:
@@ -172,6 +188,8 @@ router.edited = edited
 
 
 def _confirmation(draft: dict[str, Any]) -> Reply:
+    if draft.get("fix"):
+        return _fix_card(draft)
     summary = T(
         "This is what I understood:\n"
         "“{text}”\n"
@@ -208,6 +226,123 @@ def _confirmation(draft: dict[str, Any]) -> Reply:
     )
 
 
+def _fix_card(draft: dict[str, Any]) -> Reply:
+    """The team's view of a filed submission being corrected."""
+    choices = [
+        Choice(T("✅ Save the correction"), Pick(p.CONFIRM).pack()),
+        Choice(T("🏷 Change category"), Pick(p.EDIT, "cat").pack()),
+        Choice(T("🔁 Change type"), Pick(p.EDIT, "kind").pack()),
+        Choice(T("🏠 Change village"), Pick(p.EDIT, "vil").pack()),
+    ]
+    if draft["kind"] != Kind.PROBLEM:
+        choices.append(Choice(T("🙋 Who can act"), Pick(p.EDIT, "actor").pack()))
+    choices.append(Choice(T("❌ Cancel"), Pick(p.EDIT, "cancel").pack()))
+    return Reply(
+        T(
+            "Correcting #{ref}:\n"
+            "“{text}”\n"
+            "• Category: {categories}\n"
+            "• Type: {kind}\n"
+            "• Village: {village}\n"
+            "• Who can act: {actor}",
+            ref=draft["fix"],
+            text=_preview(draft["text"]),
+            categories=category_labels(draft["categories"]),
+            kind=KIND_LABELS[draft["kind"]],
+            village=village_label(draft["village"]),
+            actor=ACTOR_LABELS.get(draft.get("actor") or "", NO_VILLAGE),
+        ),
+        card=True,
+        choices=choices,
+    )
+
+
+def _actor_picker() -> Reply:
+    return Reply(
+        T("Who can act on this?"),
+        [Choice(label, Pick(p.ACTOR, actor).pack()) for actor, label in ACTOR_LABELS.items()],
+    )
+
+
+@router.step(IntakeStep.ACTOR)
+async def actor(ctx: Context) -> list[Reply]:
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.action != p.ACTOR or pick.arg not in ACTOR_LABELS:
+        return [Reply(T("Please answer with one of the choices below.")), _actor_picker()]
+    ctx.data["actor"] = pick.arg
+    ctx.goto(IntakeStep.CONFIRM)
+    return [_confirmation(ctx.data)]
+
+
+@router.command("fix", roles=[Role.TEAM, Role.ADMIN])
+async def fix(ctx: Context) -> list[Reply]:
+    """A team member corrects a filed submission's tags: /fix 12."""
+    assert ctx.member is not None
+    number = ctx.args.strip().lstrip("#").translate(THAI_DIGITS)
+    submission = await ctx.store.get_submission(int(number)) if number.isdigit() else None
+    if submission is None or submission.tambon_id != ctx.member.tambon_id:
+        return [
+            Reply(
+                T(
+                    "There is no submission #{ref} in your tambon. Type /fix followed by a "
+                    "reference number, for example /fix 12.",
+                    ref=number or "?",
+                )
+            )
+        ]
+    current = {
+        "categories": list(submission.categories),
+        "kind": submission.kind.value,
+        "village": submission.village_moo,
+        "actor": submission.actor,
+    }
+    ctx.goto(
+        IntakeStep.CONFIRM,
+        fix=submission.id,
+        text=submission.text,
+        suggested=dict(current),
+        **current,
+    )
+    return [_fix_card(ctx.data)]
+
+
+async def _apply_fix(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    draft = ctx.data
+    before = draft["suggested"]
+    await ctx.store.update_submission_tags(
+        draft["fix"],
+        draft["categories"],
+        Kind(draft["kind"]),
+        draft["village"],
+        draft.get("actor"),
+    )
+    await ctx.store.add_correction(
+        Correction(
+            submission_id=draft["fix"],
+            member_id=ctx.member.id,
+            source="team",
+            old_categories=before["categories"],
+            new_categories=draft["categories"],
+            old_kind=Kind(before["kind"]),
+            new_kind=Kind(draft["kind"]),
+            old_village=before["village"],
+            new_village=draft["village"],
+        )
+    )
+    ref = draft["fix"]
+    ctx.finish()
+    return [
+        Reply(
+            T(
+                "Saved the correction to #{ref}. The tagger learns from it the next time it "
+                "is retrained (tambon-bot train).",
+                ref=ref,
+            )
+        )
+    ]
+
+
 def _preview(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -241,7 +376,10 @@ async def confirm(ctx: Context) -> list[Reply]:
             _confirmation(draft),
         ]
     if pick.action == p.CONFIRM:
-        return await _check_duplicate(ctx)
+        return await (_apply_fix(ctx) if draft.get("fix") else _check_duplicate(ctx))
+    if pick.action == p.EDIT and pick.arg == "actor" and draft.get("fix"):
+        ctx.goto(IntakeStep.ACTOR)
+        return [_actor_picker()]
     if pick.action == p.EDIT and pick.arg == "cat":
         ctx.goto(IntakeStep.CATEGORIES)
         return [_category_picker(draft)]
@@ -252,7 +390,10 @@ async def confirm(ctx: Context) -> list[Reply]:
         ctx.goto(IntakeStep.VILLAGE)
         return [await _village_picker(ctx, T("Which village is this about?"))]
     if pick.action == p.EDIT and pick.arg == "cancel":
+        fixing = draft.get("fix")
         ctx.finish()
+        if fixing:
+            return [Reply(T("Cancelled; #{ref} was not changed.", ref=fixing))]
         return [Reply(T("Cancelled; nothing was filed. You can type a new problem at any time."))]
     return [
         Reply(T("Please choose one of the options below, or type /cancel to start over.")),
@@ -434,6 +575,7 @@ async def _file(ctx: Context) -> list[Reply]:
             source_id=draft.get("source"),
             attachments=[StoredAttachment(**a) for a in draft.get("attachments", [])],
             group_id=group_id,
+            actor=draft.get("actor"),
         )
     )
     suggested = draft["suggested"]

@@ -33,6 +33,13 @@ ROLE_LABELS: dict[str, Text] = {
 
 NO_VILLAGE = T("Not given")
 
+# Who can act on a need (DESIGN.md §5).
+ACTOR_LABELS: dict[str, Text] = {
+    "community": T("The community itself"),
+    "joint": T("Together with the local government"),
+    "external": T("Support from district, province or agencies"),
+}
+
 
 def village_label(moo: int | None, name: str | None = None) -> Text:
     if moo is None:

@@ -102,6 +102,7 @@ class Tags:
     kind: str
     village: int | None
     keywords: tuple[str, ...] = ()  # the lexicon words found, for grouping and explaining
+    actor: str | None = None  # who can act on a need or idea: community, joint, external
 
 
 class Tagger(Protocol):

@@ -124,6 +124,7 @@ class NewSubmission:
     source_id: str | None  # the platform's message id, unique per channel
     attachments: Sequence[StoredAttachment] = ()
     group_id: int | None = None
+    actor: str | None = None  # community / joint / external
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,7 @@ class Submission:
     created_at: datetime
     attachments: tuple[StoredAttachment, ...] = ()
     group_id: int | None = None
+    actor: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +252,16 @@ class Store(Protocol):
     def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]: ...
     async def count_submissions(self, tambon_id: int) -> int: ...
     async def add_correction(self, correction: Correction) -> None: ...
+    async def update_submission_tags(
+        self,
+        submission_id: int,
+        categories: Sequence[str],
+        kind: Kind,
+        village_moo: int | None,
+        actor: str | None,
+    ) -> Submission:
+        """Replace a submission's tags (a team correction); its text never changes."""
+        ...
 
     # Problem groups
     async def create_group(

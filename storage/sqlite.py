@@ -444,6 +444,7 @@ class SQLiteStore:
             created_at=_ts_required(row["created_at"]),
             attachments=attachments,
             group_id=row["group_id"],
+            actor=row["actor"],
         )
 
     async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
@@ -457,8 +458,8 @@ class SQLiteStore:
                     return self._submission(row), False
             submission_id = await self._insert(
                 "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
-                " channel, source_id, created_at, group_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " channel, source_id, created_at, group_id, actor)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     new.tambon_id,
                     new.village_moo,
@@ -470,6 +471,7 @@ class SQLiteStore:
                     new.source_id,
                     _now(),
                     new.group_id,
+                    new.actor,
                 ),
             )
             await self._many(
@@ -544,6 +546,32 @@ class SQLiteStore:
                 _now(),
             ),
         )
+
+    async def update_submission_tags(
+        self,
+        submission_id: int,
+        categories: Sequence[str],
+        kind: Kind,
+        village_moo: int | None,
+        actor: str | None,
+    ) -> Submission:
+        async with self.transaction():
+            await self._exec(
+                "UPDATE submissions SET kind = ?, village_moo = ?, actor = ? WHERE id = ?",
+                (kind.value, village_moo, actor, submission_id),
+            )
+            await self._exec(
+                "DELETE FROM submission_categories WHERE submission_id = ?", (submission_id,)
+            )
+            await self._many(
+                "INSERT INTO submission_categories (submission_id, category, position)"
+                " VALUES (?, ?, ?)",
+                [(submission_id, c, i) for i, c in enumerate(dict.fromkeys(categories))],
+            )
+            updated = await self.get_submission(submission_id)
+        if updated is None:
+            raise LookupError(submission_id)
+        return updated
 
     # -- problem groups -----------------------------------------------------------------
 

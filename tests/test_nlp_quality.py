@@ -191,3 +191,14 @@ def test_retraining_learns_from_corrections(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert "safety" in json.loads(after.stdout)["categories"]
+
+
+def test_nlpo3_and_pythainlp_newmm_segment_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast tokeniser is used only because it cuts words exactly as newmm does."""
+    import bot.nlp.tagger as tagger_module
+
+    fast = KeywordTagger()
+    monkeypatch.setattr(tagger_module, "_load_nlpo3_dict", lambda *_: None)
+    slow = KeywordTagger(fast.lexicon)
+    texts = [g.text for g in load_gold(DATA / "tagging_dev.jsonl")]
+    assert [fast.tokenize(t) for t in texts] == [slow.tokenize(t) for t in texts]

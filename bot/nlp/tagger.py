@@ -29,6 +29,7 @@ _REPEATS = re.compile(r"(.)\1{2,}")  # "maakkkk" -> "maak"; Thai words never tri
 _SPACES = re.compile(r"\s+")
 _MAX_JOIN = 3
 KINDS = ("idea", "need", "problem")  # precedence order
+ACTORS = ("external", "joint", "community")  # precedence order
 
 
 def _read_toml(name: str) -> dict[str, Any]:
@@ -56,6 +57,8 @@ class Lexicon:
     village_name_prefix: str
     number_words: tuple[str, ...]
     whole_word_only: frozenset[str]
+    actor_words: Mapping[str, frozenset[str]]
+    actor_defaults: Mapping[str, str]
 
     @classmethod
     def load(cls) -> Lexicon:
@@ -73,6 +76,11 @@ class Lexicon:
             for word in table["cues"]:
                 kinds[_key(word)].add(kind)
         villages = _read_toml("villages.toml")
+        actors = _read_toml("actors.toml")
+        actor_words: dict[str, set[str]] = defaultdict(set)
+        for actor, words in actors["words"].items():
+            for word in words:
+                actor_words[_key(word)].add(actor)
         return cls(
             strong={w: frozenset(c) for w, c in strong.items()},
             weak={w: frozenset(c) for w, c in weak.items()},
@@ -83,10 +91,12 @@ class Lexicon:
             village_name_prefix=villages["name_prefix"],
             number_words=tuple(villages["number_words"]),
             whole_word_only=frozenset(_key(w) for w in cats_meta.get("whole_word_only", [])),
+            actor_words={w: frozenset(a) for w, a in actor_words.items()},
+            actor_defaults=dict(actors["defaults"]),
         )
 
     def words(self) -> set[str]:
-        return set(self.strong) | set(self.weak) | set(self.kind_cues)
+        return set(self.strong) | set(self.weak) | set(self.kind_cues) | set(self.actor_words)
 
 
 def _key(word: str) -> str:
@@ -173,12 +183,23 @@ class KeywordTagger:
         keys = list(_windows(tokens))
         matched: set[str] = set()
         lexicon = self._categories(tokens, keys, matched)
+        categories = self._combine(lexicon, tokens, clean)
+        kind = self._kind(keys)
         return Tags(
-            categories=self._combine(lexicon, tokens, clean),
-            kind=self._kind(keys),
+            categories=categories,
+            kind=kind,
             village=self._village(clean, village_names),
             keywords=_without_parts(matched),
+            actor=self.actor(keys, categories) if kind != "problem" else None,
         )
+
+    def actor(self, keys: Iterable[str], categories: Sequence[str]) -> str | None:
+        """Who can act on a need: the strongest actor its words name, else the category's."""
+        named = {actor for key in keys for actor in self.lexicon.actor_words.get(key, ())}
+        for actor in ACTORS:
+            if actor in named:
+                return actor
+        return self.lexicon.actor_defaults.get(categories[0]) if categories else None
 
     @cached_property
     def _inner_words(self) -> tuple[str, ...]:
