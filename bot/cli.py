@@ -277,6 +277,7 @@ async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
                 "categories": list(tags.categories),
                 "kind": tags.kind,
                 "village": tags.village,
+                "actor": tags.actor,
             }
             print(json.dumps(record, ensure_ascii=False), flush=True)
         else:

@@ -126,6 +126,7 @@ def test_tag_json_for_text_and_stdin(env: dict[str, str]) -> None:
         "categories": record["categories"],
         "kind": "problem",
         "village": 3,
+        "actor": None,
     }
     assert "infrastructure" in record["categories"]
     lines = cli(env, "tag", "--json", stdin="น้ำประปาไม่ไหล ม.๕\n\nอยากได้กล้องวงจรปิด\n")
