@@ -150,6 +150,11 @@ def test_normalise() -> None:
     assert normalise("หมู่ ๑๒") == "หมู่ 12"
     assert normalise("  ไฟ   ดับ ") == "ไฟ ดับ"
     assert normalise("\u0e40\u0e40ปลก") == "\u0e41ปลก"
+    assert normalise("นำ้ประปา") == "น้ำประปา"  # sara am typed before the tone mark
+    assert normalise("ไฟฟ้้า") == "ไฟฟ้า"  # a tone mark typed twice
+    assert normalise("ถนน\u200bพัง") == "ถนนพัง"  # zero-width space from a copied message
+    assert normalise("ถนนเปนหลุม") == "ถนนเป็นหลุม"  # a common slip, from misspellings.toml
+    assert normalise("ไข้เลือกออกกก") == "ไข้เลือดออก"
 
 
 def test_lexicon_keywords_are_single_tokens(tagger: KeywordTagger) -> None:

@@ -62,12 +62,36 @@ class LinearModel:
             weights[index[feature]] = values
         return index, idf, weights, np.asarray(self.intercepts, dtype=np.float64)
 
+    @cached_property
+    def _by_kind(self) -> dict[str, dict[str, int]]:
+        """Rows by feature kind and bare text, so a message's features need no prefixing."""
+        index = self._arrays[0]
+        split: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}}
+        for feature, row in index.items():
+            kind, _, bare = feature.partition(":")
+            split.setdefault(kind, {})[bare] = row
+        return split
+
+    def message_probabilities(self, tokens: Sequence[str], text: str) -> list[float]:
+        """The same as ``probabilities(features(tokens, text))``, without building the strings."""
+        by_kind = self._by_kind
+        words, pairs, grams = by_kind["w"].get, by_kind["b"].get, by_kind["c"].get
+        rows = [words(t) for t in tokens]
+        rows += [pairs(f"{a}|{b}") for a, b in itertools.pairwise(tokens)]
+        compact = text.replace(" ", "")
+        for n in CHAR_NGRAMS:
+            rows += [grams(compact[i : i + n]) for i in range(len(compact) - n + 1)]
+        return self._score(Counter(r for r in rows if r is not None))
+
     def probabilities(self, feats: Iterable[str]) -> list[float]:
         """P(category | message) for every category, as scikit-learn would compute it."""
+        index = self._arrays[0]
+        return self._score(Counter(row for f in feats if (row := index.get(f)) is not None))
+
+    def _score(self, counts: Counter[int]) -> list[float]:
         import numpy as np
 
-        index, idf, weights, intercepts = self._arrays
-        counts = Counter(row for f in feats if (row := index.get(f)) is not None)
+        _, idf, weights, intercepts = self._arrays
         if not counts:
             scores = intercepts
         else:

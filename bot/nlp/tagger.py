@@ -15,7 +15,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,13 +37,37 @@ def _read_toml(name: str) -> dict[str, Any]:
     return tomllib.loads(text)
 
 
+# What pythainlp's normaliser repairs: zero-width characters, a doubled mark, a tone mark typed
+# before its vowel, sara am or sara ae typed in two pieces. Most messages have none of these,
+# and the normaliser costs more than the rest of tagging, so it runs only when one is present.
+_NEEDS_PYTHAINLP = re.compile(
+    "[\u200b-\u200d\ufeff]"  # zero-width characters
+    "|([\u0e31\u0e34-\u0e3a\u0e47-\u0e4e])\\1"  # a mark typed twice
+    "|[\u0e48-\u0e4b][\u0e31\u0e34-\u0e37]"  # a tone mark before its upper vowel
+    "|\u0e33[\u0e48-\u0e4b]"  # sara am before the tone mark
+    "|\u0e4d\u0e32|\u0e40\u0e40"  # sara am, sara ae typed in two pieces
+)
+
+
 def normalise(text: str) -> str:
-    """NFC, Thai digits to Arabic, runs of a repeated character collapsed, spaces squeezed."""
+    """NFC, pythainlp's normaliser where needed, Thai digits to Arabic, common slips fixed,
+    runs of a repeated character collapsed, spaces squeezed."""
     text = unicodedata.normalize("NFC", text).translate(_THAI_DIGITS)
-    text = text.replace("\u0e4d\u0e32", "\u0e33")  # nikhahit + sara aa typed for sara am
-    text = text.replace("\u0e40\u0e40", "\u0e41")  # two sara e typed for sara ae
+    if _NEEDS_PYTHAINLP.search(text):
+        from pythainlp.util import normalize
+
+        text = normalize(text)
     text = _REPEATS.sub(r"\1", text)
+    for wrong, right in _misspellings():
+        if wrong in text:
+            text = text.replace(wrong, right)
     return _SPACES.sub(" ", text).strip()
+
+
+@cache
+def _misspellings() -> tuple[tuple[str, str], ...]:
+    table = _read_toml("misspellings.toml")["fix"]
+    return tuple(sorted(table.items(), key=lambda kv: -len(kv[0])))
 
 
 @dataclass(frozen=True)
@@ -180,7 +204,8 @@ class KeywordTagger:
     def tag(self, text: str, village_names: Mapping[int, str] | None = None) -> Tags:
         clean = normalise(text)
         tokens = [t.casefold() for t in self._tokens(clean)]
-        keys = list(_windows(tokens))
+        known = self._known
+        keys = [key for key in _windows(tokens) if key in known]  # lexicon words only
         matched: set[str] = set()
         lexicon = self._categories(tokens, keys, matched)
         categories = self._combine(lexicon, tokens, clean)
@@ -192,6 +217,11 @@ class KeywordTagger:
             keywords=_without_parts(matched),
             actor=self.actor(keys, categories) if kind != "problem" else None,
         )
+
+    @cached_property
+    def _known(self) -> frozenset[str]:
+        """Every word the lexicon knows, to drop other token runs before any lookup."""
+        return frozenset(self.lexicon.words())
 
     def actor(self, keys: Iterable[str], categories: Sequence[str]) -> str | None:
         """Who can act on a need: the strongest actor its words name, else the category's."""
@@ -264,7 +294,7 @@ class KeywordTagger:
         probabilities = dict(
             zip(
                 self.model.categories,
-                self.model.probabilities(features(tokens, clean)),
+                self.model.message_probabilities(tokens, clean),
                 strict=True,
             )
         )
