@@ -324,6 +324,90 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
             print(f"{label:<40}{b:>10.3f}{a:>10.3f}")
 
 
+async def _poll(store: Store, poll_id: int) -> Any:
+    poll = await store.get_poll(poll_id)
+    if poll is None:
+        raise CliError(T("There is no poll {ref}.", ref=poll_id))
+    return poll
+
+
+async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
+    from storage.base import PollMethod
+
+    async with _store(settings) as store:
+        tambon = await _tambon(store, args.tambon)
+        options: list[tuple[str, int | None]] = [(text, None) for text in args.option or []]
+        if args.from_groups:
+            groups = await store.list_groups(tambon.id)
+            options += [(g.title, g.id) for g in groups[: args.from_groups]]
+        if len(options) < 2:
+            raise CliError(T("A poll needs at least two options (--option, or --from-groups N)."))
+        choose = args.choose or (1 if args.method == "approval" else min(3, len(options)))
+        if not 1 <= choose <= len(options):
+            raise CliError(
+                T(
+                    "--choose must be between 1 and the number of options ({count}).",
+                    count=len(options),
+                )
+            )
+        poll = await store.create_poll(
+            tambon.id, args.title, PollMethod(args.method), choose, options
+        )
+    print(poll.id)
+
+
+async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    async with _store(settings) as store:
+        await _poll(store, args.id)
+        closes = datetime.now(UTC) + timedelta(minutes=args.minutes) if args.minutes else None
+        await store.set_poll_status(args.id, "open", closes)
+    print(args.id)
+
+
+async def cmd_poll_close(args: argparse.Namespace, settings: Settings) -> None:
+    async with _store(settings) as store:
+        await _poll(store, args.id)
+        await store.set_poll_status(args.id, "closed")
+    print(args.id)
+
+
+async def cmd_poll_paper(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.polls import valid_choices
+
+    async with _store(settings) as store:
+        poll = await _poll(store, args.id)
+        if not valid_choices(poll, args.choice):
+            raise CliError(
+                T(
+                    "Those choices do not fit this poll: up to {k} different option numbers.",
+                    k=poll.choose,
+                )
+            )
+        await store.add_paper_ballots(poll.id, args.choice, args.count, args.by)
+    print(args.count)
+
+
+async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.polls import tally
+
+    async with _store(settings) as store:
+        poll = await _poll(store, args.id)
+        counted = tally(
+            poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id)
+        )
+    if args.json:
+        print(json.dumps(counted.as_json(), ensure_ascii=False))
+        return
+    print(f"{poll.title} ({poll.method.value}, choose {poll.choose}): {counted.ballots} ballots")
+    for option in counted.options:
+        print(
+            f"{option.rank:>3}. {option.text}\tvotes {option.votes}\tscore {option.score}"
+            f"\t(paper {option.paper_votes})"
+        )
+
+
 async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
     from storage.base import Correction, Kind
 
@@ -360,10 +444,11 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
-    if args.what != "submissions":
-        raise CliError(T("Exporting {what} is not available yet.", what=args.what))
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
+        if args.what == "ballots":
+            await _export_ballots(store, tambon, args)
+            return
         if args.output in (None, "-"):
             await services.export_submissions(
                 store.iter_submissions(tambon.id), sys.stdout, args.format
@@ -378,6 +463,60 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
                 await services.export_submissions(
                     store.iter_submissions(tambon.id), out, args.format
                 )
+
+
+async def _export_ballots(store: Store, tambon: Tambon, args: argparse.Namespace) -> None:
+    """Every ballot change, chat and paper, with pseudonyms instead of platform identities."""
+    rows: list[dict[str, Any]] = []
+    for poll in reversed(await store.list_polls(tambon.id)):
+        for entry in await store.ballot_log(poll.id):
+            rows.append(
+                {
+                    "poll": poll.id,
+                    "source": "chat",
+                    "voter": entry["voter"],
+                    "action": entry["action"],
+                    "choices": "|".join(str(c) for c in entry["choices"]),
+                    "count": 1,
+                    "at": entry["at"],
+                }
+            )
+        for paper in await store.list_paper_ballots(poll.id):
+            rows.append(
+                {
+                    "poll": poll.id,
+                    "source": "paper",
+                    "voter": paper.entered_by,
+                    "action": "paper",
+                    "choices": "|".join(str(c) for c in paper.choices),
+                    "count": paper.count,
+                    "at": paper.entered_at.isoformat(),
+                }
+            )
+    out = (
+        sys.stdout
+        if args.output in (None, "-")
+        # A CLI process: nothing else waits on this event loop while the file is written.
+        else Path(args.output).open(  # noqa: SIM115, ASYNC230
+            "w", encoding="utf-8-sig" if args.format == "csv" else "utf-8", newline=""
+        )
+    )
+    try:
+        if args.format == "csv":
+            import csv
+
+            writer = csv.DictWriter(out, fieldnames=list(BALLOT_COLUMNS), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+BALLOT_COLUMNS = ("poll", "source", "voter", "action", "choices", "count", "at")
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -444,6 +583,36 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-corrections", action="store_true", help="ignore corrections in the store"
     )
     train_parser.set_defaults(func=cmd_train)
+
+    poll = sub.add_parser("poll", help="priority polls for hearings")
+    poll_sub = poll.add_subparsers(dest="poll_command", required=True)
+    create_poll = poll_sub.add_parser("create", help="create a poll; prints its id")
+    create_poll.add_argument("--tambon", required=True, metavar="CODE")
+    create_poll.add_argument("--title", required=True)
+    create_poll.add_argument("--option", action="append", help="an option (repeat)")
+    create_poll.add_argument(
+        "--from-groups", type=int, metavar="N", help="add the tambon's top N problem groups"
+    )
+    create_poll.add_argument("--method", choices=["approval", "borda"], default="approval")
+    create_poll.add_argument("--choose", type=int, help="how many each person may pick or rank")
+    create_poll.set_defaults(func=cmd_poll_create)
+    open_poll = poll_sub.add_parser("open", help="open a poll for ballots")
+    open_poll.add_argument("id", type=int)
+    open_poll.add_argument("--minutes", type=int, help="close it by itself after this long")
+    open_poll.set_defaults(func=cmd_poll_open)
+    close_poll = poll_sub.add_parser("close", help="close a poll")
+    close_poll.add_argument("id", type=int)
+    close_poll.set_defaults(func=cmd_poll_close)
+    paper = poll_sub.add_parser("paper", help="enter paper ballots that read the same")
+    paper.add_argument("id", type=int)
+    paper.add_argument("--choice", type=int, action="append", required=True, help="in rank order")
+    paper.add_argument("--count", type=int, default=1)
+    paper.add_argument("--by", required=True, help="who entered them (name or role)")
+    paper.set_defaults(func=cmd_poll_paper)
+    results = poll_sub.add_parser("results", help="the count")
+    results.add_argument("id", type=int)
+    results.add_argument("--json", action="store_true")
+    results.set_defaults(func=cmd_poll_results)
 
     correct = sub.add_parser("correct", help="correct a submission's tags (a team correction)")
     correct.add_argument("--id", type=int, required=True, help="the submission's number")

@@ -12,9 +12,9 @@ from handlers.router import Router
 
 def build_router() -> Router:
     """The bot's whole conversation, one router per feature merged together."""
-    from handlers import account, intake, onboarding
+    from handlers import account, intake, onboarding, voting
 
     root = Router()
-    for feature in (onboarding.router, intake.router, account.router):
+    for feature in (onboarding.router, intake.router, account.router, voting.router):
         root.include(feature)
     return root

@@ -29,6 +29,7 @@ async def help_(ctx: Context) -> list[Reply]:
             "• Type a problem or need in your own words; I will show what I understood and "
             "ask you to confirm.\n"
             "• /mine – what you have filed\n"
+            "• /vote – the hearing's poll, when one is open\n"
             "• /language – Thai or English\n"
             "• /cancel – stop the current question\n"
             "• /mydata – what is kept about you; /forget – delete it\n"
@@ -44,6 +45,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /relay – file a problem for a villager who does not chat"))
     if member is not None and member.onboarded and member.role in (Role.TEAM, Role.ADMIN):
         lines.append(T("• /fix 12 – correct the tags of submission #12 (team)"))
+        lines.append(T("• /results – the count of the latest poll (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
 
 

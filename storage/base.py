@@ -173,6 +173,61 @@ class Correction:
     new_village: int | None
 
 
+class PollMethod(enum.StrEnum):
+    APPROVAL = "approval"  # pick up to k options; each pick is one vote
+    BORDA = "borda"  # rank your top k; first gets k points, the k-th gets 1
+
+
+@dataclass(frozen=True, slots=True)
+class PollOption:
+    position: int  # 1-based, as shown on the ballot
+    text: str
+    group_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    id: int
+    tambon_id: int
+    title: str
+    method: PollMethod
+    choose: int
+    status: str  # draft, open, closed
+    options: tuple[PollOption, ...]
+    created_at: datetime
+    opened_at: datetime | None = None
+    closes_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    def accepts_ballots(self, now: datetime) -> bool:
+        return self.status == "open" and (self.closes_at is None or now < self.closes_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Ballot:
+    id: int
+    poll_id: int
+    member_id: int
+    village_moo: int | None
+    choices: tuple[int, ...]  # option positions in rank order
+    cast_at: datetime
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaperBallots:
+    """``count`` paper ballots that all read ``choices``, entered by the team."""
+
+    choices: tuple[int, ...]
+    count: int
+    entered_by: str
+    entered_at: datetime
+
+
+class PollClosed(Exception):
+    """The poll does not accept ballots (not opened yet, or closed)."""
+
+
 class DuplicateTambon(Exception):
     """A tambon with this code is already registered."""
 
@@ -261,6 +316,43 @@ class Store(Protocol):
         actor: str | None,
     ) -> Submission:
         """Replace a submission's tags (a team correction); its text never changes."""
+        ...
+
+    # Polls
+    async def create_poll(
+        self,
+        tambon_id: int,
+        title: str,
+        method: PollMethod,
+        choose: int,
+        options: Sequence[tuple[str, int | None]],
+    ) -> Poll: ...
+    async def get_poll(self, poll_id: int) -> Poll | None: ...
+    async def list_polls(self, tambon_id: int) -> list[Poll]: ...
+    async def set_poll_status(
+        self, poll_id: int, status: str, closes_at: datetime | None = None
+    ) -> Poll: ...
+    async def cast_ballot(
+        self,
+        poll_id: int,
+        member_id: int,
+        pseudonym: str,
+        village_moo: int | None,
+        choices: Sequence[int],
+    ) -> tuple[Ballot, bool]:
+        """Record or replace a member's ballot, and log it; raises PollClosed.
+
+        Returns the ballot and True when it replaced an earlier one."""
+        ...
+
+    async def get_ballot(self, poll_id: int, member_id: int) -> Ballot | None: ...
+    async def list_ballots(self, poll_id: int) -> list[Ballot]: ...
+    async def add_paper_ballots(
+        self, poll_id: int, choices: Sequence[int], count: int, entered_by: str
+    ) -> None: ...
+    async def list_paper_ballots(self, poll_id: int) -> list[PaperBallots]: ...
+    async def ballot_log(self, poll_id: int) -> list[dict[str, Any]]:
+        """Every cast and change, oldest first, with the voter's pseudonym only."""
         ...
 
     # Problem groups

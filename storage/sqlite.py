@@ -21,6 +21,7 @@ from typing import Any
 import aiosqlite
 
 from storage.base import (
+    Ballot,
     Conversation,
     Correction,
     DuplicateTambon,
@@ -28,6 +29,11 @@ from storage.base import (
     Kind,
     Member,
     NewSubmission,
+    PaperBallots,
+    Poll,
+    PollClosed,
+    PollMethod,
+    PollOption,
     ProblemGroup,
     Role,
     StoredAttachment,
@@ -572,6 +578,180 @@ class SQLiteStore:
         if updated is None:
             raise LookupError(submission_id)
         return updated
+
+    # -- polls --------------------------------------------------------------------------
+
+    async def create_poll(
+        self,
+        tambon_id: int,
+        title: str,
+        method: PollMethod,
+        choose: int,
+        options: Sequence[tuple[str, int | None]],
+    ) -> Poll:
+        async with self.transaction():
+            poll_id = await self._insert(
+                "INSERT INTO polls (tambon_id, title, method, choose, created_at)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (tambon_id, title, method.value, choose, _now()),
+            )
+            await self._many(
+                "INSERT INTO poll_options (poll_id, position, text, group_id) VALUES (?, ?, ?, ?)",
+                [(poll_id, i, text, group) for i, (text, group) in enumerate(options, start=1)],
+            )
+            poll = await self.get_poll(poll_id)
+        assert poll is not None
+        return poll
+
+    async def _poll(self, row: sqlite3.Row) -> Poll:
+        options = await self._all(
+            "SELECT position, text, group_id FROM poll_options WHERE poll_id = ?"
+            " ORDER BY position",
+            (row["id"],),
+        )
+        return Poll(
+            id=row["id"],
+            tambon_id=row["tambon_id"],
+            title=row["title"],
+            method=PollMethod(row["method"]),
+            choose=row["choose"],
+            status=row["status"],
+            options=tuple(PollOption(o["position"], o["text"], o["group_id"]) for o in options),
+            created_at=_ts_required(row["created_at"]),
+            opened_at=_ts(row["opened_at"]),
+            closes_at=_ts(row["closes_at"]),
+            closed_at=_ts(row["closed_at"]),
+        )
+
+    async def get_poll(self, poll_id: int) -> Poll | None:
+        row = await self._one("SELECT * FROM polls WHERE id = ?", (poll_id,))
+        return await self._poll(row) if row else None
+
+    async def list_polls(self, tambon_id: int) -> list[Poll]:
+        rows = await self._all(
+            "SELECT * FROM polls WHERE tambon_id = ? ORDER BY id DESC", (tambon_id,)
+        )
+        return [await self._poll(r) for r in rows]
+
+    async def set_poll_status(
+        self, poll_id: int, status: str, closes_at: datetime | None = None
+    ) -> Poll:
+        column = {"open": "opened_at", "closed": "closed_at"}.get(status)
+        async with self.transaction():
+            await self._exec(
+                "UPDATE polls SET status = ?, closes_at = ?"
+                + (f", {column} = ?" if column else "")
+                + " WHERE id = ?",
+                (status, _db_value(closes_at), *((_now(),) if column else ()), poll_id),
+            )
+            poll = await self.get_poll(poll_id)
+        if poll is None:
+            raise LookupError(poll_id)
+        return poll
+
+    @staticmethod
+    def _ballot(row: sqlite3.Row) -> Ballot:
+        return Ballot(
+            id=row["id"],
+            poll_id=row["poll_id"],
+            member_id=row["member_id"],
+            village_moo=row["village_moo"],
+            choices=tuple(json.loads(row["choices"])),
+            cast_at=_ts_required(row["cast_at"]),
+            changed_at=_ts_required(row["changed_at"]),
+        )
+
+    async def cast_ballot(
+        self,
+        poll_id: int,
+        member_id: int,
+        pseudonym: str,
+        village_moo: int | None,
+        choices: Sequence[int],
+    ) -> tuple[Ballot, bool]:
+        encoded = json.dumps(list(choices))
+        async with self.transaction():
+            poll = await self._one("SELECT status, closes_at FROM polls WHERE id = ?", (poll_id,))
+            now = datetime.now(UTC)
+            if (
+                poll is None
+                or poll["status"] != "open"
+                or (poll["closes_at"] and now >= _ts_required(poll["closes_at"]))
+            ):
+                raise PollClosed(poll_id)
+            stamp = now.isoformat(timespec="milliseconds")
+            earlier = await self._one(
+                "SELECT 1 FROM ballots WHERE poll_id = ? AND member_id = ?", (poll_id, member_id)
+            )
+            # The unique (poll, member) constraint makes this one ballot per person, whatever
+            # the concurrency; a second cast replaces the first.
+            row = await self._one(
+                "INSERT INTO ballots (poll_id, member_id, village_moo, choices, cast_at,"
+                " changed_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (poll_id, member_id) DO UPDATE SET choices = excluded.choices,"
+                " village_moo = excluded.village_moo, changed_at = excluded.changed_at"
+                " RETURNING *",
+                (poll_id, member_id, village_moo, encoded, stamp, stamp),
+            )
+            assert row is not None
+            ballot = self._ballot(row)
+            changed = earlier is not None
+            await self._exec(
+                "INSERT INTO ballot_log (poll_id, ballot_id, pseudonym, choices, action, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (poll_id, ballot.id, pseudonym, encoded, "change" if changed else "cast", stamp),
+            )
+        return ballot, changed
+
+    async def get_ballot(self, poll_id: int, member_id: int) -> Ballot | None:
+        row = await self._one(
+            "SELECT * FROM ballots WHERE poll_id = ? AND member_id = ?", (poll_id, member_id)
+        )
+        return self._ballot(row) if row else None
+
+    async def list_ballots(self, poll_id: int) -> list[Ballot]:
+        rows = await self._all("SELECT * FROM ballots WHERE poll_id = ? ORDER BY id", (poll_id,))
+        return [self._ballot(r) for r in rows]
+
+    async def add_paper_ballots(
+        self, poll_id: int, choices: Sequence[int], count: int, entered_by: str
+    ) -> None:
+        await self._exec(
+            "INSERT INTO paper_ballots (poll_id, choices, count, entered_by, entered_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (poll_id, json.dumps(list(choices)), count, entered_by, _now()),
+        )
+
+    async def list_paper_ballots(self, poll_id: int) -> list[PaperBallots]:
+        rows = await self._all(
+            "SELECT * FROM paper_ballots WHERE poll_id = ? ORDER BY id", (poll_id,)
+        )
+        return [
+            PaperBallots(
+                tuple(json.loads(r["choices"])),
+                r["count"],
+                r["entered_by"],
+                _ts_required(r["entered_at"]),
+            )
+            for r in rows
+        ]
+
+    async def ballot_log(self, poll_id: int) -> list[dict[str, Any]]:
+        rows = await self._all(
+            "SELECT ballot_id, pseudonym, choices, action, at FROM ballot_log"
+            " WHERE poll_id = ? ORDER BY id",
+            (poll_id,),
+        )
+        return [
+            {
+                "ballot": r["ballot_id"],
+                "voter": r["pseudonym"],
+                "choices": json.loads(r["choices"]),
+                "action": r["action"],
+                "at": r["at"],
+            }
+            for r in rows
+        ]
 
     # -- problem groups -----------------------------------------------------------------
 

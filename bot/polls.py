@@ -1,0 +1,107 @@
+"""Counting a hearing's priority poll: approval or Borda, chat and paper ballots together.
+
+- **approval** (choose up to k): each option a ballot picks gets one vote; the score is the
+  number of votes.
+- **borda** (rank your top k): on each ballot the first choice gets k points, the second k-1,
+  ..., the k-th 1; the score is the sum of points, and ``votes`` counts the ballots that ranked
+  the option at all.
+
+Ranks are "competition" ranks: options with equal scores share a rank and the next rank skips
+(1, 2, 2, 4). The count is a pure function of the stored ballots, so a recount always gives the
+same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.base import Ballot, PaperBallots, Poll, PollMethod
+
+
+@dataclass
+class OptionResult:
+    position: int
+    text: str
+    votes: int = 0
+    score: int = 0
+    rank: int = 0
+    chat_votes: int = 0
+    paper_votes: int = 0
+    by_village: dict[int, int] = field(default_factory=dict)  # chat votes by village
+
+
+@dataclass
+class Results:
+    poll: Poll
+    options: list[OptionResult]  # in rank order
+    chat_ballots: int
+    paper_ballots: int
+
+    @property
+    def ballots(self) -> int:
+        return self.chat_ballots + self.paper_ballots
+
+    def as_json(self) -> dict[str, Any]:
+        """The shape of ``tambon-bot poll results --json`` (DESIGN.md §4), plus the split."""
+        return {
+            "poll": self.poll.id,
+            "method": self.poll.method.value,
+            "options": [
+                {
+                    "text": o.text,
+                    "votes": o.votes,
+                    "score": o.score,
+                    "rank": o.rank,
+                    "chat_votes": o.chat_votes,
+                    "paper_votes": o.paper_votes,
+                }
+                for o in self.options
+            ],
+            "ballots": self.ballots,
+            "chat_ballots": self.chat_ballots,
+            "paper_ballots": self.paper_ballots,
+        }
+
+
+def valid_choices(poll: Poll, choices: Sequence[int]) -> bool:
+    positions = {o.position for o in poll.options}
+    return (
+        0 < len(choices) <= poll.choose
+        and len(set(choices)) == len(choices)
+        and all(c in positions for c in choices)
+    )
+
+
+def points(method: PollMethod, choose: int, rank_index: int) -> int:
+    """What one ballot gives the option it lists at ``rank_index`` (0 = first)."""
+    return 1 if method is PollMethod.APPROVAL else choose - rank_index
+
+
+def tally(poll: Poll, ballots: Iterable[Ballot], paper: Iterable[PaperBallots] = ()) -> Results:
+    results = {o.position: OptionResult(o.position, o.text) for o in poll.options}
+    chat = 0
+    for ballot in ballots:
+        chat += 1
+        for index, position in enumerate(ballot.choices):
+            option = results[position]
+            option.votes += 1
+            option.chat_votes += 1
+            option.score += points(poll.method, poll.choose, index)
+            if ballot.village_moo is not None:
+                option.by_village[ballot.village_moo] = (
+                    option.by_village.get(ballot.village_moo, 0) + 1
+                )
+    on_paper = 0
+    for batch in paper:
+        on_paper += batch.count
+        for index, position in enumerate(batch.choices):
+            option = results[position]
+            option.votes += batch.count
+            option.paper_votes += batch.count
+            option.score += batch.count * points(poll.method, poll.choose, index)
+    ordered = sorted(results.values(), key=lambda o: (-o.score, o.position))
+    for option in ordered:
+        option.rank = 1 + sum(1 for other in ordered if other.score > option.score)
+    return Results(poll, ordered, chat, on_paper)

@@ -1,0 +1,305 @@
+"""Priority polls: exact counts, one ballot per person, whole hearings in the console."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import services
+from bot.core import Engine
+from bot.polls import tally
+from storage.base import (
+    Ballot,
+    PaperBallots,
+    Poll,
+    PollClosed,
+    PollMethod,
+    PollOption,
+    Store,
+    Tambon,
+)
+from storage.sqlite import SQLiteStore
+from tests.conftest import console, onboard, th
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def make_poll(method: PollMethod, choose: int, n: int = 4) -> Poll:
+    options = tuple(PollOption(i, f"ข้อ {i}") for i in range(1, n + 1))
+    return Poll(1, 1, "ทดสอบ", method, choose, "open", options, NOW)
+
+
+def ballot(i: int, *choices: int, village: int | None = None) -> Ballot:
+    return Ballot(i, 1, i, village, tuple(choices), NOW, NOW)
+
+
+def test_approval_by_hand() -> None:
+    poll = make_poll(PollMethod.APPROVAL, 2)
+    ballots = [ballot(1, 1, 2), ballot(2, 2), ballot(3, 2, 3), ballot(4, 4, 1)]
+    paper = [PaperBallots((3,), 2, "ทีม", NOW)]
+    result = {o.position: o for o in tally(poll, ballots, paper).options}
+    assert [result[p].votes for p in (1, 2, 3, 4)] == [2, 3, 3, 1]
+    assert [result[p].score for p in (1, 2, 3, 4)] == [2, 3, 3, 1]
+    assert [result[p].rank for p in (1, 2, 3, 4)] == [3, 1, 1, 4]  # a tie shares rank 1
+    assert result[3].paper_votes == 2
+    assert result[3].chat_votes == 1
+
+
+def test_borda_by_hand() -> None:
+    poll = make_poll(PollMethod.BORDA, 3)
+    # 3 points for a first choice, 2 for a second, 1 for a third
+    ballots = [ballot(1, 1, 2, 3), ballot(2, 2, 1), ballot(3, 3, 2, 1), ballot(4, 2)]
+    paper = [PaperBallots((4, 1), 3, "ทีม", NOW)]
+    counted = tally(poll, ballots, paper)
+    result = {o.position: o for o in counted.options}
+    # 1: 3 + 2 + 1 + 3x2 = 12; 2: 2 + 3 + 2 + 3 = 10; 3: 1 + 3 = 4; 4: 3x3 = 9
+    assert [result[p].score for p in (1, 2, 3, 4)] == [12, 10, 4, 9]
+    assert [result[p].votes for p in (1, 2, 3, 4)] == [6, 4, 2, 3]
+    assert [o.position for o in counted.options] == [1, 2, 4, 3]
+    assert counted.ballots == 7
+    assert counted.as_json()["options"][0] == {
+        "text": "ข้อ 1",
+        "votes": 6,
+        "score": 12,
+        "rank": 1,
+        "chat_votes": 3,
+        "paper_votes": 3,
+    }
+
+
+def recount(poll: Poll, ballots: list[tuple[int, ...]]) -> dict[int, int]:
+    """An independent count, written plainly, to check tally against."""
+    scores: Counter[int] = Counter()
+    for choices in ballots:
+        for index, position in enumerate(choices):
+            scores[position] += 1 if poll.method is PollMethod.APPROVAL else poll.choose - index
+    return {o.position: scores[o.position] for o in poll.options}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    method=st.sampled_from([PollMethod.APPROVAL, PollMethod.BORDA]),
+    casts=st.lists(
+        st.tuples(st.integers(0, 7), st.permutations([1, 2, 3, 4, 5]), st.integers(1, 3)),
+        max_size=40,
+    ),
+)
+def test_tally_equals_a_recount_of_the_stored_ballots(
+    tmp_path_factory: pytest.TempPathFactory,
+    method: PollMethod,
+    casts: list[tuple[int, list[int], int]],
+) -> None:
+    """Whatever people cast and change, the count equals a recount of what the store holds."""
+
+    async def run() -> None:
+        path = tmp_path_factory.mktemp("poll") / "p.db"
+        async with SQLiteStore(path) as store:
+            tambon = await services.create_tambon(store, "600801", 3)
+            members = [
+                await store.upsert_member(
+                    "console", f"v{i}", tambon.id, services.Role.VILLAGER, None
+                )
+                for i in range(8)
+            ]
+            poll = await store.create_poll(
+                tambon.id, "ลำดับปัญหา", method, 3, [(f"ข้อ {i}", None) for i in range(1, 6)]
+            )
+            await store.set_poll_status(poll.id, "open")
+            final: dict[int, tuple[int, ...]] = {}
+            for who, order, k in casts:
+                choices = tuple(order[:k])
+                await store.cast_ballot(
+                    poll.id, members[who].id, members[who].pseudonym, None, choices
+                )
+                final[who] = choices
+            stored = await store.list_ballots(poll.id)
+            assert len(stored) == len(final)  # one ballot per person, however often they changed
+            counted = tally(poll, stored)
+            assert {o.position: o.score for o in counted.options} == recount(
+                poll, list(final.values())
+            )
+            assert counted.chat_ballots == len(final)
+            log = await store.ballot_log(poll.id)
+            assert len(log) == len(casts)  # every cast and change is in the audit log
+
+    asyncio.run(run())
+
+
+async def test_one_ballot_per_person_under_concurrency(store: Store, tambon: Tambon) -> None:
+    member = await store.upsert_member("console", "v", tambon.id, services.Role.VILLAGER, None)
+    poll = await store.create_poll(
+        tambon.id, "t", PollMethod.APPROVAL, 1, [("ก", None), ("ข", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    await asyncio.gather(
+        *(
+            store.cast_ballot(poll.id, member.id, member.pseudonym, 1, [1 + i % 2])
+            for i in range(50)
+        )
+    )
+    assert len(await store.list_ballots(poll.id)) == 1
+    assert len(await store.ballot_log(poll.id)) == 50
+    await store.set_poll_status(poll.id, "closed")
+    with pytest.raises(PollClosed):
+        await store.cast_ballot(poll.id, member.id, member.pseudonym, 1, [1])
+
+
+async def test_a_whole_hearing_in_the_console(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    for user, village in (("a", 1), ("b", 2), ("c", 2)):
+        await onboard(engine, store, tambon, user, village=village)
+    (none,) = await console(engine, "a", "/vote")
+    assert (
+        th("No poll is open in your tambon right now. The team will announce it at the hearing.")
+        in none
+    )
+    poll = await store.create_poll(
+        tambon.id,
+        "จัดลำดับปัญหาตำบล",
+        PollMethod.BORDA,
+        2,
+        [("ถนนหมู่ 3", None), ("น้ำประปา", None), ("ยาเสพติด", None)],
+    )
+    await store.set_poll_status(poll.id, "open")
+    card, first, _second, done = await console(engine, "a", "/vote", "2", "1", "4")
+    assert th("📨 Submit my ballot") in card
+    assert "➊ น้ำประปา" in first
+    assert (
+        th(
+            "Thank you, your ballot is counted:\n{listing}\nYou can change it with /vote until "
+            "the "
+            "poll closes.",
+            listing="1. น้ำประปา\n2. ถนนหมู่ 3",
+        )
+        in done
+    )
+    _, _, _, too_many = await console(engine, "b", "/vote", "3", "1", "2")
+    assert th("You can choose up to {k}. Tap a chosen one to remove it first.", k=2) in too_many
+    await console(engine, "b", "4")  # submit 3 > 1
+    await console(engine, "c", "/vote", "3", "4")
+    # a changes their mind: one ballot, changed, confirmed once
+    shown, _cleared, _, changed = await console(engine, "a", "/vote", "5", "3", "4")
+    assert "น้ำประปา" in shown
+    assert (
+        th(
+            "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "
+            "until the "
+            "poll closes.",
+            listing="1. ยาเสพติด",
+        )
+        in changed
+    )
+    await store.add_paper_ballots(poll.id, [2, 1], 4, "ทีมตำบล")
+    await store.set_poll_status(poll.id, "closed")
+    late = await console(engine, "c", "/vote")
+    assert (
+        th("No poll is open in your tambon right now. The team will announce it at the hearing.")
+        in late[0]
+    )
+    counted = tally(
+        poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id)
+    )
+    scores = {o.text: o.score for o in counted.options}
+    # a: ยาเสพติด(2); b: ยาเสพติด(2) ถนน(1); c: ยาเสพติด(2); paper 4x: น้ำประปา(2) ถนน(1)
+    assert scores == {"ยาเสพติด": 6, "น้ำประปา": 8, "ถนนหมู่ 3": 5}
+    assert counted.chat_ballots == 3
+    assert counted.paper_ballots == 4
+
+
+async def test_vote_submitted_after_close_is_refused(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    await onboard(engine, store, tambon, "a")
+    poll = await store.create_poll(
+        tambon.id, "t", PollMethod.APPROVAL, 1, [("ก", None), ("ข", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    await console(engine, "a", "/vote", "1")
+    await store.set_poll_status(poll.id, "closed")
+    (refused,) = await console(engine, "a", "3")
+    assert (
+        th(
+            "Sorry, this poll has closed, so your ballot could not be counted. Thank you for "
+            "taking "
+            "part."
+        )
+        in refused
+    )
+    assert await store.list_ballots(poll.id) == []
+
+
+def test_poll_cli_and_ballot_export(tmp_path: Path) -> None:
+    env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/poll.db"}
+
+    def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    cli("tambon", "create", "--code", "600801", "--villages", "3")
+    poll_id = cli(
+        "poll",
+        "create",
+        "--tambon",
+        "600801",
+        "--title",
+        "ลำดับความสำคัญ",
+        "--option",
+        "ถนน",
+        "--option",
+        "ประปา",
+        "--option",
+        "ขยะ",
+        "--method",
+        "borda",
+        "--choose",
+        "2",
+    ).stdout.strip()
+    assert poll_id.isdigit()
+    cli("poll", "open", poll_id)
+    cli(
+        "poll",
+        "paper",
+        poll_id,
+        "--choice",
+        "2",
+        "--choice",
+        "3",
+        "--count",
+        "5",
+        "--by",
+        "ครูสมศรี",
+    )
+    assert cli("poll", "paper", poll_id, "--choice", "9", "--by", "x", check=False).returncode == 2
+    results = json.loads(cli("poll", "results", poll_id, "--json").stdout)
+    assert results["poll"] == int(poll_id)
+    assert results["method"] == "borda"
+    assert results["ballots"] == 5
+    assert [(o["text"], o["score"], o["rank"]) for o in results["options"]] == [
+        ("ประปา", 10, 1),
+        ("ขยะ", 5, 2),
+        ("ถนน", 0, 3),
+    ]
+    exported = cli("export", "--tambon", "600801", "--what", "ballots", "--format", "jsonl").stdout
+    (row,) = [json.loads(line) for line in exported.splitlines()]
+    assert row["source"] == "paper"
+    assert row["count"] == 5
+    assert row["voter"] == "ครูสมศรี"
