@@ -57,6 +57,7 @@ class Engine:
                 # They wrote to us, so they can be reached again (unblocked, followed back).
                 member = await self.store.update_member(member.id, unreachable_at=None)
             conversation = await self.store.get_conversation(member.id) if member else None
+            before = (conversation.step, list(conversation.offered)) if conversation else None
             ctx = Context(
                 incoming=resolve_choice(incoming, conversation),
                 store=self.store,
@@ -68,7 +69,7 @@ class Engine:
             locale = self.locale_of(ctx)
             rendered = [self.render(reply, locale) for reply in replies]
             if ctx.member is not None and ctx.conversation is not None:
-                await self.store.save_conversation(_with_offer(ctx.conversation, rendered))
+                await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
         return rendered
 
     async def mark_unreachable(self, channel: str, user_id: str) -> None:
@@ -93,9 +94,21 @@ class Engine:
         )
 
 
-def _with_offer(conversation: Conversation, rendered: list[Outgoing]) -> Conversation:
-    """Remember the last choices shown, or none when the last reply offered none."""
+def _with_offer(
+    conversation: Conversation,
+    rendered: list[Outgoing],
+    before: tuple[str, list[tuple[str, str]]] | None,
+) -> Conversation:
+    """Remember the choices shown last, so that a typed number or label finds its button.
+
+    Replies without choices leave an unchanged question's choices in place (a vote cast with
+    an old card's button while a draft waits for confirmation); leaving a step drops them.
+    """
     last = next((out.choices for out in reversed(rendered) if out.choices), ())
-    offered = [(payload, label) for label, payload in last]
-    conversation.offered = offered if conversation.step else []
+    if last:
+        conversation.offered = [(payload, label) for label, payload in last]
+    elif not (before and before[0] == conversation.step):
+        conversation.offered = []
+    if not conversation.step:
+        conversation.offered = []
     return conversation

@@ -75,6 +75,7 @@ class Router:
     steps: dict[str, Handler] = field(default_factory=dict)
     idle: Handler | None = None
     edited: Handler | None = None
+    actions: dict[str, Handler] = field(default_factory=dict)
 
     def command(
         self, *names: str, roles: Sequence[Role] | None = tuple(Role)
@@ -94,14 +95,26 @@ class Router:
 
         return register
 
+    def action(self, name: str) -> Callable[[Handler], Handler]:
+        """A button whose payload is complete in itself, handled whatever the step."""
+
+        def register(handler: Handler) -> Handler:
+            self.actions[name] = handler
+            return handler
+
+        return register
+
     def include(self, other: Router) -> None:
-        clash = (self.commands.keys() & other.commands.keys()) | (
-            self.steps.keys() & other.steps.keys()
+        clash = (
+            (self.commands.keys() & other.commands.keys())
+            | (self.steps.keys() & other.steps.keys())
+            | (self.actions.keys() & other.actions.keys())
         )
         if clash:
             raise ValueError(f"registered twice: {sorted(clash)}")
         self.commands.update(other.commands)
         self.steps.update(other.steps)
+        self.actions.update(other.actions)
         self.idle = other.idle or self.idle
         self.edited = other.edited or self.edited
 
@@ -179,6 +192,10 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
         return [] if incoming.edited else [not_joined(ctx)]
     if incoming.edited:
         return await router.edited(ctx) if router.edited else []
+    action = incoming.choice.split(":", 1)[0] if incoming.choice else None
+    if action in router.actions and ctx.member.onboarded:
+        # A self-contained button (it names everything it needs), valid in any step.
+        return await router.actions[action](ctx)
     if ctx.step:
         handler = router.steps.get(ctx.step)
         if handler is not None:

@@ -37,6 +37,8 @@ async def _open_poll(ctx: Context) -> Poll | None:
 
 
 def _method_text(poll: Poll) -> Text:
+    if poll.method is PollMethod.APPROVAL and poll.choose == 1:
+        return T("Tap the one problem that matters most to you; your tap is your ballot.")
     if poll.method is PollMethod.APPROVAL:
         return T(
             "Choose up to {k} problems that matter most to you, then press Submit.", k=poll.choose
@@ -48,7 +50,23 @@ def _method_text(poll: Poll) -> Text:
     )
 
 
+def _one_tap_card(poll: Poll, chosen: list[int]) -> Reply:
+    """Choose-one polls: each option is a button that casts the ballot at once."""
+    choices = [
+        Choice(
+            T("{mark} {text}", mark="✅" if option.position in chosen else "◻️", text=option.text),
+            Pick(p.QUICK_VOTE, f"{poll.id}.{option.position}").pack(),
+        )
+        for option in poll.options
+    ]
+    return Reply(
+        T("🗳 {title}\n{how}", title=poll.title, how=_method_text(poll)), choices, card=True
+    )
+
+
 def _ballot_card(poll: Poll, chosen: list[int]) -> Reply:
+    if poll.method is PollMethod.APPROVAL and poll.choose == 1:
+        return _one_tap_card(poll, chosen)
     choices = []
     for option in poll.options:
         if option.position in chosen:
@@ -164,7 +182,37 @@ async def ballot_step(ctx: Context) -> list[Reply]:
     return [replace(_ballot_card(poll, chosen), edit_previous=True)]
 
 
-async def _submit(ctx: Context, poll: Poll, chosen: list[int]) -> list[Reply]:
+@router.action(p.QUICK_VOTE)
+async def quick_vote(ctx: Context) -> list[Reply]:
+    """One tap on a choose-one poll's card: the ballot, cast or changed."""
+    pick = Pick.unpack(ctx.incoming.choice)
+    poll_ref, _, position = pick.arg.partition(".") if pick else ("", "", "")
+    poll = await ctx.store.get_poll(int(poll_ref)) if poll_ref.isdigit() else None
+    if poll is None or not position.isdigit():
+        return [
+            Reply(
+                T(
+                    "That button belongs to an earlier question. Please type your problem or "
+                    "need, or /help."
+                )
+            )
+        ]
+    if ctx.member is None or poll.tambon_id != ctx.member.tambon_id:
+        return [
+            Reply(
+                T(
+                    "No poll is open in your tambon right now. The team will announce it at the "
+                    "hearing."
+                )
+            )
+        ]
+    # A tap may come while the person is in the middle of something else: leave that be.
+    return await _submit(ctx, poll, [int(position)], finish=ctx.step == VoteStep.BALLOT)
+
+
+async def _submit(
+    ctx: Context, poll: Poll, chosen: list[int], *, finish: bool = True
+) -> list[Reply]:
     assert ctx.member is not None
     if not valid_choices(poll, chosen):
         return [
@@ -176,7 +224,8 @@ async def _submit(ctx: Context, poll: Poll, chosen: list[int]) -> list[Reply]:
             poll.id, ctx.member.id, ctx.member.pseudonym, ctx.member.village_moo, chosen
         )
     except PollClosed:
-        ctx.finish()
+        if finish:
+            ctx.finish()
         return [
             Reply(
                 T(
@@ -185,7 +234,8 @@ async def _submit(ctx: Context, poll: Poll, chosen: list[int]) -> list[Reply]:
                 )
             )
         ]
-    ctx.finish()
+    if finish:
+        ctx.finish()
     message = (
         T(
             "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "

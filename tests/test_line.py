@@ -502,3 +502,42 @@ async def test_tambon_bot_run_with_line(
     assert row["village"] == 2
     assert "environment" in row["categories"].split("|")
     assert USER not in json.dumps(row)
+
+
+async def test_a_hearing_vote_with_postbacks(
+    post: Post, events: Events, standin: LineStandIn, store: Store, tambon: Tambon
+) -> None:
+    from storage.base import PollMethod
+
+    n = await onboard(post, events, standin, store, tambon)
+    poll = await store.create_poll(
+        tambon.id,
+        "เลือกปัญหาสำคัญ",
+        PollMethod.APPROVAL,
+        2,
+        [("ถนน", None), ("ประปา", None), ("ขยะ", None)],
+    )
+    await store.set_poll_status(poll.id, "open")
+    await post(events.text(USER, "/vote"))
+    card = (await seen(standin, n + 1))[-1]
+    assert card["type"] == "flex"
+    assert buttons(card)[:3] == ["bal:1", "bal:2", "bal:3"]
+    await post(events.postback(USER, "bal:2"))
+    await post(events.postback(USER, "bal:3"))
+    await post(events.postback(USER, "bal:submit"))
+    confirmation = (await seen(standin, n + 4))[-1]
+    assert confirmation["text"].startswith(
+        th(
+            "Thank you, your ballot is counted:\n{listing}\nYou can change it with /vote until "
+            "the poll closes.",
+            listing="1. ประปา\n2. ขยะ",
+        )[:20]
+    )
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (2, 3)
+    await store.set_poll_status(poll.id, "closed")
+    await post(events.text(USER, "/vote"))
+    closed = (await seen(standin, n + 5))[-1]
+    assert closed["text"] == th(
+        "No poll is open in your tambon right now. The team will announce it at the hearing."
+    )

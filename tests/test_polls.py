@@ -224,7 +224,7 @@ async def test_vote_submitted_after_close_is_refused(
 ) -> None:
     await onboard(engine, store, tambon, "a")
     poll = await store.create_poll(
-        tambon.id, "t", PollMethod.APPROVAL, 1, [("ก", None), ("ข", None)]
+        tambon.id, "t", PollMethod.APPROVAL, 2, [("ก", None), ("ข", None)]
     )
     await store.set_poll_status(poll.id, "open")
     await console(engine, "a", "/vote", "1")
@@ -303,3 +303,33 @@ def test_poll_cli_and_ballot_export(tmp_path: Path) -> None:
     assert row["source"] == "paper"
     assert row["count"] == 5
     assert row["voter"] == "ครูสมศรี"
+
+
+async def test_choose_one_poll_is_one_tap_and_leaves_a_draft_alone(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from handlers.types import Incoming
+
+    await onboard(engine, store, tambon, "a", village=3)
+    poll = await store.create_poll(
+        tambon.id, "ปัญหาที่สำคัญที่สุด", PollMethod.APPROVAL, 1, [("ถนน", None), ("ประปา", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    card, voted = await console(engine, "a", "/vote", "2")
+    assert th("Tap the one problem that matters most to you; your tap is your ballot.") in card
+    assert "ประปา" in voted
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (2,)
+    assert ballot.village_moo == 3
+    # mid-way through filing a problem, an old card's button changes the ballot only
+    (draft,) = await console(engine, "a", "ขยะเต็มซอย")
+    assert th("✅ Confirm") in draft
+    replies = await engine.handle(Incoming("console", "a", choice=f"vote:{poll.id}.1"))
+    assert "ถนน" in replies[0].text
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (1,)
+    member = await store.get_member("console", "a")
+    assert member is not None
+    assert (await store.get_conversation(member.id)).step == "intake.confirm"
+    (filed,) = await console(engine, "a", "ยืนยัน")
+    assert "#" in filed

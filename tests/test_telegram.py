@@ -439,3 +439,51 @@ async def test_tambon_bot_run_against_the_standin(
     assert row["village"] == 4
     assert "water" in row["categories"].split("|")
     assert str(USER) not in json.dumps(row)
+
+
+async def test_a_hearing_vote_with_inline_buttons(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    from bot.polls import tally
+    from storage.base import PollMethod
+
+    n = await onboard(standin, store, tambon)
+    poll = await store.create_poll(
+        tambon.id,
+        "จัดลำดับปัญหา",
+        PollMethod.BORDA,
+        2,
+        [("ถนน", None), ("ประปา", None), ("ขยะ", None)],
+    )
+    await store.set_poll_status(poll.id, "open")
+    standin.text(USER, "/vote")
+    await reply_count(standin, n + 1)
+    card = standin.last_keyboard_message(USER)
+    edits = len(standin.sent(USER, "editMessageText"))
+    standin.press(USER, "bal:3", card)
+    await standin.wait_for(lambda: len(standin.sent(USER, "editMessageText")) > edits)
+    standin.press(USER, "bal:1", card)
+    await standin.wait_for(lambda: len(standin.sent(USER, "editMessageText")) > edits + 1)
+    assert len(standin.sent(USER)) == n + 1  # ticking edits the ballot in place
+    standin.press(USER, "bal:submit", card)
+    await reply_count(standin, n + 2)
+    assert texts(standin)[-1].startswith(
+        th(
+            "Thank you, your ballot is counted:\n{listing}\nYou can change it with /vote until "
+            "the poll closes.",
+            listing="1. ขยะ\n2. ถนน",
+        )[:30]
+    )
+    standin.text(USER, "/vote")  # to change the ballot: the card shows it as it stands
+    await reply_count(standin, n + 4)
+    assert "ขยะ" in texts(standin)[-2]
+    second_card = standin.last_keyboard_message(USER)
+    await store.set_poll_status(poll.id, "closed")  # the team closes the poll meanwhile
+    standin.press(USER, "bal:submit", second_card)
+    await reply_count(standin, n + 5)
+    assert texts(standin)[-1] == th(
+        "Sorry, this poll has closed, so your ballot could not be counted. Thank you for taking "
+        "part."
+    )
+    counted = tally(poll, await store.list_ballots(poll.id))
+    assert [(o.text, o.score) for o in counted.options] == [("ขยะ", 2), ("ถนน", 1), ("ประปา", 0)]
