@@ -8,6 +8,7 @@ the member's language after the handlers ran, so a language switch takes effect 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,6 +28,7 @@ class Outgoing:
     columns: int = 1
     edit_previous: bool = False
     card: bool = False
+    keep_buttons: bool = False
 
 
 class Engine:
@@ -58,6 +60,7 @@ class Engine:
                 member = await self.store.update_member(member.id, unreachable_at=None)
             conversation = await self.store.get_conversation(member.id) if member else None
             before = (conversation.step, list(conversation.offered)) if conversation else None
+            snapshot = _snapshot(conversation)
             ctx = Context(
                 incoming=resolve_choice(incoming, conversation),
                 store=self.store,
@@ -69,7 +72,9 @@ class Engine:
             locale = self.locale_of(ctx)
             rendered = [self.render(reply, locale) for reply in replies]
             if ctx.member is not None and ctx.conversation is not None:
-                await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
+                updated = _with_offer(ctx.conversation, rendered, before)
+                if ctx.conversation is not conversation or _snapshot(updated) != snapshot:
+                    await self.store.save_conversation(updated)
         return rendered
 
     async def mark_unreachable(self, channel: str, user_id: str) -> None:
@@ -91,7 +96,17 @@ class Engine:
             columns=reply.columns,
             edit_previous=reply.edit_previous,
             card=reply.card,
+            keep_buttons=reply.keep_buttons,
         )
+
+
+def _snapshot(conversation: Conversation | None) -> str | None:
+    """A conversation's content, to skip writing it back unchanged."""
+    if conversation is None:
+        return None
+    return json.dumps(
+        [conversation.step, conversation.data, conversation.offered], sort_keys=True, default=str
+    )
 
 
 def _with_offer(

@@ -59,6 +59,9 @@ class Reply:
     edit_previous: bool = False
     # Worth showing as a card (LINE Flex) where the channel has cards: the draft to confirm.
     card: bool = False
+    # The buttons that led here stay valid (a poll card: tapping again changes the ballot), so
+    # a channel should not retire them.
+    keep_buttons: bool = False
 
 
 class Media(enum.StrEnum):

@@ -207,7 +207,9 @@ async def quick_vote(ctx: Context) -> list[Reply]:
             )
         ]
     # A tap may come while the person is in the middle of something else: leave that be.
-    return await _submit(ctx, poll, [int(position)], finish=ctx.step == VoteStep.BALLOT)
+    replies = await _submit(ctx, poll, [int(position)], finish=ctx.step == VoteStep.BALLOT)
+    # The card stays: tapping another option changes the ballot until the poll closes.
+    return [replace(reply, keep_buttons=True) for reply in replies]
 
 
 async def _submit(

@@ -75,6 +75,7 @@ class SQLiteStore:
         self._lock = asyncio.Lock()
         self._in_tx: ContextVar[bool] = ContextVar(f"sqlite_tx_{id(self)}", default=False)
         self._villages: dict[int, tuple[Village, ...]] = {}
+        self._poll_options: dict[int, tuple[PollOption, ...]] = {}
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -604,11 +605,16 @@ class SQLiteStore:
         return poll
 
     async def _poll(self, row: sqlite3.Row) -> Poll:
-        options = await self._all(
-            "SELECT position, text, group_id FROM poll_options WHERE poll_id = ?"
-            " ORDER BY position",
-            (row["id"],),
-        )
+        # A poll's options never change once it exists, so they are read once per process.
+        options = self._poll_options.get(row["id"])
+        if options is None:
+            rows = await self._all(
+                "SELECT position, text, group_id FROM poll_options WHERE poll_id = ?"
+                " ORDER BY position",
+                (row["id"],),
+            )
+            options = tuple(PollOption(o["position"], o["text"], o["group_id"]) for o in rows)
+            self._poll_options[row["id"]] = options
         return Poll(
             id=row["id"],
             tambon_id=row["tambon_id"],
@@ -616,7 +622,7 @@ class SQLiteStore:
             method=PollMethod(row["method"]),
             choose=row["choose"],
             status=row["status"],
-            options=tuple(PollOption(o["position"], o["text"], o["group_id"]) for o in options),
+            options=options,
             created_at=_ts_required(row["created_at"]),
             opened_at=_ts(row["opened_at"]),
             closes_at=_ts(row["closes_at"]),
@@ -679,10 +685,7 @@ class SQLiteStore:
                 or (poll["closes_at"] and now >= _ts_required(poll["closes_at"]))
             ):
                 raise PollClosed(poll_id)
-            stamp = now.isoformat(timespec="milliseconds")
-            earlier = await self._one(
-                "SELECT 1 FROM ballots WHERE poll_id = ? AND member_id = ?", (poll_id, member_id)
-            )
+            stamp = now.isoformat(timespec="microseconds")
             # The unique (poll, member) constraint makes this one ballot per person, whatever
             # the concurrency; a second cast replaces the first.
             row = await self._one(
@@ -690,12 +693,12 @@ class SQLiteStore:
                 " changed_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (poll_id, member_id) DO UPDATE SET choices = excluded.choices,"
                 " village_moo = excluded.village_moo, changed_at = excluded.changed_at"
-                " RETURNING *",
+                " RETURNING *, cast_at != changed_at AS replaced",
                 (poll_id, member_id, village_moo, encoded, stamp, stamp),
             )
             assert row is not None
             ballot = self._ballot(row)
-            changed = earlier is not None
+            changed = bool(row["replaced"])
             await self._exec(
                 "INSERT INTO ballot_log (poll_id, ballot_id, pseudonym, choices, action, at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",

@@ -57,6 +57,11 @@ class TelegramStandIn:
         self.port = 0
         self.sent_count = 0
         self._released = False
+        # For benchmarks: when each scheduled update became available, by sender, and how long
+        # each took until the bot's next message to that sender.
+        self._waiting: dict[int, deque[float]] = defaultdict(deque)
+        self.latencies: list[float] = []
+        self._feeding: asyncio.Task[None] | None = None
 
     # -- server -----------------------------------------------------------------------------
 
@@ -123,7 +128,36 @@ class TelegramStandIn:
                 self.text(body["first_user"] + offset, text)
         elif command == "release":
             self.release_polls()
-        return web.json_response({"sent": self.sent_count, "pending": len(self._pending)})
+        elif command == "schedule":
+            body = await request.json()
+            self.sent_count = 0
+            self._released = False
+            task = asyncio.create_task(self._feed(body["updates"]))
+            self._feeding = task
+        summary: dict[str, Any] = {"sent": self.sent_count, "pending": len(self._pending)}
+        if self.latencies:
+            ordered = sorted(self.latencies)
+            summary["latency"] = {
+                "count": len(ordered),
+                "p50": ordered[len(ordered) // 2],
+                "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+                "max": ordered[-1],
+            }
+        return web.json_response(summary)
+
+    async def _feed(self, timed: list[list[Any]]) -> None:
+        """Make updates available at their offsets (seconds from now), noting when."""
+        start = time.monotonic()
+        for offset, update in sorted(timed, key=lambda item: item[0]):
+            delay = start + offset - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            chat = (update.get("callback_query") or update.get("message") or {}).get("from", {})
+            self._waiting[int(chat.get("id", 0))].append(time.monotonic())
+            # Telegram numbers updates in the order it makes them available.
+            update["update_id"] = self._next_update
+            self._next_update += 1
+            self.push(update)
 
     # -- Bot API methods ----------------------------------------------------------------------
 
@@ -197,6 +231,9 @@ class TelegramStandIn:
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         self.sent_count += 1
+        waiting = self._waiting.get(int(params["chat_id"]))
+        if waiting:
+            self.latencies.append(time.monotonic() - waiting.popleft())
         return self._message(params["chat_id"], params["text"], params.get("reply_markup"))
 
     async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -251,7 +251,7 @@ class TelegramChannel:
             await self.send(message.chat.id, user_id, rest)
             return
         chosen = self._chosen_label(message, query.data)
-        if chosen is not None and message.text:
+        if chosen is not None and message.text and not any(o.keep_buttons for o in outs):
             text = message.text + CHOSEN_MARK + chosen
             await self._edit(message, text[: MessageLimit.MAX_TEXT_LENGTH], None, user_id)
         await self.send(message.chat.id, user_id, outs)
