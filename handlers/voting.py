@@ -7,11 +7,13 @@ store only when submitted, where one ballot per person and poll is enforced.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.polls import tally, valid_choices
 from handlers import payloads as p
+from handlers.labels import village_label
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.types import Choice, Lines, Reply, T, Text
@@ -288,7 +290,19 @@ async def results(ctx: Context) -> list[Reply]:
         )
         for o in counted.options
     ]
-    return [
+    villages = sorted({v for o in counted.options for v in o.by_village})
+    by_village = [
+        T(
+            "{village}: {counts}",
+            village=village_label(v),
+            counts=" · ".join(
+                f"{o.position}) {o.by_village.get(v, 0)}"
+                for o in sorted(counted.options, key=lambda o: o.position)
+            ),
+        )
+        for v in villages
+    ]
+    replies = [
         Reply(
             T(
                 "🗳 {title} ({state})\n{how}\nBallots: {total} ({chat} by chat, {paper} on "
@@ -300,6 +314,181 @@ async def results(ctx: Context) -> list[Reply]:
                 chat=counted.chat_ballots,
                 paper=counted.paper_ballots,
                 rows=Lines(rows),
+            )
+        )
+    ]
+    if by_village:
+        replies.append(
+            Reply(
+                T(
+                    "Chat ballots by village (votes for options 1, 2, …):\n{rows}",
+                    rows=Lines(by_village),
+                )
+            )
+        )
+    return replies
+
+
+# -- the team runs the poll from chat ------------------------------------------------------
+
+TEAM = [Role.TEAM, Role.ADMIN]
+MAX_OPTIONS = 10
+PROPOSED = 5
+METHODS = {
+    "one": (PollMethod.APPROVAL, 1),
+    "three": (PollMethod.APPROVAL, 3),
+    "rank3": (PollMethod.BORDA, 3),
+}
+
+
+def _setup_card(title: str, options: list[str]) -> Reply:
+    return Reply(
+        T(
+            "New poll: {title}\nOptions:\n{options}\nType other options to replace them, one per "
+            "line or separated by |; or choose how people vote, and the poll opens at once.",
+            title=title,
+            options=Lines([T("{n}. {text}", n=i, text=o) for i, o in enumerate(options, 1)]),
+        ),
+        [
+            Choice(T("Choose one"), Pick(p.POLL_SETUP, "one").pack()),
+            Choice(T("Choose up to 3"), Pick(p.POLL_SETUP, "three").pack()),
+            Choice(T("Rank the top 3"), Pick(p.POLL_SETUP, "rank3").pack()),
+            Choice(T("❌ Cancel"), Pick(p.POLL_SETUP, "cancel").pack()),
+        ],
+        card=True,
+    )
+
+
+@router.command("newpoll", roles=TEAM)
+async def new_poll(ctx: Context) -> list[Reply]:
+    """/newpoll TITLE: options proposed from the tambon's top problem groups."""
+    assert ctx.member is not None
+    title = ctx.args.strip()
+    if not title:
+        return [
+            Reply(
+                T(
+                    "Type /newpoll followed by the poll's title, for example: /newpoll "
+                    "Priorities for next year's plan"
+                )
+            )
+        ]
+    groups = await ctx.store.list_groups(ctx.member.tambon_id)
+    options = [g.title[:80] for g in groups[:PROPOSED]]
+    ctx.goto(PollSetupStep.OPTIONS, title=title[:120], options=options)
+    return [_setup_card(title, options)]
+
+
+class PollSetupStep(enum.StrEnum):
+    OPTIONS = "voting.setup"
+
+
+@router.step(PollSetupStep.OPTIONS)
+async def setup(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    title = str(ctx.data["title"])
+    options = list(ctx.data.get("options", []))
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None:
+        raw = re.split(r"[\n|;]", ctx.incoming.text or "")
+        typed = [line.strip() for line in raw if line.strip()]
+        if not 2 <= len(typed) <= MAX_OPTIONS:
+            return [
+                Reply(
+                    T(
+                        "Please type between 2 and {max} options, one per line or separated by |.",
+                        max=MAX_OPTIONS,
+                    )
+                ),
+                _setup_card(title, options),
+            ]
+        ctx.data["options"] = [o[:80] for o in typed]
+        return [_setup_card(title, ctx.data["options"])]
+    if pick.action != p.POLL_SETUP or (pick.arg not in METHODS and pick.arg != "cancel"):
+        return [
+            Reply(T("Please answer with one of the choices below.")),
+            _setup_card(title, options),
+        ]
+    if pick.arg == "cancel":
+        ctx.finish()
+        return [Reply(T("Cancelled; no poll was created."))]
+    if len(options) < 2:
+        return [
+            Reply(
+                T(
+                    "Please type between 2 and {max} options, one per line or separated by |.",
+                    max=MAX_OPTIONS,
+                )
+            ),
+            _setup_card(title, options),
+        ]
+    method, choose = METHODS[pick.arg]
+    poll = await ctx.store.create_poll(
+        ctx.member.tambon_id,
+        title,
+        method,
+        min(choose, len(options)),
+        [(o, None) for o in options],
+    )
+    poll = await ctx.store.set_poll_status(poll.id, "open")
+    ctx.finish()
+    return [
+        Reply(
+            T(
+                "Poll #{ref} is open: {title}\n{how}\nAsk everyone to type /vote. Close it with "
+                "/closepoll; enter paper ballots with /paper.",
+                ref=poll.id,
+                title=poll.title,
+                how=_method_text(poll),
+            )
+        )
+    ]
+
+
+@router.command("closepoll", roles=TEAM)
+async def close_poll(ctx: Context) -> list[Reply]:
+    poll = await _open_poll(ctx)
+    if poll is None:
+        return [
+            Reply(
+                T(
+                    "No poll is open in your tambon right now. The team will announce it at the "
+                    "hearing."
+                )
+            )
+        ]
+    await ctx.store.set_poll_status(poll.id, "closed")
+    return [
+        Reply(T("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)),
+        *await results(ctx),
+    ]
+
+
+@router.command("paper", roles=TEAM)
+async def paper(ctx: Context) -> list[Reply]:
+    """/paper COUNT CHOICE [CHOICE ...]: COUNT paper ballots that read the same."""
+    assert ctx.member is not None
+    polls = await ctx.store.list_polls(ctx.member.tambon_id)
+    poll = next((q for q in polls if q.status != "draft"), None)
+    numbers = [int(n) for n in ctx.args.replace(">", " ").replace(",", " ").split() if n.isdigit()]
+    usage = T(
+        "Type /paper, the number of paper ballots, then the options they chose in order, for "
+        "example /paper 12 3 1 for twelve ballots that put option 3 first and option 1 second."
+    )
+    if poll is None:
+        return [Reply(T("This tambon has no poll yet."))]
+    if len(numbers) < 2 or numbers[0] < 1 or not valid_choices(poll, numbers[1:]):
+        return [Reply(usage)]
+    count, choices = numbers[0], numbers[1:]
+    role = "team" if ctx.member.role is Role.TEAM else "admin"
+    await ctx.store.add_paper_ballots(poll.id, choices, count, f"{role} {ctx.member.pseudonym}")
+    return [
+        Reply(
+            T(
+                "Recorded {count} paper ballots for poll #{ref}:\n{listing}",
+                count=count,
+                ref=poll.id,
+                listing=_listing(poll, choices),
             )
         )
     ]

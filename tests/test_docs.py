@@ -41,13 +41,14 @@ def test_flow_diagrams_name_every_step() -> None:
     from handlers.account import AccountStep
     from handlers.intake import IntakeStep
     from handlers.onboarding import OnboardingStep
-    from handlers.voting import VoteStep
+    from handlers.voting import PollSetupStep, VoteStep
 
     for steps, diagram in (
         (OnboardingStep, "onboarding.mmd"),
         (IntakeStep, "intake.mmd"),
         (AccountStep, "account.mmd"),
         (VoteStep, "voting.mmd"),
+        (PollSetupStep, "voting.mmd"),
     ):
         text = (ROOT / "handlers" / diagram).read_text(encoding="utf-8")
         for step in steps:

@@ -541,3 +541,53 @@ async def test_a_hearing_vote_with_postbacks(
     assert closed["text"] == th(
         "No poll is open in your tambon right now. The team will announce it at the hearing."
     )
+
+
+async def test_a_whole_hearing_run_from_line(
+    post: Post, events: Events, standin: LineStandIn, store: Store, tambon: Tambon
+) -> None:
+    """A team member on LINE creates and closes the poll; a villager votes and changes."""
+    from storage.base import Role
+
+    officer = "U" + "0" * 31 + "1"
+    code = await join_code(store, tambon, Role.TEAM)
+    await post(events.text(officer, f"/start {code}"))
+    await seen(standin, 2, officer)
+    await post(events.postback(officer, "vil:0"))
+    await post(events.postback(officer, "consent:yes"))
+    await seen(standin, 4, officer)
+    n = await onboard(post, events, standin, store, tambon)
+    await post(events.text(officer, "/newpoll จัดลำดับปัญหา"))
+    await post(events.text(officer, "ถนน|ประปา|ขยะ"))
+    await post(events.postback(officer, "setup:rank3"))
+    opened = (await seen(standin, 7, officer))[-1]
+    (poll,) = await store.list_polls(tambon.id)
+    assert f"#{poll.id}" in opened["text"]
+    await post(events.text(USER, "/vote"))
+    await seen(standin, n + 1)
+    for data in ("bal:2", "bal:1", "bal:submit"):
+        await post(events.postback(USER, data))
+    await seen(standin, n + 4)
+    await post(events.text(USER, "/vote"))
+    await seen(standin, n + 6)
+    for data in ("bal:clear", "bal:3", "bal:submit"):
+        await post(events.postback(USER, data))
+    changed = (await seen(standin, n + 9))[-1]
+    assert changed["text"].startswith(
+        th(
+            "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "
+            "until the poll closes.",
+            listing="1. ขยะ",
+        )[:20]
+    )
+    await post(events.text(officer, "/paper 2 1 2"))
+    await post(events.text(officer, "/closepoll"))
+    closed = await seen(standin, 10, officer)
+    assert (
+        th("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)
+        in closed[-3]["text"]
+    )
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (3,)
+    (paper,) = await store.list_paper_ballots(poll.id)
+    assert (paper.count, paper.choices) == (2, (1, 2))

@@ -333,3 +333,68 @@ async def test_choose_one_poll_is_one_tap_and_leaves_a_draft_alone(
     assert (await store.get_conversation(member.id)).step == "intake.confirm"
     (filed,) = await console(engine, "a", "ยืนยัน")
     assert "#" in filed
+
+
+async def test_the_team_runs_a_hearing_from_chat(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from storage.base import Role
+
+    await onboard(engine, store, tambon, "officer", village=1, role=Role.TEAM)
+    for user, village in (("a", 3), ("b", 3), ("c", 4)):
+        await onboard(engine, store, tambon, user, village=village)
+    await console(engine, "a", "ถนนหมู่ 3 เป็นหลุม", "1")
+    await console(engine, "c", "ยาบ้าระบาดหนัก หมู่ 4", "1")
+    (usage,) = await console(engine, "officer", "/newpoll")
+    assert "/newpoll" in usage
+    card, typed, opened = await console(
+        engine, "officer", "/newpoll จัดลำดับปัญหา 2570", "ถนนพัง | ยาเสพติด | ขยะ", "3"
+    )
+    assert "ถนนหมู่ 3 เป็นหลุม" in card  # proposed from the tambon's problem groups
+    assert "1. ถนนพัง" in typed
+    (poll,) = await store.list_polls(tambon.id)
+    assert poll.method is PollMethod.BORDA
+    assert poll.choose == 3
+    assert f"#{poll.id}" in opened
+    await console(engine, "a", "/vote", "1", "2", "4")
+    await console(engine, "b", "/vote", "2", "4")
+    await console(engine, "c", "/vote", "3", "4")
+    await console(engine, "c", "/vote", "5", "2", "4")  # c changes their ballot
+    (recorded,) = await console(engine, "officer", "/paper 5 3 1")
+    assert (
+        th(
+            "Recorded {count} paper ballots for poll #{ref}:\n{listing}",
+            count=5,
+            ref=poll.id,
+            listing="1. ขยะ\n2. ถนนพัง",
+        )
+        in recorded
+    )
+    (bad,) = await console(engine, "officer", "/paper 5 9")
+    assert "/paper 12 3 1" in bad
+    (closed,) = await console(engine, "officer", "/closepoll")
+    assert th("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id) in closed
+    # a: ถนน 3, ยาเสพติด 2; b: ยาเสพติด 3; c: ยาเสพติด 3; paper 5x: ขยะ 3, ถนน 2
+    assert (
+        th(
+            "{rank}. {text} — {score} points, {votes} ballots ({paper} on paper)",
+            rank=1,
+            text="ขยะ",
+            score=15,
+            votes=5,
+            paper=5,
+        )
+        in closed
+    )
+    counted = tally(
+        poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id)
+    )
+    assert {o.text: o.score for o in counted.options} == {"ถนนพัง": 13, "ยาเสพติด": 8, "ขยะ": 15}
+    assert "3) " in closed  # the breakdown by village
+    (late,) = await console(engine, "b", "/vote")
+    assert (
+        th("No poll is open in your tambon right now. The team will announce it at the hearing.")
+        in late
+    )
+    (denied,) = await console(engine, "a", "/newpoll ลองดู")
+    assert th("Sorry, this command is only for the tambon team.") in denied

@@ -68,8 +68,14 @@ async def press(standin: TelegramStandIn, payload: str, expect: int, chat_id: in
     await reply_count(standin, expect, chat_id)
 
 
-async def onboard(standin: TelegramStandIn, store: Store, tambon: Tambon, user: int = USER) -> int:
-    code = await join_code(store, tambon)
+async def onboard(
+    standin: TelegramStandIn,
+    store: Store,
+    tambon: Tambon,
+    user: int = USER,
+    role: Role = Role.VILLAGER,
+) -> int:
+    code = await join_code(store, tambon, role)
     base = len(standin.sent(user))
     standin.text(user, f"/start {code}")
     await reply_count(standin, base + 2, user)  # welcome + village question
@@ -487,3 +493,66 @@ async def test_a_hearing_vote_with_inline_buttons(
     )
     counted = tally(poll, await store.list_ballots(poll.id))
     assert [(o.text, o.score) for o in counted.options] == [("ขยะ", 2), ("ถนน", 1), ("ประปา", 0)]
+
+
+async def test_a_whole_hearing_run_from_telegram(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Create, open, vote, change, paper, close, late vote, results: all in Telegram chats."""
+    officer, voter = 5150, USER
+    await onboard(standin, store, tambon, officer, role=Role.TEAM)
+    n = await onboard(standin, store, tambon, voter)
+    m = len(standin.sent(officer))
+    standin.text(officer, "/newpoll ปัญหาสำคัญที่สุด")
+    await reply_count(standin, m + 1, officer)
+    standin.text(officer, "ถนนพัง\nน้ำประปาไม่ไหล\nยาเสพติด")
+    await reply_count(standin, m + 2, officer)
+    await press(standin, "setup:one", m + 3, officer)
+    (poll,) = await store.list_polls(tambon.id)
+    assert poll.choose == 1
+    standin.text(voter, "/vote")
+    await reply_count(standin, n + 1)
+    await press(standin, f"vote:{poll.id}.2", n + 2)
+    card = standin.sent(voter)[n].result  # the poll card stays usable: change the ballot
+    standin.press(voter, f"vote:{poll.id}.3", card)
+    await reply_count(standin, n + 3)
+    assert texts(standin)[-1].startswith(
+        th(
+            "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "
+            "until the poll closes.",
+            listing="1. ยาเสพติด",
+        )[:25]
+    )
+    standin.text(officer, "/paper 4 1")
+    await reply_count(standin, m + 4, officer)
+    standin.text(officer, "/closepoll")
+    await reply_count(standin, m + 5, officer)
+    standin.press(voter, f"vote:{poll.id}.1", card)  # too late
+    await reply_count(standin, n + 4)
+    assert texts(standin)[-1] == th(
+        "Sorry, this poll has closed, so your ballot could not be counted. Thank you for taking "
+        "part."
+    )
+    standin.text(officer, "/results")
+    await reply_count(standin, m + 7, officer)
+    summary = "\n".join(texts(standin, officer)[-3:])
+    assert (
+        th(
+            "{rank}. {text} — {votes} votes ({paper} on paper)",
+            rank=1,
+            text="ถนนพัง",
+            votes=4,
+            paper=4,
+        )
+        in summary
+    )
+    assert (
+        th(
+            "{rank}. {text} — {votes} votes ({paper} on paper)",
+            rank=2,
+            text="ยาเสพติด",
+            votes=1,
+            paper=0,
+        )
+        in summary
+    )
