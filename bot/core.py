@@ -9,6 +9,7 @@ the member's language after the handlers ran, so a language switch takes effect 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ class Outgoing:
     edit_previous: bool = False
     card: bool = False
     keep_buttons: bool = False
+    live_tally: int | None = None
 
 
 class Engine:
@@ -46,6 +48,8 @@ class Engine:
         self.tagger = tagger
         self.default_locale = default_locale
         self.router = router or build_router()
+        # Called after a message's transaction commits, for each event its handlers noted.
+        self.listeners: list[Callable[[str, int], Awaitable[None]]] = []
 
     async def handle(self, incoming: Incoming, update_key: str | None = None) -> list[Outgoing]:
         """Handle one message; an already-seen ``update_key`` yields no replies."""
@@ -75,6 +79,9 @@ class Engine:
                 updated = _with_offer(ctx.conversation, rendered, before)
                 if ctx.conversation is not conversation or _snapshot(updated) != snapshot:
                     await self.store.save_conversation(updated)
+        for name, value in ctx.events:
+            for listener in self.listeners:
+                await listener(name, value)
         return rendered
 
     async def mark_unreachable(self, channel: str, user_id: str) -> None:
@@ -82,6 +89,17 @@ class Engine:
         member = await self.store.get_member(channel, user_id)
         if member is not None and member.unreachable_at is None:
             await self.store.update_member(member.id, unreachable_at=datetime.now(UTC))
+
+    async def poll_results(self, channel: str, user_id: str, poll_id: int) -> list[Outgoing]:
+        """A poll's current count, rendered for one team member (for a live tally)."""
+        from handlers.voting import poll_report
+
+        member = await self.store.get_member(channel, user_id)
+        poll = await self.store.get_poll(poll_id)
+        if member is None or poll is None or poll.tambon_id != member.tambon_id:
+            return []
+        locale = member.locale if member.locale in i18n.LOCALES else self.default_locale
+        return [self.render(reply, locale) for reply in await poll_report(self.store, poll)]
 
     def locale_of(self, ctx: Context) -> str:
         if ctx.member is not None and ctx.member.locale in i18n.LOCALES:
@@ -97,6 +115,7 @@ class Engine:
             edit_previous=reply.edit_previous,
             card=reply.card,
             keep_buttons=reply.keep_buttons,
+            live_tally=reply.live_tally,
         )
 
 

@@ -31,6 +31,9 @@ class Context:
     conversation: Conversation | None
     max_text_chars: int = MAX_TEXT_CHARS
     args: str = ""  # what followed a command
+    # What happened that others may want to know, e.g. ("ballot", poll id): the engine tells its
+    # listeners (a live tally) once the transaction is committed.
+    events: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def member_village(self) -> int | None:

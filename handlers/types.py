@@ -62,6 +62,8 @@ class Reply:
     # The buttons that led here stay valid (a poll card: tapping again changes the ballot), so
     # a channel should not retire them.
     keep_buttons: bool = False
+    # A poll count a channel may keep up to date in place (the poll's id).
+    live_tally: int | None = None
 
 
 class Media(enum.StrEnum):

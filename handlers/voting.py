@@ -17,7 +17,7 @@ from handlers.labels import village_label
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.types import Choice, Lines, Reply, T, Text
-from storage.base import Poll, PollClosed, PollMethod, Role
+from storage.base import Poll, PollClosed, PollMethod, Role, Store
 
 router = Router()
 
@@ -240,6 +240,7 @@ async def _submit(
         ]
     if finish:
         ctx.finish()
+    ctx.events.append(("ballot", poll.id))
     message = (
         T(
             "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "
@@ -258,14 +259,20 @@ async def _submit(
 
 @router.command("results", roles=[Role.TEAM, Role.ADMIN])
 async def results(ctx: Context) -> list[Reply]:
-    """The latest poll's count, for the tambon team."""
+    """The latest poll's count, for the tambon team; kept up to date where the channel can."""
     assert ctx.member is not None
     polls = await ctx.store.list_polls(ctx.member.tambon_id)
     poll = next((q for q in polls if q.status != "draft"), None)
     if poll is None:
         return [Reply(T("This tambon has no poll yet."))]
+    first, *rest = await poll_report(ctx.store, poll)
+    return [replace(first, live_tally=poll.id), *rest]
+
+
+async def poll_report(store: Store, poll: Poll) -> list[Reply]:
+    """A poll's count: ranks, the method explained, chat and paper, chat ballots by village."""
     counted = tally(
-        poll, await ctx.store.list_ballots(poll.id), await ctx.store.list_paper_ballots(poll.id)
+        poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id)
     )
     state = T("open") if poll.accepts_ballots(datetime.now(UTC)) else T("closed")
     borda = poll.method is PollMethod.BORDA
@@ -458,6 +465,7 @@ async def close_poll(ctx: Context) -> list[Reply]:
             )
         ]
     await ctx.store.set_poll_status(poll.id, "closed")
+    ctx.events.append(("ballot", poll.id))
     return [
         Reply(T("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)),
         *await results(ctx),
@@ -482,6 +490,7 @@ async def paper(ctx: Context) -> list[Reply]:
     count, choices = numbers[0], numbers[1:]
     role = "team" if ctx.member.role is Role.TEAM else "admin"
     await ctx.store.add_paper_ballots(poll.id, choices, count, f"{role} {ctx.member.pseudonym}")
+    ctx.events.append(("ballot", poll.id))
     return [
         Reply(
             T(

@@ -556,3 +556,58 @@ async def test_a_whole_hearing_run_from_telegram(
         )
         in summary
     )
+
+
+async def test_results_message_is_a_live_tally(
+    standin: TelegramStandIn, store: Store, tagger: KeywordTagger, tambon: Tambon
+) -> None:
+    """A team member's /results message is edited in place as ballots arrive, throttled."""
+    from storage.base import PollMethod
+
+    channel = TelegramChannel(
+        Engine(store, tagger), TOKEN, base_url=standin.base_url, live_interval=0.3
+    )
+    await channel.start()
+    try:
+        officer = 5150
+        await onboard(standin, store, tambon, officer, role=Role.TEAM)
+        n = await onboard(standin, store, tambon)
+        poll = await store.create_poll(
+            tambon.id, "สด", PollMethod.APPROVAL, 1, [("ถนน", None), ("ประปา", None)]
+        )
+        await store.set_poll_status(poll.id, "open")
+        m = len(standin.sent(officer))
+        standin.text(officer, "/results")
+        await reply_count(standin, m + 1, officer)
+        live_id = standin.sent(officer)[m].result["message_id"]
+        standin.text(USER, "/vote")
+        await reply_count(standin, n + 1)
+        card = standin.last_keyboard_message(USER)
+        standin.press(USER, f"vote:{poll.id}.2", card)
+        standin.press(USER, f"vote:{poll.id}.1", card)  # a quick change: one edit shows both
+
+        def live_edits() -> list[str]:
+            return [
+                c.params["text"]
+                for c in standin.sent(officer, "editMessageText")
+                if int(c.params["message_id"]) == live_id
+            ]
+
+        await standin.wait_for(lambda: any("ถนน" in t and "1 " in t for t in live_edits()))
+        await asyncio.sleep(0.5)
+        final = live_edits()[-1]
+        assert (
+            th(
+                "{rank}. {text} — {votes} votes ({paper} on paper)",
+                rank=1,
+                text="ถนน",
+                votes=1,
+                paper=0,
+            )
+            in final
+        )
+        assert len(live_edits()) <= 2  # throttled, not one edit per ballot
+        assert len(standin.sent(officer)) == m + 1  # no new messages for the team member
+    finally:
+        standin.release_polls()
+        await channel.stop()

@@ -52,11 +52,78 @@ CHANNEL = "telegram"
 MAX_SEND_ATTEMPTS = 4
 # Updates handled at once (different senders only); chosen by bench/telegram_intake.py.
 DEFAULT_CONCURRENCY = 8
+# Seconds between two edits of one live tally message.
+LIVE_TALLY_INTERVAL = 3.0
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CHOSEN_MARK = "\n\n👉 "
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+
+
+class LiveTallies:
+    """Team members' /results messages, edited in place as ballots arrive.
+
+    Edits of one message are at least ``interval`` seconds apart (Telegram limits edits), and a
+    burst of ballots leads to one edit at the end of the interval. The list lives in memory:
+    after a restart a team member types /results again.
+    """
+
+    def __init__(self, channel: TelegramChannel, interval: float) -> None:
+        self.channel = channel
+        self.interval = interval
+        self._watched: dict[int, dict[tuple[int, int], str]] = {}  # poll -> (chat, msg) -> user
+        self._pending: dict[tuple[int, int], asyncio.Task[None]] = {}
+        self._last: dict[tuple[int, int], float] = {}
+        self._shown: dict[tuple[int, int], str] = {}
+        self._dirty: set[tuple[int, int]] = set()
+
+    def watch(self, poll_id: int, chat_id: int, message_id: int, user_id: str) -> None:
+        self._watched.setdefault(poll_id, {})[(chat_id, message_id)] = user_id
+        self._last[(chat_id, message_id)] = asyncio.get_running_loop().time()
+
+    async def on_event(self, name: str, poll_id: int) -> None:
+        if name != "ballot":
+            return
+        for key, user_id in list(self._watched.get(poll_id, {}).items()):
+            self._dirty.add(key)
+            if key not in self._pending:
+                self._pending[key] = asyncio.create_task(self._refresh(poll_id, key, user_id))
+
+    async def _refresh(self, poll_id: int, key: tuple[int, int], user_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            # Ballots that arrive while an edit is under way lead to one more edit after it.
+            while key in self._dirty:
+                wait = self._last.get(key, 0.0) + self.interval - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._dirty.discard(key)
+                outs = await self.channel.engine.poll_results(CHANNEL, user_id, poll_id)
+                if not outs or outs[0].text == self._shown.get(key):
+                    continue
+                await self._edit(key, outs[0].text, user_id)
+                self._shown[key] = outs[0].text
+                self._last[key] = loop.time()
+        finally:
+            self._pending.pop(key, None)
+
+    async def _edit(self, key: tuple[int, int], text: str, user_id: str) -> None:
+        chat_id, message_id = key
+        try:
+            await self.channel._retrying(
+                lambda: self.channel.app.bot.edit_message_text(
+                    text[: MessageLimit.MAX_TEXT_LENGTH], chat_id, message_id
+                ),
+                user_id=user_id,
+            )
+        except BadRequest as error:
+            log.info("live tally %s not edited: %s", key, error)
+
+    async def close(self) -> None:
+        for task in list(self._pending.values()):
+            task.cancel()
+        await asyncio.gather(*self._pending.values(), return_exceptions=True)
 
 
 class PerSenderUpdateProcessor(BaseUpdateProcessor):
@@ -122,8 +189,11 @@ class TelegramChannel:
         webhook: bool = False,
         default_locale: str = i18n.DEFAULT_LOCALE,
         concurrency: int = DEFAULT_CONCURRENCY,
+        live_interval: float = LIVE_TALLY_INTERVAL,
     ) -> None:
         self.engine = engine
+        self.live = LiveTallies(self, live_interval)
+        engine.listeners.append(self.live.on_event)
         self.default_locale = default_locale
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder().token(
             token
@@ -154,6 +224,7 @@ class TelegramChannel:
             await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
 
     async def stop(self) -> None:
+        await self.live.close()
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
@@ -286,6 +357,8 @@ class TelegramChannel:
                 )
                 if sent is None:
                     return  # unreachable: no point sending the rest
+                if out.live_tally is not None and len(pieces) == 1:
+                    self.live.watch(out.live_tally, chat_id, sent.message_id, user_id)
 
     async def _edit(
         self, message: Message, text: str, markup: InlineKeyboardMarkup | None, user_id: str
