@@ -353,7 +353,29 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
         poll = await store.create_poll(
             tambon.id, args.title, PollMethod(args.method), choose, options
         )
+        if args.present_only:
+            from bot.polls import presence_code
+
+            await store.set_presence_code(poll.id, presence_code())
     print(poll.id)
+
+
+async def cmd_poll_qr(args: argparse.Namespace, settings: Settings) -> None:
+    """The hall's screen: a QR code that tells the bot "I am here"."""
+    from bot.polls import presence_code, qr_png
+
+    async with _store(settings) as store:
+        poll = await _poll(store, args.id)
+        if not poll.presence_code:
+            poll = await store.set_presence_code(poll.id, presence_code())
+    username = settings.get("TELEGRAM_BOT_USERNAME")
+    target = (
+        f"https://t.me/{username.lstrip('@')}?start=here-{poll.presence_code}"
+        if username
+        else f"/here {poll.presence_code}"
+    )
+    Path(args.output).write_bytes(qr_png(target))  # noqa: ASYNC240 - a CLI process
+    print(poll.presence_code)
 
 
 async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
@@ -595,7 +617,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_poll.add_argument("--method", choices=["approval", "borda"], default="approval")
     create_poll.add_argument("--choose", type=int, help="how many each person may pick or rank")
+    create_poll.add_argument(
+        "--present-only", action="store_true", help="only people who send the hall's code vote"
+    )
     create_poll.set_defaults(func=cmd_poll_create)
+    qr = poll_sub.add_parser("qr", help="write the hall's presence QR code (PNG); prints the code")
+    qr.add_argument("id", type=int)
+    qr.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    qr.set_defaults(func=cmd_poll_qr)
     open_poll = poll_sub.add_parser("open", help="open a poll for ballots")
     open_poll.add_argument("id", type=int)
     open_poll.add_argument("--minutes", type=int, help="close it by itself after this long")

@@ -31,6 +31,7 @@ class Outgoing:
     card: bool = False
     keep_buttons: bool = False
     live_tally: int | None = None
+    qr: str | None = None
 
 
 class Engine:
@@ -116,6 +117,7 @@ class Engine:
             card=reply.card,
             keep_buttons=reply.keep_buttons,
             live_tally=reply.live_tally,
+            qr=reply.qr,
         )
 
 

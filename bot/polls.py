@@ -65,6 +65,24 @@ class Results:
         }
 
 
+def presence_code() -> str:
+    """A fresh six-digit code for the hall's screen."""
+    import secrets
+
+    return "".join(secrets.choice("0123456789") for _ in range(6))
+
+
+def qr_png(text: str, scale: int = 10) -> bytes:
+    """A QR code of ``text`` as a PNG image (for the hall's screen)."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=scale, border=2)
+    return buffer.getvalue()
+
+
 def valid_choices(poll: Poll, choices: Sequence[int]) -> bool:
     positions = {o.position for o in poll.options}
     return (

@@ -35,6 +35,12 @@ def tambon_title(tambon: Tambon) -> str:
 
 @router.command("start", roles=None)
 async def start(ctx: Context) -> list[Reply]:
+    if ctx.args.lower().startswith(("here-", "here_")) and ctx.member and ctx.member.onboarded:
+        # A scanned presence QR code: https://t.me/<bot>?start=here-123456
+        from handlers.voting import here
+
+        ctx.args = ctx.args[5:]
+        return await here(ctx)
     code = normalise_join_code(ctx.args)
     member = ctx.member
     if not code:

@@ -64,6 +64,8 @@ class Reply:
     keep_buttons: bool = False
     # A poll count a channel may keep up to date in place (the poll's id).
     live_tally: int | None = None
+    # A chat command to show as a QR code (a channel may turn it into a link to the bot first).
+    qr: str | None = None
 
 
 class Media(enum.StrEnum):

@@ -11,11 +11,11 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.polls import tally, valid_choices
+from bot.polls import presence_code, tally, valid_choices
 from handlers import payloads as p
 from handlers.labels import village_label
 from handlers.payloads import Pick
-from handlers.router import Context, Router
+from handlers.router import THAI_DIGITS, Context, Router
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Poll, PollClosed, PollMethod, Role, Store
 
@@ -106,10 +106,67 @@ def _listing(poll: Poll, chosen: list[int]) -> Lines:
     return Lines([T("{n}. {text}", n=i, text=texts[c]) for i, c in enumerate(chosen, start=1)])
 
 
+NOT_PRESENT = T(
+    "This poll is for the people at the hearing. Please first type /here followed by the code "
+    "shown on the hall's screen, or scan its QR code."
+)
+
+
+async def _absent(ctx: Context, poll: Poll) -> bool:
+    assert ctx.member is not None
+    return bool(poll.presence_code) and not await ctx.store.is_present(poll.id, ctx.member.id)
+
+
+@router.command("here")
+async def here(ctx: Context) -> list[Reply]:
+    """/here CODE: the voter is in the hall (the code is on its screen)."""
+    assert ctx.member is not None
+    code = "".join(ch for ch in ctx.args.translate(THAI_DIGITS) if ch.isdigit())
+    poll = await _open_poll(ctx)
+    if poll is None or not poll.presence_code or code != poll.presence_code:
+        return [
+            Reply(
+                T(
+                    "That code does not match an open poll of your tambon. Please check the "
+                    "code on the hall's screen."
+                )
+            )
+        ]
+    await ctx.store.mark_present(poll.id, ctx.member.id)
+    return [Reply(T("Thank you, you are counted as present at the hearing. Type /vote to vote."))]
+
+
+@router.command("presence", roles=[Role.TEAM, Role.ADMIN])
+async def presence(ctx: Context) -> list[Reply]:
+    """The team limits the open poll to people in the hall, and gets the code to show."""
+    poll = await _open_poll(ctx)
+    if poll is None:
+        return [Reply(NO_POLL)]
+    if not poll.presence_code:
+        poll = await ctx.store.set_presence_code(poll.id, presence_code())
+    assert poll.presence_code is not None
+    return [
+        Reply(
+            T(
+                "Poll #{ref} is now for the people in the hall. Show this QR code on the screen: "
+                "people scan it, or type /here {code}, and then /vote.",
+                ref=poll.id,
+                code=poll.presence_code,
+            ),
+            qr=f"/here {poll.presence_code}",
+        )
+    ]
+
+
+NO_POLL = T("No poll is open in your tambon right now. The team will announce it at the hearing.")
+
+
 @router.command("vote")
 async def vote(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     poll = await _open_poll(ctx)
+    if poll is not None and await _absent(ctx, poll):
+        return [Reply(NOT_PRESENT)]
     if poll is None:
         return [
             Reply(
@@ -199,6 +256,9 @@ async def quick_vote(ctx: Context) -> list[Reply]:
                 )
             )
         ]
+    own = ctx.member is not None and poll.tambon_id == ctx.member.tambon_id
+    if own and await _absent(ctx, poll):
+        return [Reply(NOT_PRESENT)]
     if ctx.member is None or poll.tambon_id != ctx.member.tambon_id:
         return [
             Reply(
@@ -218,6 +278,8 @@ async def _submit(
     ctx: Context, poll: Poll, chosen: list[int], *, finish: bool = True
 ) -> list[Reply]:
     assert ctx.member is not None
+    if await _absent(ctx, poll):
+        return [Reply(NOT_PRESENT)]
     if not valid_choices(poll, chosen):
         return [
             Reply(T("Please choose at least one problem before submitting.")),

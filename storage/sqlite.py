@@ -627,6 +627,7 @@ class SQLiteStore:
             opened_at=_ts(row["opened_at"]),
             closes_at=_ts(row["closes_at"]),
             closed_at=_ts(row["closed_at"]),
+            presence_code=row["presence_code"],
         )
 
     async def get_poll(self, poll_id: int) -> Poll | None:
@@ -654,6 +655,27 @@ class SQLiteStore:
         if poll is None:
             raise LookupError(poll_id)
         return poll
+
+    async def set_presence_code(self, poll_id: int, code: str | None) -> Poll:
+        async with self.transaction():
+            await self._exec("UPDATE polls SET presence_code = ? WHERE id = ?", (code, poll_id))
+            poll = await self.get_poll(poll_id)
+        if poll is None:
+            raise LookupError(poll_id)
+        return poll
+
+    async def mark_present(self, poll_id: int, member_id: int) -> None:
+        await self._exec(
+            "INSERT INTO poll_presence (poll_id, member_id, at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            (poll_id, member_id, _now()),
+        )
+
+    async def is_present(self, poll_id: int, member_id: int) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM poll_presence WHERE poll_id = ? AND member_id = ?", (poll_id, member_id)
+        )
+        return row is not None
 
     @staticmethod
     def _ballot(row: sqlite3.Row) -> Ballot:

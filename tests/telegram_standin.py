@@ -236,6 +236,14 @@ class TelegramStandIn:
             self.latencies.append(time.monotonic() - waiting.popleft())
         return self._message(params["chat_id"], params["text"], params.get("reply_markup"))
 
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent_count += 1
+        message = self._message(params["chat_id"], "", params.get("reply_markup"))
+        del message["text"]
+        message["caption"] = params.get("caption", "")
+        message["photo"] = [{"file_id": "qr", "file_unique_id": "qr", "width": 300, "height": 300}]
+        return message
+
     async def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params["chat_id"], params["text"], params.get("reply_markup"))
         message["message_id"] = int(params["message_id"])

@@ -398,3 +398,85 @@ async def test_the_team_runs_a_hearing_from_chat(
     )
     (denied,) = await console(engine, "a", "/newpoll ลองดู")
     assert th("Sorry, this command is only for the tambon team.") in denied
+
+
+async def test_a_poll_for_the_people_in_the_hall(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from storage.base import Role
+
+    await onboard(engine, store, tambon, "officer", village=1, role=Role.TEAM)
+    await onboard(engine, store, tambon, "a", village=2)
+    poll = await store.create_poll(
+        tambon.id, "ในห้องประชุม", PollMethod.APPROVAL, 1, [("ถนน", None), ("ประปา", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    (shown,) = await console(engine, "officer", "/presence")
+    poll = await store.get_poll(poll.id) or poll
+    assert poll.presence_code is not None
+    assert f"[QR: /here {poll.presence_code}]" in shown
+    (refused,) = await console(engine, "a", "/vote")
+    assert (
+        th(
+            "This poll is for the people at the hearing. Please first type /here followed by the "
+            "code shown on the hall's screen, or scan its QR code."
+        )
+        in refused
+    )
+    (wrong,) = await console(engine, "a", "/here 000000")
+    assert (
+        th(
+            "That code does not match an open poll of your tambon. Please check the code on the "
+            "hall's screen."
+        )
+        in wrong
+    )
+    voter = await store.get_member("console", "a")
+    assert voter is not None
+    assert not await store.is_present(poll.id, voter.id)
+    thai_code = poll.presence_code.translate(str.maketrans("0123456789", "๐๑๒๓๔๕๖๗๘๙"))
+    (welcome,) = await console(engine, "a", f"/here {thai_code}")
+    assert (
+        th("Thank you, you are counted as present at the hearing. Type /vote to vote.") in welcome
+    )
+    await console(engine, "a", "/vote", "2")
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (2,)
+
+
+def test_poll_qr_from_the_command_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/qr.db",
+        "TELEGRAM_BOT_USERNAME": "tatako_bot",
+    }
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=tmp_path,
+        ).stdout.strip()
+
+    cli("tambon", "create", "--code", "600801", "--villages", "2")
+    poll_id = cli(
+        "poll",
+        "create",
+        "--tambon",
+        "600801",
+        "--title",
+        "t",
+        "--option",
+        "a",
+        "--option",
+        "b",
+        "--present-only",
+    )
+    code = cli("poll", "qr", poll_id, "-o", str(tmp_path / "hall.png"))
+    assert len(code) == 6
+    assert code.isdigit()
+    png = (tmp_path / "hall.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -611,3 +611,28 @@ async def test_results_message_is_a_live_tally(
     finally:
         standin.release_polls()
         await channel.stop()
+
+
+async def test_presence_qr_photo_and_deep_link(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    from storage.base import PollMethod
+
+    officer = 5150
+    await onboard(standin, store, tambon, officer, role=Role.TEAM)
+    n = await onboard(standin, store, tambon)
+    poll = await store.create_poll(
+        tambon.id, "ห้อง", PollMethod.APPROVAL, 1, [("ก", None), ("ข", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    standin.text(officer, "/presence")
+    await standin.wait_for(lambda: bool(standin.sent(officer, "sendPhoto")))
+    (photo,) = standin.sent(officer, "sendPhoto")
+    poll = await store.get_poll(poll.id) or poll
+    assert f"/here {poll.presence_code}" in photo.params["caption"]
+    standin.text(USER, f"/start here-{poll.presence_code}")  # what scanning the QR sends
+    await reply_count(standin, n + 1)
+    assert texts(standin)[-1] == th(
+        "Thank you, you are counted as present at the hearing. Type /vote to vote."
+    )
+    assert await store.is_present(poll.id, (await store.get_member("telegram", str(USER))).id)  # type: ignore[union-attr]

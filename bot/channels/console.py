@@ -19,6 +19,8 @@ CHANNEL = "console"
 
 def format_outgoing(out: Outgoing) -> str:
     lines = [out.text]
+    if out.qr is not None:
+        lines.append(f"[QR: {out.qr}]")
     lines += [f"{number}. {label}" for number, (label, _) in enumerate(out.choices, start=1)]
     return "\n".join(lines)
 

@@ -346,6 +346,9 @@ class TelegramChannel:
     async def send(self, chat_id: int, user_id: str, outs: Sequence[Outgoing]) -> None:
         """Send replies in order; long texts are split, buttons go with the last piece."""
         for out in outs:
+            if out.qr is not None and len(out.text) <= MessageLimit.CAPTION_LENGTH:
+                await self._send_qr(chat_id, user_id, out)
+                continue
             pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
             for index, piece in enumerate(pieces):
                 markup = keyboard(out) if index == len(pieces) - 1 else None
@@ -359,6 +362,19 @@ class TelegramChannel:
                     return  # unreachable: no point sending the rest
                 if out.live_tally is not None and len(pieces) == 1:
                     self.live.watch(out.live_tally, chat_id, sent.message_id, user_id)
+
+    async def _send_qr(self, chat_id: int, user_id: str, out: Outgoing) -> None:
+        """The text as a photo caption under a QR code that opens this bot with the command."""
+        from bot.polls import qr_png
+
+        assert out.qr is not None
+        command, _, argument = out.qr.lstrip("/").partition(" ")
+        start = f"{command}-{argument}" if argument else command
+        link = f"https://t.me/{self.app.bot.username}?start={start}"
+        await self._retrying(
+            lambda: self.app.bot.send_photo(chat_id, qr_png(link), caption=out.text),
+            user_id=user_id,
+        )
 
     async def _edit(
         self, message: Message, text: str, markup: InlineKeyboardMarkup | None, user_id: str
