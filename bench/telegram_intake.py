@@ -121,6 +121,7 @@ async def run_bench(n: int, concurrency: int, variant: str = "full") -> None:
     from bot.channels.telegram import TelegramChannel
     from bot.core import Engine
     from bot.nlp import KeywordTagger
+    from bot.nlp.tagger import packaged_model
     from storage.base import Role
     from storage.sqlite import SQLiteStore
 
@@ -171,7 +172,8 @@ async def run_bench(n: int, concurrency: int, variant: str = "full") -> None:
                         for i in range(n)
                     ],
                 )
-            engine = Engine(store, KeywordTagger())
+            # The tagger as `tambon-bot run` builds it: lexicon plus the packaged classifier.
+            engine = Engine(store, KeywordTagger(model=packaged_model()))
             engine.tagger.tag(message_text(0))  # build the tokeniser before timing
             if variant != "full":
                 diagnostic_engine(engine, variant)

@@ -8,7 +8,6 @@ the member's language after the handlers ran, so a language switch takes effect 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,7 +64,6 @@ class Engine:
                 member = await self.store.update_member(member.id, unreachable_at=None)
             conversation = await self.store.get_conversation(member.id) if member else None
             before = (conversation.step, list(conversation.offered)) if conversation else None
-            snapshot = _snapshot(conversation)
             ctx = Context(
                 incoming=resolve_choice(incoming, conversation),
                 store=self.store,
@@ -77,9 +75,7 @@ class Engine:
             locale = self.locale_of(ctx)
             rendered = [self.render(reply, locale) for reply in replies]
             if ctx.member is not None and ctx.conversation is not None:
-                updated = _with_offer(ctx.conversation, rendered, before)
-                if ctx.conversation is not conversation or _snapshot(updated) != snapshot:
-                    await self.store.save_conversation(updated)
+                await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
         for name, value in ctx.events:
             for listener in self.listeners:
                 await listener(name, value)
@@ -119,15 +115,6 @@ class Engine:
             live_tally=reply.live_tally,
             qr=reply.qr,
         )
-
-
-def _snapshot(conversation: Conversation | None) -> str | None:
-    """A conversation's content, to skip writing it back unchanged."""
-    if conversation is None:
-        return None
-    return json.dumps(
-        [conversation.step, conversation.data, conversation.offered], sort_keys=True, default=str
-    )
 
 
 def _with_offer(

@@ -99,6 +99,9 @@ class Conversation:
     # The choices shown last, as (payload, rendered label), so that a typed number or label
     # can be matched to a choice even after a restart.
     offered: list[tuple[str, str]] = field(default_factory=list)
+    # As last read from or written to the store, so that an unchanged conversation is not
+    # written back.
+    stored: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -402,9 +402,16 @@ class SQLiteStore:
         if row is None:
             return Conversation(member_id)
         offered = [(str(p), str(label)) for p, label in json.loads(row["offered"])]
-        return Conversation(member_id, row["step"], json.loads(row["data"]), offered)
+        stored = "\x00".join((row["step"], row["data"], row["offered"]))
+        return Conversation(member_id, row["step"], json.loads(row["data"]), offered, stored)
 
     async def save_conversation(self, conversation: Conversation) -> None:
+        data = json.dumps(conversation.data, ensure_ascii=False)
+        offered = json.dumps(conversation.offered, ensure_ascii=False)
+        serialised = "\x00".join((conversation.step, data, offered))
+        if serialised == conversation.stored:
+            return  # unchanged: nothing to write
+        conversation.stored = serialised
         await self._exec(
             "INSERT INTO conversations (member_id, step, data, offered, updated_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
@@ -413,8 +420,8 @@ class SQLiteStore:
             (
                 conversation.member_id,
                 conversation.step,
-                json.dumps(conversation.data, ensure_ascii=False),
-                json.dumps(conversation.offered, ensure_ascii=False),
+                data,
+                offered,
                 _now(),
             ),
         )
