@@ -23,7 +23,6 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.telegram_intake import FIRST_USER, TOKEN, StandInProcess  # noqa: E402
+from bench.telegram_intake import FIRST_USER, TOKEN, StandInProcess, seed_villagers  # noqa: E402
 
 # Five of the benchmark's problem messages serve as the poll's options.
 OPTIONS = [
@@ -70,37 +69,18 @@ def press(update_id: int, user: int, poll_id: int, position: int) -> dict[str, A
 
 
 async def run(voters: int, changes: int, seconds: float) -> None:
-    from bot import services
     from bot.channels.telegram import TelegramChannel
     from bot.core import Engine
     from bot.nlp import KeywordTagger
     from bot.polls import tally
-    from storage.base import PollMethod, Role
+    from storage.base import PollMethod
     from storage.sqlite import SQLiteStore
 
     rng = random.Random(2567)
     with StandInProcess() as standin, tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "hearing.db")
         await store.open()
-        tambon = await services.create_tambon(store, "600801", 9)
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        async with store.transaction():
-            await store.db.executemany(
-                "INSERT INTO members (channel, platform_user_id, tambon_id, role, village_moo,"
-                " consent_at, pseudonym, created_at) VALUES ('telegram', ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        str(FIRST_USER + i),
-                        tambon.id,
-                        Role.VILLAGER.value,
-                        i % 9 + 1,
-                        now,
-                        f"P-{i}",
-                        now,
-                    )
-                    for i in range(voters)
-                ],
-            )
+        tambon = await seed_villagers(store, voters)
         poll = await store.create_poll(
             tambon.id,
             "Hearing: the most important problem",

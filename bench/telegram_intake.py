@@ -94,6 +94,33 @@ class StandInProcess:
         return seconds
 
 
+async def seed_villagers(store: Any, n: int) -> Any:
+    """The sample tambon with N onboarded Telegram villagers (ids FIRST_USER + i), in bulk."""
+    from bot import services
+    from storage.base import Role
+
+    tambon = await services.create_tambon(store, "600801", 9)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    async with store.transaction():
+        await store.db.executemany(
+            "INSERT INTO members (channel, platform_user_id, tambon_id, role, village_moo,"
+            " consent_at, pseudonym, created_at) VALUES ('telegram', ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    str(FIRST_USER + i),
+                    tambon.id,
+                    Role.VILLAGER.value,
+                    i % 9 + 1,
+                    now,
+                    f"P-{i}",
+                    now,
+                )
+                for i in range(n)
+            ],
+        )
+    return tambon
+
+
 def diagnostic_engine(engine: Any, variant: str) -> None:
     """Replace the engine's work by a fixed reply, to see what each part costs.
 
@@ -117,12 +144,10 @@ async def run_bench(n: int, concurrency: int, variant: str = "full") -> None:
     from telegram import Update
     from telegram.ext import Application, MessageHandler, filters
 
-    from bot import services
     from bot.channels.telegram import TelegramChannel
     from bot.core import Engine
     from bot.nlp import KeywordTagger
     from bot.nlp.tagger import packaged_model
-    from storage.base import Role
     from storage.sqlite import SQLiteStore
 
     with StandInProcess() as standin, tempfile.TemporaryDirectory() as tmp:
@@ -152,26 +177,7 @@ async def run_bench(n: int, concurrency: int, variant: str = "full") -> None:
             # (b) our bot, on a fresh SQLite store with every sender already onboarded
             store = SQLiteStore(Path(tmp) / "bench.db")
             await store.open()
-            tambon = await services.create_tambon(store, "600801", 9)
-            now = datetime.now(UTC).isoformat(timespec="seconds")
-            async with store.transaction():
-                await store.db.executemany(
-                    "INSERT INTO members (channel, platform_user_id, tambon_id, role,"
-                    " village_moo, consent_at, pseudonym, created_at)"
-                    " VALUES ('telegram', ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            str(FIRST_USER + i),
-                            tambon.id,
-                            Role.VILLAGER.value,
-                            i % 9 + 1,
-                            now,
-                            f"P-{i}",
-                            now,
-                        )
-                        for i in range(n)
-                    ],
-                )
+            await seed_villagers(store, n)
             # The tagger as `tambon-bot run` builds it: lexicon plus the packaged classifier.
             engine = Engine(store, KeywordTagger(model=packaged_model()))
             engine.tagger.tag(message_text(0))  # build the tokeniser before timing

@@ -7,7 +7,7 @@ reaches the submissions table, and a restart resumes at the same question.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -257,21 +257,32 @@ def _fix_card(draft: dict[str, Any]) -> Reply:
     )
 
 
-def _actor_picker() -> Reply:
+def _one_of(question: Text, action: str, labels: Mapping[str, Text]) -> Reply:
+    """A question answered by one of a labelled set (a kind, who can act)."""
     return Reply(
-        T("Who can act on this?"),
-        [Choice(label, Pick(p.ACTOR, actor).pack()) for actor, label in ACTOR_LABELS.items()],
+        question, [Choice(label, Pick(action, key).pack()) for key, label in labels.items()]
     )
+
+
+async def _set_from_pick(ctx: Context, field: str, picker: Reply) -> list[Reply]:
+    """Store the picked key of ``picker``'s set in the draft, and show the draft again."""
+    allowed = {choice.payload for choice in picker.choices}
+    if ctx.incoming.choice not in allowed:
+        return [Reply(T("Please answer with one of the choices below.")), picker]
+    pick = Pick.unpack(ctx.incoming.choice)
+    assert pick is not None
+    ctx.data[field] = pick.arg
+    ctx.goto(IntakeStep.CONFIRM)
+    return [_confirmation(ctx.data)]
+
+
+def _actor_picker() -> Reply:
+    return _one_of(T("Who can act on this?"), p.ACTOR, ACTOR_LABELS)
 
 
 @router.step(IntakeStep.ACTOR)
 async def actor(ctx: Context) -> list[Reply]:
-    pick = Pick.unpack(ctx.incoming.choice)
-    if pick is None or pick.action != p.ACTOR or pick.arg not in ACTOR_LABELS:
-        return [Reply(T("Please answer with one of the choices below.")), _actor_picker()]
-    ctx.data["actor"] = pick.arg
-    ctx.goto(IntakeStep.CONFIRM)
-    return [_confirmation(ctx.data)]
+    return await _set_from_pick(ctx, "actor", _actor_picker())
 
 
 @router.command("fix", roles=[Role.TEAM, Role.ADMIN])
@@ -424,20 +435,12 @@ async def categories(ctx: Context) -> list[Reply]:
 
 
 def _kind_picker() -> Reply:
-    return Reply(
-        T("Is this a problem, a need, or an idea?"),
-        [Choice(label, Pick(p.KIND, kind).pack()) for kind, label in KIND_LABELS.items()],
-    )
+    return _one_of(T("Is this a problem, a need, or an idea?"), p.KIND, KIND_LABELS)
 
 
 @router.step(IntakeStep.KIND)
 async def kind(ctx: Context) -> list[Reply]:
-    pick = Pick.unpack(ctx.incoming.choice)
-    if pick is None or pick.action != p.KIND or pick.arg not in KIND_LABELS:
-        return [Reply(T("Please answer with one of the choices below.")), _kind_picker()]
-    ctx.data["kind"] = pick.arg
-    ctx.goto(IntakeStep.CONFIRM)
-    return [_confirmation(ctx.data)]
+    return await _set_from_pick(ctx, "kind", _kind_picker())
 
 
 async def _village_picker(ctx: Context, question: Text) -> Reply:

@@ -555,12 +555,12 @@ async def test_a_whole_hearing_run_from_line(
     await seen(standin, 2, officer)
     await post(events.postback(officer, "vil:0"))
     await post(events.postback(officer, "consent:yes"))
-    await seen(standin, 4, officer)
+    await seen(standin, 5, officer)  # thanks, and how to relay for others
     n = await onboard(post, events, standin, store, tambon)
     await post(events.text(officer, "/newpoll จัดลำดับปัญหา"))
     await post(events.text(officer, "ถนน|ประปา|ขยะ"))
     await post(events.postback(officer, "setup:rank3"))
-    opened = (await seen(standin, 7, officer))[-1]
+    opened = (await seen(standin, 8, officer))[-1]
     (poll,) = await store.list_polls(tambon.id)
     assert f"#{poll.id}" in opened["text"]
     await post(events.text(USER, "/vote"))
@@ -582,7 +582,7 @@ async def test_a_whole_hearing_run_from_line(
     )
     await post(events.text(officer, "/paper 2 1 2"))
     await post(events.text(officer, "/closepoll"))
-    closed = await seen(standin, 10, officer)
+    closed = await seen(standin, 11, officer)
     assert (
         th("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)
         in closed[-3]["text"]
