@@ -12,9 +12,10 @@ from handlers.router import Router
 
 def build_router() -> Router:
     """The bot's whole conversation, one router per feature merged together."""
-    from handlers import account, intake, onboarding, voting
+    from handlers import account, intake, onboarding, summaries, voting
 
     root = Router()
-    for feature in (onboarding.router, intake.router, account.router, voting.router):
+    features = (onboarding.router, intake.router, account.router, voting.router, summaries.router)
+    for feature in features:
         root.include(feature)
     return root

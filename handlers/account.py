@@ -46,6 +46,7 @@ async def help_(ctx: Context) -> list[Reply]:
     if member is not None and member.onboarded and member.role in (Role.TEAM, Role.ADMIN):
         lines.append(T("• /fix 12 – correct the tags of submission #12 (team)"))
         lines.append(T("• /results – the count of the latest poll (team)"))
+        lines.append(T("• /summary – what the tambon said so far (team)"))
         lines.append(T("• /newpoll TITLE, /closepoll, /paper – run the hearing's poll (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
 

@@ -113,3 +113,55 @@ async def test_a_different_problem_gets_its_own_group(
     await console(engine, "m1", "/relay", "4", "ประปาไม่ไหลเลย", "1", "1")
     groups = await store.list_groups(tambon.id)
     assert sorted(g.reporters for g in groups) == [1, 2]
+
+
+async def test_team_summary_in_chat(engine: Engine, store: Store, tambon: Tambon) -> None:
+    """/summary counts submissions, reporters, groups, categories and villages for the team."""
+    from storage.base import PollMethod
+
+    await onboard(engine, store, tambon, "officer", village=1, role=Role.TEAM)
+    (empty,) = await console(engine, "officer", "/summary")
+    assert th("Nothing has been filed in Tambon {tambon} yet.", tambon=tambon.name_th) in empty
+    await onboard(engine, store, tambon, "u1", village=3)
+    await onboard(engine, store, tambon, "u2", village=3)
+    await console(engine, "u1", "ถนนเป็นหลุม หมู่ 3", "1")
+    await console(engine, "u2", "ถนนหมู่สามพังมาก", "1", "1")  # joins the road group
+    await console(engine, "u2", "ยุงลายเยอะ ไข้เลือดออก", "1")
+    poll = await store.create_poll(
+        tambon.id, "ลำดับ", PollMethod.APPROVAL, 1, [("ถนน", None), ("ยุง", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    await console(engine, "u1", "/vote", "1")
+    (totals,) = await console(engine, "officer", "/summary")
+    silent = latest = totals
+    assert (
+        th(
+            "📊 Tambon {tambon}: {submissions} submissions from {reporters} reporters; villages "
+            "heard "
+            "from: {heard} of {villages}.\n\nTop problems:\n{groups}\n\nBy "
+            "category:\n{categories}",
+            tambon=tambon.name_th,
+            submissions=2,
+            reporters=3,
+            heard=1,
+            villages=5,
+            groups="",
+            categories="",
+        ).split("\n")[0]
+        in totals
+    )
+    assert (
+        th(
+            "{n}. {title} — {count} people, {villages} villages",
+            n=1,
+            title="ถนนเป็นหลุม หมู่ 3",
+            count=2,
+            villages=1,
+        )
+        in totals
+    )
+    assert th("Public health") + ": 1" in totals
+    assert th("Moo {moo}", moo=1) in silent
+    assert "ลำดับ" in latest
+    (denied,) = await console(engine, "u1", "/summary")
+    assert th("Sorry, this command is only for the tambon team.") in denied

@@ -1,0 +1,99 @@
+"""What a tambon said, counted: the context every summary and report renders from.
+
+:class:`TambonSummary` is built once from the store (one pass over the submissions) and is the
+documented context of the chat summary and of the report templates.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.polls import Results, tally
+from storage.base import ProblemGroup, Store, Submission, Tambon
+
+TOP_GROUPS = 10
+
+
+@dataclass(frozen=True)
+class TambonSummary:
+    tambon: Tambon
+    generated_at: datetime
+    submissions: int
+    # Reports by people: each filer counted once, each relayed report, and each "same problem".
+    reporters: int
+    villages: list[int]  # every village of the tambon
+    villages_heard: list[int]
+    first_at: datetime | None
+    last_at: datetime | None
+    by_category: list[tuple[str, int]]  # category, submissions; most first
+    by_village: dict[int, int]
+    village_category: dict[int, dict[str, int]]  # the heat table
+    kinds: dict[str, int]
+    groups: list[ProblemGroup]  # most reporters first
+    needs_by_actor: dict[str, list[Submission]] = field(default_factory=dict)
+    poll: Results | None = None
+
+    @property
+    def villages_silent(self) -> list[int]:
+        return [v for v in self.villages if v not in self.villages_heard]
+
+
+async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
+    """Count a tambon's submissions, groups and latest poll."""
+    by_category: Counter[str] = Counter()
+    by_village: Counter[int] = Counter()
+    kinds: Counter[str] = Counter()
+    heat: dict[int, Counter[str]] = defaultdict(Counter)
+    authors: set[int] = set()
+    relayed = 0
+    needs: dict[str, list[Submission]] = defaultdict(list)
+    first: datetime | None = None
+    last: datetime | None = None
+    count = grouped = 0
+    async for submission in store.iter_submissions(tambon.id):
+        count += 1
+        first = first or submission.created_at
+        last = submission.created_at
+        kinds[submission.kind.value] += 1
+        by_category.update(submission.categories)
+        if submission.village_moo is not None:
+            by_village[submission.village_moo] += 1
+            heat[submission.village_moo].update(submission.categories)
+        if submission.relayed or submission.author_id is None:
+            relayed += 1
+        else:
+            authors.add(submission.author_id)
+        if submission.group_id is not None:
+            grouped += 1
+        if submission.kind.value != "problem" and submission.actor:
+            needs[submission.actor].append(submission)
+    groups = await store.list_groups(tambon.id)
+    # A group's reporters are its submissions plus the people who said "same problem".
+    joined = sum(g.reporters for g in groups) - grouped
+    villages = [v.moo for v in await store.list_villages(tambon.id)]
+    polls = [p for p in await store.list_polls(tambon.id) if p.status != "draft"]
+    results = None
+    if polls:
+        latest = polls[0]
+        results = tally(
+            latest, await store.list_ballots(latest.id), await store.list_paper_ballots(latest.id)
+        )
+    return TambonSummary(
+        tambon=tambon,
+        generated_at=datetime.now(UTC),
+        submissions=count,
+        reporters=len(authors) + relayed + joined,
+        villages=villages,
+        villages_heard=sorted(by_village),
+        first_at=first,
+        last_at=last,
+        by_category=by_category.most_common(),
+        by_village=dict(sorted(by_village.items())),
+        village_category={v: dict(c) for v, c in sorted(heat.items())},
+        kinds=dict(kinds),
+        groups=groups[:TOP_GROUPS],
+        needs_by_actor=dict(needs),
+        poll=results,
+    )
