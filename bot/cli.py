@@ -430,6 +430,25 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
         )
 
 
+async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
+    from bot import report
+    from bot.summary import build_summary
+
+    if args.format not in report.FORMATS:
+        raise CliError(
+            T("The {format} report is not available yet; use html, md or csv.", format=args.format)
+        )
+    async with _store(settings) as store:
+        tambon = await _tambon(store, args.tambon)
+        summary = await build_summary(store, tambon)
+        submissions = [s async for s in store.iter_submissions(tambon.id)]
+    text = report.render(summary, submissions, args.format, settings.locale)
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+    path.write_text(text, encoding=encoding)  # noqa: ASYNC240
+
+
 async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
     from storage.base import Correction, Kind
 
@@ -642,6 +661,14 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("id", type=int)
     results.add_argument("--json", action="store_true")
     results.set_defaults(func=cmd_poll_results)
+
+    report_parser = sub.add_parser("report", help="the tambon report (html, md; csv of groups)")
+    report_parser.add_argument("--tambon", required=True, metavar="CODE")
+    report_parser.add_argument(
+        "--format", choices=["html", "pdf", "md", "csv", "xlsx"], default="html"
+    )
+    report_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    report_parser.set_defaults(func=cmd_report)
 
     correct = sub.add_parser("correct", help="correct a submission's tags (a team correction)")
     correct.add_argument("--id", type=int, required=True, help="the submission's number")

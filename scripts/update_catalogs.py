@@ -32,6 +32,8 @@ def main() -> None:
             "babel.cfg",
             "-k",
             "T",
+            "-k",
+            "_",
             "--no-default-keywords",
             "--sort-output",
             "--omit-header",

@@ -25,6 +25,10 @@ def code_msgids() -> set[str]:
             ROOT / package, method_map=[("**.py", "python")], keywords={"T": None}
         ):
             found.add(message if isinstance(message, str) else message[0])
+    for _, _, message, _, _ in extract_from_dir(
+        ROOT / "bot" / "templates", method_map=[("**.j2", "jinja2")], keywords={"_": None}
+    ):
+        found.add(message if isinstance(message, str) else message[0])
     return found
 
 

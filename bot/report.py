@@ -1,0 +1,86 @@
+"""The report laid out like the tambon plan, rendered from a :class:`TambonSummary`.
+
+One Jinja2 environment, autoescaping HTML, with the i18n extension bound to the same catalogs as
+the bot; the Markdown report escapes Markdown's own characters in everything people typed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot import i18n
+from bot.summary import TambonSummary
+from handlers.labels import ACTOR_LABELS, CATEGORY_LABELS, KIND_LABELS, village_label
+from handlers.types import Text
+from storage.base import Submission
+
+FORMATS = ("html", "md", "csv")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
+
+
+def escape_markdown(text: object) -> str:
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def _environment(locale: str) -> Environment:
+    env = Environment(
+        loader=PackageLoader("bot", "templates"),
+        autoescape=select_autoescape(
+            enabled_extensions=("html", "html.j2"), default_for_string=False
+        ),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+
+    def label(text: Text) -> str:
+        return i18n.render(text, locale)
+
+    env.filters["category"] = lambda c: label(CATEGORY_LABELS.get(c, Text(str(c))))
+    env.filters["village"] = lambda v: label(village_label(v))
+    env.filters["kind"] = lambda k: label(KIND_LABELS[k])
+    env.filters["actor"] = lambda a: label(ACTOR_LABELS[a])
+    env.filters["date"] = lambda d: i18n.format_date(d, locale) if d else "—"
+    env.filters["md"] = escape_markdown
+    return env
+
+
+def render(
+    summary: TambonSummary, submissions: list[Submission], fmt: str, locale: str = "th"
+) -> str:
+    """The report as HTML or Markdown, or the problem groups as CSV."""
+    if fmt == "csv":
+        return _groups_csv(summary, locale)
+    template = _environment(locale).get_template(f"report.{fmt}.j2")
+    context: dict[str, Any] = {
+        "s": summary,
+        "submissions": submissions,
+        "locale": locale,
+        "plan_year": i18n.buddhist_year(summary.generated_at) + 1,
+        "top_category": max((n for _, n in summary.by_category), default=1),
+    }
+    return template.render(**context)
+
+
+def _groups_csv(summary: TambonSummary, locale: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["group", "title", "categories", "reporters", "villages", "keywords"])
+    for g in summary.groups:
+        writer.writerow(
+            [
+                g.id,
+                g.title,
+                "|".join(g.categories),
+                g.reporters,
+                "|".join(str(v) for v in g.villages),
+                "|".join(g.keywords),
+            ]
+        )
+    return out.getvalue()

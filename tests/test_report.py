@@ -1,0 +1,95 @@
+"""The tambon report: content from a fixed store, escaping, formats that open."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html.parser import HTMLParser
+
+from bot import report
+from bot.core import Engine
+from bot.summary import build_summary
+from storage.base import Store, Tambon
+from tests.conftest import console, onboard, th
+
+EVIL = "<script>alert('x')</script> ถนน **พัง** [ลิงก์](http://x) | หมู่ 3"
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.scripts += tag == "script"
+
+
+async def _sample(engine: Engine, store: Store, tambon: Tambon) -> None:
+    await onboard(engine, store, tambon, "u1", village=3)
+    await onboard(engine, store, tambon, "u2", village=4)
+    await console(engine, "u1", EVIL, "1")
+    await console(engine, "u2", "ยุงลายเยอะ ไข้เลือดออก หมู่ 4", "1")
+    await console(engine, "u2", "อยากได้ไฟกิ่งในซอย หมู่ 4", "1")
+
+
+async def test_html_report_content_and_escaping(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    assert summary.submissions == 3
+    assert summary.villages_heard == [3, 4]
+    assert summary.villages_silent == [1, 2, 5]
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    html = report.render(summary, submissions, "html", "th")
+    parsed = _Collector()
+    parsed.feed(html)
+    assert parsed.scripts == 0  # the villager's <script> is text, not markup
+    assert "&lt;script&gt;" in html
+    assert "table" in parsed.tags
+    assert th("Tambon community plan: what the tambon said") in html
+    assert th("Public health") in html
+    assert "ท่าตะโก" in html
+    assert str(summary.generated_at.year + 543 + 1) in html  # the plan year, Buddhist era
+
+
+async def test_markdown_and_csv_reports(engine: Engine, store: Store, tambon: Tambon) -> None:
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    md = report.render(summary, submissions, "md", "th")
+    assert "\\*\\*พัง\\*\\*" in md  # Markdown characters typed by people are escaped
+    assert "\\|" in md
+    rows = list(csv.DictReader(io.StringIO(report.render(summary, submissions, "csv", "th"))))
+    assert len(rows) == 3
+    assert {r["reporters"] for r in rows} == {"1"}
+    assert report.escape_markdown("a_b") == "a\\_b"
+
+
+def test_report_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    assert cli("tambon", "create", "--code", "600801", "--villages", "3").returncode == 0
+    out = tmp_path / "r" / "report.html"
+    done = cli("report", "--tambon", "600801", "--format", "html", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "ท่าตะโก" in out.read_text(encoding="utf-8")
+    refused = cli("report", "--tambon", "600801", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
+    assert refused.returncode == 2
+    assert "pdf" in refused.stderr
