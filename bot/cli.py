@@ -449,6 +449,62 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     path.write_text(text, encoding=encoding)  # noqa: ASYNC240
 
 
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    """A sample tambon with reports through the real conversation, a closed poll, a report."""
+    import tomllib
+    from importlib import resources
+
+    from bot import report
+    from bot.core import Engine
+    from bot.summary import build_summary
+    from handlers.types import Incoming
+    from storage.base import PollMethod
+
+    messages = tomllib.loads(resources.files("bot").joinpath("demo.toml").read_text("utf-8"))
+    async with _store(settings) as store:
+        sample = await services.ensure_sample_tambon(store)
+        if sample is None:
+            raise CliError(
+                T("The demo needs an empty store or the sample tambon; set TAMBON_DATABASE_URL.")
+            )
+        tambon = sample.tambon
+        engine = Engine(store, _tagger(settings), default_locale=settings.locale)
+        for number, text in enumerate(messages["messages"], start=1):
+            user = f"demo-{number}"
+
+            async def say(line: str, user: str = user) -> None:
+                await engine.handle(Incoming("console", user, text=line))
+
+            await say(f"/start {sample.invite.code}")
+            await say(str((number - 1) % 6 + 1))
+            await say("1")  # consent
+            await say(text)
+            await say("1")  # confirm
+            await say("1")  # "same problem" when asked; otherwise nothing is waiting
+        groups = await store.list_groups(tambon.id)
+        poll = await store.create_poll(
+            tambon.id, "Demo", PollMethod.BORDA, 3, [(g.title, g.id) for g in groups[:4]]
+        )
+        await store.set_poll_status(poll.id, "open")
+        members = [
+            await store.get_member("console", f"demo-{n}")
+            for n in range(1, len(messages["messages"]) + 1)
+        ]
+        for index, member in enumerate(m for m in members if m is not None):
+            order = [(index + k) % len(poll.options) + 1 for k in range(3)]
+            await store.cast_ballot(
+                poll.id, member.id, member.pseudonym, member.village_moo, order
+            )
+        await store.add_paper_ballots(poll.id, [1, 2, 3], 12, "demo")
+        await store.set_poll_status(poll.id, "closed")
+        summary = await build_summary(store, tambon)
+        submissions = [s async for s in store.iter_submissions(tambon.id)]
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report.render(summary, submissions, "html", settings.locale), "utf-8")  # noqa: ASYNC240
+    print(f"{tambon.code}\t{summary.submissions}\t{output}")
+
+
 async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
     from storage.base import Correction, Kind
 
@@ -669,6 +725,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_parser.add_argument("-o", "--output", required=True, metavar="FILE")
     report_parser.set_defaults(func=cmd_report)
+
+    demo = sub.add_parser("demo", help="a sample tambon with reports and a closed poll; a report")
+    demo.add_argument("-o", "--output", default="data/demo-report.html", metavar="FILE")
+    demo.set_defaults(func=cmd_demo)
 
     correct = sub.add_parser("correct", help="correct a submission's tags (a team correction)")
     correct.add_argument("--id", type=int, required=True, help="the submission's number")

@@ -93,3 +93,27 @@ def test_report_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     refused = cli("report", "--tambon", "600801", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
     assert refused.returncode == 2
     assert "pdf" in refused.stderr
+
+
+def test_demo_writes_a_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
+    out = tmp_path / "demo.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    code, submissions, _ = done.stdout.strip().split("\t")
+    assert code == "600801"
+    assert 5 < int(submissions) < 18  # duplicates joined their groups instead of new rows
+    html = out.read_text(encoding="utf-8")
+    assert th("Priorities from the hearing") in html
+    assert "ถนนหมู่ 1" in html
