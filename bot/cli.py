@@ -436,15 +436,21 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
 
     if args.format not in report.FORMATS:
         raise CliError(
-            T("The {format} report is not available yet; use html, md or csv.", format=args.format)
+            T(
+                "The {format} report is not available yet; use html, md, csv or xlsx.",
+                format=args.format,
+            )
         )
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
         summary = await build_summary(store, tambon)
         submissions = [s async for s in store.iter_submissions(tambon.id)]
-    text = report.render(summary, submissions, args.format, settings.locale)
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "xlsx":
+        path.write_bytes(report.xlsx(summary, submissions, settings.locale))  # noqa: ASYNC240
+        return
+    text = report.render(summary, submissions, args.format, settings.locale)
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
     path.write_text(text, encoding=encoding)  # noqa: ASYNC240
 

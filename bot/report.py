@@ -19,7 +19,7 @@ from handlers.labels import ACTOR_LABELS, CATEGORY_LABELS, KIND_LABELS, village_
 from handlers.types import Text
 from storage.base import Submission
 
-FORMATS = ("html", "md", "csv")
+FORMATS = ("html", "md", "csv", "xlsx")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
 
 
@@ -66,6 +66,38 @@ def render(
         "top_category": max((n for _, n in summary.by_category), default=1),
     }
     return template.render(**context)
+
+
+def xlsx(summary: TambonSummary, submissions: list[Submission], locale: str = "th") -> bytes:
+    """A workbook for the officers' spreadsheets: submissions, problem groups, the latest poll."""
+    from openpyxl import Workbook
+
+    from bot.services import EXPORT_COLUMNS, submission_row
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "submissions"
+    sheet.append(list(EXPORT_COLUMNS))
+    for submission in submissions:
+        sheet.append(list(submission_row(submission).values()))
+    groups = book.create_sheet("groups")
+    for row in csv.reader(io.StringIO(_groups_csv(summary, locale))):
+        groups.append([int(cell) if cell.isdigit() else cell for cell in row])
+    if summary.poll is not None:
+        poll = book.create_sheet("poll")
+        poll.append(["rank", "option", "score", "votes", "chat_votes", "paper_votes"])
+        for o in summary.poll.options:
+            poll.append([o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes])
+    for each in book.worksheets:
+        for row in each.iter_rows():
+            for cell in row:
+                # What a villager typed is text, never a formula ("=HYPERLINK(...)").
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
 
 
 def _groups_csv(summary: TambonSummary, locale: str) -> str:

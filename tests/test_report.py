@@ -117,3 +117,31 @@ def test_demo_writes_a_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
     html = out.read_text(encoding="utf-8")
     assert th("Priorities from the hearing") in html
     assert "ถนนหมู่ 1" in html
+
+
+async def test_xlsx_opens_with_openpyxl(engine: Engine, store: Store, tambon: Tambon) -> None:
+    from openpyxl import load_workbook
+
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
+    assert book.sheetnames[:2] == ["submissions", "groups"]
+    rows = list(book["submissions"].values)
+    assert rows[0][:3] == ("id", "created_at", "village")
+    assert len(rows) == 4
+    assert any(row[5] == EVIL for row in rows[1:])  # kept as text, not as a formula
+
+
+async def test_xlsx_keeps_formula_like_text_as_text(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from openpyxl import load_workbook
+
+    await onboard(engine, store, tambon, "u1", village=2)
+    await console(engine, "u1", '=HYPERLINK("http://x","ถนนพัง")', "1")
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    cell = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))["submissions"]["F2"]
+    assert cell.data_type == "s"
+    assert str(cell.value).startswith("=HYPERLINK")
