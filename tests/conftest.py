@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import socket
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -67,6 +69,22 @@ async def tambon(store: Store) -> Tambon:
 
 async def join_code(store: Store, tambon: Tambon, role: Role = Role.VILLAGER) -> str:
     return (await services.create_invite(store, tambon, role)).code
+
+
+def run_cli(
+    env: Mapping[str, str], *args: str, stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tambon-bot ARGS`` in a process of its own, as an operator would."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=dict(env),
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
 
 
 def th(msgid: str, **params: object) -> str:

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +28,7 @@ from storage.base import (
     Tambon,
 )
 from storage.sqlite import SQLiteStore
-from tests.conftest import console, onboard, th
+from tests.conftest import console, onboard, run_cli, th
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -245,14 +244,9 @@ def test_poll_cli_and_ballot_export(tmp_path: Path) -> None:
     env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/poll.db"}
 
     def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            env=env,
-            cwd=tmp_path,
-        )
+        done = run_cli(env, *args, cwd=tmp_path)
+        assert not check or done.returncode == 0, done.stderr
+        return done
 
     cli("tambon", "create", "--code", "600801", "--villages", "3")
     poll_id = cli(
@@ -452,14 +446,9 @@ def test_poll_qr_from_the_command_line(tmp_path: Path) -> None:
     }
 
     def cli(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-            cwd=tmp_path,
-        ).stdout.strip()
+        done = run_cli(env, *args, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
 
     cli("tambon", "create", "--code", "600801", "--villages", "2")
     poll_id = cli(

@@ -10,7 +10,7 @@ from bot import report
 from bot.core import Engine
 from bot.summary import build_summary
 from storage.base import Store, Tambon
-from tests.conftest import console, onboard, th
+from tests.conftest import console, onboard, run_cli, th
 
 EVIL = "<script>alert('x')</script> ถนน **พัง** [ลิงก์](http://x) | หมู่ 3"
 
@@ -71,19 +71,11 @@ async def test_markdown_and_csv_reports(engine: Engine, store: Store, tambon: Ta
 def test_report_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
     import subprocess
-    import sys
 
     env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot.cli", *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=env,
-            cwd=tmp_path,
-        )
+        return run_cli(env, *args, cwd=tmp_path)
 
     assert cli("tambon", "create", "--code", "600801", "--villages", "3").returncode == 0
     out = tmp_path / "r" / "report.html"
@@ -97,19 +89,10 @@ def test_report_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 def test_demo_writes_a_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
-    import subprocess
-    import sys
 
     env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/demo.db"}
     out = tmp_path / "demo.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "demo", "-o", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    done = run_cli(env, "demo", "-o", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     code, submissions, _ = done.stdout.strip().split("\t")
     assert code == "600801"
