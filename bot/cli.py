@@ -450,7 +450,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     if args.format == "xlsx":
         path.write_bytes(report.xlsx(summary, submissions, settings.locale))  # noqa: ASYNC240
         return
-    text = report.render(summary, submissions, args.format, settings.locale)
+    text = report.render(summary, submissions, args.format, settings.locale, public=args.public)
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
     path.write_text(text, encoding=encoding)  # noqa: ASYNC240
 
@@ -730,6 +730,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["html", "pdf", "md", "csv", "xlsx"], default="html"
     )
     report_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    report_parser.add_argument(
+        "--public",
+        action="store_true",
+        help='for publication: counts under 5 shown as "<5", no list of submissions',
+    )
     report_parser.set_defaults(func=cmd_report)
 
     demo = sub.add_parser("demo", help="a sample tambon with reports and a closed poll; a report")

@@ -27,7 +27,10 @@ def escape_markdown(text: object) -> str:
     return _MARKDOWN.sub(r"\\\1", str(text))
 
 
-def _environment(locale: str) -> Environment:
+SMALL = 5  # counts below this are shown as "<5" in copies meant for the public
+
+
+def _environment(locale: str, public: bool = False) -> Environment:
     env = Environment(
         loader=PackageLoader("bot", "templates"),
         autoescape=select_autoescape(
@@ -48,20 +51,30 @@ def _environment(locale: str) -> Environment:
     env.filters["actor"] = lambda a: label(ACTOR_LABELS[a])
     env.filters["date"] = lambda d: i18n.format_date(d, locale) if d else "—"
     env.filters["md"] = escape_markdown
+    # A published count of 1 or 2 can point at one household: hide small counts in public copies.
+    env.filters["public_count"] = lambda n: f"<{SMALL}" if public and 0 < n < SMALL else str(n)
     return env
 
 
 def render(
-    summary: TambonSummary, submissions: list[Submission], fmt: str, locale: str = "th"
+    summary: TambonSummary,
+    submissions: list[Submission],
+    fmt: str,
+    locale: str = "th",
+    *,
+    public: bool = False,
 ) -> str:
-    """The report as HTML or Markdown, or the problem groups as CSV."""
+    """The report as HTML or Markdown, or the problem groups as CSV.
+
+    ``public``: for publication — small counts shown as "<5", no appendix of submissions."""
     if fmt == "csv":
         return _groups_csv(summary, locale)
-    template = _environment(locale).get_template(f"report.{fmt}.j2")
+    template = _environment(locale, public).get_template(f"report.{fmt}.j2")
     context: dict[str, Any] = {
         "s": summary,
         "submissions": submissions,
         "locale": locale,
+        "public": public,
         "plan_year": i18n.buddhist_year(summary.generated_at) + 1,
         "top_category": max((n for _, n in summary.by_category), default=1),
     }

@@ -128,3 +128,20 @@ async def test_xlsx_keeps_formula_like_text_as_text(
     cell = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))["submissions"]["F2"]
     assert cell.data_type == "s"
     assert str(cell.value).startswith("=HYPERLINK")
+
+
+async def test_public_copy_hides_small_counts_and_the_appendix(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    internal = report.render(summary, submissions, "html", "th")
+    public = report.render(summary, submissions, "html", "th", public=True)
+    assert th("Appendix: every submission") in internal
+    assert th("Appendix: every submission") not in public
+    assert "ยุงลาย" not in public.split(th("The problems most reported"))[0]
+    assert '<td class="n">3</td>' in internal  # three submissions
+    assert '<td class="n">&lt;5</td>' in public
+    md = report.render(summary, submissions, "md", "th", public=True)
+    assert "<5" in md
