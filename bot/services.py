@@ -15,8 +15,6 @@ from typing import Any, TextIO
 from bot import gazetteer
 from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
 
-__all__ = ["Role"]
-
 JOIN_CODE_DIGITS = 8
 EXPORT_COLUMNS = (
     "id",

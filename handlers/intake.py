@@ -317,6 +317,27 @@ async def fix(ctx: Context) -> list[Reply]:
     return [_fix_card(ctx.data)]
 
 
+def _correction(
+    submission_id: int,
+    member_id: int,
+    source: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> Correction:
+    """The tags a submission had (suggested, or as filed) and the tags it has now."""
+    return Correction(
+        submission_id=submission_id,
+        member_id=member_id,
+        source=source,
+        old_categories=before["categories"],
+        new_categories=after["categories"],
+        old_kind=Kind(before["kind"]),
+        new_kind=Kind(after["kind"]),
+        old_village=before["village"],
+        new_village=after["village"],
+    )
+
+
 async def _apply_fix(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     draft = ctx.data
@@ -328,19 +349,7 @@ async def _apply_fix(ctx: Context) -> list[Reply]:
         draft["village"],
         draft.get("actor"),
     )
-    await ctx.store.add_correction(
-        Correction(
-            submission_id=draft["fix"],
-            member_id=ctx.member.id,
-            source="team",
-            old_categories=before["categories"],
-            new_categories=draft["categories"],
-            old_kind=Kind(before["kind"]),
-            new_kind=Kind(draft["kind"]),
-            old_village=before["village"],
-            new_village=draft["village"],
-        )
-    )
+    await ctx.store.add_correction(_correction(draft["fix"], ctx.member.id, "team", before, draft))
     ref = draft["fix"]
     ctx.finish()
     return [
@@ -584,17 +593,7 @@ async def _file(ctx: Context) -> list[Reply]:
     suggested = draft["suggested"]
     if created and any(suggested[k] != draft[k] for k in ("categories", "kind", "village")):
         await ctx.store.add_correction(
-            Correction(
-                submission_id=submission.id,
-                member_id=ctx.member.id,
-                source="sender",
-                old_categories=suggested["categories"],
-                new_categories=draft["categories"],
-                old_kind=Kind(suggested["kind"]),
-                new_kind=Kind(draft["kind"]),
-                old_village=suggested["village"],
-                new_village=draft["village"],
-            )
+            _correction(submission.id, ctx.member.id, "sender", suggested, draft)
         )
     ctx.finish()
     return [

@@ -87,6 +87,15 @@ def run_cli(
     )
 
 
+async def run_cli_ok(env: Mapping[str, str], *args: str, cwd: Path | None = None) -> str:
+    """``run_cli`` from async tests, off the event loop (stand-ins keep serving); its stdout."""
+    import asyncio
+
+    done = await asyncio.to_thread(run_cli, env, *args, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def th(msgid: str, **params: object) -> str:
     """A sentence as the Thai catalog renders it: tests compare with the catalog, not copies."""
     return i18n.render(T(msgid, **params), "th")

@@ -21,7 +21,7 @@ from bot.core import Engine, Outgoing
 from bot.nlp import KeywordTagger
 from handlers.router import MAX_TEXT_CHARS
 from storage.base import Store, Tambon
-from tests.conftest import join_code, th
+from tests.conftest import join_code, run_cli_ok, th
 from tests.line_standin import Events, LineStandIn
 
 SECRET = "line-channel-secret"
@@ -434,19 +434,7 @@ async def test_tambon_bot_run_with_line(
         env.pop(name, None)
 
     async def cli(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            *args,
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        return out.decode()
+        return await run_cli_ok(env, *args, cwd=tmp_path)
 
     await cli("tambon", "create", "--code", "600801", "--villages", "5")
     code = (await cli("invite", "--tambon", "600801")).splitlines()[0]

@@ -24,6 +24,7 @@ from storage.base import (
     PollClosed,
     PollMethod,
     PollOption,
+    Role,
     Store,
     Tambon,
 )
@@ -107,9 +108,7 @@ def test_tally_equals_a_recount_of_the_stored_ballots(
         async with SQLiteStore(path) as store:
             tambon = await services.create_tambon(store, "600801", 3)
             members = [
-                await store.upsert_member(
-                    "console", f"v{i}", tambon.id, services.Role.VILLAGER, None
-                )
+                await store.upsert_member("console", f"v{i}", tambon.id, Role.VILLAGER, None)
                 for i in range(8)
             ]
             poll = await store.create_poll(
@@ -137,7 +136,7 @@ def test_tally_equals_a_recount_of_the_stored_ballots(
 
 
 async def test_one_ballot_per_person_under_concurrency(store: Store, tambon: Tambon) -> None:
-    member = await store.upsert_member("console", "v", tambon.id, services.Role.VILLAGER, None)
+    member = await store.upsert_member("console", "v", tambon.id, Role.VILLAGER, None)
     poll = await store.create_poll(
         tambon.id, "t", PollMethod.APPROVAL, 1, [("ก", None), ("ข", None)]
     )

@@ -21,7 +21,7 @@ from bot.core import Engine, Outgoing
 from bot.nlp import KeywordTagger
 from handlers.router import MAX_TEXT_CHARS
 from storage.base import Role, Store, Tambon
-from tests.conftest import join_code, th
+from tests.conftest import join_code, run_cli_ok, th
 from tests.telegram_standin import BOT_USERNAME, TelegramStandIn
 
 ROAD = "ถนนหมู่ 3 เป็นหลุมเป็นบ่อ รถสัญจรลำบาก"
@@ -400,19 +400,7 @@ async def test_tambon_bot_run_against_the_standin(
     env.pop("TELEGRAM_WEBHOOK_URL", None)
 
     async def cli(*args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.cli",
-            *args,
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate()
-        assert process.returncode == 0, err.decode()
-        return out.decode()
+        return await run_cli_ok(env, *args, cwd=tmp_path)
 
     await cli("tambon", "create", "--code", "600801", "--villages", "5")
     code = (await cli("invite", "--tambon", "600801", "--role", "villager")).splitlines()[0]
