@@ -256,9 +256,6 @@ async def quick_vote(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    own = ctx.member is not None and poll.tambon_id == ctx.member.tambon_id
-    if own and await _absent(ctx, poll):
-        return [Reply(NOT_PRESENT)]
     if ctx.member is None or poll.tambon_id != ctx.member.tambon_id:
         return [
             Reply(
@@ -269,6 +266,7 @@ async def quick_vote(ctx: Context) -> list[Reply]:
             )
         ]
     # A tap may come while the person is in the middle of something else: leave that be.
+    # (_submit checks presence, so a hall-only poll refuses those not in the hall.)
     replies = await _submit(ctx, poll, [int(position)], finish=ctx.step == VoteStep.BALLOT)
     # The card stays: tapping another option changes the ballot until the poll closes.
     return [replace(reply, keep_buttons=True) for reply in replies]
