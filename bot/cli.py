@@ -434,13 +434,6 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     from bot import report
     from bot.summary import build_summary
 
-    if args.format not in report.FORMATS:
-        raise CliError(
-            T(
-                "The {format} report is not available yet; use html, md, csv or xlsx.",
-                format=args.format,
-            )
-        )
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
         summary = await build_summary(store, tambon)
@@ -449,6 +442,20 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "xlsx":
         path.write_bytes(report.xlsx(summary, submissions, settings.locale))  # noqa: ASYNC240
+        return
+    if args.format == "pdf":
+        try:
+            import weasyprint  # noqa: F401
+        except OSError as error:  # the Pango library is missing
+            raise CliError(
+                T(
+                    "PDF reports need the Pango library; install it with scripts/system-packages "
+                    "(Debian) and try again. ({error})",
+                    error=str(error).splitlines()[0],
+                )
+            ) from error
+        data = report.pdf(summary, submissions, settings.locale, public=args.public)
+        path.write_bytes(data)  # noqa: ASYNC240
         return
     text = report.render(summary, submissions, args.format, settings.locale, public=args.public)
     encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
@@ -724,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--json", action="store_true")
     results.set_defaults(func=cmd_poll_results)
 
-    report_parser = sub.add_parser("report", help="the tambon report (html, md; csv of groups)")
+    report_parser = sub.add_parser("report", help="the tambon report (html, pdf, md; csv, xlsx)")
     report_parser.add_argument("--tambon", required=True, metavar="CODE")
     report_parser.add_argument(
         "--format", choices=["html", "pdf", "md", "csv", "xlsx"], default="html"

@@ -6,9 +6,11 @@ the bot; the Markdown report escapes Markdown's own characters in everything peo
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -16,10 +18,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from bot import i18n
 from bot.summary import TambonSummary
 from handlers.labels import ACTOR_LABELS, CATEGORY_LABELS, KIND_LABELS, village_label
-from handlers.types import Text
+from handlers.types import T, Text
 from storage.base import Submission
 
-FORMATS = ("html", "md", "csv", "xlsx")
+FORMATS = ("html", "pdf", "md", "csv", "xlsx")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
 
 
@@ -69,6 +71,44 @@ def render(
     ``public``: for publication — small counts shown as "<5", no appendix of submissions."""
     if fmt == "csv":
         return _groups_csv(summary, locale)
+    return _render_template(summary, submissions, fmt, locale, public=public)
+
+
+def pdf(
+    summary: TambonSummary,
+    submissions: list[Submission],
+    locale: str = "th",
+    *,
+    public: bool = False,
+) -> bytes:
+    """The HTML report printed to A4 with WeasyPrint, the Thai font embedded."""
+    from weasyprint import HTML
+
+    from bot import fonts
+
+    faces = [
+        {"family": fonts.PDF_FAMILY, "url": path.as_uri(), "weight": weight}
+        for weight, path in fonts.pdf_fonts().items()
+    ]
+    html = _render_template(
+        summary, submissions, "html", locale, public=public, faces=faces, family=fonts.PDF_FAMILY
+    )
+    document: bytes = HTML(string=html).write_pdf(finisher=fonts.fix_pdf_text)
+    return document
+
+
+def _render_template(
+    summary: TambonSummary,
+    submissions: list[Submission],
+    fmt: str,
+    locale: str,
+    *,
+    public: bool,
+    faces: list[dict[str, Any]] | None = None,
+    family: str | None = None,
+) -> str:
+    from bot import fonts
+
     template = _environment(locale, public).get_template(f"report.{fmt}.j2")
     context: dict[str, Any] = {
         "s": summary,
@@ -78,7 +118,49 @@ def render(
         "plan_year": i18n.buddhist_year(summary.generated_at) + 1,
         "top_category": max((n for _, n in summary.by_category), default=1),
     }
+    if fmt == "html":
+        # The font travels inside the file: Thai reads right on any computer, offline.
+        context["font_faces"] = faces or [
+            {"family": fonts.FAMILY, "url": _embedded_font(), "weight": "100 900"}
+        ]
+        context["font_family"] = family or fonts.FAMILY
+        chart = category_chart(summary, locale, "svg", public=public)
+        context["category_chart"] = (
+            "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
+        )
     return template.render(**context)
+
+
+def category_chart(
+    summary: TambonSummary, locale: str, fmt: str = "png", *, public: bool = False
+) -> bytes | None:
+    """Reports by people per category as bars; None when nothing has been filed."""
+    from bot.charts import bar_chart
+
+    if not summary.reporters_by_category:
+        return None
+    counts = summary.reporters_by_category
+    small = [public and 0 < n < SMALL for _, n in counts]
+    return bar_chart(
+        # A public chart draws a small count as a bar of SMALL written "<5".
+        [
+            (i18n.render(CATEGORY_LABELS.get(c, Text(c)), locale), SMALL if hide else n)
+            for (c, n), hide in zip(counts, small, strict=True)
+        ],
+        i18n.render(T("Reports by people per category"), locale),
+        i18n.render(T("People"), locale),
+        fmt,
+        texts=[
+            f"<{SMALL}" if hide else f"{n:,}" for (_, n), hide in zip(counts, small, strict=True)
+        ],
+    )
+
+
+@cache
+def _embedded_font() -> str:
+    from bot import fonts
+
+    return "data:font/ttf;base64," + base64.b64encode(fonts.font_path().read_bytes()).decode()
 
 
 def xlsx(summary: TambonSummary, submissions: list[Submission], locale: str = "th") -> bytes:

@@ -28,6 +28,8 @@ class TambonSummary:
     first_at: datetime | None
     last_at: datetime | None
     by_category: list[tuple[str, int]]  # category, submissions; most first
+    # category, reports by people (as ``reporters``, within the category); most first
+    reporters_by_category: list[tuple[str, int]]
     by_village: dict[int, int]
     village_category: dict[int, dict[str, int]]  # the heat table
     kinds: dict[str, int]
@@ -52,6 +54,9 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
     first: datetime | None = None
     last: datetime | None = None
     count = grouped = 0
+    category_authors: dict[str, set[int]] = defaultdict(set)
+    category_others: Counter[str] = Counter()  # relayed reports, and "same problem" people
+    in_group: Counter[int] = Counter()
     async for submission in store.iter_submissions(tambon.id):
         count += 1
         first = first or submission.created_at
@@ -63,15 +68,22 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
             heat[submission.village_moo].update(submission.categories)
         if submission.relayed or submission.author_id is None:
             relayed += 1
+            category_others.update(submission.categories)
         else:
             authors.add(submission.author_id)
+            for category in submission.categories:
+                category_authors[category].add(submission.author_id)
         if submission.group_id is not None:
             grouped += 1
+            in_group[submission.group_id] += 1
         if submission.kind.value != "problem" and submission.actor:
             needs[submission.actor].append(submission)
     groups = await store.list_groups(tambon.id)
     # A group's reporters are its submissions plus the people who said "same problem".
     joined = sum(g.reporters for g in groups) - grouped
+    for g in groups:
+        category_others.update({c: g.reporters - in_group[g.id] for c in g.categories})
+    per_category = Counter({c: len(a) for c, a in category_authors.items()}) + category_others
     villages = [v.moo for v in await store.list_villages(tambon.id)]
     polls = [p for p in await store.list_polls(tambon.id) if p.status != "draft"]
     results = None
@@ -90,6 +102,7 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
         first_at=first,
         last_at=last,
         by_category=by_category.most_common(),
+        reporters_by_category=per_category.most_common(),
         by_village=dict(sorted(by_village.items())),
         village_category={v: dict(c) for v, c in sorted(heat.items())},
         kinds=dict(kinds),

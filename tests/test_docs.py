@@ -11,7 +11,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 RUN_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/tambon-bot run"
 TEST_COMMAND = (
-    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest"
+    "scripts/system-packages && python3 -m venv .venv && .venv/bin/pip install -e '.[test]'"
+    " && .venv/bin/python -m pytest"
 )
 
 

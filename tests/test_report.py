@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import re
+import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 from bot import report
 from bot.core import Engine
@@ -70,7 +74,6 @@ async def test_markdown_and_csv_reports(engine: Engine, store: Store, tambon: Ta
 
 def test_report_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
-    import subprocess
 
     env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
 
@@ -82,9 +85,13 @@ def test_report_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     done = cli("report", "--tambon", "600801", "--format", "html", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert "ท่าตะโก" in out.read_text(encoding="utf-8")
-    refused = cli("report", "--tambon", "600801", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
+    pdf = tmp_path / "r" / "report.pdf"
+    done = cli("report", "--tambon", "600801", "--format", "pdf", "-o", str(pdf))
+    assert done.returncode == 0, done.stderr
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    refused = cli("report", "--tambon", "600899", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
     assert refused.returncode == 2
-    assert "pdf" in refused.stderr
+    assert not (tmp_path / "x.pdf").exists()
 
 
 def test_demo_writes_a_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -145,3 +152,72 @@ async def test_public_copy_hides_small_counts_and_the_appendix(
     assert '<td class="n">&lt;5</td>' in public
     md = report.render(summary, submissions, "md", "th", public=True)
     assert "<5" in md
+
+
+WATER = "น้ำประปาไม่ไหลมา๓วันแล้ว ทำนาก็ไม่ได้ กำนันช่วยด้วย 🙏 หมู่ 3"
+
+
+def _pdf_text(data: bytes, tmp_path: Path) -> tuple[str, int]:
+    """The PDF's text as poppler's pdftotext reads it (in drawing order), and its page count."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(data)
+    text = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True)
+    pages = int(
+        next(line for line in info.stdout.splitlines() if line.startswith("Pages:")).split()[1]
+    )
+    return text, pages
+
+
+async def test_pdf_report_has_pages_and_thai_text_that_copies_back(
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    await _sample(engine, store, tambon)
+    await console(engine, "u1", WATER, "1")
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    text, pages = _pdf_text(report.pdf(summary, submissions, "th"), tmp_path)
+    assert pages >= 2  # the cover has a page of its own
+    assert th("Tambon community plan: what the tambon said") in text
+    # SARA AM and the tone marks come back as typed, not as NIKHAHIT + SARA AA.
+    assert "น้ำประปาไม่ไหลมา๓วันแล้ว" in text
+    assert "ทำนาก็ไม่ได้ กำนันช่วยด้วย" in text
+    assert "\u0e4d" not in text
+    assert "ไข้เลือดออก" in text
+    assert "ท่าตะโก" in text
+    assert "นครสวรรค์" in text
+    assert "<script>alert('x')</script>" in text  # shown as the text it is
+
+
+async def test_public_pdf_has_no_appendix(
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    text, _ = _pdf_text(report.pdf(summary, submissions, "th", public=True), tmp_path)
+    assert th("Appendix: every submission") not in text
+    assert "<5" in text
+
+
+async def test_report_chart_counts_people_per_category(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    per_category = dict(summary.reporters_by_category)
+    assert per_category["infrastructure"] == 2  # u1's road and u2's street light
+    assert per_category["health"] == 1
+    html = report.render(summary, [], "html", "th")
+    source = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert source is not None
+    svg = base64.b64decode(source[1]).decode()
+    assert svg.count("<path") > 20  # bars and Thai labels drawn as outlines
+    png = report.category_chart(summary, "th")
+    assert png is not None
+    assert png.startswith(b"\x89PNG")
