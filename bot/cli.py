@@ -104,7 +104,9 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
                 i18n.render(T("Console chat. Type /start followed by your join code."), locale)
             )
         engine = Engine(store, _tagger(settings), default_locale=locale)
-        await run_console(engine, args.user, sys.stdin, sys.stdout, greeting)
+        await run_console(
+            engine, args.user, sys.stdin, sys.stdout, greeting, files_dir=settings.files_dir
+        )
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
@@ -139,7 +141,12 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with _store(settings) as store:
-        engine = Engine(store, _tagger(settings), default_locale=settings.locale)
+        engine = Engine(
+            store,
+            _tagger(settings),
+            default_locale=settings.locale,
+            public_url=settings.public_url,
+        )
         telegram = line = None
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
@@ -169,7 +176,11 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                 basic_id=settings.get("LINE_BOT_BASIC_ID"),
             )
         app = web.build_app(
-            telegram=telegram if webhook_url else None, telegram_secret=secret, line=line
+            telegram=telegram if webhook_url else None,
+            telegram_secret=secret,
+            line=line,
+            store=store,
+            locale=settings.locale,
         )
         listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
         runner = await web.serve(app, listen)

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot import i18n
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
-from handlers.types import Incoming, Reply, Tagger
+from handlers.types import FileRef, Incoming, Reply, Tagger
 from storage.base import Conversation, Store
+
+if TYPE_CHECKING:
+    from bot.reportfiles import RenderedFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,9 @@ class Outgoing:
     keep_buttons: bool = False
     live_tally: int | None = None
     qr: str | None = None
+    file: FileRef | None = None
+    file_url: str | None = None  # the file's link, when the listener has a public address
+    no_file: str | None = None  # what to say instead where a file cannot be sent or linked
 
 
 class Engine:
@@ -43,8 +50,10 @@ class Engine:
         *,
         default_locale: str = i18n.DEFAULT_LOCALE,
         router: Router | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.store = store
+        self.public_url = public_url
         self.tagger = tagger
         self.default_locale = default_locale
         self.router = router or build_router()
@@ -70,6 +79,8 @@ class Engine:
                 tagger=self.tagger,
                 member=member,
                 conversation=conversation,
+                public_url=self.public_url,
+                default_locale=self.default_locale,
             )
             replies = await dispatch(self.router, ctx)
             locale = self.locale_of(ctx)
@@ -103,8 +114,15 @@ class Engine:
             return ctx.member.locale
         return self.default_locale
 
-    @staticmethod
-    def render(reply: Reply, locale: str) -> Outgoing:
+    async def file(self, ref: FileRef) -> RenderedFile | None:
+        """The bytes of a file a reply refers to; None when its link has expired."""
+        from bot import reportfiles
+
+        return await reportfiles.render_token(self.store, ref.token, ref.kind)
+
+    def render(self, reply: Reply, locale: str) -> Outgoing:
+        from bot import reportfiles
+
         return Outgoing(
             text=i18n.render(reply.text, locale),
             choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
@@ -114,6 +132,13 @@ class Engine:
             keep_buttons=reply.keep_buttons,
             live_tally=reply.live_tally,
             qr=reply.qr,
+            file=reply.file,
+            file_url=(
+                reportfiles.url(self.public_url, reply.file.token, reply.file.kind)
+                if reply.file is not None and self.public_url
+                else None
+            ),
+            no_file=i18n.render(reply.no_file, locale) if reply.no_file is not None else None,
         )
 
 
@@ -130,8 +155,8 @@ def _with_offer(
     last = next((out.choices for out in reversed(rendered) if out.choices), ())
     if last:
         conversation.offered = [(payload, label) for label, payload in last]
-    elif not (before and before[0] == conversation.step):
-        conversation.offered = []
-    if not conversation.step:
+    elif not conversation.step or not (before and before[0] == conversation.step):
+        # Between flows only the buttons of the reply just sent count (a summary's "full
+        # report"): a number typed later is a message, not an old button.
         conversation.offered = []
     return conversation

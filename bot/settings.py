@@ -35,6 +35,12 @@ SETTINGS: tuple[Setting, ...] = (
         "the classifier written by `tambon-bot train`; without it the packaged one is used",
     ),
     Setting("TAMBON_LISTEN", "127.0.0.1:8080", "host:port of the HTTP listener for webhooks"),
+    Setting(
+        "TAMBON_PUBLIC_URL",
+        None,
+        "public https:// address of the HTTP listener, for report links (LINE needs one); "
+        "unset: the address of TELEGRAM_WEBHOOK_URL, else no links",
+    ),
     Setting("TELEGRAM_BOT_TOKEN", None, "enables the Telegram channel"),
     Setting(
         "TELEGRAM_API_BASE_URL", None, "Bot API base URL, for a local Bot API server or a test"
@@ -89,3 +95,26 @@ class Settings:
         return bool(
             self.values["LINE_CHANNEL_SECRET"] and self.values["LINE_CHANNEL_ACCESS_TOKEN"]
         )
+
+    @property
+    def public_url(self) -> str | None:
+        """Where people reach the listener from outside, for report links; None: no links."""
+        from urllib.parse import urlsplit
+
+        value = self.values["TAMBON_PUBLIC_URL"]
+        if value:
+            return value.rstrip("/")
+        webhook = self.values["TELEGRAM_WEBHOOK_URL"]
+        if webhook:
+            parts = urlsplit(webhook)
+            return f"{parts.scheme}://{parts.netloc}"
+        return None
+
+    @property
+    def files_dir(self) -> Path:
+        """Where the console saves the files the bot sends (charts, reports): by the database."""
+        from storage import sqlite_path
+
+        path = sqlite_path(self.database_url) if self.database_url.startswith("sqlite") else None
+        base = path.parent if isinstance(path, Path) else Path("data")
+        return base / "reports"

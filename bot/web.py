@@ -1,8 +1,9 @@
-"""The one HTTP listener (``TAMBON_LISTEN``): platform webhooks and ``/healthz``."""
+"""The one HTTP listener (``TAMBON_LISTEN``): platform webhooks, report links and ``/healthz``."""
 
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from bot.channels.line import LineChannel
     from bot.channels.telegram import TelegramChannel
+    from storage.base import Store
 
 TELEGRAM_PATH = "/telegram/webhook"
 LINE_PATH = "/line/webhook"
@@ -26,9 +28,13 @@ def build_app(
     telegram: TelegramChannel | None = None,
     telegram_secret: str | None = None,
     line: LineChannel | None = None,
+    store: Store | None = None,
+    locale: str = "th",
 ) -> web.Application:
-    """The aiohttp application with a route per configured channel."""
+    """The aiohttp application with a route per configured channel, and report links."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
+    if store is not None:
+        _add_report_routes(app, store, locale)
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -77,6 +83,50 @@ def build_app(
 
         app.router.add_post(LINE_PATH, line_webhook)
     return app
+
+
+def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
+    """``/reports/TOKEN`` (the live report), ``.../report.pdf`` and ``.../chart.png``."""
+    from bot import i18n, reportfiles
+    from handlers.types import T
+
+    by_name = {name: kind for kind, (name, _) in reportfiles.KINDS.items()}
+    headers = {
+        # Links carry a secret: no caching by proxies, no referrer to other sites, no indexing.
+        "Cache-Control": "private, no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex",
+    }
+
+    async def serve_report(request: web.Request) -> web.Response:
+        kind = by_name.get(request.match_info.get("name", "report.html"))
+        link = await reportfiles.valid_link(store, request.match_info["token"])
+        if kind is None or link is None:
+            message = T(
+                "This report link does not exist or has expired. Please send /report in the chat "
+                "for a new one."
+            )
+            texts = [i18n.render(message, loc) for loc in dict.fromkeys((locale, "th", "en"))]
+            body = "".join(f"<p>{html.escape(t)}</p>" for t in texts)
+            head = '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+            page = f"{head}<body>{body}</body></html>"
+            return web.Response(
+                status=404, text=page, content_type="text/html", charset="utf-8", headers=headers
+            )
+        rendered = await reportfiles.render(store, link, kind)
+        media_type, _, charset = rendered.media_type.partition("; charset=")
+        extra = {}
+        if kind == "pdf":
+            extra["Content-Disposition"] = f'inline; filename="{rendered.filename}"'
+        return web.Response(
+            body=rendered.data,
+            content_type=media_type,
+            charset=charset or None,
+            headers={**headers, **extra},
+        )
+
+    app.router.add_get(f"{reportfiles.PATH}/{{token}}", serve_report)
+    app.router.add_get(f"{reportfiles.PATH}/{{token}}/{{name}}", serve_report)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

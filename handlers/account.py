@@ -47,6 +47,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /fix 12 – correct the tags of submission #12 (team)"))
         lines.append(T("• /results – the count of the latest poll (team)"))
         lines.append(T("• /summary – what the tambon said so far (team)"))
+        lines.append(T("• /report – the full report as a PDF, and its live link (team)"))
         lines.append(T("• /newpoll TITLE, /closepoll, /paper – run the hearing's poll (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
 

@@ -30,6 +30,9 @@ class Context:
     member: Member | None
     conversation: Conversation | None
     max_text_chars: int = MAX_TEXT_CHARS
+    # Where people reach the HTTP listener, for report links; None: no links.
+    public_url: str | None = None
+    default_locale: str = "th"  # for members who have not chosen a language
     args: str = ""  # what followed a command
     # What happened that others may want to know, e.g. ("ballot", poll id): the engine tells its
     # listeners (a live tally) once the transaction is committed.
@@ -38,6 +41,13 @@ class Context:
     @property
     def member_village(self) -> int | None:
         return self.member.village_moo if self.member else None
+
+    @property
+    def locale(self) -> str:
+        """The language replies to this member are rendered in."""
+        if self.member is not None and self.member.locale in ("th", "en"):
+            return self.member.locale
+        return self.default_locale
 
     @property
     def step(self) -> str:

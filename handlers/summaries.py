@@ -1,19 +1,31 @@
-"""The tambon summary in chat, for the working team (/summary)."""
+"""The tambon summary and report in chat, for the working team (/summary, /report).
+
+/summary: totals, top problem groups, categories, villages, the latest poll and what changed
+since the member's last summary, short enough for a phone; then a chart (reports by people per
+category) and a button for the full report. /report: the report as a PDF document where the
+channel can send files, and a link to the live report when the listener has a public address.
+"""
 
 from __future__ import annotations
 
-from bot.summary import build_summary
+from typing import Any
+
+from bot import reportfiles
+from bot.summary import TambonSummary, build_summary
+from handlers import payloads
 from handlers.labels import CATEGORY_LABELS, village_label
 from handlers.router import Context, Router
-from handlers.types import Lines, Reply, T, Text
+from handlers.types import Choice, FileRef, Lines, Reply, T, Text
 from storage.base import Role
 
 router = Router()
 
 TOP = 5
+TITLE_CHARS = 60
+TEAM = (Role.TEAM, Role.ADMIN)
 
 
-@router.command("summary", roles=[Role.TEAM, Role.ADMIN])
+@router.command("summary", roles=TEAM)
 async def summary(ctx: Context) -> list[Reply]:
     """Totals, top problems, categories, villages and the latest poll, short enough for a phone."""
     assert ctx.member is not None
@@ -26,7 +38,7 @@ async def summary(ctx: Context) -> list[Reply]:
         T(
             "{n}. {title} — {count} people, {villages} villages",
             n=i,
-            title=g.title if len(g.title) <= 60 else g.title[:59] + "…",
+            title=_short(g.title),
             count=g.reporters,
             villages=max(1, len(g.villages)),
         )
@@ -73,4 +85,92 @@ async def summary(ctx: Context) -> list[Reply]:
                 )
             )
         )
+    snapshot = _snapshot(counted)
+    previous = await ctx.store.get_summary_view(ctx.member.id)
+    if previous is not None:
+        replies.append(Reply(_changes(previous[0], previous[1], snapshot, counted)))
+    await ctx.store.save_summary_view(ctx.member.id, snapshot)
+    token, _ = await reportfiles.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
+    replies.append(
+        Reply(
+            T("Reports by people per category"),
+            file=FileRef("chart", token),
+            no_file=T("Tap below for the full report."),
+            choices=[Choice(T("📄 Full report"), payloads.Pick(payloads.REPORT).pack())],
+        )
+    )
     return replies
+
+
+@router.command("report", roles=TEAM)
+async def report(ctx: Context) -> list[Reply]:
+    return await _report(ctx)
+
+
+@router.action(payloads.REPORT)
+async def report_button(ctx: Context) -> list[Reply]:
+    if ctx.member is None or ctx.member.role not in TEAM:
+        return [Reply(T("Sorry, only the tambon's working team can use /report."))]
+    return await _report(ctx)
+
+
+async def _report(ctx: Context) -> list[Reply]:
+    """The full report: a PDF document, and the live report's link when there is one."""
+    assert ctx.member is not None
+    tambon = await ctx.store.get_tambon(ctx.member.tambon_id)
+    assert tambon is not None
+    token, _ = await reportfiles.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
+    if ctx.public_url:
+        text = T(
+            "📄 The report of Tambon {tambon}, as it stands now. Open it live in a browser "
+            "(the link works for {hours} hours; please do not share it): {link}",
+            tambon=tambon.name_th,
+            hours=int(reportfiles.LINK_LIFETIME.total_seconds() // 3600),
+            link=reportfiles.url(ctx.public_url, token, "html"),
+        )
+    else:
+        text = T("📄 The report of Tambon {tambon}, as it stands now.", tambon=tambon.name_th)
+    return [
+        Reply(
+            text,
+            file=FileRef("pdf", token),
+            no_file=T(
+                "This bot has no public web address for report links yet, so I cannot send "
+                "the report here. Please ask the administrator to set TAMBON_PUBLIC_URL, or "
+                "use `tambon-bot report`."
+            ),
+        )
+    ]
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
+
+
+def _snapshot(counted: TambonSummary) -> dict[str, Any]:
+    return {
+        "submissions": counted.submissions,
+        "reporters": counted.reporters,
+        "villages_heard": counted.villages_heard,
+        "groups": [g.id for g in counted.groups[:TOP]],
+    }
+
+
+def _changes(at: Any, before: dict[str, Any], now: dict[str, Any], counted: TambonSummary) -> Text:
+    """What changed since the member's last summary (``at``)."""
+    new_villages = [v for v in now["villages_heard"] if v not in before.get("villages_heard", [])]
+    new_top = [g for g in counted.groups[:TOP] if g.id not in before.get("groups", [])]
+    added = now["submissions"] - before.get("submissions", 0)
+    people = now["reporters"] - before.get("reporters", 0)
+    if added == 0 and people == 0 and not new_villages and not new_top:
+        return T("No change since your last summary ({date}).", date=at)
+    lines = [T("{count} new submissions, {people} more reporters", count=added, people=people)]
+    if new_villages:
+        lines.append(
+            T("Newly heard from: {villages}", villages=[village_label(v) for v in new_villages])
+        )
+    if new_top:
+        lines.append(
+            T("New among the top problems: {titles}", titles=[_short(g.title) for g in new_top])
+        )
+    return T("🆕 Since your last summary ({date}):\n{changes}", date=at, changes=Lines(lines))

@@ -46,6 +46,14 @@ class Choice:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file made on demand for a report link: "chart" (PNG), "pdf" or "html" (the report)."""
+
+    kind: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """One outgoing message: a sentence, optionally with choices (buttons)."""
 
@@ -66,6 +74,10 @@ class Reply:
     live_tally: int | None = None
     # A chat command to show as a QR code (a channel may turn it into a link to the bot first).
     qr: str | None = None
+    # A file to send with the text (a chart as a photo, the report as a document); a channel
+    # that cannot send files gives its link instead, or ``no_file`` when there is no link.
+    file: FileRef | None = None
+    no_file: Text | None = None
 
 
 class Media(enum.StrEnum):

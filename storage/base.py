@@ -228,6 +228,17 @@ class PaperBallots:
     entered_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ReportLink:
+    """A link to a tambon's live report, made for a team member; valid until ``expires_at``."""
+
+    tambon_id: int
+    member_id: int | None
+    locale: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class PollClosed(Exception):
     """The poll does not accept ballots (not opened yet, or closed)."""
 
@@ -383,3 +394,9 @@ class Store(Protocol):
         ...
 
     async def list_corrections(self, submission_id: int | None = None) -> list[Correction]: ...
+
+    # Reports: what a member's last summary showed; links to the live report.
+    async def get_summary_view(self, member_id: int) -> tuple[datetime, dict[str, Any]] | None: ...
+    async def save_summary_view(self, member_id: int, snapshot: dict[str, Any]) -> None: ...
+    async def create_report_link(self, token_hash: str, link: ReportLink) -> None: ...
+    async def get_report_link(self, token_hash: str) -> ReportLink | None: ...

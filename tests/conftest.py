@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import socket
 import subprocess
+import tempfile
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
@@ -105,6 +106,9 @@ def en(msgid: str, **params: object) -> str:
     return i18n.render(T(msgid, **params), "en")
 
 
+FILES_DIR = Path(tempfile.mkdtemp(prefix="tambon-bot-tests-"))  # what the console saves
+
+
 async def console(engine: Engine, user: str, *lines: str) -> list[str]:
     """Type ``lines`` into the console adapter; returns what it printed for each line.
 
@@ -114,7 +118,7 @@ async def console(engine: Engine, user: str, *lines: str) -> list[str]:
     printed = []
     for line in lines:
         stdout = io.StringIO()
-        await run_console(engine, user, io.StringIO(line + "\n"), stdout)
+        await run_console(engine, user, io.StringIO(line + "\n"), stdout, files_dir=FILES_DIR)
         printed.append(stdout.getvalue())
     return printed
 

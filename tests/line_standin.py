@@ -81,6 +81,11 @@ class LineStandIn:
                     return self._error(kind, 400, "quickReply label: at most 20 characters")
             if message.get("type") == "flex" and len(message.get("altText", "")) > 400:
                 return self._error(kind, 400, "altText: at most 400 characters")
+            if message.get("type") == "image":
+                for key in ("originalContentUrl", "previewImageUrl"):
+                    url = message.get(key) or ""
+                    if not url.startswith("https://") or len(url) > 2000:
+                        return self._error(kind, 400, f"{key}: must be an HTTPS URL")
         return None
 
     @staticmethod

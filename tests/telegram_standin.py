@@ -98,7 +98,13 @@ class TelegramStandIn:
                 params = await request.json()
             else:
                 form = await request.post()
-                params = {k: _decode(str(v)) for k, v in form.items()}
+                params = {
+                    # An uploaded file (multipart), kept whole so tests can open it.
+                    k: {"filename": v.filename, "content_type": v.content_type, "data": v.file.read()}
+                    if isinstance(v, web.FileField)
+                    else _decode(str(v))
+                    for k, v in form.items()
+                }
         call = Call(method, params)
         if self.record_calls:
             self.calls.append(call)
@@ -107,6 +113,12 @@ class TelegramStandIn:
         if self._failures[method]:
             status, body = self._failures[method].popleft()
             return web.json_response(body, status=status)
+        problem = self._bad_caption(params) if method in ("sendPhoto", "sendDocument") else None
+        if problem is not None or len(str(params.get("text") or "")) > 4096:
+            description = problem or "Bad Request: message is too long"
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": description}, status=400
+            )
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return web.json_response(
@@ -235,6 +247,27 @@ class TelegramStandIn:
         if waiting:
             self.latencies.append(time.monotonic() - waiting.popleft())
         return self._message(params["chat_id"], params["text"], params.get("reply_markup"))
+
+    @staticmethod
+    def _bad_caption(params: dict[str, Any]) -> str | None:
+        if len(params.get("caption") or "") > 1024:
+            return "Bad Request: message caption is too long"
+        return None
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent_count += 1
+        message = self._message(params["chat_id"], "", params.get("reply_markup"))
+        del message["text"]
+        message["caption"] = params.get("caption", "")
+        upload = params["document"]
+        message["document"] = {
+            "file_id": "doc",
+            "file_unique_id": "doc",
+            "file_name": upload["filename"],
+            "mime_type": upload["content_type"],
+            "file_size": len(upload["data"]),
+        }
+        return message
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         self.sent_count += 1

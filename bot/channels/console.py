@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import Engine, Outgoing
@@ -17,10 +18,12 @@ from handlers.types import Incoming
 CHANNEL = "console"
 
 
-def format_outgoing(out: Outgoing) -> str:
+def format_outgoing(out: Outgoing, saved: Path | None = None) -> str:
     lines = [out.text]
     if out.qr is not None:
         lines.append(f"[QR: {out.qr}]")
+    if saved is not None:
+        lines.append(f"[{saved}]")
     lines += [f"{number}. {label}" for number, (label, _) in enumerate(out.choices, start=1)]
     return "\n".join(lines)
 
@@ -31,8 +34,9 @@ async def run_console(
     stdin: TextIO,
     stdout: TextIO,
     greeting: Sequence[str] = (),
+    files_dir: Path = Path("data/reports"),
 ) -> None:
-    """Converse until end of input."""
+    """Converse until end of input; files sent (a chart, the report) are saved in ``files_dir``."""
     interactive = stdin.isatty()
 
     def say(text: str) -> None:
@@ -50,6 +54,18 @@ async def run_console(
             return
         replies = await engine.handle(Incoming(CHANNEL, user_id, text=raw.rstrip("\r\n")))
         for out in replies:
-            say(format_outgoing(out))
+            say(format_outgoing(out, await _save(engine, out, files_dir)))
         if not interactive:
             say("")
+
+
+async def _save(engine: Engine, out: Outgoing, folder: Path) -> Path | None:
+    if out.file is None:
+        return None
+    rendered = await engine.file(out.file)
+    if rendered is None:
+        return None
+    path = folder / rendered.filename
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(path.write_bytes, rendered.data)
+    return path

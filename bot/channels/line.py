@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from linebot.v3 import SignatureValidator
@@ -31,6 +32,7 @@ from linebot.v3.messaging import (
     FlexButton,
     FlexMessage,
     FlexText,
+    ImageMessage,
     Message,
     PostbackAction,
     PushMessageRequest,
@@ -116,6 +118,19 @@ def to_messages(outs: Sequence[Outgoing]) -> list[Message]:
     """Render replies as LINE messages: texts split at 5,000 characters, choices as buttons."""
     messages: list[Message] = []
     for out in outs:
+        image = None
+        file = out.file
+        if file is not None:
+            # LINE takes no uploads: files go as links (HTTPS only), or not at all.
+            url = out.file_url if out.file_url and out.file_url.startswith("https://") else None
+            if url is None:
+                out = replace(out, text=out.no_file or out.text)
+            elif file.kind == "chart":
+                image = ImageMessage(
+                    originalContentUrl=url, previewImageUrl=url, quickReply=quick_reply(out)
+                )
+            else:
+                out = replace(out, text=f"{out.text}\n{file.kind.upper()}: {url}")
         pieces = split_text(out.text, MAX_TEXT)
         *before, last = pieces
         messages += [TextMessage(text=piece) for piece in before]
@@ -124,7 +139,9 @@ def to_messages(outs: Sequence[Outgoing]) -> list[Message]:
             and all(len(label) <= MAX_QUICK_LABEL for label, _ in out.choices)
             and not out.card
         )
-        if not out.choices or simple:
+        if image is not None:
+            messages += [TextMessage(text=last), image]  # the buttons go with the last message
+        elif not out.choices or simple:
             messages.append(TextMessage(text=last, quickReply=quick_reply(out)))
         else:
             messages.append(flex_card(last, out))

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -349,6 +351,9 @@ class TelegramChannel:
             if out.qr is not None and len(out.text) <= MessageLimit.CAPTION_LENGTH:
                 await self._send_qr(chat_id, user_id, out)
                 continue
+            if out.file is not None:
+                await self._send_file(chat_id, user_id, out)
+                continue
             pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
             for index, piece in enumerate(pieces):
                 markup = keyboard(out) if index == len(pieces) - 1 else None
@@ -375,6 +380,33 @@ class TelegramChannel:
             lambda: self.app.bot.send_photo(chat_id, qr_png(link), caption=out.text),
             user_id=user_id,
         )
+
+    async def _send_file(self, chat_id: int, user_id: str, out: Outgoing) -> None:
+        """A chart as a photo, a report as a document; the text as caption when it fits."""
+        assert out.file is not None
+        rendered = await self.engine.file(out.file)
+        if rendered is None:
+            return
+        markup = keyboard(out)
+        caption: str | None = out.text
+        if len(out.text) > MessageLimit.CAPTION_LENGTH:
+            await self.send(chat_id, user_id, [replace(out, file=None, choices=())])
+            caption = None
+        upload = InputFile(rendered.data, filename=rendered.filename)
+        if out.file.kind == "chart":
+            await self._retrying(
+                lambda: self.app.bot.send_photo(
+                    chat_id, upload, caption=caption, reply_markup=markup
+                ),
+                user_id=user_id,
+            )
+        else:
+            await self._retrying(
+                lambda: self.app.bot.send_document(
+                    chat_id, upload, caption=caption, reply_markup=markup
+                ),
+                user_id=user_id,
+            )
 
     async def _edit(
         self, message: Message, text: str, markup: InlineKeyboardMarkup | None, user_id: str
