@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import socket
 import subprocess
-import tempfile
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 

@@ -99,8 +99,12 @@ class TelegramStandIn:
             else:
                 form = await request.post()
                 params = {
-                    # An uploaded file (multipart), kept whole so tests can open it.
-                    k: {"filename": v.filename, "content_type": v.content_type, "data": v.file.read()}
+                    # An uploaded file (multipart), kept whole to be opened.
+                    k: {
+                        "filename": v.filename,
+                        "content_type": v.content_type,
+                        "data": v.file.read(),
+                    }
                     if isinstance(v, web.FileField)
                     else _decode(str(v))
                     for k, v in form.items()
