@@ -443,12 +443,11 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     from bot import report
-    from bot.summary import build_summary
+    from bot.summary import read_report
 
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
-        summary = await build_summary(store, tambon)
-        submissions = [s async for s in store.iter_submissions(tambon.id)]
+        summary, submissions = await read_report(store, tambon)
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "xlsx":
@@ -480,7 +479,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     from bot import report
     from bot.core import Engine
-    from bot.summary import build_summary
+    from bot.summary import read_report
     from handlers.types import Incoming
     from storage.base import PollMethod
 
@@ -521,8 +520,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             )
         await store.add_paper_ballots(poll.id, [1, 2, 3], 12, "demo")
         await store.set_poll_status(poll.id, "closed")
-        summary = await build_summary(store, tambon)
-        submissions = [s async for s in store.iter_submissions(tambon.id)]
+        summary, submissions = await read_report(store, tambon)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report.render(summary, submissions, "html", settings.locale), "utf-8")  # noqa: ASYNC240

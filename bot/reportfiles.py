@@ -72,18 +72,18 @@ async def render_token(store: Store, token: str, kind: str) -> RenderedFile | No
 async def render(store: Store, link: ReportLink, kind: str) -> RenderedFile:
     """Make one of a link's files from the store as it is now."""
     from bot import report
-    from bot.summary import build_summary
+    from bot.summary import build_summary, read_report
 
     tambon = await store.get_tambon(link.tambon_id)
     if tambon is None:
         raise LookupError(link.tambon_id)
-    summary = await build_summary(store, tambon)
     filename, media_type = KINDS[kind]
     if kind == "chart":
+        summary = await build_summary(store, tambon)
         chart = await asyncio.to_thread(report.category_chart, summary, link.locale)
         data = chart or b""
     else:
-        submissions = [s async for s in store.iter_submissions(tambon.id)]
+        summary, submissions = await read_report(store, tambon)
         if kind == "pdf":
             data = await asyncio.to_thread(report.pdf, summary, submissions, link.locale)
         else:

@@ -7,6 +7,7 @@ documented context of the chat summary and of the report templates.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from bot.polls import Results, tally
 from storage.base import ProblemGroup, Store, Submission, Tambon
 
 TOP_GROUPS = 10
+NEEDS_SHOWN = 30  # per who-can-act, in the report; the rest are counted (and in the appendix)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class TambonSummary:
     village_category: dict[int, dict[str, int]]  # the heat table
     kinds: dict[str, int]
     groups: list[ProblemGroup]  # most reporters first
-    needs_by_actor: dict[str, list[Submission]] = field(default_factory=dict)
+    needs_by_actor: dict[str, list[Submission]] = field(default_factory=dict)  # the first few
+    needs_count: dict[str, int] = field(default_factory=dict)  # all of them, by who can act
     poll: Results | None = None
 
     @property
@@ -42,8 +45,28 @@ class TambonSummary:
         return [v for v in self.villages if v not in self.villages_heard]
 
 
-async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
-    """Count a tambon's submissions, groups and latest poll."""
+async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list[Submission]]:
+    """The summary and every submission, for a report: the submissions are read once."""
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    return await build_summary(store, tambon, submissions), submissions
+
+
+async def _each(
+    store: Store, tambon: Tambon, submissions: Sequence[Submission] | None
+) -> AsyncIterator[Submission]:
+    if submissions is None:
+        async for submission in store.iter_submissions(tambon.id):
+            yield submission
+    else:
+        for submission in submissions:
+            yield submission
+
+
+async def build_summary(
+    store: Store, tambon: Tambon, submissions: Sequence[Submission] | None = None
+) -> TambonSummary:
+    """Count a tambon's submissions (read from the store, streamed, unless given), groups and
+    latest poll."""
     by_category: Counter[str] = Counter()
     by_village: Counter[int] = Counter()
     kinds: Counter[str] = Counter()
@@ -51,13 +74,14 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
     authors: set[int] = set()
     relayed = 0
     needs: dict[str, list[Submission]] = defaultdict(list)
+    needs_count: Counter[str] = Counter()
     first: datetime | None = None
     last: datetime | None = None
     count = grouped = 0
     category_authors: dict[str, set[int]] = defaultdict(set)
     category_others: Counter[str] = Counter()  # relayed reports, and "same problem" people
     in_group: Counter[int] = Counter()
-    async for submission in store.iter_submissions(tambon.id):
+    async for submission in _each(store, tambon, submissions):
         count += 1
         first = first or submission.created_at
         last = submission.created_at
@@ -77,7 +101,9 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
             grouped += 1
             in_group[submission.group_id] += 1
         if submission.kind.value != "problem" and submission.actor:
-            needs[submission.actor].append(submission)
+            needs_count[submission.actor] += 1
+            if len(needs[submission.actor]) < NEEDS_SHOWN:
+                needs[submission.actor].append(submission)
     groups = await store.list_groups(tambon.id)
     # A group's reporters are its submissions plus the people who said "same problem".
     joined = sum(g.reporters for g in groups) - grouped
@@ -108,5 +134,6 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
         kinds=dict(kinds),
         groups=groups[:TOP_GROUPS],
         needs_by_actor=dict(needs),
+        needs_count=dict(needs_count),
         poll=results,
     )

@@ -44,6 +44,8 @@ from storage.base import (
 )
 from storage.migrations import load_migrations
 
+PAGE = 1000  # submissions per query when reading them all
+
 _MEMBER_FIELDS = frozenset(
     {"role", "village_moo", "locale", "consent_at", "tambon_id", "unreachable_at"}
 )
@@ -441,9 +443,14 @@ class SQLiteStore:
     @staticmethod
     def _submission(row: sqlite3.Row) -> Submission:
         cats = row["categories"]
-        attachments = tuple(
-            StoredAttachment(media, file_id, lat, lon)
-            for media, file_id, lat, lon in json.loads(row["attachments"] or "[]")
+        stored = row["attachments"]
+        attachments = (
+            tuple(
+                StoredAttachment(media, file_id, lat, lon)
+                for media, file_id, lat, lon in json.loads(stored)
+            )
+            if stored and stored != "[]"
+            else ()
         )
         return Submission(
             id=row["id"],
@@ -525,19 +532,25 @@ class SQLiteStore:
         return [self._submission(r) for r in await self._all(sql, params)]
 
     async def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:
-        """All of a tambon's submissions, oldest first, fetched in pages."""
-        last_id = 0
-        while True:
-            rows = await self._all(
-                self._SUBMISSION_SQL
-                + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT 500",
-                (tambon_id, last_id),
+        """All of a tambon's submissions, oldest first, fetched in pages.
+
+        The next page is fetched (in SQLite's thread) while this one is turned into objects."""
+        sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT ?"
+        rows = await self._all(sql, (tambon_id, 0, PAGE))
+        while rows:
+            following = (
+                asyncio.ensure_future(self._all(sql, (tambon_id, rows[-1]["id"], PAGE)))
+                if len(rows) == PAGE
+                else None
             )
-            if not rows:
-                return
-            for row in rows:
-                yield self._submission(row)
-            last_id = rows[-1]["id"]
+            try:
+                for row in rows:
+                    yield self._submission(row)
+            except BaseException:  # the reader stopped early (or failed): drop the next page
+                if following is not None:
+                    following.cancel()
+                raise
+            rows = await following if following is not None else []
 
     async def count_submissions(self, tambon_id: int) -> int:
         row = await self._one("SELECT count(*) FROM submissions WHERE tambon_id = ?", (tambon_id,))
