@@ -171,9 +171,8 @@ def main() -> None:
         path = Path(folder) / "bench.db"
         started = time.perf_counter()
         asyncio.run(populate(path, args.submissions))
-        print(
-            f"store: {args.submissions:,} submissions written in {time.perf_counter() - started:.0f} s"
-        )
+        took = time.perf_counter() - started
+        print(f"store: {args.submissions:,} submissions written in {took:.0f} s")
         times: dict[str, list[float]] = {p: [] for p in PHASES}
         memory: dict[str, list[float]] = {p: [] for p in PHASES}
         for _ in range(args.rounds):
@@ -181,9 +180,8 @@ def main() -> None:
                 seconds, rss = measure(path, phase)
                 times[phase].append(seconds)
                 memory[phase].append(rss)
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    python = platform.python_version()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}")
     base_t = statistics.median(times["read"])
     base_m = statistics.median(memory["read"])
     print(f"{'phase':<8} {'median s':>9} {'× read':>7} {'peak MiB':>9} {'× read':>7}")
@@ -193,7 +191,8 @@ def main() -> None:
         print(f"{phase:<8} {t:>9.2f} {t / base_t:>7.2f} {m:>9.0f} {m / base_m:>7.2f}")
     html, pdf = statistics.median(times["html"]), statistics.median(times["pdf"])
     print(
-        f"goals: HTML < 2 s: {'met' if html < 2 else 'NOT met'}; PDF < 10 s: {'met' if pdf < 10 else 'NOT met'}"
+        f"goals: HTML < 2 s: {'met' if html < 2 else 'NOT met'};"
+        f" PDF < 10 s: {'met' if pdf < 10 else 'NOT met'}"
     )
 
 
