@@ -442,12 +442,18 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
-    from bot import report
-    from bot.summary import read_report
+    from bot import progress, report
+    from bot.summary import build_summary
 
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
-        summary, submissions = await read_report(store, tambon)
+        total = await store.count_submissions(tambon.id)
+        reading = i18n.render(T("Reading submissions"), settings.locale)
+        rows = progress.counted(store.iter_submissions(tambon.id), total, reading)
+        submissions = [s async for s in rows]
+        summary = await build_summary(store, tambon, submissions)
+    if total >= progress.PROGRESS_FROM and sys.stderr.isatty():
+        print(i18n.render(T("Writing the report…"), settings.locale), file=sys.stderr)
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "xlsx":
@@ -563,15 +569,18 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
+    from bot import progress
+
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
         if args.what == "ballots":
             await _export_ballots(store, tambon, args)
             return
+        total = await store.count_submissions(tambon.id)
+        label = i18n.render(T("Exporting submissions"), settings.locale)
+        rows = progress.counted(store.iter_submissions(tambon.id), total, label)
         if args.output in (None, "-"):
-            await services.export_submissions(
-                store.iter_submissions(tambon.id), sys.stdout, args.format
-            )
+            await services.export_submissions(rows, sys.stdout, args.format)
         else:
             path = Path(args.output)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -579,9 +588,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
             # A CLI process: nothing else waits on this event loop while the file is written.
             with path.open("w", encoding=encoding, newline="") as out:  # noqa: ASYNC230
-                await services.export_submissions(
-                    store.iter_submissions(tambon.id), out, args.format
-                )
+                await services.export_submissions(rows, out, args.format)
 
 
 async def _export_ballots(store: Store, tambon: Tambon, args: argparse.Namespace) -> None:

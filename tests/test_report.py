@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import subprocess
+from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -221,3 +222,20 @@ async def test_report_chart_counts_people_per_category(
     png = report.category_chart(summary, "th")
     assert png is not None
     assert png.startswith(b"\x89PNG")
+
+
+async def test_big_jobs_show_a_progress_bar_small_ones_do_not() -> None:
+    from bot import progress
+
+    async def numbers(n: int) -> AsyncIterator[int]:
+        for i in range(n):
+            yield i
+
+    stream = io.StringIO()
+    seen = [i async for i in progress.counted(numbers(6000), 6000, "Reading", stream)]
+    assert seen == list(range(6000))  # every item passes through, in order
+    assert "Reading" in stream.getvalue()
+    assert "100%" in stream.getvalue()
+    quiet = io.StringIO()
+    assert len([i async for i in progress.counted(numbers(10), 10, "Reading", quiet)]) == 10
+    assert quiet.getvalue() == ""
