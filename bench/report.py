@@ -5,7 +5,7 @@ people, 2,000 problem groups, a closed poll with 1,000 ballots) is written once 
 Then each phase runs in a process of its own, in rounds, so that its peak memory (max RSS) is its
 own and a noisy neighbour slows every phase alike:
 
-- ``read``: every submission read from the store (the baseline);
+- ``read``: every submission read from the store, as the reports read them (the baseline);
 - ``summary``: build the TambonSummary (what /summary and the report count);
 - ``html``: read, count and render the HTML report (with the appendix of every submission);
 - ``pdf``: read, count and print the PDF (the appendix capped; see bot/report.py).
@@ -128,9 +128,8 @@ async def run_phase(path: Path, phase: str) -> float:
 
             charts._pyplot()  # matplotlib's import, once per process in a running bot
         started = time.perf_counter()
-        if phase == "read":
-            rows = [s async for s in store.iter_submissions(tambon.id)]
-            assert rows
+        if phase == "read":  # the reports' own read (a worker thread, its own connection)
+            assert await store.all_submissions(tambon.id)
         elif phase == "summary":
             await build_summary(store, tambon)
         else:

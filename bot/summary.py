@@ -47,7 +47,7 @@ class TambonSummary:
 
 async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list[Submission]]:
     """The summary and every submission, for a report: the submissions are read once."""
-    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    submissions = await store.all_submissions(tambon.id)
     return await build_summary(store, tambon, submissions), submissions
 
 

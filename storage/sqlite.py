@@ -12,7 +12,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,7 @@ from storage.base import (
 from storage.migrations import load_migrations
 
 PAGE = 1000  # submissions per query when reading them all
+_KINDS = {kind.value: kind for kind in Kind}
 
 _MEMBER_FIELDS = frozenset(
     {"role", "village_moo", "locale", "consent_at", "tambon_id", "unreachable_at"}
@@ -456,7 +457,7 @@ class SQLiteStore:
             id=row["id"],
             tambon_id=row["tambon_id"],
             text=row["text"],
-            kind=Kind(row["kind"]),
+            kind=_KINDS[row["kind"]],
             categories=tuple(cats.split("|")) if cats else (),
             village_moo=row["village_moo"],
             author_id=row["author_id"],
@@ -551,6 +552,22 @@ class SQLiteStore:
                     following.cancel()
                 raise
             rows = await following if following is not None else []
+
+    async def all_submissions(self, tambon_id: int) -> list[Submission]:
+        """Every submission of a tambon, read in a worker thread on a read-only connection of
+        its own: a big report does not hold up the chat (nor fight it for the GIL page by page).
+        Sees committed data only."""
+        if self.path == ":memory:":
+            return [s async for s in self.iter_submissions(tambon_id)]
+        return await asyncio.to_thread(self._read_all_submissions, tambon_id)
+
+    def _read_all_submissions(self, tambon_id: int) -> list[Submission]:
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout=5000")
+            sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ? ORDER BY s.id"
+            return [self._submission(row) for row in db.execute(sql, (tambon_id,))]
 
     async def count_submissions(self, tambon_id: int) -> int:
         row = await self._one("SELECT count(*) FROM submissions WHERE tambon_id = ?", (tambon_id,))
