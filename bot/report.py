@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from bot import i18n
+from bot.privacy import redact_numbers
 from bot.summary import TambonSummary
 from handlers.labels import ACTOR_LABELS, CATEGORY_LABELS, KIND_LABELS, village_label
 from handlers.types import T, Text
@@ -60,6 +61,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
     env.filters["md"] = escape_markdown
+    env.filters["private"] = lambda text: redact_numbers(text, locale)
     # A published count of 1 or 2 can point at one household: hide small counts in public copies.
     env.filters["public_count"] = lambda n: f"<{SMALL}" if public and 0 < n < SMALL else str(n)
     return env
@@ -168,7 +170,8 @@ def _appendix_rows(submissions: list[Submission], locale: str) -> Markup:
             )
         rows.append(
             f'<tr><td class="n">{x.id}</td><td>{date(x.created_at)}</td><td>{village}</td>'
-            f"<td>{kinds[x.kind.value]}</td><td>{cats}</td><td>{escape(x.text)}</td></tr>"
+            f"<td>{kinds[x.kind.value]}</td><td>{cats}</td>"
+            f"<td>{escape(redact_numbers(x.text, locale))}</td></tr>"
         )
     return Markup("\n".join(rows))
 
@@ -228,7 +231,9 @@ def xlsx(summary: TambonSummary, submissions: list[Submission], locale: str = "t
     sheet.title = "submissions"
     sheet.append(list(EXPORT_COLUMNS))
     for submission in submissions:
-        sheet.append(list(submission_row(submission).values()))
+        values = submission_row(submission)
+        values["text"] = redact_numbers(submission.text, locale)
+        sheet.append(list(values.values()))
     groups = book.create_sheet("groups")
     for row in csv.reader(io.StringIO(_groups_csv(summary, locale))):
         groups.append([int(cell) if cell.isdigit() else cell for cell in row])
@@ -256,7 +261,7 @@ def _groups_csv(summary: TambonSummary, locale: str) -> str:
         writer.writerow(
             [
                 g.id,
-                g.title,
+                redact_numbers(g.title, locale),
                 "|".join(g.categories),
                 g.reporters,
                 "|".join(str(v) for v in g.villages),

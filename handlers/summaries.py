@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import reportfiles
+from bot.privacy import redact_numbers
 from bot.summary import TambonSummary, build_summary
 from handlers import payloads
 from handlers.labels import CATEGORY_LABELS, village_label
@@ -38,7 +39,7 @@ async def summary(ctx: Context) -> list[Reply]:
         T(
             "{n}. {title} — {count} people, {villages} villages",
             n=i,
-            title=_short(g.title),
+            title=_short(g.title, ctx.locale),
             count=g.reporters,
             villages=max(1, len(g.villages)),
         )
@@ -88,7 +89,7 @@ async def summary(ctx: Context) -> list[Reply]:
     snapshot = _snapshot(counted)
     previous = await ctx.store.get_summary_view(ctx.member.id)
     if previous is not None:
-        replies.append(Reply(_changes(previous[0], previous[1], snapshot, counted)))
+        replies.append(Reply(_changes(previous[0], previous[1], snapshot, counted, ctx.locale)))
     await ctx.store.save_summary_view(ctx.member.id, snapshot)
     token, _ = await reportfiles.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
     replies.append(
@@ -143,7 +144,8 @@ async def _report(ctx: Context) -> list[Reply]:
     ]
 
 
-def _short(title: str) -> str:
+def _short(title: str, locale: str) -> str:
+    title = redact_numbers(title, locale)
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
@@ -156,7 +158,9 @@ def _snapshot(counted: TambonSummary) -> dict[str, Any]:
     }
 
 
-def _changes(at: Any, before: dict[str, Any], now: dict[str, Any], counted: TambonSummary) -> Text:
+def _changes(
+    at: Any, before: dict[str, Any], now: dict[str, Any], counted: TambonSummary, locale: str
+) -> Text:
     """What changed since the member's last summary (``at``)."""
     new_villages = [v for v in now["villages_heard"] if v not in before.get("villages_heard", [])]
     new_top = [g for g in counted.groups[:TOP] if g.id not in before.get("groups", [])]
@@ -171,6 +175,9 @@ def _changes(at: Any, before: dict[str, Any], now: dict[str, Any], counted: Tamb
         )
     if new_top:
         lines.append(
-            T("New among the top problems: {titles}", titles=[_short(g.title) for g in new_top])
+            T(
+                "New among the top problems: {titles}",
+                titles=[_short(g.title, locale) for g in new_top],
+            )
         )
     return T("🆕 Since your last summary ({date}):\n{changes}", date=at, changes=Lines(lines))

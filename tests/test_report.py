@@ -239,3 +239,43 @@ async def test_big_jobs_show_a_progress_bar_small_ones_do_not() -> None:
     quiet = io.StringIO()
     assert len([i async for i in progress.counted(numbers(10), 10, "Reading", quiet)]) == 10
     assert quiet.getvalue() == ""
+
+
+PHONE_MESSAGE = "ไฟฟ้าดับบ่อยมากหมู่ 3 ติดต่อผมได้ที่ 081-234-5678 หรือ ๐๘๙ ๑๒๓ ๔๕๖๗ ขอบคุณครับ"
+CITIZEN_ID = "ขอเบี้ยผู้พิการให้แม่ เลขบัตร 3-1012-00456-78-9 หมู่ 4"
+
+
+async def test_reports_hide_phone_and_id_numbers(
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot.privacy import redact_numbers
+
+    await onboard(engine, store, tambon, "u1", village=3)
+    await console(engine, "u1", PHONE_MESSAGE, "1")
+    await console(engine, "u1", CITIZEN_ID, "1")
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    hidden = th("[number hidden]")
+    pdf_text, _ = _pdf_text(report.pdf(summary, submissions, "th"), tmp_path)
+    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
+    sheet_text = " ".join(str(c) for row in book["submissions"].values for c in row)
+    outputs = {
+        "html": report.render(summary, submissions, "html", "th"),
+        "md": report.render(summary, submissions, "md", "th"),
+        "csv": report.render(summary, submissions, "csv", "th"),
+        "pdf": pdf_text,
+        "xlsx": sheet_text,
+    }
+    for name, text in outputs.items():
+        for number in ("234-5678", "๑๒๓ ๔๕๖๗", "00456-78"):
+            assert number not in text, name
+    assert hidden in outputs["html"]
+    assert "ติดต่อผมได้ที่" in outputs["html"]  # the rest of the message stays
+    # Numbers that are not phones or IDs stay as typed.
+    assert redact_numbers("ถนน 12 กม. งบ 1500000 บาท ปี ๒๕๖๗") == "ถนน 12 กม. งบ 1500000 บาท ปี ๒๕๖๗"
+    # The operator's raw export keeps the text as typed.
+    stored = await store.get_submission(submissions[0].id)
+    assert stored is not None
+    assert "081-234-5678" in stored.text

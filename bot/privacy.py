@@ -1,0 +1,33 @@
+"""Phone and ID numbers out of reports: villagers sometimes leave one in a message ("call me on
+...", a citizen ID for a welfare request).
+
+Reports (HTML, PDF, Markdown, spreadsheets, chat summaries) show ``[number hidden]`` in its place;
+the operator's raw export (``tambon-bot export``) keeps the text as typed.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot import i18n
+from handlers.types import T
+
+# A Thai number: 0 then 8–9 more digits (mobile 08x/09x/06x, landline 02–07x), or +66 / 66
+# without the 0; Arabic or Thai digits, with spaces, dots or dashes between groups.
+_DIGIT = "[0-9\u0e50-\u0e59]"
+_SEP = r"[\s.\-]?"
+PHONE = re.compile(
+    rf"(?<![0-9\u0e50-\u0e59])(?:(?:\+|00)?66{_SEP}|[0\u0e50]){_DIGIT}(?:{_SEP}{_DIGIT}){{7,8}}"
+    rf"(?![0-9\u0e50-\u0e59])"
+)
+# A 13-digit citizen ID, grouped 1-2345-67890-12-3 or not.
+CITIZEN_ID = re.compile(
+    rf"(?<![0-9\u0e50-\u0e59]){_DIGIT}(?:{_SEP}{_DIGIT}){{12}}(?![0-9\u0e50-\u0e59])"
+)
+HIDDEN = T("[number hidden]")
+
+
+def redact_numbers(text: str, locale: str = "th") -> str:
+    """``text`` with phone and citizen ID numbers replaced by a note that they were hidden."""
+    hidden = i18n.render(HIDDEN, locale)
+    return PHONE.sub(hidden, CITIZEN_ID.sub(hidden, text))
