@@ -457,7 +457,17 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "xlsx":
-        path.write_bytes(report.xlsx(summary, submissions, settings.locale))  # noqa: ASYNC240
+        data = report.xlsx(summary, submissions, settings.locale, public=args.public)
+        path.write_bytes(data)  # noqa: ASYNC240
+        return
+    if args.format == "csv":
+        if args.public and args.table == "submissions":
+            raise CliError(T("A copy for the public has no list of submissions."))
+        text = report.table_csv(
+            summary, submissions, args.table, settings.locale, public=args.public
+        )
+        # utf-8-sig so that Excel, which officers open CSV files with, reads Thai correctly.
+        path.write_text(text, encoding="utf-8-sig")  # noqa: ASYNC240
         return
     if args.format == "pdf":
         try:
@@ -474,8 +484,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
         path.write_bytes(data)  # noqa: ASYNC240
         return
     text = report.render(summary, submissions, args.format, settings.locale, public=args.public)
-    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-    path.write_text(text, encoding=encoding)  # noqa: ASYNC240
+    path.write_text(text, encoding="utf-8")  # noqa: ASYNC240
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
@@ -757,6 +766,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--public",
         action="store_true",
         help='for publication: counts under 5 shown as "<5", no list of submissions',
+    )
+    report_parser.add_argument(
+        "--table",
+        choices=["groups", "submissions", "poll"],
+        default="groups",
+        help="which table --format csv writes (xlsx has them all)",
     )
     report_parser.set_defaults(func=cmd_report)
 

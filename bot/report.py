@@ -75,11 +75,11 @@ def render(
     *,
     public: bool = False,
 ) -> str:
-    """The report as HTML or Markdown, or the problem groups as CSV.
+    """The report as HTML or Markdown, or the problem groups as CSV (see :func:`table_csv`).
 
     ``public``: for publication — small counts shown as "<5", no appendix of submissions."""
     if fmt == "csv":
-        return _groups_csv(summary, locale)
+        return table_csv(summary, submissions, "groups", locale, public=public)
     return _render_template(summary, submissions, fmt, locale, public=public)
 
 
@@ -219,29 +219,86 @@ def _embedded_font() -> str:
     return "data:font/ttf;base64," + base64.b64encode(fonts.font_path().read_bytes()).decode()
 
 
-def xlsx(summary: TambonSummary, submissions: list[Submission], locale: str = "th") -> bytes:
+TABLES = ("submissions", "groups", "poll")
+
+
+def tables(
+    summary: TambonSummary, submissions: list[Submission], locale: str, *, public: bool = False
+) -> dict[str, list[list[object]]]:
+    """The report's tables for the officers' spreadsheets, each with its header row.
+
+    ``public``: no submissions, and problem groups with fewer than 5 people show "<5"."""
+    from bot.services import EXPORT_COLUMNS, submission_row
+
+    rows: dict[str, list[list[object]]] = {
+        "submissions": [list(EXPORT_COLUMNS)],
+        "groups": [["group", "title", "categories", "reporters", "villages", "keywords"]],
+        "poll": [["rank", "option", "score", "votes", "chat_votes", "paper_votes"]],
+    }
+    for g in summary.groups:
+        small = public and 0 < g.reporters < SMALL
+        rows["groups"].append(
+            [
+                g.id,
+                redact_numbers(g.title, locale),
+                "|".join(g.categories),
+                f"<{SMALL}" if small else g.reporters,
+                "|".join(str(v) for v in g.villages),
+                "|".join(g.keywords),
+            ]
+        )
+    if not public:
+        for submission in submissions:
+            values = submission_row(submission)
+            values["text"] = redact_numbers(submission.text, locale)
+            rows["submissions"].append(list(values.values()))
+    if summary.poll is not None:
+        for o in summary.poll.options:
+            rows["poll"].append([o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes])
+    return rows
+
+
+def table_csv(
+    summary: TambonSummary,
+    submissions: list[Submission],
+    table: str,
+    locale: str = "th",
+    *,
+    public: bool = False,
+) -> str:
+    """One of :data:`TABLES` as CSV; text that a spreadsheet would run as a formula is quoted."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in tables(summary, submissions, locale, public=public)[table]:
+        writer.writerow([_inert(cell) for cell in row])
+    return out.getvalue()
+
+
+def _inert(cell: object) -> object:
+    # "=HYPERLINK(...)" typed by someone must stay text when an officer opens the file in Excel.
+    return "'" + cell if isinstance(cell, str) and cell.startswith(("=", "+", "@")) else cell
+
+
+def xlsx(
+    summary: TambonSummary,
+    submissions: list[Submission],
+    locale: str = "th",
+    *,
+    public: bool = False,
+) -> bytes:
     """A workbook for the officers' spreadsheets: submissions, problem groups, the latest poll."""
     from openpyxl import Workbook
 
-    from bot.services import EXPORT_COLUMNS, submission_row
-
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "submissions"
-    sheet.append(list(EXPORT_COLUMNS))
-    for submission in submissions:
-        values = submission_row(submission)
-        values["text"] = redact_numbers(submission.text, locale)
-        sheet.append(list(values.values()))
-    groups = book.create_sheet("groups")
-    for row in csv.reader(io.StringIO(_groups_csv(summary, locale))):
-        groups.append([int(cell) if cell.isdigit() else cell for cell in row])
-    if summary.poll is not None:
-        poll = book.create_sheet("poll")
-        poll.append(["rank", "option", "score", "votes", "chat_votes", "paper_votes"])
-        for o in summary.poll.options:
-            poll.append([o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes])
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for name, rows in tables(summary, submissions, locale, public=public).items():
+        if (name == "submissions" and public) or (name == "poll" and summary.poll is None):
+            continue
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
     for each in book.worksheets:
         for row in each.iter_rows():
             for cell in row:
@@ -251,21 +308,3 @@ def xlsx(summary: TambonSummary, submissions: list[Submission], locale: str = "t
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _groups_csv(summary: TambonSummary, locale: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["group", "title", "categories", "reporters", "villages", "keywords"])
-    for g in summary.groups:
-        writer.writerow(
-            [
-                g.id,
-                redact_numbers(g.title, locale),
-                "|".join(g.categories),
-                g.reporters,
-                "|".join(str(v) for v in g.villages),
-                "|".join(g.keywords),
-            ]
-        )
-    return out.getvalue()

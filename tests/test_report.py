@@ -58,6 +58,14 @@ async def test_html_report_content_and_escaping(
     assert th("Public health") in html
     assert "ท่าตะโก" in html
     assert str(summary.generated_at.year + 543 + 1) in html  # the plan year, Buddhist era
+    # Numbers and order: 3 submissions from 2 people; infrastructure (2) before health (1).
+    assert summary.reporters == 2
+    assert summary.by_category[:2] == [("infrastructure", 2), ("health", 1)]
+    overview = html[html.index(th("Overview")) :]
+    assert re.search(rf"{th('Submissions')}</th><td class=\"n\">3<", overview)
+    assert re.search(rf"{th('Reports by people')}</th><td class=\"n\">2<", overview)
+    categories = html[html.index(th("Problems by category")) :]
+    assert categories.index(th("Infrastructure")) < categories.index(th("Public health"))
 
 
 async def test_markdown_and_csv_reports(engine: Engine, store: Store, tambon: Tambon) -> None:
@@ -279,3 +287,27 @@ async def test_reports_hide_phone_and_id_numbers(
     stored = await store.get_submission(submissions[0].id)
     assert stored is not None
     assert "081-234-5678" in stored.text
+
+
+async def test_csv_tables_for_the_officers_spreadsheets(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    await _sample(engine, store, tambon)
+    await console(engine, "u2", '=HYPERLINK("http://x") ขอไฟทางหมู่ 4', "1")
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    rows = list(csv.DictReader(io.StringIO(report.table_csv(summary, submissions, "submissions"))))
+    assert [int(r["id"]) for r in rows] == [s.id for s in submissions]
+    assert any(r["text"].startswith("'=HYPERLINK") for r in rows)  # inert in Excel
+    groups = list(csv.DictReader(io.StringIO(report.table_csv(summary, [], "groups"))))
+    # Most people first; a public copy writes small groups as "<5".
+    assert [int(g["reporters"]) for g in groups] == sorted(
+        (int(g["reporters"]) for g in groups), reverse=True
+    )
+    public = list(
+        csv.DictReader(io.StringIO(report.table_csv(summary, [], "groups", public=True)))
+    )
+    assert {g["reporters"] for g in public} == {"<5"}
+    assert report.table_csv(summary, submissions, "submissions", public=True).count("\n") == 1
+    poll = report.table_csv(summary, [], "poll")
+    assert poll.splitlines() == ["rank,option,score,votes,chat_votes,paper_votes"]  # no poll yet
