@@ -39,6 +39,11 @@ SMALL = 5  # counts below this are shown as "<5" in copies meant for the public
 PDF_APPENDIX_LIMIT = 500
 
 
+def hidden(count: int, public: bool) -> bool:
+    """Whether a copy for the public shows ``count`` as "<5" (so it cannot point at a household)."""
+    return public and 0 < count < SMALL
+
+
 def _environment(locale: str, public: bool = False) -> Environment:
     env = Environment(
         loader=PackageLoader("bot", "templates"),
@@ -63,7 +68,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["md"] = escape_markdown
     env.filters["private"] = lambda text: redact_numbers(text, locale)
     # A published count of 1 or 2 can point at one household: hide small counts in public copies.
-    env.filters["public_count"] = lambda n: f"<{SMALL}" if public and 0 < n < SMALL else str(n)
+    env.filters["public_count"] = lambda n: f"<{SMALL}" if hidden(n, public) else str(n)
     return env
 
 
@@ -196,7 +201,7 @@ def category_chart(
     if not summary.reporters_by_category:
         return None
     counts = summary.reporters_by_category
-    small = [public and 0 < n < SMALL for _, n in counts]
+    small = [hidden(n, public) for _, n in counts]
     return bar_chart(
         # A public chart draws a small count as a bar of SMALL written "<5".
         [
@@ -236,7 +241,7 @@ def tables(
         "poll": [["rank", "option", "score", "votes", "chat_votes", "paper_votes"]],
     }
     for g in summary.groups:
-        small = public and 0 < g.reporters < SMALL
+        small = hidden(g.reporters, public)
         rows["groups"].append(
             [
                 g.id,
