@@ -40,7 +40,7 @@ PDF_APPENDIX_LIMIT = 500
 
 
 def hidden(count: int, public: bool) -> bool:
-    """Whether a copy for the public shows ``count`` as "<5" (so it cannot point at a household)."""
+    """Whether a public copy shows ``count`` as "<5", so that it cannot point at one household."""
     return public and 0 < count < SMALL
 
 
