@@ -27,4 +27,8 @@ def open_store(url: str) -> Store:
         from storage.sqlite import SQLiteStore
 
         return SQLiteStore(sqlite_path(url))
+    if scheme in ("postgresql", "postgres"):
+        from storage.postgres import PostgresStore
+
+        return PostgresStore(url)
     raise UnsupportedDatabase(url)

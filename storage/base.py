@@ -247,6 +247,11 @@ class DuplicateTambon(Exception):
     """A tambon with this code is already registered."""
 
 
+class ConstraintError(Exception):
+    """The database refused a write that breaks a rule of the schema (a missing tambon, a
+    duplicate key): the same exception from every backend."""
+
+
 class Store(Protocol):
     """The async storage interface; see the module docstring for transactions."""
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.base import Submission
+from storage.base import ConstraintError, Submission
 from storage.migrations import load_migrations
 from storage.sql import SQLStore, _now
 
@@ -117,15 +117,22 @@ class SQLiteStore(SQLStore):
     # Each statement is one round trip to aiosqlite's thread (execute_fetchall).
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        if self._in_tx.get():
-            return list(await self.db.execute_fetchall(sql, tuple(params)))
-        # One statement is atomic by itself; the lock keeps it out of another task's transaction.
-        async with self._lock:
-            return list(await self.db.execute_fetchall(sql, tuple(params)))
+        try:
+            if self._in_tx.get():
+                return list(await self.db.execute_fetchall(sql, tuple(params)))
+            # One statement is atomic by itself; the lock keeps it out of another task's
+            # transaction.
+            async with self._lock:
+                return list(await self.db.execute_fetchall(sql, tuple(params)))
+        except sqlite3.IntegrityError as error:
+            raise ConstraintError(str(error)) from error
 
     async def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if rows:
-            await self.db.executemany(sql, rows)
+            try:
+                await self.db.executemany(sql, rows)
+            except sqlite3.IntegrityError as error:
+                raise ConstraintError(str(error)) from error
 
     # -- bulk reads -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.nlp import KeywordTagger
 from handlers.types import T
 from storage.base import Role, Store, Tambon
 from storage.sqlite import SQLiteStore
+from tests.postgres_server import PostgresServer
 
 
 @pytest.fixture(autouse=True)
@@ -141,3 +143,20 @@ async def onboard(
         )
         in replies[-1]
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One private PostgreSQL server for the whole run, started on first use."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield postgres_server.create_database(name)
+    postgres_server.drop_database(name)

@@ -1,4 +1,4 @@
-"""The storage contract, run against every backend (SQLite today)."""
+"""The storage contract, run against every backend: SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,17 +10,28 @@ from pathlib import Path
 import pytest
 
 from storage import open_store, sqlite_path
-from storage.base import Correction, DuplicateTambon, Kind, NewSubmission, Role, Store
+from storage.base import (
+    ConstraintError,
+    Correction,
+    DuplicateTambon,
+    Kind,
+    NewSubmission,
+    Role,
+    Store,
+)
 from storage.migrations import load_migrations
 from storage.sqlite import SQLiteStore
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path}/contract.db") if request.param == "sqlite" else None
-    assert store is not None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/contract.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    store = open_store(url)
     await store.open()
     yield store
     await store.close()
@@ -219,7 +230,7 @@ class TestStoreContract:
         assert await backend.count_submissions(tambon_id) == 50
 
     async def test_foreign_keys_are_enforced(self, backend: Store) -> None:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(ConstraintError):
             await backend.create_invite(999, Role.VILLAGER, "11111111")
 
 
