@@ -11,7 +11,7 @@ not both apply one.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.base import ConstraintError, DuplicateTambon, Tambon
+from storage.base import ConstraintError
 from storage.migrations import load_migrations
 from storage.sql import SQLStore, _now
 
@@ -159,26 +159,3 @@ class PostgresStore(SQLStore):
                 await free.executemany(numbered(sql), rows)
         except asyncpg.IntegrityConstraintViolationError as error:
             raise ConstraintError(str(error)) from error
-
-    # -- where PostgreSQL answers differently -------------------------------------------
-
-    async def create_tambon(
-        self,
-        code: str,
-        name_th: str,
-        amphoe_th: str,
-        province_th: str,
-        villages: Sequence[tuple[int, str | None]],
-        name_en: str | None = None,
-        amphoe_en: str | None = None,
-        province_en: str | None = None,
-    ) -> Tambon:
-        # Two processes creating the same tambon at once: the loser hits the unique code.
-        try:
-            return await super().create_tambon(
-                code, name_th, amphoe_th, province_th, villages, name_en, amphoe_en, province_en
-            )
-        except ConstraintError as error:
-            if await self.get_tambon_by_code(code) is None:
-                raise
-            raise DuplicateTambon(code) from error

@@ -184,13 +184,17 @@ class SQLStore:
         province_en: str | None = None,
     ) -> Tambon:
         async with self.transaction():
-            if await self.get_tambon_by_code(code) is not None:
-                raise DuplicateTambon(code)
-            tambon_id = await self._insert(
+            # ON CONFLICT: two processes creating the same tambon at once (PostgreSQL) get one
+            # tambon and one DuplicateTambon, not a constraint error.
+            row = await self._one(
                 "INSERT INTO tambons (code, name_th, amphoe_th, province_th, name_en, amphoe_en,"
-                " province_en, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " province_en, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (code) DO NOTHING RETURNING id",
                 (code, name_th, amphoe_th, province_th, name_en, amphoe_en, province_en, _now()),
             )
+            if row is None:
+                raise DuplicateTambon(code)
+            tambon_id = int(row[0])
             await self._many(
                 "INSERT INTO villages (tambon_id, moo, name) VALUES (?, ?, ?)",
                 [(tambon_id, moo, name) for moo, name in villages],
@@ -479,7 +483,8 @@ class SQLStore:
     async def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:
         """All of a tambon's submissions, oldest first, fetched in pages.
 
-        The next page is fetched (in SQLite's thread) while this one is turned into objects."""
+        The next page is fetched (where the backend can run two queries at once) while this one
+        is turned into objects."""
         sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT ?"
         rows = await self._all(sql, (tambon_id, 0, PAGE))
         while rows:
