@@ -16,10 +16,12 @@ copied from the PDF reads back as typed:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import os
 import re
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,9 +42,15 @@ def font_path() -> Path:
     return Path(fontpkg.path(FAMILY))
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tambon-bot" / "fonts"
+def cache_dirs() -> list[Path]:
+    """Where prepared fonts are kept: the user's cache, else (a read-only home, as under a
+    locked-down service) the temporary folder."""
+    folders = []
+    base = os.environ.get("XDG_CACHE_HOME")
+    with contextlib.suppress(RuntimeError):  # no home directory at all
+        folders.append(Path(base) if base else Path.home() / ".cache")
+    folders.append(Path(tempfile.gettempdir()))
+    return [folder / "tambon-bot" / "fonts" for folder in folders]
 
 
 @cache
@@ -50,7 +58,16 @@ def pdf_fonts() -> dict[int, Path]:
     """The prepared static fonts for PDFs, by weight (400, 700); made once, then read from disk."""
     source = font_path()
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
-    folder = cache_dir()
+    *preferred, last = cache_dirs()
+    for folder in preferred:
+        try:
+            return _prepared_in(folder, source, digest)
+        except OSError:
+            continue
+    return _prepared_in(last, source, digest)
+
+
+def _prepared_in(folder: Path, source: Path, digest: str) -> dict[int, Path]:
     paths = {w: folder / f"TambonThai-{w}-{digest}-v{PREPARED_VERSION}.ttf" for w in (400, 700)}
     for weight, path in paths.items():
         if not path.exists():

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
+
 from bot import report
 from bot.core import Engine
 from bot.summary import build_summary
@@ -311,3 +313,26 @@ async def test_csv_tables_for_the_officers_spreadsheets(
     assert report.table_csv(summary, submissions, "submissions", public=True).count("\n") == 1
     poll = report.table_csv(summary, [], "poll")
     assert poll.splitlines() == ["rank,option,score,votes,chat_votes,paper_votes"]  # no poll yet
+
+
+def test_pdf_fonts_fall_back_to_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache folder that cannot be written (a locked-down service) must not stop PDFs."""
+    import tempfile
+
+    from bot import fonts
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")  # the cache "folder" is a file: no one, root included, can use it
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    fonts.pdf_fonts.cache_clear()
+    try:
+        paths = fonts.pdf_fonts()
+        assert all(p.is_relative_to(tmp_path / "tmp") for p in paths.values())
+        assert all(p.stat().st_size > 10_000 for p in paths.values())
+        assert "\u0e33" in fonts.glyph_text(paths[400]).values()  # SARA AM's twin glyph
+    finally:
+        fonts.pdf_fonts.cache_clear()
