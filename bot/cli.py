@@ -521,7 +521,11 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             await say("1")  # "same problem" when asked; otherwise nothing is waiting
         groups = await store.list_groups(tambon.id)
         poll = await store.create_poll(
-            tambon.id, "Demo", PollMethod.BORDA, 3, [(g.title, g.id) for g in groups[:4]]
+            tambon.id,
+            str(messages["poll_title"]),
+            PollMethod.BORDA,
+            3,
+            [(g.title, g.id) for g in groups[:4]],
         )
         await store.set_poll_status(poll.id, "open")
         members = [

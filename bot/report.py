@@ -21,7 +21,13 @@ from markupsafe import Markup, escape
 from bot import i18n
 from bot.privacy import redact_numbers
 from bot.summary import TambonSummary
-from handlers.labels import ACTOR_LABELS, CATEGORY_LABELS, KIND_LABELS, village_label
+from handlers.labels import (
+    ACTOR_LABELS,
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    method_label,
+    village_label,
+)
 from handlers.types import T, Text
 from storage.base import Submission
 
@@ -63,6 +69,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["village"] = lambda v: label(village_label(v))
     env.filters["kind"] = lambda k: label(KIND_LABELS[k])
     env.filters["actor"] = lambda a: label(ACTOR_LABELS[a])
+    env.filters["method"] = lambda poll: label(method_label(poll))
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
     env.filters["md"] = escape_markdown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.types import T, Text
-from storage.base import Kind, Role
+from storage.base import Kind, Poll, PollMethod, Role
 
 CATEGORY_LABELS: dict[str, Text] = {
     "infrastructure": T("Infrastructure"),
@@ -51,3 +51,16 @@ def village_label(moo: int | None, name: str | None = None) -> Text:
 
 def category_labels(categories: tuple[str, ...] | list[str]) -> list[Text]:
     return [CATEGORY_LABELS.get(c, Text(c)) for c in categories]
+
+
+def method_label(poll: Poll) -> Text:
+    """How a poll was counted, for reports (the ballot card explains it to voters instead)."""
+    if poll.method is PollMethod.BORDA:
+        return T(
+            "Method: ranking (Borda count). Each person ranked up to {k} problems; the first got "
+            "{k} points, the next one point less, and so on.",
+            k=poll.choose,
+        )
+    if poll.choose == 1:
+        return T("Method: one vote each, for the problem that matters most.")
+    return T("Method: each person chose up to {k} problems, one vote for each.", k=poll.choose)

@@ -117,6 +117,13 @@ def test_demo_writes_a_report(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert 5 < int(submissions) < 18  # duplicates joined their groups instead of new rows
     html = out.read_text(encoding="utf-8")
     assert th("Priorities from the hearing") in html
+    # The demo's poll is a Borda count of 3: the report says how it was counted.
+    method = th(
+        "Method: ranking (Borda count). Each person ranked up to {k} problems; the first got "
+        "{k} points, the next one point less, and so on.",
+        k=3,
+    )
+    assert method in html
     assert "ถนนหมู่ 1" in html
 
 
