@@ -8,6 +8,7 @@ the member's language after the handlers ran, so a language switch takes effect 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,11 +17,13 @@ from typing import TYPE_CHECKING
 from bot import i18n
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
-from handlers.types import FileRef, Incoming, Reply, Tagger
+from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from storage.base import Conversation, Store
 
 if TYPE_CHECKING:
     from bot.reportfiles import RenderedFile
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,13 @@ class Outgoing:
     file: FileRef | None = None
     file_url: str | None = None  # the file's link, when the listener has a public address
     no_file: str | None = None  # what to say instead where a file cannot be sent or linked
+    file_failed: str | None = None  # what to say when the file could not be made
+
+
+FILE_FAILED = T(
+    "Sorry, I could not make this file just now. Please try again in a while; if it keeps "
+    "happening, ask the administrator to check the server (scripts/system-packages)."
+)
 
 
 class Engine:
@@ -115,10 +125,15 @@ class Engine:
         return self.default_locale
 
     async def file(self, ref: FileRef) -> RenderedFile | None:
-        """The bytes of a file a reply refers to; None when its link has expired."""
+        """The bytes of a file a reply refers to; None when its link has expired or the file
+        could not be made (logged; the channel says ``file_failed`` instead)."""
         from bot import reportfiles
 
-        return await reportfiles.render_token(self.store, ref.token, ref.kind)
+        try:
+            return await reportfiles.render_token(self.store, ref.token, ref.kind)
+        except Exception:
+            log.exception("could not make the %s file of a report link", ref.kind)
+            return None
 
     def render(self, reply: Reply, locale: str) -> Outgoing:
         from bot import reportfiles
@@ -139,6 +154,7 @@ class Engine:
                 else None
             ),
             no_file=i18n.render(reply.no_file, locale) if reply.no_file is not None else None,
+            file_failed=i18n.render(FILE_FAILED, locale) if reply.file is not None else None,
         )
 
 

@@ -18,6 +18,9 @@ from datetime import UTC, datetime, timedelta
 from storage.base import ReportLink, Store
 
 LINK_LIFETIME = timedelta(hours=24)
+# Reports are made one at a time: a few officers opening links at once queue rather than
+# overload a small server (WeasyPrint is not meant to run in several threads at once either).
+_MAKING = asyncio.Semaphore(1)
 PATH = "/reports"
 # kind: (file name, media type)
 KINDS = {
@@ -71,6 +74,11 @@ async def render_token(store: Store, token: str, kind: str) -> RenderedFile | No
 
 async def render(store: Store, link: ReportLink, kind: str) -> RenderedFile:
     """Make one of a link's files from the store as it is now."""
+    async with _MAKING:
+        return await _render(store, link, kind)
+
+
+async def _render(store: Store, link: ReportLink, kind: str) -> RenderedFile:
     from bot import report
     from bot.summary import build_summary, read_report
 

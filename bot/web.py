@@ -88,7 +88,7 @@ def build_app(
 def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
     """``/reports/TOKEN`` (the live report), ``.../report.pdf`` and ``.../chart.png``."""
     from bot import i18n, reportfiles
-    from handlers.types import T
+    from handlers.types import T, Text
 
     by_name = {name: kind for kind, (name, _) in reportfiles.KINDS.items()}
     headers = {
@@ -98,22 +98,35 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
         "X-Robots-Tag": "noindex",
     }
 
+    def _page(status: int, message: Text) -> web.Response:
+        """A short page in the default language, Thai and English, for a link that fails."""
+        texts = [i18n.render(message, loc) for loc in dict.fromkeys((locale, "th", "en"))]
+        body = "".join(f"<p>{html.escape(t)}</p>" for t in texts)
+        head = '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        page = f"{head}<body>{body}</body></html>"
+        return web.Response(
+            status=status, text=page, content_type="text/html", charset="utf-8", headers=headers
+        )
+
     async def serve_report(request: web.Request) -> web.Response:
         kind = by_name.get(request.match_info.get("name", "report.html"))
         link = await reportfiles.valid_link(store, request.match_info["token"])
         if kind is None or link is None:
-            message = T(
-                "This report link does not exist or has expired. Please send /report in the chat "
-                "for a new one."
+            return _page(
+                404,
+                T(
+                    "This report link does not exist or has expired. Please send /report in the "
+                    "chat for a new one."
+                ),
             )
-            texts = [i18n.render(message, loc) for loc in dict.fromkeys((locale, "th", "en"))]
-            body = "".join(f"<p>{html.escape(t)}</p>" for t in texts)
-            head = '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
-            page = f"{head}<body>{body}</body></html>"
-            return web.Response(
-                status=404, text=page, content_type="text/html", charset="utf-8", headers=headers
+        try:
+            rendered = await reportfiles.render(store, link, kind)
+        except Exception:
+            log.exception("could not make the %s file of a report link", kind)
+            return _page(
+                503,
+                T("Sorry, this report could not be made just now. Please try again in a while."),
             )
-        rendered = await reportfiles.render(store, link, kind)
         media_type, _, charset = rendered.media_type.partition("; charset=")
         extra = {}
         if kind == "pdf":

@@ -7,11 +7,12 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from bot import reportfiles, services, web
+from bot import i18n, reportfiles, services, web
 from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
@@ -296,3 +297,45 @@ async def test_line_gets_the_chart_and_report_as_https_links(
         await channel.stop()
         await standin.stop()
     await asyncio.sleep(0)
+
+
+async def test_a_report_that_cannot_be_made_gets_a_polite_answer(
+    engine: Engine,
+    store: Store,
+    tambon: Tambon,
+    listener: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The PDF font cannot be prepared anywhere (no writable cache, no writable temp folder):
+    the officer is told so in chat, the web link answers 503, and nothing stored changes."""
+    import tempfile
+
+    from bot import fonts
+
+    await onboard(engine, store, tambon, "villager", village=3)
+    await _team(engine, store, tambon)
+    await console(engine, "villager", ROAD, "1")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker))
+    fonts.pdf_fonts.cache_clear()
+    try:
+        (printed,) = await console(engine, "officer", "/report")
+        from bot.core import FILE_FAILED
+
+        assert i18n.render(FILE_FAILED, "th") in printed
+        token, _ = await reportfiles.create_link(store, tambon.id, None, "th")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(reportfiles.url(listener, token, "pdf")) as response,
+        ):
+            assert response.status == 503
+            assert (
+                th("Sorry, this report could not be made just now. Please try again in a while.")
+                in await response.text()
+            )
+        assert await store.count_submissions(tambon.id) == 1
+    finally:
+        fonts.pdf_fonts.cache_clear()

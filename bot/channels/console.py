@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -54,7 +55,10 @@ async def run_console(
             return
         replies = await engine.handle(Incoming(CHANNEL, user_id, text=raw.rstrip("\r\n")))
         for out in replies:
-            say(format_outgoing(out, await _save(engine, out, files_dir)))
+            saved = await _save(engine, out, files_dir)
+            if out.file is not None and saved is None and out.file_failed:
+                out = replace(out, text=f"{out.text}\n{out.file_failed}")
+            say(format_outgoing(out, saved))
         if not interactive:
             say("")
 
