@@ -145,6 +145,22 @@ class TestStoreContract:
         assert stored.categories == ("water", "agriculture")
         assert (await backend.get_submission(stored.id)) == stored
 
+    async def test_inbox_keeps_arrival_order_and_skips_handled_events(
+        self, backend: Store
+    ) -> None:
+        assert await backend.inbox_add("line", [("e3", "three"), ("e1", "one")]) == 2
+        assert await backend.inbox_add("line", [("e2", "two"), ("e1", "one again")]) == 1
+        assert await backend.inbox_add("telegram", [("e1", "elsewhere")]) == 1
+        assert await backend.inbox_pending("line") == [
+            ("e3", "three"),
+            ("e1", "one"),
+            ("e2", "two"),
+        ]
+        await backend.claim_update("line", "e3")  # handled: its ledger entry, then done
+        await backend.inbox_done("line", "e3")
+        assert await backend.inbox_add("line", [("e3", "redelivered")]) == 0
+        assert [key for key, _ in await backend.inbox_pending("line")] == ["e1", "e2"]
+
     async def test_claim_update(self, backend: Store) -> None:
         assert await backend.claim_update("telegram", "1001")
         assert not await backend.claim_update("telegram", "1001")
