@@ -386,13 +386,20 @@ async def test_webhook_refuses_a_wrong_secret_and_accepts_the_right_one(
         await runner.cleanup()
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
 async def test_tambon_bot_run_against_the_standin(
-    standin: TelegramStandIn, tmp_path: Path
+    standin: TelegramStandIn, tmp_path: Path, database: str, request: pytest.FixtureRequest
 ) -> None:
-    """The issue's acceptance path: `tambon-bot run` with a token, onboarding, export."""
+    """The issue's acceptance path: `tambon-bot run` with a token, onboarding, export; on the
+    embedded SQLite store and on PostgreSQL."""
+    url = (
+        f"sqlite:///{tmp_path}/run.db"
+        if database == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
     env = {
         **os.environ,
-        "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/run.db",
+        "TAMBON_DATABASE_URL": url,
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": standin.base_url,
         "TAMBON_LISTEN": "127.0.0.1:0",
