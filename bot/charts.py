@@ -47,6 +47,8 @@ def bar_chart(
     ]
     values = [value for _, value in bars]
     height = 1.2 + 0.42 * max(1, len(bars))
+    from matplotlib.ticker import MaxNLocator
+
     figure, axes = plt.subplots(figsize=(7.0, height), dpi=150)
     try:
         positions = list(range(len(bars)))[::-1]
@@ -57,6 +59,7 @@ def bar_chart(
         for y, value, text in zip(positions, values, shown, strict=True):
             axes.text(value + top * 0.01, y, text, va="center", fontsize=10)
         axes.set_xlim(0, max(1, top) * 1.15)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # people come in whole numbers
         axes.set_title(title, fontsize=13, loc="left")
         axes.set_xlabel(axis_label, fontsize=10)
         axes.spines[["top", "right"]].set_visible(False)
