@@ -343,3 +343,15 @@ def test_pdf_fonts_fall_back_to_the_temporary_folder(
         assert "\u0e33" in fonts.glyph_text(paths[400]).values()  # SARA AM's twin glyph
     finally:
         fonts.pdf_fonts.cache_clear()
+
+
+def test_appendix_dates_are_bangkok_days_in_the_buddhist_era() -> None:
+    from datetime import UTC, datetime
+
+    from bot import i18n
+
+    late = datetime(2026, 11, 25, 20, 30, tzinfo=UTC)  # already the 26th in Bangkok
+    shown = report._date_formatter("th")(late)
+    assert shown == i18n.format_date(late, "th")
+    assert shown.startswith("26 ")
+    assert shown.endswith("2569")

@@ -18,6 +18,7 @@ from storage.base import (
     NewSubmission,
     Role,
     Store,
+    StoredAttachment,
 )
 from storage.migrations import load_migrations
 from storage.sqlite import SQLiteStore
@@ -175,11 +176,22 @@ class TestStoreContract:
                 _submission(tambon_id, f"m{i}", author=member.id if i % 2 else None)
             )
         await backend.add_submission(_submission(other_tambon, "elsewhere"))
+        await backend.add_submission(
+            _submission(
+                tambon_id,
+                "with-photo",
+                attachments=[
+                    StoredAttachment("photo", "AgAD-1", None, None),
+                    StoredAttachment("location", None, 15.63, 100.49),
+                ],
+                categories=["water"],
+            )
+        )
         ids = [s.id async for s in backend.iter_submissions(tambon_id)]
-        assert len(ids) == 1203
+        assert len(ids) == 1204
         assert ids == sorted(ids)
         # Pages prefetched while one is read: none lost, none twice; the bulk read agrees.
-        assert len(set(ids)) == 1203
+        assert len(set(ids)) == 1204
         every = await backend.all_submissions(tambon_id)
         assert every == [s async for s in backend.iter_submissions(tambon_id)]
         stopped = []
@@ -188,7 +200,8 @@ class TestStoreContract:
             if len(stopped) == 1001:
                 break
         assert stopped == ids[:1001]
-        assert await backend.count_submissions(tambon_id) == 1203  # the store still answers
+        assert await backend.count_submissions(tambon_id) == 1204  # the store still answers
+        assert every[-1].attachments[1].latitude == 15.63
         mine = await backend.list_submissions(tambon_id, author_id=member.id, limit=5)
         assert len(mine) == 5
         assert all(s.author_id == member.id for s in mine)
