@@ -110,6 +110,7 @@ async def test_report_links_serve_the_live_report_until_they_expire(
         async with http.get(reportfiles.url(listener, token, "html")) as response:
             assert response.status == 200
             assert response.headers["Cache-Control"] == "private, no-store"
+            assert "default-src 'none'" in response.headers["Content-Security-Policy"]
             html = await response.text()
         assert "ท่าตะโก" in html
         assert "&lt;script&gt;" in html
