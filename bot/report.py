@@ -144,7 +144,8 @@ def _render_template(
         "submissions": submissions,
         "locale": locale,
         "public": public,
-        "plan_year": i18n.buddhist_year(summary.generated_at) + 1,
+        "plan_year": _plan_year(summary, locale),
+        "place": _place_names(summary, locale),
         "top_category": max((n for _, n in summary.by_category), default=1),
     }
     if fmt == "html":
@@ -160,6 +161,23 @@ def _render_template(
             "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
         )
     return template.render(**context)
+
+
+def _plan_year(summary: TambonSummary, locale: str) -> str:
+    """Next year's plan, numbered as Thai plans are (Buddhist era); English adds the common era."""
+    year = i18n.buddhist_year(summary.generated_at) + 1
+    return str(year) if locale == "th" else f"{year} ({year - i18n.BUDDHIST_ERA_OFFSET})"
+
+
+def _place_names(summary: TambonSummary, locale: str) -> dict[str, str]:
+    """The tambon, amphoe and province as the reader's language names them, where known."""
+    t = summary.tambon
+    english = locale == "en"
+    return {
+        "tambon": (t.name_en if english and t.name_en else t.name_th),
+        "amphoe": (t.amphoe_en if english and t.amphoe_en else t.amphoe_th),
+        "province": (t.province_en if english and t.province_en else t.province_th),
+    }
 
 
 def _appendix_rows(submissions: list[Submission], locale: str) -> Markup:

@@ -355,3 +355,18 @@ def test_appendix_dates_are_bangkok_days_in_the_buddhist_era() -> None:
     assert shown == i18n.format_date(late, "th")
     assert shown.startswith("26 ")
     assert shown.endswith("2569")
+
+
+async def test_english_report_names_places_in_english_and_gives_both_years(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    html = report.render(summary, [], "html", "en")
+    be = summary.generated_at.year + 543 + 1
+    assert f"{be} ({be - 543})" in html
+    assert "Tha Tako" in html
+    assert "Nakhon Sawan" in html
+    thai = report.render(summary, [], "html", "th")
+    assert f"{be} (" not in thai
+    assert "นครสวรรค์" in thai
