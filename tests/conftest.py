@@ -17,6 +17,7 @@ from bot import i18n, services
 from bot.channels.console import run_console
 from bot.core import Engine
 from bot.nlp import KeywordTagger
+from handlers.router import MAX_TEXT_CHARS
 from handlers.types import T
 from storage.base import Role, Store, Tambon
 from storage.sqlite import SQLiteStore
@@ -97,6 +98,41 @@ async def run_cli_ok(env: Mapping[str, str], *args: str, cwd: Path | None = None
     done = await asyncio.to_thread(run_cli, env, *args, cwd=cwd)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+# Messages an onboarded villager might send that must get a catalog answer and store nothing,
+# on every channel: (what they send, the answer's msgid, its parameters).
+BAD_MESSAGES: list[tuple[str, str, dict[str, object]]] = [
+    (
+        "😭😭🙏",
+        "I can only read words, not emoji or stickers. Please describe the problem in a few "
+        "words, in Thai.",
+        {},
+    ),
+    (
+        "the road is broken",
+        "Please write in Thai, so that the tambon team and the hearing can read it. A short "
+        "sentence is enough.",
+        {},
+    ),
+    (
+        "road broken pls fix",
+        "Please write in Thai, so that the tambon team and the hearing can read it. A short "
+        "sentence is enough.",
+        {},
+    ),
+    (
+        "ถนนพัง" * 400,
+        "Your message is {length} characters long; the limit is {limit}. Please shorten it, "
+        "or send it as several messages, one problem each.",
+        {"length": 2400, "limit": MAX_TEXT_CHARS},
+    ),
+    (
+        "/frobnicate",
+        "Sorry, I don't know the command /{name}. Type /help to see what I can do.",
+        {"name": "frobnicate"},
+    ),
+]
 
 
 def th(msgid: str, **params: object) -> str:

@@ -19,9 +19,8 @@ from bot.channels import GROUP_NOTICE
 from bot.channels.line import LineChannel
 from bot.core import Engine, Outgoing
 from bot.nlp import KeywordTagger
-from handlers.router import MAX_TEXT_CHARS
 from storage.base import Store, Tambon
-from tests.conftest import join_code, run_cli_ok, th
+from tests.conftest import BAD_MESSAGES, join_code, run_cli_ok, th
 from tests.line_standin import Events, LineStandIn
 
 SECRET = "line-channel-secret"
@@ -248,34 +247,7 @@ async def test_bad_and_missing_signatures_and_malformed_bodies_change_nothing(
     assert await store.inbox_pending("line") == []
 
 
-@pytest.mark.parametrize(
-    ("send", "msgid", "params"),
-    [
-        (
-            "😭😭🙏",
-            "I can only read words, not emoji or stickers. Please describe the problem in a few "
-            "words, in Thai.",
-            {},
-        ),
-        (
-            "the road is broken",
-            "Please write in Thai, so that the tambon team and the hearing can read it. A short "
-            "sentence is enough.",
-            {},
-        ),
-        (
-            "ถนนพัง" * 400,
-            "Your message is {length} characters long; the limit is {limit}. Please shorten it, "
-            "or send it as several messages, one problem each.",
-            {"length": 2400, "limit": MAX_TEXT_CHARS},
-        ),
-        (
-            "/frobnicate",
-            "Sorry, I don't know the command /{name}. Type /help to see what I can do.",
-            {"name": "frobnicate"},
-        ),
-    ],
-)
+@pytest.mark.parametrize(("send", "msgid", "params"), BAD_MESSAGES)
 async def test_bad_input_on_line(
     post: Post,
     events: Events,

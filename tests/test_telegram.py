@@ -19,9 +19,8 @@ from bot.channels import GROUP_NOTICE, split_text
 from bot.channels.telegram import CHOSEN_MARK, TelegramChannel
 from bot.core import Engine, Outgoing
 from bot.nlp import KeywordTagger
-from handlers.router import MAX_TEXT_CHARS
 from storage.base import Role, Store, Tambon
-from tests.conftest import join_code, run_cli_ok, th
+from tests.conftest import BAD_MESSAGES, join_code, run_cli_ok, th
 from tests.telegram_standin import BOT_USERNAME, TelegramStandIn
 
 ROAD = "ถนนหมู่ 3 เป็นหลุมเป็นบ่อ รถสัญจรลำบาก"
@@ -254,29 +253,7 @@ async def test_403_marks_the_member_unreachable(
 @pytest.mark.parametrize(
     ("send", "msgid", "params"),
     [
-        (
-            "😭😭🙏",
-            "I can only read words, not emoji or stickers. Please describe the problem in a few "
-            "words, in Thai.",
-            {},
-        ),
-        (
-            "road broken pls fix",
-            "Please write in Thai, so that the tambon team and the hearing can read it. A short "
-            "sentence is enough.",
-            {},
-        ),
-        (
-            "ถนนพัง" * 400,
-            "Your message is {length} characters long; the limit is {limit}. Please shorten it, "
-            "or send it as several messages, one problem each.",
-            {"length": 2400, "limit": MAX_TEXT_CHARS},
-        ),
-        (
-            "/frobnicate",
-            "Sorry, I don't know the command /{name}. Type /help to see what I can do.",
-            {"name": "frobnicate"},
-        ),
+        *BAD_MESSAGES,
         (
             "/start 00000000",
             "Sorry, the join code {code} was not found. Please check it with your tambon team or "
