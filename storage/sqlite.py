@@ -18,9 +18,9 @@ from typing import Any
 
 import aiosqlite
 
-from storage.base import ConstraintError, Kind, StoredAttachment, Submission
+from storage.base import ConstraintError, StoredAttachment, Submission
 from storage.migrations import load_migrations
-from storage.sql import SQLStore, _now
+from storage.sql import _KINDS, SQLStore, _now
 
 
 class SQLiteStore(SQLStore):
@@ -175,13 +175,12 @@ class SQLiteStore(SQLStore):
                 " created_at, group_id, actor FROM submissions WHERE tambon_id = ? ORDER BY id",
                 (tambon_id,),
             )
-            kinds = {kind.value: kind for kind in Kind}
             return [
                 Submission(
                     sid,
                     tambon_id,
                     text,
-                    kinds[kind],
+                    _KINDS[kind],
                     tuple(categories.get(sid, ())),
                     village,
                     author,
