@@ -442,49 +442,60 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
 
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
-    from bot import progress, report
-    from bot.summary import build_summary
+    from bot import progress
+    from bot.summary import read_report
 
+    if args.format == "csv" and args.public and args.table == "submissions":
+        raise CliError(T("A copy for the public has no list of submissions."))
+    if args.format == "pdf":
+        _require_pango()
+    locale = settings.locale
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
-        total = await store.count_submissions(tambon.id)
-        reading = i18n.render(T("Reading submissions"), settings.locale)
-        rows = progress.counted(store.iter_submissions(tambon.id), total, reading)
-        submissions = [s async for s in rows]
-        summary = await build_summary(store, tambon, submissions)
-    if total >= progress.PROGRESS_FROM and sys.stderr.isatty():
-        print(i18n.render(T("Writing the report…"), settings.locale), file=sys.stderr)
+        steps = progress.Steps(
+            await store.count_submissions(tambon.id),
+            [
+                i18n.render(T("Reading submissions"), locale),
+                i18n.render(T("Writing the report…"), locale),
+            ],
+        )
+        summary, submissions = await read_report(store, tambon)
+    steps.next()
+    data = _report_file(args, summary, submissions, locale)
     path = Path(args.output)
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)  # noqa: ASYNC240 - a CLI process: nothing else waits on this loop
+    steps.close()
+
+
+def _report_file(
+    args: argparse.Namespace, summary: Any, submissions: list[Any], locale: str
+) -> bytes:
+    """The report file's bytes in the format asked for."""
+    from bot import report
+
     if args.format == "xlsx":
-        data = report.xlsx(summary, submissions, settings.locale, public=args.public)
-        path.write_bytes(data)  # noqa: ASYNC240
-        return
-    if args.format == "csv":
-        if args.public and args.table == "submissions":
-            raise CliError(T("A copy for the public has no list of submissions."))
-        text = report.table_csv(
-            summary, submissions, args.table, settings.locale, public=args.public
-        )
-        # utf-8-sig so that Excel, which officers open CSV files with, reads Thai correctly.
-        path.write_text(text, encoding="utf-8-sig")  # noqa: ASYNC240
-        return
+        return report.xlsx(summary, submissions, locale, public=args.public)
     if args.format == "pdf":
-        try:
-            import weasyprint  # noqa: F401
-        except OSError as error:  # the Pango library is missing
-            raise CliError(
-                T(
-                    "PDF reports need the Pango library; install it with scripts/system-packages "
-                    "(Debian) and try again. ({error})",
-                    error=str(error).splitlines()[0],
-                )
-            ) from error
-        data = report.pdf(summary, submissions, settings.locale, public=args.public)
-        path.write_bytes(data)  # noqa: ASYNC240
-        return
-    text = report.render(summary, submissions, args.format, settings.locale, public=args.public)
-    path.write_text(text, encoding="utf-8")  # noqa: ASYNC240
+        return report.pdf(summary, submissions, locale, public=args.public)
+    if args.format == "csv":
+        text = report.table_csv(summary, submissions, args.table, locale, public=args.public)
+        # utf-8-sig so that Excel, which officers open CSV files with, reads Thai correctly.
+        return text.encode("utf-8-sig")
+    return report.render(summary, submissions, args.format, locale, public=args.public).encode()
+
+
+def _require_pango() -> None:
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as error:  # the Pango library is missing
+        raise CliError(
+            T(
+                "PDF reports need the Pango library; install it with scripts/system-packages "
+                "(Debian) and try again. ({error})",
+                error=str(error).splitlines()[0],
+            )
+        ) from error
 
 
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:

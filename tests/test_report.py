@@ -370,3 +370,19 @@ async def test_english_report_names_places_in_english_and_gives_both_years(
     thai = report.render(summary, [], "html", "th")
     assert f"{be} (" not in thai
     assert "นครสวรรค์" in thai
+
+
+def test_a_big_report_shows_its_steps_a_small_one_does_not() -> None:
+    from bot import progress
+
+    stream = io.StringIO()
+    steps = progress.Steps(6000, ["Reading", "Writing"], stream)
+    steps.next()
+    assert "Writing" in stream.getvalue()
+    steps.close()
+    assert "2/2" in stream.getvalue()
+    quiet = io.StringIO()
+    small = progress.Steps(10, ["Reading", "Writing"], quiet)
+    small.next()
+    small.close()
+    assert quiet.getvalue() == ""
