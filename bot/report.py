@@ -31,7 +31,6 @@ from handlers.labels import (
 from handlers.types import T, Text
 from storage.base import Submission
 
-FORMATS = ("html", "pdf", "md", "csv", "xlsx")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
 
 
@@ -50,7 +49,9 @@ def hidden(count: int, public: bool) -> bool:
     return public and 0 < count < SMALL
 
 
+@cache
 def _environment(locale: str, public: bool = False) -> Environment:
+    """One environment per language and audience, kept: its templates are compiled once."""
     env = Environment(
         loader=PackageLoader("bot", "templates"),
         autoescape=select_autoescape(
@@ -87,11 +88,9 @@ def render(
     *,
     public: bool = False,
 ) -> str:
-    """The report as HTML or Markdown, or the problem groups as CSV (see :func:`table_csv`).
+    """The report as HTML or Markdown (``fmt``); tables for spreadsheets: :func:`table_csv`.
 
     ``public``: for publication — small counts shown as "<5", no appendix of submissions."""
-    if fmt == "csv":
-        return table_csv(summary, submissions, "groups", locale, public=public)
     return _render_template(summary, submissions, fmt, locale, public=public)
 
 
