@@ -23,8 +23,9 @@ from bot.privacy import redact_numbers
 from bot.summary import TambonSummary
 from handlers.labels import (
     ACTOR_LABELS,
-    CATEGORY_LABELS,
     KIND_LABELS,
+    category_label,
+    category_labels,
     method_label,
     village_label,
 )
@@ -66,7 +67,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     def label(text: Text) -> str:
         return i18n.render(text, locale)
 
-    env.filters["category"] = lambda c: label(CATEGORY_LABELS.get(c, Text(str(c))))
+    env.filters["category"] = lambda c: label(category_label(str(c)))
     env.filters["village"] = lambda v: label(village_label(v))
     env.filters["kind"] = lambda k: label(KIND_LABELS[k])
     env.filters["actor"] = lambda a: label(ACTOR_LABELS[a])
@@ -190,7 +191,7 @@ def _appendix_rows(submissions: list[Submission], locale: str) -> Markup:
     for x in submissions:
         cats = categories.get(x.categories)
         if cats is None:
-            labels = (i18n.render(CATEGORY_LABELS.get(c, Text(c)), locale) for c in x.categories)
+            labels = (i18n.render(label, locale) for label in category_labels(x.categories))
             cats = categories[x.categories] = escape(i18n.list_separator(locale).join(labels))
         village = villages.get(x.village_moo)
         if village is None:
@@ -231,7 +232,7 @@ def category_chart(
     return bar_chart(
         # A public chart draws a small count as a bar of SMALL written "<5".
         [
-            (i18n.render(CATEGORY_LABELS.get(c, Text(c)), locale), SMALL if hide else n)
+            (i18n.render(category_label(c), locale), SMALL if hide else n)
             for (c, n), hide in zip(counts, small, strict=True)
         ],
         i18n.render(T("Reports by people per category"), locale),
@@ -253,46 +254,59 @@ def _embedded_font() -> str:
 TABLES = ("submissions", "groups", "poll")
 
 
-def tables(
-    summary: TambonSummary, submissions: list[Submission], locale: str, *, public: bool = False
-) -> dict[str, list[list[object]]]:
-    """The report's tables for the officers' spreadsheets, each with its header row.
+def table(
+    name: str,
+    summary: TambonSummary,
+    submissions: list[Submission],
+    locale: str,
+    *,
+    public: bool = False,
+) -> list[list[object]]:
+    """One of :data:`TABLES` for the officers' spreadsheets, with its header row.
 
     ``public``: no submissions, and problem groups with fewer than 5 people show "<5"."""
-    from bot.services import EXPORT_COLUMNS, submission_row
+    if name == "submissions":
+        from bot.services import EXPORT_COLUMNS, submission_row
 
-    rows: dict[str, list[list[object]]] = {
-        "submissions": [list(EXPORT_COLUMNS)],
-        "groups": [["group", "title", "categories", "reporters", "villages", "keywords"]],
-        "poll": [["rank", "option", "score", "votes", "chat_votes", "paper_votes"]],
-    }
-    for g in summary.groups:
-        small = hidden(g.reporters, public)
-        rows["groups"].append(
+        rows: list[list[object]] = [list(EXPORT_COLUMNS)]
+        for submission in [] if public else submissions:
+            values = submission_row(submission)
+            values["text"] = redact_numbers(submission.text, locale)
+            rows.append(list(values.values()))
+        return rows
+    if name == "groups":
+        header: list[object] = [
+            "group",
+            "title",
+            "categories",
+            "reporters",
+            "villages",
+            "keywords",
+        ]
+        return [header] + [
             [
                 g.id,
                 redact_numbers(g.title, locale),
                 "|".join(g.categories),
-                f"<{SMALL}" if small else g.reporters,
+                f"<{SMALL}" if hidden(g.reporters, public) else g.reporters,
                 "|".join(str(v) for v in g.villages),
                 "|".join(g.keywords),
             ]
-        )
-    if not public:
-        for submission in submissions:
-            values = submission_row(submission)
-            values["text"] = redact_numbers(submission.text, locale)
-            rows["submissions"].append(list(values.values()))
-    if summary.poll is not None:
-        for o in summary.poll.options:
-            rows["poll"].append([o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes])
-    return rows
+            for g in summary.groups
+        ]
+    if name == "poll":
+        options = summary.poll.options if summary.poll is not None else []
+        header = ["rank", "option", "score", "votes", "chat_votes", "paper_votes"]
+        return [header] + [
+            [o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes] for o in options
+        ]
+    raise ValueError(f"no table {name!r}; one of {TABLES}")
 
 
 def table_csv(
     summary: TambonSummary,
     submissions: list[Submission],
-    table: str,
+    name: str,
     locale: str = "th",
     *,
     public: bool = False,
@@ -300,7 +314,7 @@ def table_csv(
     """One of :data:`TABLES` as CSV; text that a spreadsheet would run as a formula is quoted."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for row in tables(summary, submissions, locale, public=public)[table]:
+    for row in table(name, summary, submissions, locale, public=public):
         writer.writerow([_inert(cell) for cell in row])
     return out.getvalue()
 
@@ -324,11 +338,11 @@ def xlsx(
     first = book.active
     assert first is not None
     book.remove(first)
-    for name, rows in tables(summary, submissions, locale, public=public).items():
+    for name in TABLES:
         if (name == "submissions" and public) or (name == "poll" and summary.poll is None):
             continue
         sheet = book.create_sheet(name)
-        for row in rows:
+        for row in table(name, summary, submissions, locale, public=public):
             sheet.append(row)
     for each in book.worksheets:
         for row in each.iter_rows():

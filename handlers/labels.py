@@ -49,8 +49,13 @@ def village_label(moo: int | None, name: str | None = None) -> Text:
     return T("Moo {moo}", moo=moo)
 
 
+def category_label(category: str) -> Text:
+    """A category id's label; an id the taxonomy does not know is shown as it is."""
+    return CATEGORY_LABELS.get(category, Text(category))
+
+
 def category_labels(categories: tuple[str, ...] | list[str]) -> list[Text]:
-    return [CATEGORY_LABELS.get(c, Text(c)) for c in categories]
+    return [category_label(c) for c in categories]
 
 
 def method_label(poll: Poll) -> Text:

@@ -14,7 +14,7 @@ from bot import reportfiles
 from bot.privacy import redact_numbers
 from bot.summary import TambonSummary, build_summary
 from handlers import payloads
-from handlers.labels import CATEGORY_LABELS, village_label
+from handlers.labels import category_label, village_label
 from handlers.router import Context, Router
 from handlers.types import Choice, FileRef, Lines, Reply, T, Text
 from storage.base import Role
@@ -46,8 +46,7 @@ async def summary(ctx: Context) -> list[Reply]:
         for i, g in enumerate(counted.groups[:TOP], start=1)
     ]
     categories = [
-        T("{label}: {count}", label=CATEGORY_LABELS.get(c, Text(c)), count=n)
-        for c, n in counted.by_category
+        T("{label}: {count}", label=category_label(c), count=n) for c, n in counted.by_category
     ]
     replies = [
         Reply(
