@@ -88,7 +88,7 @@ class Router:
     steps: dict[str, Handler] = field(default_factory=dict)
     idle: Handler | None = None
     edited: Handler | None = None
-    actions: dict[str, Handler] = field(default_factory=dict)
+    actions: dict[str, Command] = field(default_factory=dict)
 
     def command(
         self, *names: str, roles: Sequence[Role] | None = tuple(Role)
@@ -108,11 +108,14 @@ class Router:
 
         return register
 
-    def action(self, name: str) -> Callable[[Handler], Handler]:
-        """A button whose payload is complete in itself, handled whatever the step."""
+    def action(
+        self, name: str, roles: Sequence[Role] = tuple(Role)
+    ) -> Callable[[Handler], Handler]:
+        """A button whose payload is complete in itself, handled whatever the step; like a
+        command, it is for the members whose role is in ``roles``."""
 
         def register(handler: Handler) -> Handler:
-            self.actions[name] = handler
+            self.actions[name] = Command(handler, frozenset(roles))
             return handler
 
         return register
@@ -199,7 +202,7 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
             if ctx.member is None or not ctx.member.onboarded:
                 return [not_joined(ctx)]
             if ctx.member.role not in entry.roles:
-                return [Reply(T("Sorry, this command is only for the tambon team."))]
+                return [TEAM_ONLY]
         return await entry.handler(ctx)
     if ctx.member is None:
         return [] if incoming.edited else [not_joined(ctx)]
@@ -208,7 +211,10 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
     action = incoming.choice.split(":", 1)[0] if incoming.choice else None
     if action in router.actions and ctx.member.onboarded:
         # A self-contained button (it names everything it needs), valid in any step.
-        return await router.actions[action](ctx)
+        button = router.actions[action]
+        if button.roles is not None and ctx.member.role not in button.roles:
+            return [TEAM_ONLY]
+        return await button.handler(ctx)
     if ctx.step:
         handler = router.steps.get(ctx.step)
         if handler is not None:
@@ -217,6 +223,9 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
     if router.idle is None:
         return []
     return await router.idle(ctx)
+
+
+TEAM_ONLY = Reply(T("Sorry, this command is only for the tambon team."))
 
 
 def not_joined(ctx: Context) -> Reply:

@@ -103,18 +103,8 @@ async def summary(ctx: Context) -> list[Reply]:
 
 
 @router.command("report", roles=TEAM)
+@router.action(payloads.REPORT, roles=TEAM)  # the summary's "Full report" button
 async def report(ctx: Context) -> list[Reply]:
-    return await _report(ctx)
-
-
-@router.action(payloads.REPORT)
-async def report_button(ctx: Context) -> list[Reply]:
-    if ctx.member is None or ctx.member.role not in TEAM:
-        return [Reply(T("Sorry, only the tambon's working team can use /report."))]
-    return await _report(ctx)
-
-
-async def _report(ctx: Context) -> list[Reply]:
     """The full report: a PDF document, and the live report's link when there is one."""
     assert ctx.member is not None
     tambon = await ctx.store.get_tambon(ctx.member.tambon_id)

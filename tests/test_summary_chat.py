@@ -83,6 +83,10 @@ async def test_only_the_team_of_the_same_tambon_gets_summaries_and_reports(
         (refused,) = await console(engine, "villager", command)
         assert FILES_DIR.name not in refused
         assert "ถนนลูกรัง" not in refused
+    # The summary's "Full report" button, pressed by someone outside the team: the same refusal.
+    (pressed,) = await engine.handle(Incoming("console", "villager", choice="report:"))
+    assert pressed.text == th("Sorry, this command is only for the tambon team.")
+    assert pressed.file is None
     # A team member of another tambon sees their own (empty) tambon, never this one.
     (theirs,) = await console(engine, "other-officer", "/summary")
     assert th("Nothing has been filed in Tambon {tambon} yet.", tambon=other.name_th) in theirs
