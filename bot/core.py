@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,11 @@ class Outgoing:
     file_url: str | None = None  # the file's link, when the listener has a public address
     no_file: str | None = None  # what to say instead where a file cannot be sent or linked
     file_failed: str | None = None  # what to say when the file could not be made
+
+    def without_file(self) -> Outgoing:
+        """This reply when its file could not be made: the text, and why there is no file."""
+        text = f"{self.text}\n\n{self.file_failed}" if self.file_failed else self.text
+        return replace(self, file=None, text=text)
 
 
 FILE_FAILED = T(

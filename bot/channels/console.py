@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -56,9 +55,7 @@ async def run_console(
         replies = await engine.handle(Incoming(CHANNEL, user_id, text=raw.rstrip("\r\n")))
         for out in replies:
             saved = await _save(engine, out, files_dir)
-            if out.file is not None and saved is None and out.file_failed:
-                out = replace(out, text=f"{out.text}\n{out.file_failed}")
-            say(format_outgoing(out, saved))
+            say(format_outgoing(out.without_file() if out.file and not saved else out, saved))
         if not interactive:
             say("")
 

@@ -386,8 +386,7 @@ class TelegramChannel:
         assert out.file is not None
         rendered = await self.engine.file(out.file)
         if rendered is None:
-            failed = replace(out, file=None, text=f"{out.text}\n\n{out.file_failed or ''}".strip())
-            await self.send(chat_id, user_id, [failed])
+            await self.send(chat_id, user_id, [out.without_file()])
             return
         markup = keyboard(out)
         caption: str | None = out.text
