@@ -110,6 +110,7 @@ def _prepare(source: Path, weight: int) -> Any:
 
     gsub = font["GSUB"].table
     lookups = gsub.LookupList.Lookup
+    gids = font.getReverseGlyphMap()
 
     def single(mapping: dict[str, str]) -> int:
         lookups.append(builder.buildLookup([builder.buildSingleSubstSubtable(mapping)]))
@@ -121,15 +122,11 @@ def _prepare(source: Path, weight: int) -> Any:
             st = otTables.ChainContextSubst()
             st.Format = 3
             st.BacktrackGlyphCount = len(backtrack)
-            st.BacktrackCoverage = [
-                builder.buildCoverage(g, font.getReverseGlyphMap()) for g in backtrack
-            ]
+            st.BacktrackCoverage = [builder.buildCoverage(g, gids) for g in backtrack]
             st.InputGlyphCount = 1
-            st.InputCoverage = [builder.buildCoverage(inputs, font.getReverseGlyphMap())]
+            st.InputCoverage = [builder.buildCoverage(inputs, gids)]
             st.LookAheadGlyphCount = len(lookahead)
-            st.LookAheadCoverage = [
-                builder.buildCoverage(g, font.getReverseGlyphMap()) for g in lookahead
-            ]
+            st.LookAheadCoverage = [builder.buildCoverage(g, gids) for g in lookahead]
             record = otTables.SubstLookupRecord()
             record.SequenceIndex, record.LookupListIndex = 0, target
             st.SubstCount, st.SubstLookupRecord = 1, [record]
@@ -163,15 +160,15 @@ def glyph_text(path: Path) -> dict[int, str]:
 
     font = TTFont(path)
     order = font.getGlyphOrder()
+    cmap = font.getBestCmap()
     by_name: dict[str, str] = {}
-    for codepoint, name in sorted(font.getBestCmap().items(), reverse=True):
+    for codepoint, name in sorted(cmap.items(), reverse=True):
         by_name[name] = chr(codepoint)  # the lowest code point wins (space over no-break space)
-    am = font.getBestCmap()
     texts: dict[int, str] = {}
     for gid, name in enumerate(order):
         if name.endswith(AM_SUFFIX):
             base = name.removesuffix(AM_SUFFIX).split(".")[0]
-            texts[gid] = chr(SARA_AM) if base == am[SARA_AA] else ""
+            texts[gid] = chr(SARA_AM) if base == cmap[SARA_AA] else ""
         elif name in by_name:
             texts[gid] = by_name[name]
         elif name.split(".")[0] in by_name:  # a positional variant: "uni0E48.small"
