@@ -12,16 +12,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from bot import i18n
+from bot import i18n, reportfiles
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from storage.base import Conversation, Store
-
-if TYPE_CHECKING:
-    from bot.reportfiles import RenderedFile
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +125,9 @@ class Engine:
             return ctx.member.locale
         return self.default_locale
 
-    async def file(self, ref: FileRef) -> RenderedFile | None:
+    async def file(self, ref: FileRef) -> reportfiles.RenderedFile | None:
         """The bytes of a file a reply refers to; None when its link has expired or the file
         could not be made (logged; the channel says ``file_failed`` instead)."""
-        from bot import reportfiles
-
         try:
             return await reportfiles.render_token(self.store, ref.token, ref.kind)
         except Exception:
@@ -141,8 +135,6 @@ class Engine:
             return None
 
     def render(self, reply: Reply, locale: str) -> Outgoing:
-        from bot import reportfiles
-
         return Outgoing(
             text=i18n.render(reply.text, locale),
             choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
