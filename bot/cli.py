@@ -147,6 +147,11 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             default_locale=settings.locale,
             public_url=settings.public_url,
         )
+        from bot.pipeline import Pipeline
+        from storage.sqlite import SQLiteStore
+
+        # One durable path for every channel; an SQLite store belongs to this process alone.
+        pipeline = Pipeline(engine, exclusive_store=isinstance(store, SQLiteStore))
         telegram = line = None
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel
@@ -159,6 +164,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                 base_url=settings.get("TELEGRAM_API_BASE_URL"),
                 webhook=bool(webhook_url),
                 default_locale=settings.locale,
+                pipeline=pipeline,
             )
         if settings.line_enabled:
             from bot.channels.line import LineChannel
@@ -174,6 +180,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                 base_url=settings.get("LINE_API_BASE_URL"),
                 default_locale=settings.locale,
                 basic_id=settings.get("LINE_BOT_BASIC_ID"),
+                pipeline=pipeline,
             )
         app = web.build_app(
             telegram=telegram if webhook_url else None,

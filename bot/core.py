@@ -9,9 +9,10 @@ the member's language after the handlers ran, so a language switch takes effect 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot import i18n, reportfiles
 from handlers import build_router
@@ -38,6 +39,18 @@ class Outgoing:
     file_url: str | None = None  # the file's link, when the listener has a public address
     no_file: str | None = None  # what to say instead where a file cannot be sent or linked
     file_failed: str | None = None  # what to say when the file could not be made
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form, for the outbox."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Outgoing:
+        fields = dict(data)
+        fields["choices"] = tuple((str(label), str(p)) for label, p in fields.get("choices", ()))
+        if fields.get("file") is not None:
+            fields["file"] = FileRef(**fields["file"])
+        return cls(**fields)
 
     def without_file(self) -> Outgoing:
         """This reply when its file could not be made: the text, and why there is no file."""
@@ -72,36 +85,53 @@ class Engine:
         self.listeners: list[Callable[[str, int], Awaitable[None]]] = []
 
     async def handle(self, incoming: Incoming, update_key: str | None = None) -> list[Outgoing]:
-        """Handle one message; an already-seen ``update_key`` yields no replies."""
+        """Handle one message in a transaction of its own; an already-seen ``update_key``
+        yields no replies. Listeners hear of its events once it has committed."""
         async with self.store.transaction():
-            if update_key is not None and not await self.store.claim_update(
-                incoming.channel, update_key
-            ):
-                return []
-            member = await self.store.get_member(incoming.channel, incoming.user_id)
-            if member is not None and member.unreachable_at is not None:
-                # They wrote to us, so they can be reached again (unblocked, followed back).
-                member = await self.store.update_member(member.id, unreachable_at=None)
-            conversation = await self.store.get_conversation(member.id) if member else None
-            before = (conversation.step, list(conversation.offered)) if conversation else None
-            ctx = Context(
-                incoming=resolve_choice(incoming, conversation),
-                store=self.store,
-                tagger=self.tagger,
-                member=member,
-                conversation=conversation,
-                public_url=self.public_url,
-                default_locale=self.default_locale,
-            )
-            replies = await dispatch(self.router, ctx)
-            locale = self.locale_of(ctx)
-            rendered = [self.render(reply, locale) for reply in replies]
-            if ctx.member is not None and ctx.conversation is not None:
-                await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
-        for name, value in ctx.events:
+            replies, events = await self.handle_in_transaction(incoming, update_key)
+        await self.notify(events)
+        return replies
+
+    async def handle_in_transaction(
+        self, incoming: Incoming, update_key: str | None = None
+    ) -> tuple[list[Outgoing], list[tuple[str, int]]]:
+        """Handle one message inside the caller's transaction (``bot.pipeline`` adds the
+        message's replies to the outbox in it); returns the replies and the events to pass to
+        :meth:`notify` after the commit."""
+        if update_key is not None and not await self.store.claim_update(
+            incoming.channel, update_key
+        ):
+            return [], []
+        member = await self.store.get_member(incoming.channel, incoming.user_id)
+        if member is not None and member.unreachable_at is not None:
+            # They wrote to us, so they can be reached again (unblocked, followed back).
+            member = await self.store.update_member(member.id, unreachable_at=None)
+        conversation = await self.store.get_conversation(member.id) if member else None
+        before = (conversation.step, list(conversation.offered)) if conversation else None
+        ctx = Context(
+            incoming=resolve_choice(incoming, conversation),
+            store=self.store,
+            tagger=self.tagger,
+            member=member,
+            conversation=conversation,
+            public_url=self.public_url,
+            default_locale=self.default_locale,
+        )
+        replies = await dispatch(self.router, ctx)
+        locale = self.locale_of(ctx)
+        rendered = [self.render(reply, locale) for reply in replies]
+        if ctx.member is not None and ctx.conversation is not None:
+            await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
+        return rendered, list(ctx.events)
+
+    async def notify(self, events: list[tuple[str, int]]) -> None:
+        """Tell the listeners (a live tally) what a committed message did."""
+        for name, value in events:
             for listener in self.listeners:
-                await listener(name, value)
-        return rendered
+                try:
+                    await listener(name, value)
+                except Exception:
+                    log.exception("a listener failed on %s %s", name, value)
 
     async def mark_unreachable(self, channel: str, user_id: str) -> None:
         """The platform says this person cannot be messaged (blocked the bot, unfollowed)."""

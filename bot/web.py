@@ -36,10 +36,21 @@ def build_app(
     if store is not None:
         _add_report_routes(app, store, locale)
 
+    channels = [c for c in (telegram, line) if c is not None]
+
+    def ready() -> bool:
+        return all(channel.ready for channel in channels)
+
     async def health(request: web.Request) -> web.Response:
+        if not ready():
+            return web.json_response({"status": "starting"}, status=503)
         return web.json_response({"status": "ok"})
 
     app.router.add_get(HEALTH_PATH, health)
+
+    def not_ready() -> web.Response:
+        # Before the channels are up (just after a restart): the platform tries again later.
+        return web.Response(status=503, text="starting", headers={"Retry-After": "5"})
 
     if telegram is not None:
         if not telegram_secret:
@@ -51,14 +62,19 @@ def build_app(
             if not hmac.compare_digest(given, secret):
                 log.warning("Telegram webhook call with a wrong secret from %s", request.remote)
                 return web.Response(status=403, text="forbidden")
-            try:
-                data: Any = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            data = parse_json(await request.read())
+            if data is None:
                 return web.Response(status=400, text="malformed JSON")
-            if not isinstance(data, dict) or "update_id" not in data:
+            if not telegram.ready:
+                return not_ready()
+            try:
+                kept = await telegram.process_webhook(data)
+            except Exception:
+                # Not kept: a non-2xx answer makes Telegram deliver the update again.
+                log.exception("a Telegram update could not be kept")
+                return web.Response(status=503, text="try again")
+            if not kept:
                 return web.Response(status=400, text="not an update")
-            # Answer only once the update is stored: if we stop before, Telegram redelivers it.
-            await telegram.process_webhook(data)
             return web.Response(text="ok")
 
         app.router.add_post(TELEGRAM_PATH, telegram_webhook)
@@ -68,9 +84,11 @@ def build_app(
 
         async def line_webhook(request: web.Request) -> web.Response:
             signature = request.headers.get("X-Line-Signature", "")
-            body = await request.text()
+            body = await request.read()
             if not signature:
                 return web.Response(status=400, text="missing signature")
+            if not line.ready:
+                return not_ready()
             try:
                 # Kept in the inbox before we answer; handled right after.
                 await line.accept(body, signature)
@@ -79,10 +97,21 @@ def build_app(
                 return web.Response(status=400, text="bad signature")
             except ValueError:
                 return web.Response(status=400, text="malformed body")
+            except Exception:
+                log.exception("LINE events could not be kept")
+                return web.Response(status=503, text="try again")
             return web.Response(text="ok")
 
         app.router.add_post(LINE_PATH, line_webhook)
     return app
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body as JSON; None when it is not UTF-8 JSON (or nested too deep to read)."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:

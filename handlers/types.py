@@ -111,6 +111,8 @@ class Incoming:
     message_id: str | None = None
     locale_hint: str | None = None  # e.g. Telegram's language_code
     edited: bool = False  # the sender edited an earlier message (message_id says which)
+    # The sender took back (unsent) their earlier message with this platform id (LINE).
+    unsent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

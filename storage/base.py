@@ -17,7 +17,7 @@ import enum
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 
@@ -252,6 +252,48 @@ class ConstraintError(Exception):
     duplicate key): the same exception from every backend."""
 
 
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A platform update as received: its redelivery key, whose it is, and its JSON."""
+
+    key: str
+    sender: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEvent:
+    seq: int
+    channel: str
+    key: str
+    sender: str
+    payload: str
+    attempts: int
+    next_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    channel: str
+    key: str
+    sender: str
+    payload: str
+    received_at: datetime
+    failed_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    id: int
+    channel: str
+    recipient: str
+    payload: str
+    created_at: datetime
+    attempts: int
+
+
 class Store(Protocol):
     """The async storage interface; see the module docstring for transactions."""
 
@@ -264,16 +306,70 @@ class Store(Protocol):
         """Record an incoming update; False when it was seen before."""
         ...
 
-    # Inbox: webhook events stored before they are handled.
-    async def inbox_add(self, channel: str, items: Sequence[tuple[str, str]]) -> int:
-        """Keep (event key, JSON payload) pairs not seen before; returns how many were new."""
+    # Inbox: platform updates kept before the platform is told they arrived (see bot.pipeline).
+    async def inbox_add(self, channel: str, items: Sequence[InboxItem]) -> list[InboxItem]:
+        """Keep the events not seen before (neither waiting nor in the ledger); returns them."""
         ...
 
     async def inbox_pending(self, channel: str) -> list[tuple[str, str]]:
-        """Events not yet handled, oldest first."""
+        """(key, payload) of the events not yet handled, oldest first."""
+        ...
+
+    async def inbox_senders(self, now: datetime) -> list[tuple[str, str]]:
+        """(channel, sender) of everyone with an event due to be handled."""
+        ...
+
+    async def inbox_next(self, channel: str, sender: str) -> InboxEvent | None:
+        """This sender's oldest waiting event, locked for this transaction (other processes
+        wait), so that one person's events are handled one at a time and in order."""
         ...
 
     async def inbox_done(self, channel: str, key: str) -> None: ...
+    async def inbox_failed(
+        self, channel: str, key: str, error: str, retry_at: datetime, max_attempts: int
+    ) -> bool:
+        """Count a failed attempt; after ``max_attempts`` the event moves to the dead letters
+        (True). Otherwise it is tried again from ``retry_at``."""
+        ...
+
+    async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]: ...
+
+    # Outbox: replies written with the effects that produced them, delivered in order.
+    async def outbox_add(self, messages: Sequence[tuple[str, str, str]]) -> None:
+        """Queue (channel, recipient, JSON payload) messages, in this order."""
+        ...
+
+    async def outbox_recipients(self, now: datetime) -> list[tuple[str, str]]:
+        """(channel, recipient) of everyone with a message due."""
+        ...
+
+    async def outbox_claim(
+        self, channel: str, recipient: str, now: datetime, lease: timedelta
+    ) -> OutboxMessage | None:
+        """The recipient's first pending message if it is due and nobody is sending it;
+        leased until ``now + lease``. Later messages wait until it is settled."""
+        ...
+
+    async def outbox_settle(self, message_id: int, state: str, error: str | None = None) -> None:
+        """Mark a message sent, failed (refused for good) or dropped."""
+        ...
+
+    async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None: ...
+    async def outbox_drop(self, channel: str, recipient: str, reason: str) -> int:
+        """Drop every pending message to someone who cannot be reached; returns how many."""
+        ...
+
+    async def outbox_release_leases(self) -> None:
+        """Forget every lease (a store only this process uses, after a crash)."""
+        ...
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """How many messages are in each state."""
+        ...
+
+    async def prune_delivery(self, before: datetime) -> int:
+        """Forget ledger keys and settled messages older than ``before``; returns how many."""
+        ...
 
     # Tambons and villages
     async def create_tambon(

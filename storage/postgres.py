@@ -159,3 +159,7 @@ class PostgresStore(SQLStore):
                 await free.executemany(numbered(sql), rows)
         except asyncpg.IntegrityConstraintViolationError as error:
             raise ConstraintError(str(error)) from error
+
+    async def _lock_key(self, key: str) -> None:
+        # Held until the transaction ends: another process handling the same person waits.
+        await self._one("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))

@@ -13,18 +13,22 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from storage.base import (
     Ballot,
     Conversation,
     Correction,
+    DeadLetter,
     DuplicateTambon,
+    InboxEvent,
+    InboxItem,
     Invite,
     Kind,
     Member,
     NewSubmission,
+    OutboxMessage,
     PaperBallots,
     Poll,
     PollClosed,
@@ -49,6 +53,11 @@ _MEMBER_FIELDS = frozenset(
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _at(moment: datetime) -> str:
+    """A moment for the delivery tables' ``next_at`` and leases: to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _ts(value: str | None) -> datetime | None:
@@ -142,33 +151,196 @@ class SQLStore:
 
     # -- inbox --------------------------------------------------------------------------
 
-    async def inbox_add(self, channel: str, items: Sequence[tuple[str, str]]) -> int:
-        new = 0
+    async def _lock_key(self, key: str) -> None:
+        """Hold a lock named ``key`` until the transaction ends (a backend with one writer at a
+        time has nothing to do)."""
+
+    async def inbox_add(self, channel: str, items: Sequence[InboxItem]) -> list[InboxItem]:
+        new: list[InboxItem] = []
         async with self.transaction():
-            for key, payload in items:
+            for item in items:
                 # An event already handled is in the ledger; one waiting is in the inbox.
                 if await self._one(
                     "SELECT 1 FROM processed_updates WHERE channel = ? AND update_key = ?",
-                    (channel, key),
+                    (channel, item.key),
                 ):
                     continue
-                new += await self._exec(
-                    "INSERT INTO inbox (channel, event_key, payload, received_at, seq)"
-                    " SELECT ?, ?, ?, ?, coalesce(max(seq), 0) + 1 FROM inbox WHERE true"
-                    " ON CONFLICT DO NOTHING RETURNING 1",
-                    (channel, key, payload, _now()),
-                )
+                if await self._exec(
+                    "INSERT INTO inbox (channel, event_key, sender, payload, received_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+                    (channel, item.key, item.sender, item.payload, _now()),
+                ):
+                    new.append(item)
         return new
 
     async def inbox_pending(self, channel: str) -> list[tuple[str, str]]:
         rows = await self._all(
-            "SELECT event_key, payload FROM inbox WHERE channel = ? ORDER BY seq, received_at",
-            (channel,),
+            "SELECT event_key, payload FROM inbox WHERE channel = ? ORDER BY seq", (channel,)
         )
         return [(r["event_key"], r["payload"]) for r in rows]
 
+    async def inbox_senders(self, now: datetime) -> list[tuple[str, str]]:
+        rows = await self._all(
+            "SELECT channel, sender, min(seq) AS first FROM inbox WHERE next_at <= ?"
+            " GROUP BY channel, sender ORDER BY first",
+            (_at(now),),
+        )
+        return [(r["channel"], r["sender"]) for r in rows]
+
+    async def inbox_next(self, channel: str, sender: str) -> InboxEvent | None:
+        await self._lock_key(f"inbox:{channel}:{sender}")
+        row = await self._one(
+            "SELECT * FROM inbox WHERE channel = ? AND sender = ? ORDER BY seq LIMIT 1",
+            (channel, sender),
+        )
+        if row is None:
+            return None
+        return InboxEvent(
+            seq=row["seq"],
+            channel=row["channel"],
+            key=row["event_key"],
+            sender=row["sender"],
+            payload=row["payload"],
+            attempts=row["attempts"],
+            next_at=_ts(row["next_at"]),
+        )
+
     async def inbox_done(self, channel: str, key: str) -> None:
         await self._exec("DELETE FROM inbox WHERE channel = ? AND event_key = ?", (channel, key))
+
+    async def inbox_failed(
+        self, channel: str, key: str, error: str, retry_at: datetime, max_attempts: int
+    ) -> bool:
+        async with self.transaction():
+            row = await self._one(
+                "UPDATE inbox SET attempts = attempts + 1, next_at = ?, last_error = ?"
+                " WHERE channel = ? AND event_key = ? RETURNING *",
+                (_at(retry_at), error[:2000], channel, key),
+            )
+            if row is None or row["attempts"] < max_attempts:
+                return False
+            await self._exec(
+                "INSERT INTO dead_letters (channel, event_key, sender, payload, received_at,"
+                " failed_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
+                (
+                    channel,
+                    key,
+                    row["sender"],
+                    row["payload"],
+                    row["received_at"],
+                    _now(),
+                    row["attempts"],
+                    row["last_error"],
+                ),
+            )
+            # Kept in the ledger too, so that a redelivery does not bring it back.
+            await self.claim_update(channel, key)
+            await self.inbox_done(channel, key)
+            return True
+
+    async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]:
+        if channel is None:
+            rows = await self._all("SELECT * FROM dead_letters ORDER BY id")
+        else:
+            rows = await self._all(
+                "SELECT * FROM dead_letters WHERE channel = ? ORDER BY id", (channel,)
+            )
+        return [
+            DeadLetter(
+                channel=r["channel"],
+                key=r["event_key"],
+                sender=r["sender"],
+                payload=r["payload"],
+                received_at=_ts_required(r["received_at"]),
+                failed_at=_ts_required(r["failed_at"]),
+                attempts=r["attempts"],
+                last_error=r["last_error"],
+            )
+            for r in rows
+        ]
+
+    # -- outbox -------------------------------------------------------------------------
+
+    async def outbox_add(self, messages: Sequence[tuple[str, str, str]]) -> None:
+        now = _now()
+        await self._many(
+            "INSERT INTO outbox (channel, recipient, payload, created_at) VALUES (?, ?, ?, ?)",
+            [(channel, recipient, payload, now) for channel, recipient, payload in messages],
+        )
+
+    async def outbox_recipients(self, now: datetime) -> list[tuple[str, str]]:
+        rows = await self._all(
+            "SELECT channel, recipient, min(id) AS first FROM outbox"
+            " WHERE state = 'pending' AND next_at <= ? AND leased_until <= ?"
+            " GROUP BY channel, recipient ORDER BY first",
+            (_at(now), _at(now)),
+        )
+        return [(r["channel"], r["recipient"]) for r in rows]
+
+    async def outbox_claim(
+        self, channel: str, recipient: str, now: datetime, lease: timedelta
+    ) -> OutboxMessage | None:
+        row = await self._one(
+            "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id = ("
+            " SELECT min(id) FROM outbox WHERE state = 'pending' AND channel = ?"
+            " AND recipient = ?) AND next_at <= ? AND leased_until <= ? RETURNING *",
+            (_at(now + lease), channel, recipient, _at(now), _at(now)),
+        )
+        if row is None:
+            return None
+        return OutboxMessage(
+            id=row["id"],
+            channel=row["channel"],
+            recipient=row["recipient"],
+            payload=row["payload"],
+            created_at=_ts_required(row["created_at"]),
+            attempts=row["attempts"],
+        )
+
+    async def outbox_settle(self, message_id: int, state: str, error: str | None = None) -> None:
+        await self._exec(
+            "UPDATE outbox SET state = ?, done_at = ?, leased_until = '', last_error = ?"
+            " WHERE id = ? RETURNING 1",
+            (state, _now(), error, message_id),
+        )
+
+    async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None:
+        await self._exec(
+            "UPDATE outbox SET next_at = ?, leased_until = '', last_error = ?"
+            " WHERE id = ? RETURNING 1",
+            (_at(retry_at), error[:2000], message_id),
+        )
+
+    async def outbox_drop(self, channel: str, recipient: str, reason: str) -> int:
+        return await self._exec(
+            "UPDATE outbox SET state = 'dropped', done_at = ?, leased_until = '', last_error = ?"
+            " WHERE state = 'pending' AND channel = ? AND recipient = ? RETURNING 1",
+            (_now(), reason, channel, recipient),
+        )
+
+    async def outbox_release_leases(self) -> None:
+        """Forget every lease (a store only this process uses, after a crash)."""
+        await self._exec(
+            "UPDATE outbox SET leased_until = '' WHERE state = 'pending' AND leased_until <> ''"
+            " RETURNING 1"
+        )
+
+    async def outbox_counts(self) -> dict[str, int]:
+        rows = await self._all("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+        return {r["state"]: int(r["n"]) for r in rows}
+
+    async def prune_delivery(self, before: datetime) -> int:
+        cutoff = before.astimezone(UTC).isoformat(timespec="seconds")
+        async with self.transaction():
+            pruned = await self._exec(
+                "DELETE FROM processed_updates WHERE received_at < ? RETURNING 1", (cutoff,)
+            )
+            pruned += await self._exec(
+                "DELETE FROM outbox WHERE state <> 'pending' AND done_at < ? RETURNING 1",
+                (cutoff,),
+            )
+        return pruned
 
     # -- tambons ------------------------------------------------------------------------
 

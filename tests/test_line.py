@@ -26,6 +26,7 @@ from tests.line_standin import Events, LineStandIn
 SECRET = "line-channel-secret"
 TOKEN = "line-token"
 USER = "U4af4980629b2b6d8d3c1b2c0e3f6a7b8"
+DESTINATION = "Ubot"
 ROAD = "ถนนหมู่ 3 เป็นหลุมเป็นบ่อ รถสัญจรลำบาก"
 
 Post = Callable[..., Awaitable[int]]
@@ -373,14 +374,17 @@ async def test_events_kept_before_a_stop_are_handled_at_start(
     standin: LineStandIn, store: Store, tagger: KeywordTagger, events: Events
 ) -> None:
     event = events.follow(USER)
-    assert await store.inbox_add("line", [(event["webhookEventId"], json.dumps(event))]) == 1
+    item = LineChannel.inbox_item(DESTINATION, event)
+    assert item is not None
+    assert len(await store.inbox_add("line", [item])) == 1
     channel = LineChannel(Engine(store, tagger), SECRET, TOKEN, base_url=standin.base_url)
     await channel.start()
     try:
+        await channel.drain()
         assert len(standin.messages_to(USER)) == 1
         assert await store.inbox_pending("line") == []
         # a redelivery of an event already handled is not kept again
-        assert await store.inbox_add("line", [(event["webhookEventId"], json.dumps(event))]) == 0
+        assert await store.inbox_add("line", [item]) == []
     finally:
         await channel.stop()
 

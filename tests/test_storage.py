@@ -14,6 +14,7 @@ from storage.base import (
     ConstraintError,
     Correction,
     DuplicateTambon,
+    InboxItem,
     Kind,
     NewSubmission,
     Role,
@@ -149,9 +150,13 @@ class TestStoreContract:
     async def test_inbox_keeps_arrival_order_and_skips_handled_events(
         self, backend: Store
     ) -> None:
-        assert await backend.inbox_add("line", [("e3", "three"), ("e1", "one")]) == 2
-        assert await backend.inbox_add("line", [("e2", "two"), ("e1", "one again")]) == 1
-        assert await backend.inbox_add("telegram", [("e1", "elsewhere")]) == 1
+        def items(*pairs: tuple[str, str]) -> list[InboxItem]:
+            return [InboxItem(key, "U1", payload) for key, payload in pairs]
+
+        assert len(await backend.inbox_add("line", items(("e3", "three"), ("e1", "one")))) == 2
+        again = await backend.inbox_add("line", items(("e2", "two"), ("e1", "one again")))
+        assert [item.key for item in again] == ["e2"]
+        assert len(await backend.inbox_add("telegram", items(("e1", "elsewhere")))) == 1
         assert await backend.inbox_pending("line") == [
             ("e3", "three"),
             ("e1", "one"),
@@ -159,7 +164,7 @@ class TestStoreContract:
         ]
         await backend.claim_update("line", "e3")  # handled: its ledger entry, then done
         await backend.inbox_done("line", "e3")
-        assert await backend.inbox_add("line", [("e3", "redelivered")]) == 0
+        assert await backend.inbox_add("line", items(("e3", "redelivered"))) == []
         assert [key for key, _ in await backend.inbox_pending("line")] == ["e1", "e2"]
 
     async def test_claim_update(self, backend: Store) -> None:

@@ -354,6 +354,7 @@ async def test_webhook_refuses_a_wrong_secret_and_accepts_the_right_one(
                 assert response.status == 200  # a redelivery is acknowledged and ignored
             async with http.get(f"http://127.0.0.1:{port}{web.HEALTH_PATH}") as response:
                 assert (await response.json()) == {"status": "ok"}
+        await channel.pipeline.drain()
         member = await store.get_member("telegram", str(USER))
         assert member is not None
         assert member.role is Role.VILLAGER

@@ -1,27 +1,32 @@
 """The LINE channel, on line-bot-sdk v3 (Messaging API).
 
-Webhooks are verified with the SDK's signature validator (``X-Line-Signature``, HMAC-SHA256 of
-the body with the channel secret). Their events are written to the store's inbox before the
-webhook is answered, then handled in order; events still in the inbox at start-up are handled
-then, so nothing is lost if the process stops in between. A redelivered event (same
-``webhookEventId``) is recognised and handled once.
+Webhooks are verified over the raw body bytes (``X-Line-Signature``, HMAC-SHA256 with the
+channel secret, compared in constant time). Their events are written to the store's inbox before
+the webhook is answered, and go the durable way of :mod:`bot.pipeline` from there: each person's
+in order, different people's side by side, replies through the outbox. A redelivered event (the
+channel's ``destination`` with the ``webhookEventId``) is handled once. An event the SDK cannot
+read (an unknown type) is acknowledged and dropped with one log line; an event in ``standby``
+mode (another channel answers this chat) gets no reply.
 
-Replies use the event's reply token while it is fresh and fall back to push messages; choices
-are quick-reply buttons (postback actions), or a Flex card where quick replies are too poor:
-more than 13 choices, long labels, or the draft to confirm.
+Replies use the event's reply token while it is fresh and fall back to push messages, each push
+with an ``X-Line-Retry-Key`` so that LINE itself drops a retried push it already accepted.
+Choices are quick-reply buttons (postback actions), or a Flex card where quick replies are too
+poor: more than 13 choices, long labels, or the draft to confirm.
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from linebot.v3 import SignatureValidator
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -51,12 +56,15 @@ from linebot.v3.webhooks import (
     StickerMessageContent,
     TextMessageContent,
     UnfollowEvent,
+    UnsendEvent,
 )
 
 from bot import i18n
 from bot.channels import GROUP_NOTICE, split_text
 from bot.core import Engine, Outgoing
+from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers.types import Attachment, Incoming, Media, T
+from storage.base import InboxItem
 
 CHANNEL = "line"
 MAX_TEXT = 5000
@@ -151,6 +159,8 @@ def to_messages(outs: Sequence[Outgoing]) -> list[Message]:
 class LineChannel:
     """Runs the engine's conversation on LINE."""
 
+    name = CHANNEL
+
     def __init__(
         self,
         engine: Engine,
@@ -160,25 +170,28 @@ class LineChannel:
         base_url: str | None = None,
         default_locale: str = i18n.DEFAULT_LOCALE,
         basic_id: str | None = None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.engine = engine
-        self.validator = SignatureValidator(channel_secret)
+        self._secret = channel_secret.encode()
         self.configuration = Configuration(access_token=access_token, host=base_url or None)
         self.default_locale = default_locale
         self.basic_id = basic_id
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
-        self._drain_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.pipeline = pipeline or Pipeline(engine)
+        self.pipeline.register(self)
+        self.ready = False
 
     async def start(self) -> None:
         self._client = AsyncApiClient(self.configuration)
         self._api = AsyncMessagingApi(self._client)
-        await self.drain()  # events kept before a stop
+        await self.pipeline.start()  # resumes events and replies kept before a stop
+        self.ready = True
 
     async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.ready = False
+        await self.pipeline.stop()
         if self._client is not None:
             await self._client.close()
 
@@ -190,60 +203,77 @@ class LineChannel:
 
     # -- webhook --------------------------------------------------------------------------
 
-    async def accept(self, body: str, signature: str) -> int:
+    def signed(self, body: bytes, signature: str) -> bool:
+        """Whether ``signature`` is the channel's HMAC-SHA256 of exactly these bytes."""
+        digest = hmac.new(self._secret, body, hashlib.sha256).digest()
+        return hmac.compare_digest(base64.b64encode(digest), signature.encode("ascii", "replace"))
+
+    async def accept(self, body: bytes | str, signature: str) -> int:
         """Verify and keep a webhook's events, then handle them in the background.
 
         Returns how many events were new; raises BadSignature (nothing kept) or ValueError for a
-        body that is not a webhook.
+        body that is not a webhook. Returns once the events are committed to the inbox.
         """
-        if not self.validator.validate(body, signature):
+        raw_body = body.encode() if isinstance(body, str) else body
+        if not self.signed(raw_body, signature):
             raise BadSignature
-        data = json.loads(body)
+        try:
+            data = json.loads(raw_body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise ValueError("not a LINE webhook body") from error
         events = data.get("events") if isinstance(data, dict) else None
         if not isinstance(events, list):
             raise ValueError("not a LINE webhook body")
-        items = []
-        for raw in events:
-            key = raw.get("webhookEventId") if isinstance(raw, dict) else None
-            if isinstance(key, str) and key:
-                items.append((key, json.dumps(raw, ensure_ascii=False)))
-        new = await self.engine.store.inbox_add(CHANNEL, items)
-        if new:
-            task = asyncio.create_task(self.drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return new
+        destination = data.get("destination")
+        bot = destination if isinstance(destination, str) and destination else "-"
+        items = [item for raw in events if (item := self.inbox_item(bot, raw)) is not None]
+        return await self.pipeline.accept(CHANNEL, items)
+
+    @staticmethod
+    def inbox_item(bot: str, raw: Any) -> InboxItem | None:
+        """One event as the inbox keeps it; None (logged) for one we cannot use."""
+        key = raw.get("webhookEventId") if isinstance(raw, dict) else None
+        if not isinstance(key, str) or not key:
+            log.info("LINE event without a webhookEventId dropped")
+            return None
+        try:
+            Event.from_dict(raw)
+        except Exception as error:
+            # An event type newer than the SDK, or a malformed one: nothing we could answer.
+            log.info("LINE event %s dropped (%s): %.200s", key, raw.get("type"), error)
+            return None
+        source = raw.get("source")
+        source = source if isinstance(source, dict) else {}
+        sender = source.get("userId") or source.get("groupId") or source.get("roomId") or ""
+        return InboxItem(
+            key=f"{bot}:{key}",
+            sender=str(sender),
+            payload=json.dumps(raw, ensure_ascii=False),
+        )
 
     async def drain(self) -> None:
-        """Handle every kept event, oldest first, one at a time so each sender's stay in order."""
-        async with self._drain_lock:
-            for key, payload in await self.engine.store.inbox_pending(CHANNEL):
-                try:
-                    await self.handle_event(key, json.loads(payload))
-                except Exception:
-                    log.exception("LINE event %s failed; it stays in the inbox", key)
-                    continue
-                await self.engine.store.inbox_done(CHANNEL, key)
+        """Handle every kept event and send every reply (tools and tests)."""
+        await self.pipeline.drain()
 
     # -- events ---------------------------------------------------------------------------
 
-    async def handle_event(self, key: str, raw: dict[str, Any]) -> None:
+    def decode(self, raw: Any) -> Decoded | None:
         event = Event.from_dict(raw)
+        if raw.get("mode") == "standby":
+            return None  # another channel answers this chat now
         source = raw.get("source") or {}
         user_id = source.get("userId")
-        if not user_id:
-            return
+        if not isinstance(user_id, str) or not user_id:
+            return None
+        context = {"reply_token": raw.get("replyToken"), "sent_at": raw.get("timestamp", 0)}
         if source.get("type") in ("group", "room"):
-            await self._group(event, raw)
-            return
+            return self._group(event, source, context)
         if isinstance(event, UnfollowEvent):
-            await self.engine.mark_unreachable(CHANNEL, user_id)
-            return
+            return Decoded(recipient=user_id, unreachable=True)
         incoming = self.incoming(event, user_id)
         if incoming is None:
-            return
-        outs = await self.engine.handle(incoming, update_key=key)
-        await self.send(user_id, outs, reply_token=self._fresh_token(raw))
+            return None
+        return Decoded(recipient=user_id, incoming=incoming, context=context)
 
     @staticmethod
     def incoming(event: Event, user_id: str) -> Incoming | None:
@@ -252,6 +282,8 @@ class LineChannel:
             return Incoming(CHANNEL, user_id, text="/start")
         if isinstance(event, PostbackEvent):
             return Incoming(CHANNEL, user_id, choice=event.postback.data)
+        if isinstance(event, UnsendEvent):
+            return Incoming(CHANNEL, user_id, unsent=event.unsend.message_id)
         if not isinstance(event, MessageEvent):
             return None
         message = event.message
@@ -271,54 +303,98 @@ class LineChannel:
             attachment = Attachment(Media.OTHER)
         return Incoming(CHANNEL, user_id, text=text, attachment=attachment, message_id=message.id)
 
-    async def _group(self, event: Event, raw: dict[str, Any]) -> None:
+    def _group(
+        self, event: Event, source: dict[str, Any], context: dict[str, Any]
+    ) -> Decoded | None:
         """In a group, answer a command with an invitation to a private chat, nothing else."""
         if not isinstance(event, MessageEvent) or not isinstance(
             event.message, TextMessageContent
         ):
-            return
+            return None
         if not event.message.text.startswith("/"):
-            return
+            return None
         link = f"https://line.me/R/ti/p/{self.basic_id}" if self.basic_id else "LINE"
         notice = i18n.render(T(GROUP_NOTICE.msgid, link=link), self.default_locale)
-        token = self._fresh_token(raw)
-        if token:
-            await self._reply(token, [TextMessage(text=notice)])
-
-    @staticmethod
-    def _fresh_token(raw: dict[str, Any]) -> str | None:
-        token = raw.get("replyToken")
-        sent_at = raw.get("timestamp", 0) / 1000
-        if token and time.time() - sent_at < REPLY_TOKEN_SECONDS:
-            return str(token)
-        return None
+        group = str(source.get("groupId") or source.get("roomId") or "")
+        # Only as a reply: the bot never pushes into a group.
+        call = self._call([TextMessage(text=notice)], context, first=True)
+        call["reply_only"] = True
+        return Decoded(recipient=group, calls=[call])
 
     # -- sending --------------------------------------------------------------------------
 
+    @staticmethod
+    def _call(messages: list[Message], context: dict[str, Any], *, first: bool) -> dict[str, Any]:
+        token = context.get("reply_token") if first else None
+        return {
+            "messages": [m.to_dict() for m in messages],
+            "reply_token": token,
+            # Until when the reply token may be used (LINE: promptly after the event).
+            "token_until": context.get("sent_at", 0) / 1000 + REPLY_TOKEN_SECONDS,
+            "retry_key": str(uuid.uuid4()),
+        }
+
+    def plan(self, decoded: Decoded, replies: Sequence[Outgoing]) -> list[dict[str, Any]]:
+        """Five messages a call; the first call may use the reply token, the rest push."""
+        messages = to_messages(replies)
+        return [
+            self._call(
+                messages[start : start + MAX_MESSAGES_PER_CALL], decoded.context, first=start == 0
+            )
+            for start in range(0, len(messages), MAX_MESSAGES_PER_CALL)
+        ]
+
     async def send(self, user_id: str, outs: Sequence[Outgoing], reply_token: str | None) -> None:
-        """Reply with the token while it lasts (five messages a call), push the rest."""
-        messages = to_messages(outs)
-        if not messages:
-            return
-        if reply_token is not None:
-            first, messages = messages[:MAX_MESSAGES_PER_CALL], messages[MAX_MESSAGES_PER_CALL:]
-            if not await self._reply(reply_token, first):
-                messages = first + messages
-        for start in range(0, len(messages), MAX_MESSAGES_PER_CALL):
-            batch = messages[start : start + MAX_MESSAGES_PER_CALL]
+        """Send replies at once, without the outbox (tools and tests)."""
+        context = {"reply_token": reply_token, "sent_at": time.time() * 1000}
+        for call in self.plan(Decoded(recipient=user_id, context=context), outs):
             try:
-                await self.api.push_message(PushMessageRequest(to=user_id, messages=batch))
-            except ApiException as error:
-                if error.status == 403:  # blocked, or not a friend any more
-                    await self.engine.mark_unreachable(CHANNEL, user_id)
-                    return
-                log.error("LINE push to a member failed: %s %s", error.status, error.reason)
+                await self.deliver(user_id, call)
+            except Unreachable:
+                await self.engine.mark_unreachable(CHANNEL, user_id)
                 return
 
-    async def _reply(self, token: str, messages: list[Message]) -> bool:
+    async def deliver(self, recipient: str, call: dict[str, Any]) -> None:
+        """Reply with the token while it is fresh, else push; failures sorted for the pipeline."""
+        messages = [Message.from_dict(m) for m in call["messages"]]
+        token = call.get("reply_token")
+        if token and time.time() < call.get("token_until", 0):
+            try:
+                await self.api.reply_message(
+                    ReplyMessageRequest(replyToken=token, messages=messages)
+                )
+                return
+            except ApiException as error:
+                if (error.status is not None and error.status >= 500) or error.status == 429:
+                    raise Transient(f"LINE reply: {error.status}") from error
+                # The token was used or has expired: push instead.
+                log.info("LINE reply token refused (%s); pushing instead", error.status)
+            except Exception as error:
+                raise Transient(f"LINE reply: {error!r}") from error
+        if call.get("reply_only"):
+            return
         try:
-            await self.api.reply_message(ReplyMessageRequest(replyToken=token, messages=messages))
+            await self.api.push_message(
+                PushMessageRequest(to=recipient, messages=messages),
+                x_line_retry_key=call.get("retry_key"),
+            )
         except ApiException as error:
-            log.info("LINE reply token refused (%s); pushing instead", error.status)
-            return False
-        return True
+            status = error.status or 0
+            if status == 409:
+                return  # this retry key was accepted before: the push went out
+            if status == 403:
+                raise Unreachable("blocked or not a friend") from error
+            if status == 429 or status >= 500:
+                raise Transient(f"LINE push: {status}", _retry_after(error)) from error
+            raise Refused(f"LINE push: {status} {error.reason}") from error
+        except Exception as error:
+            raise Transient(f"LINE push: {error!r}") from error
+
+
+def _retry_after(error: ApiException) -> float | None:
+    headers = error.headers or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,34 +1,41 @@
 """The Telegram channel, on python-telegram-bot.
 
 Only translation happens here: a Telegram update becomes an :class:`Incoming`, the engine's
-:class:`Outgoing` replies become messages with inline keyboards. Replies are plain text (no
-parse mode), so nothing a villager typed can be read as markup.
+:class:`Outgoing` replies become Bot API calls with inline keyboards. Replies are plain text
+(no parse mode), so nothing a villager typed can be read as markup. Updates come in and replies
+go out through :mod:`bot.pipeline`, the durable path every channel shares:
 
-- Every update is handled once: its ``update_id`` is the key the engine records in the same
-  transaction as its effects.
+- Long polling: a batch from ``getUpdates`` is written to the inbox before the next call
+  confirms it to Telegram (the offset), so a crash never loses an update. python-telegram-bot's
+  own Updater confirms a batch before handling it, so this channel polls by itself.
+- Webhook: an update is answered 200 once it is in the inbox; a body that is not an update gets
+  400 and nothing is kept.
+- The redelivery key is the bot's id with the ``update_id``: a new token on the same store, or
+  Telegram numbering afresh, cannot make a new update look handled.
 - A pressed button is always answered (the spinner stops), and the message that carried it is
   edited to show the choice without buttons, so an old keyboard cannot be pressed again.
 - In groups the bot answers only commands and mentions, and then only to invite people to a
   private chat: nothing personal is ever posted in a group.
-- A 429 is retried after its ``retry_after``; a 403 (the person blocked the bot) marks the member
-  unreachable instead of retrying.
+- Sending: a 429 waits its ``retry_after``; a timeout, 5xx or lost connection is retried; a 403
+  (the person blocked the bot) marks the member unreachable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 # Opt in to PTB's timedelta-valued durations now rather than through deprecation warnings.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import (
-    CallbackQuery,
+    Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -36,31 +43,29 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, RetryAfter
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    BaseUpdateProcessor,
-    ContextTypes,
-    TypeHandler,
-)
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
 
 from bot import i18n
 from bot.channels import GROUP_NOTICE, split_text
 from bot.core import Engine, Outgoing
+from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers.types import Attachment, Incoming, Media, T
+from storage.base import InboxItem
 
 CHANNEL = "telegram"
-MAX_SEND_ATTEMPTS = 4
 # Updates handled at once (different senders only); chosen by bench/telegram_intake.py.
 DEFAULT_CONCURRENCY = 8
 # Seconds between two edits of one live tally message.
 LIVE_TALLY_INTERVAL = 3.0
+# Seconds a getUpdates call waits for updates (long polling).
+POLL_TIMEOUT = 10
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CHOSEN_MARK = "\n\n👉 "
+# The parts of an update that carry its sender.
+_SENDER_PARTS = ("message", "edited_message", "callback_query", "my_chat_member")
 
 log = logging.getLogger(__name__)
-R = TypeVar("R")
 
 
 class LiveTallies:
@@ -113,56 +118,17 @@ class LiveTallies:
     async def _edit(self, key: tuple[int, int], text: str, user_id: str) -> None:
         chat_id, message_id = key
         try:
-            await self.channel._retrying(
-                lambda: self.channel.app.bot.edit_message_text(
-                    text[: MessageLimit.MAX_TEXT_LENGTH], chat_id, message_id
-                ),
-                user_id=user_id,
+            await self.channel.bot.edit_message_text(
+                text[: MessageLimit.MAX_TEXT_LENGTH], chat_id, message_id
             )
-        except BadRequest as error:
+        except TelegramError as error:
+            # Not worth a retry: the next ballot brings a fresher count.
             log.info("live tally %s not edited: %s", key, error)
 
     async def close(self) -> None:
         for task in list(self._pending.values()):
             task.cancel()
         await asyncio.gather(*self._pending.values(), return_exceptions=True)
-
-
-class PerSenderUpdateProcessor(BaseUpdateProcessor):
-    """Handle updates concurrently, but each sender's updates one at a time and in order.
-
-    Concurrency lets one person's database work overlap another's network round trip; the
-    per-sender lock keeps a conversation's steps in the order they were sent.
-    """
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _sender(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked() and self._locks.get(key) is lock:
-                del self._locks[key]
-
-    async def initialize(self) -> None:
-        pass
-
-    async def shutdown(self) -> None:
-        pass
-
-
-def _sender(update: object) -> int:
-    if isinstance(update, Update):
-        if update.effective_user is not None:
-            return update.effective_user.id
-        if update.effective_chat is not None:
-            return update.effective_chat.id
-    return 0
 
 
 def keyboard(out: Outgoing) -> InlineKeyboardMarkup | None:
@@ -179,8 +145,29 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def update_sender(data: Any) -> str | None:
+    """Whose update this is (the sender's user id), or None when it is not a usable update."""
+    if not isinstance(data, dict):
+        return None
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    for part in _SENDER_PARTS:
+        body = data.get(part)
+        if body is None:
+            continue
+        sender = body.get("from") if isinstance(body, dict) else None
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        if isinstance(user_id, int) and not isinstance(user_id, bool):
+            return str(user_id)
+        return None
+    return ""  # an update kind we did not ask for: kept, then dropped in order
+
+
 class TelegramChannel:
     """Runs the engine's conversation on Telegram."""
+
+    name = CHANNEL
 
     def __init__(
         self,
@@ -192,72 +179,139 @@ class TelegramChannel:
         default_locale: str = i18n.DEFAULT_LOCALE,
         concurrency: int = DEFAULT_CONCURRENCY,
         live_interval: float = LIVE_TALLY_INTERVAL,
+        pipeline: Pipeline | None = None,
+        poll_timeout: int = POLL_TIMEOUT,
     ) -> None:
         self.engine = engine
         self.live = LiveTallies(self, live_interval)
         engine.listeners.append(self.live.on_event)
         self.default_locale = default_locale
-        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder().token(
-            token
-        )
+        self.webhook = webhook
+        self.poll_timeout = poll_timeout
+        # The bot's own id is the first part of its token: part of every redelivery key.
+        self.bot_id = token.partition(":")[0]
+        urls: dict[str, Any] = {}
         if base_url:
-            builder = builder.base_url(base_url).base_file_url(
-                base_url.replace("/bot", "/file/bot")
-            )
-        if webhook:
-            builder = builder.updater(None)
-        if concurrency > 1:
-            builder = builder.concurrent_updates(PerSenderUpdateProcessor(concurrency))
-            builder = builder.connection_pool_size(concurrency + 4)
-        self.app = builder.build()
-        self.app.add_handler(TypeHandler(Update, self._on_update))
-        self.app.add_error_handler(self._on_error)
+            urls = {"base_url": base_url, "base_file_url": base_url.replace("/bot", "/file/bot")}
+        self.bot = Bot(
+            token,
+            request=HTTPXRequest(connection_pool_size=concurrency + 8),
+            get_updates_request=HTTPXRequest(),
+            **urls,
+        )
+        self.pipeline = pipeline or Pipeline(engine, concurrency=concurrency)
+        self.pipeline.register(self)
+        self._polling: asyncio.Task[None] | None = None
+        self.ready = False
 
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self, *, webhook_url: str | None = None, secret: str | None = None) -> None:
-        await self.app.initialize()
-        await self.app.start()
+        await self.bot.initialize()
+        await self.pipeline.start()
         if webhook_url:
-            await self.app.bot.set_webhook(
+            await self.bot.set_webhook(
                 webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
             )
-        elif self.app.updater is not None:
-            await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+        elif not self.webhook:
+            # Telegram refuses getUpdates while a webhook is set; pending updates stay.
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._polling = asyncio.create_task(self._poll())
+        self.ready = True
 
     async def stop(self) -> None:
+        self.ready = False
+        if self._polling is not None:
+            self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
         await self.live.close()
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        await self.app.shutdown()
+        await self.pipeline.stop()
+        await self.bot.shutdown()
 
-    async def process_webhook(self, data: dict[str, Any]) -> None:
-        """Handle one update posted to the webhook; returns when it is stored and answered."""
-        update = Update.de_json(data, self.app.bot)
-        await self.app.process_update(update)
+    # -- updates in -------------------------------------------------------------------------
 
-    # -- updates --------------------------------------------------------------------------
+    def inbox_item(self, data: Any) -> InboxItem | None:
+        """An update as the inbox keeps it; None when it is not an update we can read."""
+        sender = update_sender(data)
+        if sender is None:
+            return None
+        try:
+            Update.de_json(data, self.bot)
+        except Exception:
+            return None
+        return InboxItem(
+            key=f"{self.bot_id}:{data['update_id']}",
+            sender=sender,
+            payload=json.dumps(data, ensure_ascii=False),
+        )
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def process_webhook(self, data: Any) -> bool:
+        """Keep one update posted to the webhook; False when it is not an update (nothing
+        kept). Returns once it is committed to the inbox: then Telegram may be told."""
+        item = self.inbox_item(data)
+        if item is None:
+            return False
+        await self.pipeline.accept(CHANNEL, [item])
+        return True
+
+    async def _poll(self) -> None:
+        """Long polling that confirms a batch only once it is in the inbox."""
+        offset: int | None = None
+        pause = 1.0
+        while True:
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+                if updates:
+                    items = [self.inbox_item(u.to_dict()) for u in updates]
+                    await self.pipeline.accept(CHANNEL, [i for i in items if i is not None])
+                    # The next call's offset tells Telegram this batch arrived.
+                    offset = updates[-1].update_id + 1
+                pause = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # Telegram or the store is away: the same batch is asked for again.
+                log.warning("Telegram polling: %s; again in %.0f s", error, pause)
+                await asyncio.sleep(pause)
+                pause = min(30.0, pause * 2)
+
+    def decode(self, payload: Any) -> Decoded | None:
+        update = Update.de_json(payload, self.bot)
         if update.callback_query is not None:
-            await self._on_callback(update, update.callback_query)
-            return
+            query = update.callback_query
+            user_id = str(query.from_user.id)
+            message = query.message if isinstance(query.message, Message) else None
+            context: dict[str, Any] = {}
+            if message is not None:
+                context["pressed"] = {
+                    "chat": message.chat.id,
+                    "message_id": message.message_id,
+                    "text": message.text,
+                    "chosen": self._chosen_label(message, query.data),
+                }
+            return Decoded(
+                recipient=str(message.chat.id) if message is not None else user_id,
+                incoming=Incoming(CHANNEL, user_id, choice=query.data),
+                context=context,
+                # Answered first: the spinner stops, whatever the handling takes.
+                calls=[{"op": "answer", "id": query.id}],
+            )
         if update.my_chat_member is not None:
             member = update.my_chat_member
             if member.chat.type == ChatType.PRIVATE and member.new_chat_member.status == "kicked":
-                await self.engine.mark_unreachable(CHANNEL, str(member.from_user.id))
-            return
+                return Decoded(recipient=str(member.chat.id), unreachable=True)
+            return None
         message = update.message or update.edited_message
         if message is None or message.from_user is None:
-            return
+            return None
         if message.chat.type != ChatType.PRIVATE:
-            await self._on_group_message(message)
-            return
-        incoming = self.incoming(message, edited=update.edited_message is not None)
-        outs = await self.engine.handle(incoming, update_key=str(update.update_id))
-        await self.send(message.chat.id, incoming.user_id, outs)
+            return self._group_message(message)
+        return Decoded(
+            recipient=str(message.chat.id),
+            incoming=self.incoming(message, edited=update.edited_message is not None),
+        )
 
     @staticmethod
     def incoming(message: Message, *, edited: bool = False) -> Incoming:
@@ -286,9 +340,9 @@ class TelegramChannel:
             edited=edited,
         )
 
-    async def _on_group_message(self, message: Message) -> None:
+    def _group_message(self, message: Message) -> Decoded | None:
         """Answer commands and mentions in a group with an invitation to a private chat."""
-        username = self.app.bot.username
+        username = self.bot.username
         text = message.text or message.caption or ""
         addressed = (
             text.startswith("/")
@@ -296,38 +350,21 @@ class TelegramChannel:
             or (
                 message.reply_to_message is not None
                 and message.reply_to_message.from_user is not None
-                and message.reply_to_message.from_user.id == self.app.bot.id
+                and message.reply_to_message.from_user.id == self.bot.id
             )
         )
         if not addressed:
-            return
+            return None
         notice = i18n.render(
             T(GROUP_NOTICE.msgid, link=f"https://t.me/{username}"), self.default_locale
         )
-        await self._retrying(lambda: message.reply_text(notice, do_quote=True), user_id=None)
-
-    async def _on_callback(self, update: Update, query: CallbackQuery) -> None:
-        # Answer first: the spinner stops at once, whatever the handling takes.
-        try:
-            await self._retrying(query.answer, user_id=None)
-        except BadRequest:
-            log.info("callback query %s too old to answer", query.id)
-        user_id = str(query.from_user.id)
-        incoming = Incoming(CHANNEL, user_id, choice=query.data)
-        outs = await self.engine.handle(incoming, update_key=str(update.update_id))
-        message = query.message
-        if not outs or not isinstance(message, Message):
-            return
-        if outs[0].edit_previous:
-            first, *rest = outs
-            await self._edit(message, first.text, keyboard(first), user_id)
-            await self.send(message.chat.id, user_id, rest)
-            return
-        chosen = self._chosen_label(message, query.data)
-        if chosen is not None and message.text and not any(o.keep_buttons for o in outs):
-            text = message.text + CHOSEN_MARK + chosen
-            await self._edit(message, text[: MessageLimit.MAX_TEXT_LENGTH], None, user_id)
-        await self.send(message.chat.id, user_id, outs)
+        call = {
+            "op": "send",
+            "chat": message.chat.id,
+            "reply_to": message.message_id,
+            "out": Outgoing(notice).to_dict(),
+        }
+        return Decoded(recipient=str(message.chat.id), calls=[call])
 
     @staticmethod
     def _chosen_label(message: Message, data: str | None) -> str | None:
@@ -340,99 +377,145 @@ class TelegramChannel:
                     return button.text
         return None
 
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("error while handling a Telegram update", exc_info=context.error)
+    # -- replies out ------------------------------------------------------------------------
 
-    # -- sending --------------------------------------------------------------------------
+    def plan(self, decoded: Decoded, replies: Sequence[Outgoing]) -> list[dict[str, Any]]:
+        """The Bot API calls for the replies: one text piece, photo or document each."""
+        chat = int(decoded.recipient)
+        calls: list[dict[str, Any]] = []
+        outs = list(replies)
+        pressed = decoded.context.get("pressed")
+        if pressed is not None and outs:
+            where = {"chat": pressed["chat"], "message_id": pressed["message_id"]}
+            if outs[0].edit_previous:
+                first, *outs = outs
+                calls.append({"op": "edit", **where, "out": first.to_dict()})
+            elif (
+                pressed["chosen"] is not None
+                and pressed["text"]
+                and not any(o.keep_buttons for o in outs)
+            ):
+                text = pressed["text"] + CHOSEN_MARK + pressed["chosen"]
+                calls.append({"op": "edit", **where, "out": Outgoing(text).to_dict()})
+        for out in outs:
+            calls += self._plan_one(chat, out)
+        return calls
+
+    @staticmethod
+    def _plan_one(chat: int, out: Outgoing) -> list[dict[str, Any]]:
+        if out.qr is not None and len(out.text) <= MessageLimit.CAPTION_LENGTH:
+            return [{"op": "qr", "chat": chat, "out": out.to_dict()}]
+        if out.file is not None:
+            if len(out.text) <= MessageLimit.CAPTION_LENGTH:
+                return [{"op": "file", "chat": chat, "out": out.to_dict()}]
+            # Too long for a caption: the text first, then the file with the buttons.
+            text = TelegramChannel._plan_one(chat, replace(out, file=None, choices=()))
+            return [*text, {"op": "file", "chat": chat, "out": replace(out, text="").to_dict()}]
+        pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
+        calls = []
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            part = replace(
+                out,
+                text=piece,
+                choices=out.choices if last else (),
+                live_tally=out.live_tally if len(pieces) == 1 else None,
+            )
+            calls.append({"op": "send", "chat": chat, "out": part.to_dict()})
+        return calls
+
+    async def deliver(self, recipient: str, call: dict[str, Any]) -> None:
+        """Make one planned Bot API call, sorting its failures for the pipeline."""
+        try:
+            await self._call(recipient, call)
+        except RetryAfter as error:
+            raise Transient(str(error), _seconds(error.retry_after)) from error
+        except Forbidden as error:
+            raise Unreachable(str(error)) from error
+        except BadRequest as error:
+            raise Refused(str(error)) from error
+        except TelegramError as error:  # timeouts, 5xx, lost connections
+            raise Transient(str(error)) from error
 
     async def send(self, chat_id: int, user_id: str, outs: Sequence[Outgoing]) -> None:
-        """Send replies in order; long texts are split, buttons go with the last piece."""
-        for out in outs:
-            if out.qr is not None and len(out.text) <= MessageLimit.CAPTION_LENGTH:
-                await self._send_qr(chat_id, user_id, out)
-                continue
-            if out.file is not None:
-                await self._send_file(chat_id, user_id, out)
-                continue
-            pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
-            for index, piece in enumerate(pieces):
-                markup = keyboard(out) if index == len(pieces) - 1 else None
-                sent = await self._retrying(
-                    lambda piece=piece, markup=markup: self.app.bot.send_message(  # type: ignore[misc]
-                        chat_id, piece, reply_markup=markup
-                    ),
-                    user_id=user_id,
-                )
-                if sent is None:
-                    return  # unreachable: no point sending the rest
-                if out.live_tally is not None and len(pieces) == 1:
-                    self.live.watch(out.live_tally, chat_id, sent.message_id, user_id)
+        """Send replies at once, without the outbox (tools and tests)."""
+        for call in self.plan(Decoded(recipient=str(chat_id)), outs):
+            await self.deliver(user_id, call)
 
-    async def _send_qr(self, chat_id: int, user_id: str, out: Outgoing) -> None:
+    async def _call(self, recipient: str, call: dict[str, Any]) -> None:
+        op = call["op"]
+        if op == "answer":
+            try:
+                await self.bot.answer_callback_query(call["id"])
+            except BadRequest:
+                log.info("callback query %s too old to answer", call["id"])
+            return
+        out = Outgoing.from_dict(call["out"])
+        chat = int(call["chat"])
+        if op == "edit":
+            try:
+                await self.bot.edit_message_text(
+                    out.text[: MessageLimit.MAX_TEXT_LENGTH],
+                    chat,
+                    int(call["message_id"]),
+                    reply_markup=keyboard(out),
+                )
+            except BadRequest as error:
+                # "message is not modified" or too old to edit: the next reply still goes out.
+                log.info("could not edit message %s: %s", call["message_id"], error)
+        elif op == "send":
+            sent = await self.bot.send_message(
+                chat,
+                out.text,
+                reply_markup=keyboard(out),
+                reply_to_message_id=call.get("reply_to"),
+            )
+            if out.live_tally is not None:
+                self.live.watch(out.live_tally, chat, sent.message_id, recipient)
+        elif op == "qr":
+            await self._send_qr(chat, out)
+        elif op == "file":
+            await self._send_file(chat, out)
+        else:
+            raise Refused(f"unknown call {op!r}")
+
+    async def _send_qr(self, chat_id: int, out: Outgoing) -> None:
         """The text as a photo caption under a QR code that opens this bot with the command."""
         from bot.polls import qr_png
 
         assert out.qr is not None
         command, _, argument = out.qr.lstrip("/").partition(" ")
         start = f"{command}-{argument}" if argument else command
-        link = f"https://t.me/{self.app.bot.username}?start={start}"
-        await self._retrying(
-            lambda: self.app.bot.send_photo(chat_id, qr_png(link), caption=out.text),
-            user_id=user_id,
-        )
+        link = f"https://t.me/{self.bot.username}?start={start}"
+        await self.bot.send_photo(chat_id, qr_png(link), caption=out.text)
 
-    async def _send_file(self, chat_id: int, user_id: str, out: Outgoing) -> None:
-        """A chart as a photo, a report as a document; the text as caption when it fits."""
+    async def _send_file(self, chat_id: int, out: Outgoing) -> None:
+        """A chart as a photo, a report as a document; the text as caption. A file that cannot
+        be made or sent becomes its link, or a sentence saying why there is none."""
         assert out.file is not None
         rendered = await self.engine.file(out.file)
         if rendered is None:
-            await self.send(chat_id, user_id, [out.without_file()])
+            await self._send_text(chat_id, out.without_file())
             return
-        markup = keyboard(out)
-        caption: str | None = out.text
-        if len(out.text) > MessageLimit.CAPTION_LENGTH:
-            await self.send(chat_id, user_id, [replace(out, file=None, choices=())])
-            caption = None
         upload = InputFile(rendered.data, filename=rendered.filename)
-        if out.file.kind == "chart":
-            await self._retrying(
-                lambda: self.app.bot.send_photo(
-                    chat_id, upload, caption=caption, reply_markup=markup
-                ),
-                user_id=user_id,
-            )
-        else:
-            await self._retrying(
-                lambda: self.app.bot.send_document(
-                    chat_id, upload, caption=caption, reply_markup=markup
-                ),
-                user_id=user_id,
-            )
-
-    async def _edit(
-        self, message: Message, text: str, markup: InlineKeyboardMarkup | None, user_id: str
-    ) -> None:
+        caption = out.text or None
         try:
-            await self._retrying(
-                lambda: message.edit_text(text, reply_markup=markup), user_id=user_id
-            )
+            if out.file.kind == "chart":
+                await self.bot.send_photo(
+                    chat_id, upload, caption=caption, reply_markup=keyboard(out)
+                )
+            else:
+                await self.bot.send_document(
+                    chat_id, upload, caption=caption, reply_markup=keyboard(out)
+                )
         except BadRequest as error:
-            # "message is not modified" or too old to edit: the new reply still goes out.
-            log.info("could not edit message %s: %s", message.message_id, error)
+            log.warning("Telegram refused a %s file: %s", out.file.kind, error)
+            fallback = out.file_url or out.no_file or out.file_failed or ""
+            text = f"{out.text}\n\n{fallback}".strip()
+            await self._send_text(chat_id, replace(out, text=text, file=None))
 
-    async def _retrying(
-        self, call: Callable[[], Awaitable[R]], *, user_id: str | None
-    ) -> R | None:
-        """Run a Bot API call; wait out 429s, and mark the user unreachable on 403."""
-        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
-            try:
-                return await call()
-            except RetryAfter as error:
-                if attempt == MAX_SEND_ATTEMPTS:
-                    raise
-                await asyncio.sleep(_seconds(error.retry_after))
-            except Forbidden:
-                if user_id is not None:
-                    await self.engine.mark_unreachable(CHANNEL, user_id)
-                return None
-        return None
+    async def _send_text(self, chat_id: int, out: Outgoing) -> None:
+        pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
+        for index, piece in enumerate(pieces):
+            markup = keyboard(out) if index == len(pieces) - 1 else None
+            await self.bot.send_message(chat_id, piece, reply_markup=markup)

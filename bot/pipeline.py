@@ -1,0 +1,398 @@
+"""The durable path every platform channel shares: inbox → engine → outbox → platform.
+
+A platform update is written to the store's **inbox** before the platform is told it arrived
+(the next ``getUpdates`` offset, a webhook's 200), so a crash at any moment loses nothing: the
+update is either still at the platform, which sends it again, or in the inbox, where it is
+handled after the restart. Handling an update is one transaction: its effects, the person's
+conversation, the replies it produced (written to the **outbox**) and the removal of the update
+from the inbox commit together or not at all. A redelivered update finds its key in the ledger
+(``processed_updates``) and is stored once.
+
+Order: each person's updates are handled one at a time, oldest first, and different people's
+side by side (``concurrency`` at once). The store locks the person for the length of the
+transaction (an advisory lock on PostgreSQL), so this holds across processes too. Each
+recipient's replies are delivered one at a time, oldest first: a reply waits until the one
+before it was accepted by the platform, refused for good, or given up on.
+
+Delivery: a reply is marked sent once the platform accepted it. A timeout, a 5xx or a refused
+connection is retried with backoff (a 429 after its ``retry_after``); a permanent refusal of the
+person (blocked, unfollowed) marks them unreachable and drops what was waiting for them. If the
+process dies after the platform accepted a reply and before it was marked, the reply is sent
+again after the restart: at least once, never lost.
+
+Poison: an update whose handling fails is retried a few times, then moved to the dead letters
+(``tambon-bot inbox dead``), so that it no longer holds up that person's later messages.
+
+A channel plugs in with an :class:`Adapter`: it decodes the JSON it stored into an
+:class:`Incoming` (and whatever its replies need), plans the platform calls for the engine's
+replies, and makes one such call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, Protocol, TypeVar
+
+from bot.core import Engine, Outgoing
+from handlers.types import Incoming
+from storage.base import InboxItem, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+# How long a redelivery key and a settled reply are kept. Telegram keeps an update for 24 hours
+# and LINE redelivers within a day as well; Telegram numbers updates afresh only after a week
+# without any, by which time the old keys are gone.
+KEEP_DELIVERY = timedelta(days=3)
+MAX_ATTEMPTS = 5  # an update that fails this often goes to the dead letters
+GIVE_UP_AFTER = timedelta(hours=24)  # a reply not delivered by then is marked failed
+LEASE = timedelta(seconds=60)  # how long a process may take over sending one reply
+MAX_BACKOFF = 60.0
+
+
+class Transient(Exception):
+    """The platform could not take the call now (timeout, 5xx, no connection, 429)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Unreachable(Exception):
+    """The person cannot be messaged (blocked the bot, unfollowed)."""
+
+
+class Refused(Exception):
+    """The platform refused this one message for good (a bad request); later ones go on."""
+
+
+@dataclass
+class Decoded:
+    """What a stored update means: a message for the engine, and where the replies go."""
+
+    recipient: str
+    incoming: Incoming | None = None
+    # What the adapter's plan needs from the update (a reply token, the pressed message).
+    context: dict[str, Any] = field(default_factory=dict)
+    # Platform calls to make whatever the engine says (answer a button press, a group notice).
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    # The person blocked the bot or unfollowed it.
+    unreachable: bool = False
+
+
+class Adapter(Protocol):
+    """A platform, as the pipeline sees it."""
+
+    name: str
+
+    def decode(self, payload: Any) -> Decoded | None:
+        """A stored update; None when there is nothing to do with it."""
+        ...
+
+    def plan(self, decoded: Decoded, replies: Sequence[Outgoing]) -> list[dict[str, Any]]:
+        """The platform calls that deliver the replies, in order (JSON-ready, no I/O)."""
+        ...
+
+    async def deliver(self, recipient: str, call: dict[str, Any]) -> None:
+        """Make one planned call; raise Transient, Unreachable or Refused when it fails."""
+        ...
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Lanes(Generic[K]):
+    """At most one task per key; a key kicked while its task runs makes it go round again."""
+
+    def __init__(self, work: Callable[[K], Awaitable[None]], limit: int) -> None:
+        self._work = work
+        self._limit = asyncio.Semaphore(limit)
+        self._running: dict[K, asyncio.Task[None]] = {}
+        self._again: set[K] = set()
+
+    def kick(self, key: K) -> None:
+        if key in self._running:
+            self._again.add(key)
+            return
+        self._running[key] = asyncio.create_task(self._run(key))
+
+    async def _run(self, key: K) -> None:
+        try:
+            while True:
+                self._again.discard(key)
+                async with self._limit:
+                    try:
+                        await self._work(key)
+                    except Exception:
+                        log.exception("delivery lane %s failed", key)
+                if key not in self._again:
+                    return
+        finally:
+            self._running.pop(key, None)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    async def idle(self) -> None:
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before trying again after ``attempts`` failures: doubling, with jitter."""
+    return float(min(MAX_BACKOFF, 0.25 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2))
+
+
+class Pipeline:
+    """Handles every platform channel's updates from the inbox and delivers the outbox."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        concurrency: int = 8,
+        senders: int = 32,
+        poll_interval: float = 1.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        lease: timedelta = LEASE,
+        keep: timedelta = KEEP_DELIVERY,
+        exclusive_store: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.adapters: dict[str, Adapter] = {}
+        self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
+        self.lease = lease
+        self.keep = keep
+        # Only this process uses the store (SQLite): leases left by a crash can go at once.
+        self.exclusive_store = exclusive_store
+        self.inbox: Lanes[tuple[str, str]] = Lanes(self._handle_sender, concurrency)
+        self.outbox: Lanes[tuple[str, str]] = Lanes(self._deliver_recipient, senders)
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._users = 0
+
+    def register(self, adapter: Adapter) -> None:
+        self.adapters[adapter.name] = adapter
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start (or join, for a second channel) the loop that resumes waiting work."""
+        self._users += 1
+        if self._loop is not None:
+            return
+        if self.exclusive_store:
+            await self.store.outbox_release_leases()
+        await self.prune()
+        self._loop = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        self._users -= 1
+        if self._users > 0 or self._loop is None:
+            return
+        self._loop.cancel()
+        await asyncio.gather(self._loop, return_exceptions=True)
+        self._loop = None
+        # What is under way is cut short: its transaction rolls back and it is done again
+        # after the restart; a reply being sent may be sent once more.
+        await self.inbox.close()
+        await self.outbox.close()
+
+    async def prune(self) -> None:
+        pruned = await self.store.prune_delivery(_now() - self.keep)
+        if pruned:
+            log.info("pruned %d old redelivery keys and delivered replies", pruned)
+
+    async def _run(self) -> None:
+        last_prune = asyncio.get_running_loop().time()
+        while True:
+            try:
+                self.kick_due(await self.store.inbox_senders(_now()))
+                await self._kick_outbox()
+                if asyncio.get_running_loop().time() - last_prune > 3600:
+                    last_prune = asyncio.get_running_loop().time()
+                    await self.prune()
+            except Exception:
+                log.exception("the delivery loop could not read the store; trying again")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    def kick_due(self, senders: Sequence[tuple[str, str]]) -> None:
+        for key in senders:
+            if key[0] in self.adapters:
+                self.inbox.kick(key)
+
+    async def _kick_outbox(self) -> None:
+        for key in await self.store.outbox_recipients(_now()):
+            if key[0] in self.adapters:
+                self.outbox.kick(key)
+
+    # -- in -------------------------------------------------------------------------------
+
+    async def accept(self, channel: str, items: Sequence[InboxItem]) -> int:
+        """Keep updates in the inbox (committed when this returns) and start handling them;
+        returns how many were new. Raises when the store cannot keep them: then the platform
+        must not be told they arrived."""
+        new = await self.store.inbox_add(channel, items)
+        self.kick_due([(channel, item.sender) for item in new])
+        return len(new)
+
+    async def _handle_sender(self, key: tuple[str, str]) -> None:
+        while await self._handle_next(*key):
+            pass
+
+    async def _handle_next(self, channel: str, sender: str) -> bool:
+        """Handle this sender's oldest update; False when there is none due."""
+        adapter = self.adapters[channel]
+        event_key: str | None = None
+        attempts = 0
+        decoded: Decoded | None = None
+        events: list[tuple[str, int]] = []
+        calls: list[dict[str, Any]] = []
+        try:
+            async with self.store.transaction():
+                event = await self.store.inbox_next(channel, sender)
+                if event is None or (event.next_at is not None and event.next_at > _now()):
+                    return False
+                event_key, attempts = event.key, event.attempts
+                decoded = adapter.decode(json.loads(event.payload))
+                if decoded is None:
+                    await self.store.claim_update(channel, event.key)
+                else:
+                    if decoded.unreachable:
+                        await self.engine.mark_unreachable(channel, sender)
+                    calls = list(decoded.calls)
+                    if decoded.incoming is not None:
+                        replies, events = await self.engine.handle_in_transaction(
+                            decoded.incoming, update_key=event.key
+                        )
+                        calls += adapter.plan(decoded, replies)
+                    else:
+                        await self.store.claim_update(channel, event.key)
+                    await self.store.outbox_add(
+                        [
+                            (channel, decoded.recipient, json.dumps(call, ensure_ascii=False))
+                            for call in calls
+                        ]
+                    )
+                await self.store.inbox_done(channel, event.key)
+        except Exception as error:
+            if event_key is None:
+                raise
+            await self._failed(channel, sender, event_key, attempts, error)
+            return False
+        await self.engine.notify(events)
+        if decoded is not None and calls:
+            self.outbox.kick((channel, decoded.recipient))
+        return True
+
+    async def _failed(
+        self, channel: str, sender: str, key: str, attempts: int, error: Exception
+    ) -> None:
+        log.error("%s update %s could not be handled", channel, key, exc_info=error)
+        retry_at = _now() + timedelta(seconds=backoff(attempts + 1))
+        dead = await self.store.inbox_failed(
+            channel, key, f"{type(error).__name__}: {error}", retry_at, self.max_attempts
+        )
+        if dead:
+            log.warning(
+                "%s update %s failed %d times: moved to the dead letters",
+                channel,
+                key,
+                self.max_attempts,
+            )
+            self.inbox.kick((channel, sender))  # their next update need not wait
+        else:
+            self._retry_soon(backoff(attempts + 1))
+
+    # -- out ------------------------------------------------------------------------------
+
+    async def _deliver_recipient(self, key: tuple[str, str]) -> None:
+        channel, recipient = key
+        adapter = self.adapters[channel]
+        while True:
+            message = await self.store.outbox_claim(channel, recipient, _now(), self.lease)
+            if message is None:
+                return
+            if not await self._deliver_one(adapter, message):
+                return
+
+    async def _deliver_one(self, adapter: Adapter, message: OutboxMessage) -> bool:
+        """Make one call; True when the next message to this recipient may follow."""
+        channel, recipient = message.channel, message.recipient
+        try:
+            await adapter.deliver(recipient, json.loads(message.payload))
+        except Unreachable:
+            await self.engine.mark_unreachable(channel, recipient)
+            await self.store.outbox_settle(message.id, "dropped", "unreachable")
+            dropped = await self.store.outbox_drop(channel, recipient, "unreachable")
+            log.info("%s recipient unreachable; %d replies dropped", channel, dropped + 1)
+            return False
+        except Refused as error:
+            log.warning("%s refused a reply for good: %s", channel, error)
+            await self.store.outbox_settle(message.id, "failed", str(error))
+            return True
+        except Exception as error:
+            reason = f"{type(error).__name__}: {error}"
+            if _now() - message.created_at > GIVE_UP_AFTER:
+                log.error("%s reply %d given up after a day: %s", channel, message.id, reason)
+                await self.store.outbox_settle(message.id, "failed", reason)
+                return True
+            wait = (
+                error.retry_after
+                if isinstance(error, Transient) and error.retry_after is not None
+                else backoff(message.attempts)
+            )
+            if not isinstance(error, Transient):
+                log.exception("unexpected error while sending a %s reply", channel)
+            else:
+                log.info(
+                    "%s reply %d not sent (%s); again in %.1f s", channel, message.id, reason, wait
+                )
+            await self.store.outbox_retry(message.id, reason, _now() + timedelta(seconds=wait))
+            self._retry_soon(wait)
+            return False
+        await self.store.outbox_settle(message.id, "sent")
+        return True
+
+    def _retry_soon(self, wait: float) -> None:
+        """Wake the loop when a short retry is due (it looks every ``poll_interval`` anyway)."""
+        if wait < self.poll_interval:
+            asyncio.get_running_loop().call_later(wait, self._wake.set)
+
+    # -- for tests and tools ----------------------------------------------------------------
+
+    async def drain(self, within: float = 30.0) -> None:
+        """Wait until nothing due is left in the inbox or the outbox."""
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            self.kick_due(await self.store.inbox_senders(_now()))
+            await self.inbox.idle()
+            await self._kick_outbox()
+            await self.outbox.idle()
+            if not (
+                await self.store.inbox_senders(_now())
+                or await self.store.outbox_recipients(_now())
+            ):
+                return
+            await asyncio.sleep(0.01)
