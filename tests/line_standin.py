@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,11 @@ class LineStandIn:
         self.token_owner: dict[str, str] = {}  # reply token -> user id
         self._used: set[str] = set()
         self._push_failures: list[int] = []
+        # As for the Telegram stand-in: failures injected into this fraction of the sends.
+        self.chaos = 0.0
+        self.injected: dict[str, int] = defaultdict(int)
+        self._random = random.Random(11)
+        self._retry_keys: set[str] = set()  # LINE refuses a push whose retry key it accepted
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -94,8 +101,22 @@ class LineStandIn:
             {"sentMessages": [{"id": str(next(_ids)), "quoteToken": "q"} for _ in messages]}
         )
 
+    def _inject(self, request: web.Request) -> web.Response | None:
+        if not self.chaos or self._random.random() >= self.chaos:
+            return None
+        kind = self._random.choice(["500", "502", "drop", "429"])
+        self.injected[kind] += 1
+        if kind == "drop" and request.transport is not None:
+            request.transport.abort()
+            return web.Response(status=500)
+        status = 429 if kind == "429" else int(kind) if kind != "drop" else 500
+        return web.json_response({"message": "injected"}, status=status)
+
     async def _reply(self, request: web.Request) -> web.Response:
         body = await request.json()
+        injected = self._inject(request)
+        if injected is not None:
+            return injected
         problem = self._check(request, body, "reply")
         if problem is not None:
             return problem
@@ -108,12 +129,22 @@ class LineStandIn:
 
     async def _push(self, request: web.Request) -> web.Response:
         body = await request.json()
+        injected = self._inject(request)
+        if injected is not None:
+            return injected
+        retry_key = request.headers.get("X-Line-Retry-Key")
+        if retry_key is not None and retry_key in self._retry_keys:
+            return web.json_response(
+                {"message": "The retry key is already accepted"}, status=409
+            )
         problem = self._check(request, body, "push")
         if problem is not None:
             return problem
         if self._push_failures:
             status = self._push_failures.pop(0)
             return self._error("push", status, "The user hasn't added the LINE Official Account")
+        if retry_key is not None:
+            self._retry_keys.add(retry_key)
         self.calls.append(LineCall("push", body["to"], body["messages"]))
         return self._sent(body["messages"])
 

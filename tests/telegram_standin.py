@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -20,6 +21,9 @@ from typing import Any
 from aiohttp import web
 
 BOT_ID = 7000001
+SENDING = frozenset(
+    {"sendMessage", "sendPhoto", "sendDocument", "editMessageText", "answerCallbackQuery"}
+)
 BOT_USERNAME = "tambon_test_bot"
 
 
@@ -62,6 +66,11 @@ class TelegramStandIn:
         self._waiting: dict[int, deque[float]] = defaultdict(deque)
         self.latencies: list[float] = []
         self._feeding: asyncio.Task[None] | None = None
+        # Failures injected into this fraction of the calls that send something, as a flaky
+        # network and a busy Telegram give them: 5xx, a dropped connection, 429.
+        self.chaos = 0.0
+        self.injected: dict[str, int] = defaultdict(int)
+        self._random = random.Random(7)
 
     # -- server -----------------------------------------------------------------------------
 
@@ -117,6 +126,8 @@ class TelegramStandIn:
         if self._failures[method]:
             status, body = self._failures[method].popleft()
             return web.json_response(body, status=status)
+        if method in SENDING and self.chaos and self._random.random() < self.chaos:
+            return self._inject(request, method)
         problem = self._bad_caption(params) if method in ("sendPhoto", "sendDocument") else None
         if problem is not None or len(str(params.get("text") or "")) > 4096:
             description = problem or "Bad Request: message is too long"
@@ -132,6 +143,28 @@ class TelegramStandIn:
         result = await handler(params)
         call.result = result
         return web.json_response({"ok": True, "result": result})
+
+    def _inject(self, request: web.Request, method: str) -> web.Response:
+        """A failure instead of the call's effect: nothing was sent."""
+        kind = self._random.choice(["502", "500", "drop", "429"])
+        self.injected[kind] += 1
+        if self.record_calls:
+            self.calls.pop()  # not delivered
+        if kind == "drop" and request.transport is not None:
+            request.transport.abort()  # the connection goes away mid-call
+            return web.Response(status=500)
+        if kind == "429":
+            body = {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
+            return web.json_response(body, status=429)
+        status = int(kind) if kind != "drop" else 500
+        return web.json_response(
+            {"ok": False, "error_code": status, "description": "Bad Gateway"}, status=status
+        )
 
     async def _control(self, request: web.Request) -> web.Response:
         """Drive the stand-in from another process (the benchmarks run it in its own)."""
