@@ -134,9 +134,7 @@ class LineStandIn:
             return injected
         retry_key = request.headers.get("X-Line-Retry-Key")
         if retry_key is not None and retry_key in self._retry_keys:
-            return web.json_response(
-                {"message": "The retry key is already accepted"}, status=409
-            )
+            return web.json_response({"message": "The retry key is already accepted"}, status=409)
         problem = self._check(request, body, "push")
         if problem is not None:
             return problem

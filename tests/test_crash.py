@@ -18,7 +18,6 @@ import socket
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +115,7 @@ async def kill_now_and_then(bot: Bot, rng: random.Random) -> None:
 def read_db(path: Path) -> dict[str, Any]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
-        per_author = db.execute(
-            "SELECT count(*) FROM submissions GROUP BY author_id"
-        ).fetchall()
+        per_author = db.execute("SELECT count(*) FROM submissions GROUP BY author_id").fetchall()
         return {
             "members": one(
                 "SELECT count(*) FROM members WHERE consent_at IS NOT NULL AND village_moo = 1"
@@ -155,7 +152,7 @@ async def settled(path: Path, keys: set[str], within: float = 90.0) -> dict[str,
         ):
             return state
         await asyncio.sleep(0.5)
-    raise AssertionError(f"not settled: {({k: v for k, v in state.items() if k != 'calls'})}")
+    raise AssertionError(f"not settled: { ({k: v for k, v in state.items() if k != 'calls'}) }")
 
 
 def assert_nothing_lost(state: dict[str, Any], keys: set[str]) -> None:
@@ -168,7 +165,7 @@ def assert_nothing_lost(state: dict[str, Any], keys: set[str]) -> None:
 
 
 @pytest.fixture
-async def workdir(tmp_path: Path) -> AsyncIterator[tuple[dict[str, str], str]]:
+async def workdir(tmp_path: Path) -> tuple[dict[str, str], str]:
     env = {
         **os.environ,
         "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/crash.db",
@@ -178,7 +175,7 @@ async def workdir(tmp_path: Path) -> AsyncIterator[tuple[dict[str, str], str]]:
         env.pop(name, None)
     await run_cli_ok(env, "tambon", "create", "--code", "600801", "--villages", "3", cwd=tmp_path)
     out = await run_cli_ok(env, "invite", "--tambon", "600801", "--role", "villager", cwd=tmp_path)
-    yield env, out.splitlines()[0]
+    return env, out.splitlines()[0]
 
 
 async def post_until_taken(
@@ -214,7 +211,8 @@ async def test_telegram_polling_survives_kills(
         for index in range(USERS):
             user = FIRST_USER + index
             for kind, value in steps(code, index):
-                update = standin.text(user, value) if kind == "text" else standin.press(user, value)
+                text = kind == "text"
+                update = standin.text(user, value) if text else standin.press(user, value)
                 keys.add(f"{BOT_ID}:{update['update_id']}")
             await asyncio.sleep(rng.uniform(0.1, 0.5))
 
@@ -235,7 +233,7 @@ def assert_telegram_replies_delivered(state: dict[str, Any], standin: TelegramSt
     received = {
         (int(c.params["chat_id"]), c.params["text"]) for c in standin.calls if "text" in c.params
     }
-    sends = [(int(call["chat"]), call["out"]["text"]) for _, call in state["calls"] if "out" in call]
+    sends = [(int(c["chat"]), c["out"]["text"]) for _, c in state["calls"] if "out" in c]
     assert sends
     missing = [send for send in sends if send not in received]
     assert missing == []
@@ -342,4 +340,3 @@ async def test_line_survives_kills(workdir: tuple[dict[str, str], str], tmp_path
         for call in calls:
             for message in call["messages"]:
                 assert (message.get("text") or message.get("altText")) in received
-
