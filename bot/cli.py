@@ -15,7 +15,7 @@ from bot import gazetteer, i18n, services
 from bot.settings import Settings
 from handlers.types import T, Text
 from storage import open_store
-from storage.base import DuplicateTambon, Role, Store, Tambon
+from storage.base import DuplicateTambon, PollConflict, Role, Store, Tambon
 
 EXIT_USAGE = 2
 
@@ -402,7 +402,16 @@ async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
     async with _store(settings) as store:
         await _poll(store, args.id)
         closes = datetime.now(UTC) + timedelta(minutes=args.minutes) if args.minutes else None
-        await store.set_poll_status(args.id, "open", closes)
+        try:
+            await store.set_poll_status(args.id, "open", closes)
+        except PollConflict as conflict:
+            raise CliError(
+                T(
+                    "Poll #{ref} is still open, and a tambon runs one poll at a time. Close it "
+                    "first with: tambon-bot poll close {ref}",
+                    ref=conflict.open_poll,
+                )
+            ) from conflict
     print(args.id)
 
 

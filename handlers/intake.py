@@ -290,7 +290,7 @@ async def fix(ctx: Context) -> list[Reply]:
     """A team member corrects a filed submission's tags: /fix 12."""
     assert ctx.member is not None
     number = ctx.args.strip().lstrip("#").translate(THAI_DIGITS)
-    submission = await ctx.store.get_submission(int(number)) if number.isdigit() else None
+    submission = await ctx.store.get_submission(int(number)) if number.isdecimal() else None
     if submission is None or submission.tambon_id != ctx.member.tambon_id:
         return [
             Reply(
@@ -468,7 +468,7 @@ async def _village_picker(ctx: Context, question: Text) -> Reply:
 async def _picked_village(ctx: Context) -> int | None:
     assert ctx.member is not None
     pick = Pick.unpack(ctx.incoming.choice)
-    if pick is None or pick.action != p.VILLAGE or not pick.arg.isdigit():
+    if pick is None or pick.action != p.VILLAGE or not pick.arg.isdecimal():
         return None
     villages = {v.moo for v in await ctx.store.list_villages(ctx.member.tambon_id)}
     return int(pick.arg) if int(pick.arg) in villages else None

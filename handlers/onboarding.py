@@ -92,11 +92,16 @@ async def start(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    ctx.member = await ctx.store.upsert_member(
-        ctx.incoming.channel, ctx.incoming.user_id, tambon.id, invite.role, None
-    )
-    ctx.conversation = await ctx.store.get_conversation(ctx.member.id)
-    ctx.goto(OnboardingStep.VILLAGE)
+    if member is not None and member.onboarded:
+        # A member joining again (another role, another tambon): nothing changes until they
+        # consent again, so a decline or /cancel half-way keeps everything as it was.
+        ctx.goto(OnboardingStep.VILLAGE, rejoin=True, tambon=tambon.id, role=invite.role.value)
+    else:
+        ctx.member = await ctx.store.upsert_member(
+            ctx.incoming.channel, ctx.incoming.user_id, tambon.id, invite.role, None
+        )
+        ctx.conversation = await ctx.store.get_conversation(ctx.member.id)
+        ctx.goto(OnboardingStep.VILLAGE)
     welcome = Reply(
         T(
             "Welcome to Tambon {tambon}, Amphoe {amphoe}, {province} province. "
@@ -110,13 +115,21 @@ async def start(ctx: Context) -> list[Reply]:
     return [welcome, await _ask_village(ctx)]
 
 
-async def _ask_village(ctx: Context) -> Reply:
+def _joining(ctx: Context) -> tuple[int, Role]:
+    """The tambon and role being joined: the member's, or those of a re-join in progress."""
     assert ctx.member is not None
-    villages = await ctx.store.list_villages(ctx.member.tambon_id)
+    if ctx.data.get("rejoin"):
+        return int(ctx.data["tambon"]), Role(ctx.data["role"])
+    return ctx.member.tambon_id, ctx.member.role
+
+
+async def _ask_village(ctx: Context) -> Reply:
+    tambon_id, role = _joining(ctx)
+    villages = await ctx.store.list_villages(tambon_id)
     choices = [
         Choice(village_label(v.moo, v.name), Pick(p.VILLAGE, str(v.moo)).pack()) for v in villages
     ]
-    if ctx.member.role is not Role.VILLAGER:
+    if role is not Role.VILLAGER:
         choices.append(
             Choice(T("I don't live in one of these villages"), Pick(p.VILLAGE, "0").pack())
         )
@@ -127,15 +140,19 @@ async def _ask_village(ctx: Context) -> Reply:
 async def choose_village(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     pick = Pick.unpack(ctx.incoming.choice)
-    villages = {v.moo for v in await ctx.store.list_villages(ctx.member.tambon_id)}
-    moo = int(pick.arg) if pick and pick.action == p.VILLAGE and pick.arg.isdigit() else None
-    allowed = moo in villages or (moo == 0 and ctx.member.role is not Role.VILLAGER)
+    tambon_id, role = _joining(ctx)
+    villages = {v.moo for v in await ctx.store.list_villages(tambon_id)}
+    moo = int(pick.arg) if pick and pick.action == p.VILLAGE and pick.arg.isdecimal() else None
+    allowed = moo in villages or (moo == 0 and role is not Role.VILLAGER)
     if moo is None or not allowed:
         return [
             Reply(T("Please choose your village from the list, by its number.")),
             await _ask_village(ctx),
         ]
-    ctx.member = await ctx.store.update_member(ctx.member.id, village_moo=moo or None)
+    if ctx.data.get("rejoin"):
+        ctx.data["village"] = moo
+    else:
+        ctx.member = await ctx.store.update_member(ctx.member.id, village_moo=moo or None)
     ctx.goto(OnboardingStep.CONSENT)
     return [_consent_notice()]
 
@@ -164,6 +181,16 @@ async def consent(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
     if pick is None or pick.action != p.CONSENT:
         return [Reply(T("Please answer with one of the choices below.")), _consent_notice()]
+    if pick.arg != "yes" and ctx.data.get("rejoin"):
+        ctx.finish()
+        return [
+            Reply(
+                T(
+                    "All right, nothing has changed: you stay a member as before, and what you "
+                    "reported earlier is kept."
+                )
+            )
+        ]
     if pick.arg != "yes":
         await ctx.store.forget_member(ctx.member.id)
         ctx.member = None
@@ -176,6 +203,13 @@ async def consent(ctx: Context) -> list[Reply]:
                 )
             )
         ]
+    if ctx.data.get("rejoin"):
+        tambon_id, role = _joining(ctx)
+        moo = int(ctx.data.get("village") or 0)
+        ctx.member = await ctx.store.upsert_member(
+            ctx.member.channel, ctx.member.platform_user_id, tambon_id, role, None
+        )
+        ctx.member = await ctx.store.update_member(ctx.member.id, village_moo=moo or None)
     ctx.member = await ctx.store.update_member(ctx.member.id, consent_at=datetime.now(UTC))
     ctx.finish()
     replies = [

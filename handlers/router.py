@@ -170,7 +170,7 @@ def resolve_choice(incoming: Incoming, conversation: Conversation | None) -> Inc
         return incoming
     typed = incoming.text.strip().translate(THAI_DIGITS).rstrip(".")
     payload: str | None = None
-    if typed.isdigit() and 1 <= int(typed) <= len(conversation.offered):
+    if typed.isdecimal() and 1 <= int(typed) <= len(conversation.offered):
         payload = conversation.offered[int(typed) - 1][0]
     else:
         wanted = _plain(typed)

@@ -12,12 +12,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.polls import presence_code, tally, valid_choices
+from bot.privacy import redact_numbers
 from handlers import payloads as p
 from handlers.labels import village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
 from handlers.types import Choice, Lines, Reply, T, Text
-from storage.base import Poll, PollClosed, PollMethod, Role, Store
+from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
 router = Router()
 
@@ -121,7 +122,7 @@ async def _absent(ctx: Context, poll: Poll) -> bool:
 async def here(ctx: Context) -> list[Reply]:
     """/here CODE: the voter is in the hall (the code is on its screen)."""
     assert ctx.member is not None
-    code = "".join(ch for ch in ctx.args.translate(THAI_DIGITS) if ch.isdigit())
+    code = "".join(ch for ch in ctx.args.translate(THAI_DIGITS) if ch.isdecimal())
     poll = await _open_poll(ctx)
     if poll is None or not poll.presence_code or code != poll.presence_code:
         return [
@@ -220,7 +221,7 @@ async def ballot_step(ctx: Context) -> list[Reply]:
         return [replace(_ballot_card(poll, []), edit_previous=True)]
     if pick.arg == SUBMIT:
         return await _submit(ctx, poll, chosen)
-    position = int(pick.arg) if pick.arg.isdigit() else 0
+    position = int(pick.arg) if pick.arg.isdecimal() else 0
     if position not in {o.position for o in poll.options}:
         return [
             Reply(T("Please answer with one of the choices below.")),
@@ -246,8 +247,8 @@ async def quick_vote(ctx: Context) -> list[Reply]:
     """One tap on a choose-one poll's card: the ballot, cast or changed."""
     pick = Pick.unpack(ctx.incoming.choice)
     poll_ref, _, position = pick.arg.partition(".") if pick else ("", "", "")
-    poll = await ctx.store.get_poll(int(poll_ref)) if poll_ref.isdigit() else None
-    if poll is None or not position.isdigit():
+    poll = await ctx.store.get_poll(int(poll_ref)) if poll_ref.isdecimal() else None
+    if poll is None or not position.isdecimal():
         return [
             Reply(
                 T(
@@ -440,10 +441,29 @@ async def new_poll(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    groups = await ctx.store.list_groups(ctx.member.tambon_id)
-    options = [g.title[:80] for g in groups[:PROPOSED]]
-    ctx.goto(PollSetupStep.OPTIONS, title=title[:120], options=options)
+    open_poll = await _open_poll(ctx)
+    if open_poll is not None:
+        return [_one_poll_at_a_time(open_poll.id)]
+    groups = (await ctx.store.list_groups(ctx.member.tambon_id))[:PROPOSED]
+    # Numbers people typed (phones, ID cards) are never offered on a ballot.
+    options = [redact_numbers(g.title)[:80] for g in groups]
+    ctx.goto(
+        PollSetupStep.OPTIONS,
+        title=title[:120],
+        options=options,
+        groups=[g.id for g in groups],
+    )
     return [_setup_card(title, options)]
+
+
+def _one_poll_at_a_time(open_poll: int) -> Reply:
+    return Reply(
+        T(
+            "Poll #{ref} is still open, and a tambon runs one poll at a time. Close it first "
+            "with /closepoll, then create the new one.",
+            ref=open_poll,
+        )
+    )
 
 
 class PollSetupStep(enum.StrEnum):
@@ -470,6 +490,7 @@ async def setup(ctx: Context) -> list[Reply]:
                 _setup_card(title, options),
             ]
         ctx.data["options"] = [o[:80] for o in typed]
+        ctx.data["groups"] = []  # typed options stand for no problem group
         return [_setup_card(title, ctx.data["options"])]
     if pick.action != p.POLL_SETUP or (pick.arg not in METHODS and pick.arg != "cancel"):
         return [
@@ -490,14 +511,25 @@ async def setup(ctx: Context) -> list[Reply]:
             _setup_card(title, options),
         ]
     method, choose = METHODS[pick.arg]
+    groups: list[int | None] = list(ctx.data.get("groups") or [])
+    if len(groups) != len(options):
+        groups = [None] * len(options)
+    open_poll = await _open_poll(ctx)
+    if open_poll is not None:  # opened meanwhile (by another team member, or the CLI)
+        ctx.finish()
+        return [_one_poll_at_a_time(open_poll.id)]
     poll = await ctx.store.create_poll(
         ctx.member.tambon_id,
         title,
         method,
         min(choose, len(options)),
-        [(o, None) for o in options],
+        list(zip(options, groups, strict=True)),
     )
-    poll = await ctx.store.set_poll_status(poll.id, "open")
+    try:
+        poll = await ctx.store.set_poll_status(poll.id, "open")
+    except PollConflict as conflict:  # another process opened one this very moment
+        ctx.finish()
+        return [_one_poll_at_a_time(conflict.open_poll)]
     ctx.finish()
     return [
         Reply(
@@ -538,7 +570,9 @@ async def paper(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     polls = await ctx.store.list_polls(ctx.member.tambon_id)
     poll = next((q for q in polls if q.status != "draft"), None)
-    numbers = [int(n) for n in ctx.args.replace(">", " ").replace(",", " ").split() if n.isdigit()]
+    numbers = [
+        int(n) for n in ctx.args.replace(">", " ").replace(",", " ").split() if n.isdecimal()
+    ]
     usage = T(
         "Type /paper, the number of paper ballots, then the options they chose in order, for "
         "example /paper 12 3 1 for twelve ballots that put option 3 first and option 1 second."

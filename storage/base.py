@@ -243,6 +243,14 @@ class PollClosed(Exception):
     """The poll does not accept ballots (not opened yet, or closed)."""
 
 
+class PollConflict(Exception):
+    """Another poll of the tambon is open: a tambon runs one poll at a time."""
+
+    def __init__(self, open_poll: int) -> None:
+        super().__init__(open_poll)
+        self.open_poll = open_poll
+
+
 class DuplicateTambon(Exception):
     """A tambon with this code is already registered."""
 

@@ -160,6 +160,10 @@ class PostgresStore(SQLStore):
         except asyncpg.IntegrityConstraintViolationError as error:
             raise ConstraintError(str(error)) from error
 
-    async def _lock_key(self, key: str) -> None:
-        # Held until the transaction ends: another process handling the same person waits.
-        await self._one("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (key,))
+    async def _lock_key(self, key: str, *, shared: bool = False) -> None:
+        # Held until the transaction ends: another process taking the same lock waits.
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        await self._one(f"SELECT {function}(hashtextextended(?, 0))", (key,))
+
+    def _in_transaction(self) -> bool:
+        return self._tx.get() is not None

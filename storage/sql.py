@@ -32,6 +32,7 @@ from storage.base import (
     PaperBallots,
     Poll,
     PollClosed,
+    PollConflict,
     PollMethod,
     PollOption,
     ProblemGroup,
@@ -151,9 +152,12 @@ class SQLStore:
 
     # -- inbox --------------------------------------------------------------------------
 
-    async def _lock_key(self, key: str) -> None:
-        """Hold a lock named ``key`` until the transaction ends (a backend with one writer at a
-        time has nothing to do)."""
+    async def _lock_key(self, key: str, *, shared: bool = False) -> None:
+        """Hold a lock named ``key`` until the transaction ends; ``shared`` ones only exclude
+        the others (a backend with one writer at a time has nothing to do)."""
+
+    def _in_transaction(self) -> bool:
+        raise NotImplementedError
 
     async def inbox_add(self, channel: str, items: Sequence[InboxItem]) -> list[InboxItem]:
         new: list[InboxItem] = []
@@ -519,12 +523,44 @@ class SQLStore:
 
     async def forget_member(self, member_id: int) -> int:
         async with self.transaction():
-            removed = await self._exec(
-                "DELETE FROM submissions WHERE author_id = ? AND relayed = 0 RETURNING id",
+            removed = await self._all(
+                "DELETE FROM submissions WHERE author_id = ? AND relayed = 0"
+                " RETURNING id, group_id",
                 (member_id,),
             )
             await self._exec("DELETE FROM members WHERE id = ?", (member_id,))
-        return removed
+            groups = sorted({r["group_id"] for r in removed if r["group_id"] is not None})
+            for group_id in groups:
+                await self._retitle_group(group_id)
+        self._poll_options.clear()  # option texts may have changed
+        return len(removed)
+
+    async def _retitle_group(self, group_id: int) -> None:
+        """A group's title is its first remaining reporter's words, or, when none remain, its
+        keywords: never the words of someone who asked for them to be erased. Poll options
+        drawn from the group follow."""
+        group = await self._one(
+            "SELECT title, keywords FROM problem_groups WHERE id = ?", (group_id,)
+        )
+        if group is None:
+            return
+        first = await self._one(
+            "SELECT text FROM submissions WHERE group_id = ? ORDER BY id LIMIT 1", (group_id,)
+        )
+        keywords = [k for k in group["keywords"].split("|") if k]
+        title = first["text"] if first is not None else (" · ".join(keywords) or f"#{group_id}")
+        if title == group["title"]:
+            return
+        await self._exec(
+            "UPDATE problem_groups SET title = ? WHERE id = ? RETURNING 1", (title, group_id)
+        )
+        # Options made from the group (with its id, or copied from its title by /newpoll).
+        await self._exec(
+            "UPDATE poll_options SET text = ? WHERE group_id = ? OR (text = ? AND poll_id IN"
+            " (SELECT p.id FROM polls p JOIN problem_groups g ON g.tambon_id = p.tambon_id"
+            " WHERE g.id = ?)) RETURNING 1",
+            (title[:80], group_id, group["title"][:80], group_id),
+        )
 
     # -- conversations ------------------------------------------------------------------
 
@@ -598,6 +634,14 @@ class SQLStore:
                     (new.channel, new.source_id),
                 )
                 if row is not None:
+                    if new.group_id is not None:
+                        # A redelivered message: the group made for it holds nobody.
+                        await self._exec(
+                            "DELETE FROM problem_groups WHERE id = ? AND NOT EXISTS"
+                            " (SELECT 1 FROM submissions WHERE group_id = ?) AND NOT EXISTS"
+                            " (SELECT 1 FROM group_reporters WHERE group_id = ?) RETURNING 1",
+                            (new.group_id, new.group_id, new.group_id),
+                        )
                     return self._submission(row), False
             submission_id = await self._insert(
                 "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
@@ -765,7 +809,9 @@ class SQLStore:
                 (row["id"],),
             )
             options = tuple(PollOption(o["position"], o["text"], o["group_id"]) for o in rows)
-            self._poll_options[row["id"]] = options
+            if not self._in_transaction():
+                # Only what is committed: a rolled-back poll's id may be given out again.
+                self._poll_options[row["id"]] = options
         return Poll(
             id=row["id"],
             tambon_id=row["tambon_id"],
@@ -796,6 +842,19 @@ class SQLStore:
     ) -> Poll:
         column = {"open": "opened_at", "closed": "closed_at"}.get(status)
         async with self.transaction():
+            await self._lock_key(f"poll:{poll_id}")
+            if status == "open":
+                row = await self._one("SELECT tambon_id FROM polls WHERE id = ?", (poll_id,))
+                if row is None:
+                    raise LookupError(poll_id)
+                await self._lock_key(f"polls-of:{row['tambon_id']}")
+                other = await self._one(
+                    "SELECT id FROM polls WHERE tambon_id = ? AND status = 'open' AND id <> ?"
+                    " AND (closes_at IS NULL OR closes_at > ?)",
+                    (row["tambon_id"], poll_id, _now()),
+                )
+                if other is not None:
+                    raise PollConflict(int(other["id"]))
             await self._exec(
                 "UPDATE polls SET status = ?, closes_at = ?"
                 + (f", {column} = ?" if column else "")
@@ -850,6 +909,8 @@ class SQLStore:
     ) -> tuple[Ballot, bool]:
         encoded = json.dumps(list(choices))
         async with self.transaction():
+            # Ballots exclude a close (which takes this lock exclusively), not each other.
+            await self._lock_key(f"poll:{poll_id}", shared=True)
             poll = await self._one("SELECT status, closes_at FROM polls WHERE id = ?", (poll_id,))
             now = datetime.now(UTC)
             if (

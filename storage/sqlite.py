@@ -115,6 +115,9 @@ class SQLiteStore(SQLStore):
             finally:
                 self._in_tx.reset(token)
 
+    def _in_transaction(self) -> bool:
+        return self._in_tx.get()
+
     # Each statement is one round trip to aiosqlite's thread (execute_fetchall).
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
