@@ -58,7 +58,7 @@ async def test_digit_like_characters_at_a_choice_get_an_answer(
     engine: Engine, store: Store, tambon: Tambon, typed: str
 ) -> None:
     code = await join_code(store, tambon)
-    (village_question,) = await console(engine, "u1", f"/start {code}")
+    await console(engine, "u1", f"/start {code}")
     (answer,) = await console(engine, "u1", typed)
     assert answer.strip()
     member = await store.get_member("console", "u1")
@@ -69,7 +69,7 @@ async def test_digit_like_characters_at_a_choice_get_an_answer(
         assert member.village_moo is None
         assert th("Please choose your village from the list, by its number.") in answer
     await onboard(engine, store, tambon, "u2")
-    (draft,) = await console(engine, "u2", ROAD)
+    await console(engine, "u2", ROAD)
     (answer,) = await console(engine, "u2", typed)
     assert answer.strip()
 
@@ -127,10 +127,13 @@ async def test_poll_options_of_a_rolled_back_poll_are_not_remembered(
 ) -> None:
     from storage.base import PollMethod
 
-    with pytest.raises(RuntimeError):
+    async def create_then_fail() -> None:
         async with store.transaction():
             await store.create_poll(tambon.id, "ยกเลิก", PollMethod.APPROVAL, 1, [("เก่า", None)])
             raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await create_then_fail()
     poll = await store.create_poll(tambon.id, "ใหม่", PollMethod.APPROVAL, 1, [("ใหม่", None)])
     fetched = await store.get_poll(poll.id)
     assert fetched is not None
