@@ -161,7 +161,7 @@ def update_sender(data: Any) -> str | None:
         if isinstance(user_id, int) and not isinstance(user_id, bool):
             return str(user_id)
         return None
-    return ""  # an update kind we did not ask for: kept, then dropped in order
+    return None  # an update kind we did not ask for
 
 
 class TelegramChannel:
