@@ -94,8 +94,9 @@ async def site(store: Store, tagger: KeywordTagger) -> AsyncIterator[tuple[Site,
     app = web.build_app(telegram=telegram, telegram_secret=SECRET, line=line, store=store)
     runner = await web.serve(app, "127.0.0.1:0")
     async with aiohttp.ClientSession() as http:
-        yield Site(f"http://127.0.0.1:{runner.addresses[0][1]}", http), Events(
-            LINE_SECRET, line_standin
+        yield (
+            Site(f"http://127.0.0.1:{runner.addresses[0][1]}", http),
+            Events(LINE_SECRET, line_standin),
         )
     await runner.cleanup()
     await line.stop()
@@ -148,7 +149,7 @@ async def test_near_updates_are_kept_only_when_readable(
     )
     # Whatever was kept is handled or dead-lettered without holding anything up.
     for channel in ("telegram", "line"):
-        for key, payload in await store.inbox_pending(channel):
+        for _key, payload in await store.inbox_pending(channel):
             assert json.loads(payload)
 
 
