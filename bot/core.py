@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import i18n, reportfiles
+from bot.privacy import drop_control_characters
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
@@ -102,6 +103,9 @@ class Engine:
             incoming.channel, update_key
         ):
             return [], []
+        if incoming.text is not None:
+            # NUL, ESC and their kind never reach the store (nor a report or a spreadsheet).
+            incoming = replace(incoming, text=drop_control_characters(incoming.text))
         member = await self.store.get_member(incoming.channel, incoming.user_id)
         if member is not None and member.unreachable_at is not None:
             # They wrote to us, so they can be reached again (unblocked, followed back).

@@ -36,3 +36,30 @@ def redact_numbers(text: str, locale: str = "th") -> str:
         return text
     hidden = i18n.render(HIDDEN, locale)
     return PHONE.sub(hidden, CITIZEN_ID.sub(hidden, text))
+
+
+# A cell that starts with one of these is run as a formula by Excel or LibreOffice (OWASP's
+# "CSV injection"): "=HYPERLINK(...)", "+cmd|...", "-2+3+cmd|...", "@SUM(...)", tab, return.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet file cannot hold (XML 1.0 forbids these control characters).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A cell for a CSV or XLSX file: text never starts a formula and holds no control
+    character; numbers stay numbers."""
+    if not isinstance(cell, str):
+        return cell
+    cell = _ILLEGAL.sub("", cell)
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def without_control_characters(cell: object) -> object:
+    """A cell for an XLSX file, which cannot hold control characters."""
+    return _ILLEGAL.sub("", cell) if isinstance(cell, str) else cell
+
+
+def drop_control_characters(text: str) -> str:
+    """Text as typed, without control characters (NUL, ESC ...); line breaks stay."""
+    cleaned = _ILLEGAL.sub("", text.replace("\r\n", "\n").replace("\t", " "))
+    return cleaned.replace("\r", "\n")

@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from bot import i18n
-from bot.privacy import redact_numbers
+from bot.privacy import redact_numbers, spreadsheet_safe, without_control_characters
 from bot.summary import TambonSummary
 from handlers.labels import (
     ACTOR_LABELS,
@@ -315,13 +315,9 @@ def table_csv(
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     for row in table(name, summary, submissions, locale, public=public):
-        writer.writerow([_inert(cell) for cell in row])
+        # "=HYPERLINK(...)" typed by someone stays text when an officer opens it in Excel.
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()
-
-
-def _inert(cell: object) -> object:
-    # "=HYPERLINK(...)" typed by someone must stay text when an officer opens the file in Excel.
-    return "'" + cell if isinstance(cell, str) and cell.startswith(("=", "+", "@")) else cell
 
 
 def xlsx(
@@ -343,12 +339,13 @@ def xlsx(
             continue
         sheet = book.create_sheet(name)
         for row in table(name, summary, submissions, locale, public=public):
-            sheet.append(row)
+            sheet.append([without_control_characters(cell) for cell in row])
     for each in book.worksheets:
         for row in each.iter_rows():
             for cell in row:
-                # What a villager typed is text, never a formula ("=HYPERLINK(...)").
-                if isinstance(cell.value, str) and cell.value.startswith("="):
+                # What a villager typed is a text cell, never a formula ("=HYPERLINK(...)"),
+                # kept as typed: a spreadsheet does not run a text cell.
+                if isinstance(cell.value, str):
                     cell.data_type = "s"
     buffer = io.BytesIO()
     book.save(buffer)

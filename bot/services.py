@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any, TextIO
 
 from bot import gazetteer
+from bot.privacy import spreadsheet_safe
 from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
 
 JOIN_CODE_DIGITS = 8
@@ -127,7 +128,9 @@ async def export_submissions(rows: AsyncIterator[Submission], out: TextIO, fmt: 
         writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
         writer.writeheader()
         async for submission in rows:
-            writer.writerow(submission_row(submission))
+            row = submission_row(submission)
+            # Meant for Excel: nothing typed may run as a formula there.
+            writer.writerow({key: spreadsheet_safe(value) for key, value in row.items()})
             count += 1
     elif fmt == "jsonl":
         async for submission in rows:

@@ -3,10 +3,14 @@ leaked"): each of these failed before the fix."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
 from bot.core import Engine
-from storage.base import Role, Store, Tambon
+from bot.services import export_submissions
+from storage.base import Kind, NewSubmission, Role, Store, Tambon
 from tests.conftest import console, join_code, onboard, th
 
 ROAD = "ถนนหมู่ 3 เป็นหลุมเป็นบ่อ รถสัญจรลำบาก โทร 081-234-5678"
@@ -161,3 +165,59 @@ async def test_a_redelivered_message_leaves_no_empty_group(store: Store, tambon:
             )
         )
     assert len(await store.list_groups(tambon.id)) == 1
+
+
+async def test_control_characters_are_dropped_at_intake_and_spreadsheets_are_inert(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot import report
+    from bot.summary import read_report
+
+    await onboard(engine, store, tambon, "u1")
+    await console(engine, "u1", "ถนนหมู่ 3 พัง\x00\x1b[31m มาก", "1")
+    (stored,) = await store.list_submissions(tambon.id)
+    assert "\x00" not in stored.text
+    assert "\x1b" not in stored.text
+    for formula in ('=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "-2+3+cmd|x", "@SUM(A1)"):
+        await store.add_submission(
+            NewSubmission(
+                tambon_id=tambon.id,
+                text=formula,
+                kind=Kind.PROBLEM,
+                categories=["infrastructure"],
+                village_moo=1,
+                author_id=None,
+                relayed=True,
+                channel="console",
+                source_id=None,
+            )
+        )
+    # A control character that slipped past intake (an old row) does not break the workbook.
+    await store.add_submission(
+        NewSubmission(
+            tambon_id=tambon.id,
+            text="เก่า\x00\x07",
+            kind=Kind.NEED,
+            categories=["water"],
+            village_moo=1,
+            author_id=None,
+            relayed=True,
+            channel="console",
+            source_id=None,
+        )
+    )
+    summary, submissions = await read_report(store, tambon)
+    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
+    cells = [c for row in book["submissions"].iter_rows() for c in row]
+    assert any(str(c.value).startswith("=HYPERLINK") for c in cells)
+    assert all(c.data_type == "s" for c in cells if isinstance(c.value, str))  # text, not formulas
+    table = report.table_csv(summary, submissions, "submissions")
+    for line in csv.reader(io.StringIO(table)):
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in line)
+    out = io.StringIO()
+    await export_submissions(store.iter_submissions(tambon.id), out, "csv")
+    for line in csv.reader(io.StringIO(out.getvalue())):
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in line)
+    assert "'=HYPERLINK" in out.getvalue()
