@@ -396,6 +396,41 @@ async def cmd_poll_qr(args: argparse.Namespace, settings: Settings) -> None:
     print(poll.presence_code)
 
 
+async def cmd_inbox_status(args: argparse.Namespace, settings: Settings) -> None:
+    """One line each: updates waiting per channel, dead letters, replies per state."""
+    async with _store(settings) as store:
+        counts: dict[str, int] = {}
+        for channel in ("telegram", "line"):
+            counts[f"inbox.{channel}"] = len(await store.inbox_pending(channel))
+        counts["dead_letters"] = len(await store.dead_letters())
+        for state, count in sorted((await store.outbox_counts()).items()):
+            counts[f"outbox.{state}"] = count
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        for name, count in counts.items():
+            print(f"{name}\t{count}")
+
+
+async def cmd_inbox_dead(args: argparse.Namespace, settings: Settings) -> None:
+    """The dead letters: kept as received, for the administrator to look into."""
+    async with _store(settings) as store:
+        letters = await store.dead_letters()
+    for letter in letters:
+        row = {
+            "channel": letter.channel,
+            "key": letter.key,
+            "received_at": letter.received_at.isoformat(),
+            "failed_at": letter.failed_at.isoformat(),
+            "attempts": letter.attempts,
+            "error": letter.last_error,
+        }
+        if args.json:
+            print(json.dumps({**row, "payload": json.loads(letter.payload)}, ensure_ascii=False))
+        else:
+            print("\t".join(str(v) for v in row.values()))
+
+
 async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -786,6 +821,15 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("id", type=int)
     results.add_argument("--json", action="store_true")
     results.set_defaults(func=cmd_poll_results)
+
+    inbox = sub.add_parser("inbox", help="the durable path: what waits, what failed")
+    inbox_sub = inbox.add_subparsers(dest="inbox_command", required=True)
+    status = inbox_sub.add_parser("status", help="updates waiting, dead letters, replies by state")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_inbox_status)
+    dead = inbox_sub.add_parser("dead", help="updates that failed again and again, oldest first")
+    dead.add_argument("--json", action="store_true")
+    dead.set_defaults(func=cmd_inbox_dead)
 
     report_parser = sub.add_parser("report", help="the tambon report (html, pdf, md; csv, xlsx)")
     report_parser.add_argument("--tambon", required=True, metavar="CODE")

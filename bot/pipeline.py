@@ -383,16 +383,16 @@ class Pipeline:
     # -- for tests and tools ----------------------------------------------------------------
 
     async def drain(self, within: float = 30.0) -> None:
-        """Wait until nothing due is left in the inbox or the outbox."""
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
+        """Wait until the inbox is empty and no reply is pending (retries included), or
+        ``within`` seconds have passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
             self.kick_due(await self.store.inbox_senders(_now()))
-            await self.inbox.idle()
             await self._kick_outbox()
+            await self.inbox.idle()
             await self.outbox.idle()
-            if not (
-                await self.store.inbox_senders(_now())
-                or await self.store.outbox_recipients(_now())
-            ):
+            waiting = [await self.store.inbox_pending(channel) for channel in self.adapters]
+            if not any(waiting) and not (await self.store.outbox_counts()).get("pending"):
                 return
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.02)
