@@ -110,7 +110,7 @@ async def _start_draft(
     text = (ctx.incoming.text or "").strip()
     tags = ctx.tagger.tag(text, await _village_names(ctx))
     record = _attachment_record(ctx.incoming.attachment)
-    if record is not None:
+    if record is not None and record not in attachments:  # an edited caption: same photo
         attachments.append(record)
     draft: dict[str, Any] = {
         "text": text,
@@ -185,6 +185,39 @@ async def edited(ctx: Context) -> list[Reply]:
 
 
 router.edited = edited
+
+
+async def unsent(ctx: Context) -> list[Reply]:
+    """The sender took a message back (LINE's unsend): its draft goes, or the report filed
+    from it is withdrawn; either way its words are no longer kept."""
+    assert ctx.member is not None
+    message_id = ctx.incoming.unsent
+    draft = ctx.data if ctx.conversation is not None else {}
+    waiting = ctx.step in (IntakeStep.CONFIRM, IntakeStep.CATEGORIES, IntakeStep.DUPLICATE)
+    if waiting and message_id is not None and draft.get("source") == message_id:
+        ctx.finish()
+        return [
+            Reply(T("You took back your message, so its draft was dropped. Nothing was filed."))
+        ]
+    if message_id is None:
+        return []
+    withdrawn = await ctx.store.withdraw_submission(
+        ctx.incoming.channel, message_id, ctx.member.id
+    )
+    if withdrawn is None:
+        return []
+    return [
+        Reply(
+            T(
+                "You took back your message, so report #{ref} was withdrawn: it is no longer "
+                "counted, and its words were deleted.",
+                ref=withdrawn,
+            )
+        )
+    ]
+
+
+router.unsent = unsent
 
 
 def _confirmation(draft: dict[str, Any]) -> Reply:

@@ -88,6 +88,7 @@ class Router:
     steps: dict[str, Handler] = field(default_factory=dict)
     idle: Handler | None = None
     edited: Handler | None = None
+    unsent: Handler | None = None
     actions: dict[str, Command] = field(default_factory=dict)
 
     def command(
@@ -133,6 +134,7 @@ class Router:
         self.actions.update(other.actions)
         self.idle = other.idle or self.idle
         self.edited = other.edited or self.edited
+        self.unsent = other.unsent or self.unsent
 
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -204,6 +206,8 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
             if ctx.member.role not in entry.roles:
                 return [TEAM_ONLY]
         return await entry.handler(ctx)
+    if incoming.unsent is not None:
+        return await router.unsent(ctx) if router.unsent and ctx.member else []
     if ctx.member is None:
         return [] if incoming.edited else [not_joined(ctx)]
     if incoming.edited:

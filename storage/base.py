@@ -424,6 +424,13 @@ class Store(Protocol):
         """Store a submission; returns it and False when its source_id was stored before."""
         ...
 
+    async def withdraw_submission(
+        self, channel: str, source_id: str, author_id: int
+    ) -> int | None:
+        """Delete the author's submission filed from this platform message (they took the
+        message back); returns its id, or None when there is none."""
+        ...
+
     async def get_submission(self, submission_id: int) -> Submission | None: ...
     async def list_submissions(
         self, tambon_id: int, *, author_id: int | None = None, limit: int | None = None

@@ -535,6 +535,20 @@ class SQLStore:
         self._poll_options.clear()  # option texts may have changed
         return len(removed)
 
+    async def withdraw_submission(
+        self, channel: str, source_id: str, author_id: int
+    ) -> int | None:
+        async with self.transaction():
+            row = await self._one(
+                "DELETE FROM submissions WHERE channel = ? AND source_id = ? AND author_id = ?"
+                " RETURNING id, group_id",
+                (channel, source_id, author_id),
+            )
+            if row is not None and row["group_id"] is not None:
+                await self._retitle_group(row["group_id"])
+        self._poll_options.clear()
+        return int(row["id"]) if row is not None else None
+
     async def _retitle_group(self, group_id: int) -> None:
         """A group's title is its first remaining reporter's words, or, when none remain, its
         keywords: never the words of someone who asked for them to be erased. Poll options
@@ -547,20 +561,28 @@ class SQLStore:
         first = await self._one(
             "SELECT text FROM submissions WHERE group_id = ? ORDER BY id LIMIT 1", (group_id,)
         )
+        if first is not None and first["text"] == group["title"]:
+            return  # the erased words were not the title
         keywords = [k for k in group["keywords"].split("|") if k]
-        title = first["text"] if first is not None else (" · ".join(keywords) or f"#{group_id}")
-        if title == group["title"]:
-            return
-        await self._exec(
-            "UPDATE problem_groups SET title = ? WHERE id = ? RETURNING 1", (title, group_id)
-        )
-        # Options made from the group (with its id, or copied from its title by /newpoll).
+        label = " · ".join(keywords) or f"#{group_id}"
+        title = first["text"] if first is not None else label
+        # Options made from the group (with its id, or copied from its title by /newpoll) take
+        # the neutral label: a ballot shows nobody's own words.
         await self._exec(
             "UPDATE poll_options SET text = ? WHERE group_id = ? OR (text = ? AND poll_id IN"
             " (SELECT p.id FROM polls p JOIN problem_groups g ON g.tambon_id = p.tambon_id"
             " WHERE g.id = ?)) RETURNING 1",
-            (title[:80], group_id, group["title"][:80], group_id),
+            (label[:80], group_id, group["title"][:80], group_id),
         )
+        if first is None and not await self._one(
+            "SELECT 1 FROM group_reporters WHERE group_id = ?", (group_id,)
+        ):
+            # Nobody reports it any more: the group goes.
+            await self._exec("DELETE FROM problem_groups WHERE id = ? RETURNING 1", (group_id,))
+        elif title != group["title"]:
+            await self._exec(
+                "UPDATE problem_groups SET title = ? WHERE id = ? RETURNING 1", (title, group_id)
+            )
 
     # -- conversations ------------------------------------------------------------------
 

@@ -555,3 +555,57 @@ async def test_a_whole_hearing_run_from_line(
     assert ballot.choices == (3,)
     (paper,) = await store.list_paper_ballots(poll.id)
     assert (paper.count, paper.choices) == (2, (1, 2))
+
+
+def unsend(events: Events, message_event: dict[str, Any]) -> dict[str, Any]:
+    event = events._base("unsend", USER, reply=False)
+    event["unsend"] = {"messageId": message_event["message"]["id"]}
+    return event
+
+
+async def test_unsend_drops_a_draft_or_withdraws_a_filed_report(
+    post: Post,
+    events: Events,
+    standin: LineStandIn,
+    store: Store,
+    tambon: Tambon,
+    line: LineChannel,
+) -> None:
+    n = await onboard(post, events, standin, store, tambon)
+    draft = events.text(USER, ROAD)
+    await post(draft)
+    await seen(standin, n + 1)
+    await post(unsend(events, draft))
+    dropped = (await seen(standin, n + 2))[-1]
+    assert dropped["text"] == th(
+        "You took back your message, so its draft was dropped. Nothing was filed."
+    )
+    filed = events.text(USER, "น้ำประปาไม่ไหลสามวันแล้ว โทร 0812345678")
+    await post(filed)
+    await seen(standin, n + 3)
+    await post(events.postback(USER, "ok:"))
+    await seen(standin, n + 4)
+    (submission,) = await store.list_submissions(tambon.id)
+    await post(unsend(events, filed))
+    told = (await seen(standin, n + 5))[-1]
+    assert told["text"] == th(
+        "You took back your message, so report #{ref} was withdrawn: it is no longer "
+        "counted, and its words were deleted.",
+        ref=submission.id,
+    )
+    assert await store.list_submissions(tambon.id) == []
+    assert all("0812345678" not in g.title for g in await store.list_groups(tambon.id))
+    # Taking back a message that filed nothing changes nothing and says nothing.
+    await post(unsend(events, events.text(USER, "สวัสดี")))
+    await line.drain()
+    assert len(standin.messages_to(USER)) == n + 5
+
+
+async def test_standby_events_get_no_reply(
+    post: Post, events: Events, standin: LineStandIn, store: Store, line: LineChannel
+) -> None:
+    event = events.follow(USER)
+    event["mode"] = "standby"
+    assert await post(event) == 200
+    await line.drain()
+    assert standin.messages_to(USER) == []

@@ -609,3 +609,18 @@ async def test_presence_qr_photo_and_deep_link(
         "Thank you, you are counted as present at the hearing. Type /vote to vote."
     )
     assert await store.is_present(poll.id, (await store.get_member("telegram", str(USER))).id)  # type: ignore[union-attr]
+
+
+async def test_editing_a_photo_caption_keeps_one_copy_of_the_photo(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    n = await onboard(standin, store, tambon)
+    original = standin.photo(USER, "สะพานผุ", file_id="AgAC-once")
+    await reply_count(standin, n + 1)
+    standin.edit(original, "สะพานไม้ผุพัง อันตรายมาก")
+    standin.edit(original, "สะพานไม้ผุพัง อันตรายมากค่ะ")
+    await reply_count(standin, n + 5)
+    await press(standin, "ok:", n + 6)
+    (submission,) = await store.list_submissions(tambon.id)
+    assert submission.text == "สะพานไม้ผุพัง อันตรายมากค่ะ"
+    assert [a.file_id for a in submission.attachments] == ["AgAC-once"]
