@@ -3,8 +3,8 @@
 10,000 distinct onboarded villagers tap an option of a choose-one poll's card, and 2,000 of them
 change their ballot, all within one simulated minute: the Telegram stand-in (in its own process)
 releases each button press at its scheduled moment and times how long until the bot's
-confirmation reaches that person. The bot runs as in production (python-telegram-bot long
-polling, the per-sender concurrent update processor, aiosqlite).
+confirmation reaches that person. The bot runs as in production (long polling into the inbox,
+the durable path of bot/pipeline.py with its outbox, aiosqlite).
 
 It prints ballots per second sustained, p50 and p99 from press to confirmation, and the
 difference between the bot's final tally and a recount of what each voter last chose (it must be
@@ -103,11 +103,10 @@ async def run(voters: int, changes: int, seconds: float) -> None:
             schedule.append((later, press(update_id, user, poll.id, choice)))
             final[user] = choice  # the change comes after the first cast
 
-        channel = TelegramChannel(Engine(store, KeywordTagger()), TOKEN, base_url=standin.bot_api)
-        await channel.app.initialize()
-        await channel.app.start()
-        assert channel.app.updater is not None
-        await channel.app.updater.start_polling(timeout=1)
+        channel = TelegramChannel(
+            Engine(store, KeywordTagger()), TOKEN, base_url=standin.bot_api, poll_timeout=1
+        )
+        await channel.start()
         expected = voters + changes
         async with aiohttp.ClientSession() as http:
             async with http.post(

@@ -184,14 +184,11 @@ async def run_bench(n: int, concurrency: int, variant: str = "full") -> None:
             if variant != "full":
                 diagnostic_engine(engine, variant)
             channel = TelegramChannel(
-                engine, TOKEN, base_url=standin.bot_api, concurrency=concurrency
+                engine, TOKEN, base_url=standin.bot_api, concurrency=concurrency, poll_timeout=1
             )
-            await channel.app.initialize()
-            await channel.app.start()
 
             async def start_ours() -> None:
-                assert channel.app.updater is not None
-                await channel.app.updater.start_polling(timeout=1)
+                await channel.start()
 
             ours_seconds = await standin.run(http, n, start_ours, channel.stop)
             drafts = await store._one(

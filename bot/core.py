@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,8 +42,11 @@ class Outgoing:
     file_failed: str | None = None  # what to say when the file could not be made
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form, for the outbox."""
-        return asdict(self)
+        """A JSON-ready form, for the outbox (dataclasses.asdict is slow: it deep-copies)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        if self.file is not None:
+            data["file"] = {"kind": self.file.kind, "token": self.file.token}
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outgoing:
@@ -106,11 +109,12 @@ class Engine:
         if incoming.text is not None:
             # NUL, ESC and their kind never reach the store (nor a report or a spreadsheet).
             incoming = replace(incoming, text=drop_control_characters(incoming.text))
-        member = await self.store.get_member(incoming.channel, incoming.user_id)
+        member, conversation = await self.store.get_member_and_conversation(
+            incoming.channel, incoming.user_id
+        )
         if member is not None and member.unreachable_at is not None:
             # They wrote to us, so they can be reached again (unblocked, followed back).
             member = await self.store.update_member(member.id, unreachable_at=None)
-        conversation = await self.store.get_conversation(member.id) if member else None
         before = (conversation.step, list(conversation.offered)) if conversation else None
         ctx = Context(
             incoming=resolve_choice(incoming, conversation),

@@ -54,6 +54,9 @@ MAX_ATTEMPTS = 5  # an update that fails this often goes to the dead letters
 GIVE_UP_AFTER = timedelta(hours=24)  # a reply not delivered by then is marked failed
 LEASE = timedelta(seconds=60)  # how long a process may take over sending one reply
 MAX_BACKOFF = 60.0
+CLAIM_BATCH = 20  # replies claimed for one recipient at a time
+# What became of one reply.
+SENT, SKIPPED, STOP = object(), object(), object()
 
 
 class Transient(Exception):
@@ -91,8 +94,8 @@ class Adapter(Protocol):
 
     name: str
 
-    def decode(self, payload: Any) -> Decoded | None:
-        """A stored update; None when there is nothing to do with it."""
+    def decode(self, key: str, payload: str) -> Decoded | None:
+        """A stored update (its key and JSON); None when there is nothing to do with it."""
         ...
 
     def plan(self, decoded: Decoded, replies: Sequence[Outgoing]) -> list[dict[str, Any]]:
@@ -269,13 +272,14 @@ class Pipeline:
         decoded: Decoded | None = None
         events: list[tuple[str, int]] = []
         calls: list[dict[str, Any]] = []
+        leased: list[OutboxMessage] = []
         try:
             async with self.store.transaction():
-                event = await self.store.inbox_next(channel, sender)
-                if event is None or (event.next_at is not None and event.next_at > _now()):
+                event = await self.store.inbox_take(channel, sender, _now())
+                if event is None:
                     return False
                 event_key, attempts = event.key, event.attempts
-                decoded = adapter.decode(json.loads(event.payload))
+                decoded = adapter.decode(event.key, event.payload)
                 if decoded is None:
                     await self.store.claim_update(channel, event.key)
                 else:
@@ -289,20 +293,23 @@ class Pipeline:
                         calls += adapter.plan(decoded, replies)
                     else:
                         await self.store.claim_update(channel, event.key)
-                    await self.store.outbox_add(
+                    leased = await self.store.outbox_add(
                         [
                             (channel, decoded.recipient, json.dumps(call, ensure_ascii=False))
                             for call in calls
-                        ]
+                        ],
+                        lease_until=_now() + self.lease,
                     )
-                await self.store.inbox_done(channel, event.key)
         except Exception as error:
             if event_key is None:
                 raise
             await self._failed(channel, sender, event_key, attempts, error)
             return False
         await self.engine.notify(events)
-        if decoded is not None and calls:
+        if leased:
+            # Ours already: sent at once, in this sender's turn (no claim, no wait).
+            await self._deliver_batch(adapter, leased)
+        elif decoded is not None and calls:
             self.outbox.kick((channel, decoded.recipient))
         return True
 
@@ -331,14 +338,31 @@ class Pipeline:
         channel, recipient = key
         adapter = self.adapters[channel]
         while True:
-            message = await self.store.outbox_claim(channel, recipient, _now(), self.lease)
-            if message is None:
-                return
-            if not await self._deliver_one(adapter, message):
+            batch = await self.store.outbox_claim(
+                channel, recipient, _now(), self.lease, limit=CLAIM_BATCH
+            )
+            if not await self._deliver_batch(adapter, batch) or len(batch) < CLAIM_BATCH:
+                # Fewer than asked for: nothing more was waiting (a new reply kicks again).
                 return
 
-    async def _deliver_one(self, adapter: Adapter, message: OutboxMessage) -> bool:
-        """Make one call; True when the next message to this recipient may follow."""
+    async def _deliver_batch(self, adapter: Adapter, batch: Sequence[OutboxMessage]) -> bool:
+        """Send claimed messages in order; False when one must wait (the rest released)."""
+        sent: list[int] = []
+        try:
+            for index, message in enumerate(batch):
+                outcome = await self._deliver_one(adapter, message)
+                if outcome is SENT:
+                    sent.append(message.id)
+                elif outcome is STOP:
+                    await self.store.outbox_release([m.id for m in batch[index + 1 :]])
+                    return False
+        finally:
+            # One write for the batch: a crash before it means these few are sent again.
+            await self.store.outbox_settle_many(sent, "sent")
+        return True
+
+    async def _deliver_one(self, adapter: Adapter, message: OutboxMessage) -> object:
+        """Make one call; SENT, SKIPPED (refused for good: the next may follow) or STOP."""
         channel, recipient = message.channel, message.recipient
         try:
             await adapter.deliver(recipient, json.loads(message.payload))
@@ -347,21 +371,21 @@ class Pipeline:
             await self.store.outbox_settle(message.id, "dropped", "unreachable")
             dropped = await self.store.outbox_drop(channel, recipient, "unreachable")
             log.info("%s recipient unreachable; %d replies dropped", channel, dropped + 1)
-            return False
+            return STOP
         except Refused as error:
             log.warning("%s refused a reply for good: %s", channel, error)
             await self.store.outbox_settle(message.id, "failed", str(error))
-            return True
+            return SKIPPED
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             if _now() - message.created_at > GIVE_UP_AFTER:
                 log.error("%s reply %d given up after a day: %s", channel, message.id, reason)
                 await self.store.outbox_settle(message.id, "failed", reason)
-                return True
+                return SKIPPED
             wait = (
                 error.retry_after
                 if isinstance(error, Transient) and error.retry_after is not None
-                else backoff(message.attempts)
+                else backoff(message.attempts + 1)
             )
             if not isinstance(error, Transient):
                 log.exception("unexpected error while sending a %s reply", channel)
@@ -371,9 +395,8 @@ class Pipeline:
                 )
             await self.store.outbox_retry(message.id, reason, _now() + timedelta(seconds=wait))
             self._retry_soon(wait)
-            return False
-        await self.store.outbox_settle(message.id, "sent")
-        return True
+            return STOP
+        return SENT
 
     def _retry_soon(self, wait: float) -> None:
         """Wake the loop when a short retry is due (it looks every ``poll_interval`` anyway)."""

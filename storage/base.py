@@ -332,6 +332,12 @@ class Store(Protocol):
         wait), so that one person's events are handled one at a time and in order."""
         ...
 
+    async def inbox_take(self, channel: str, sender: str, now: datetime) -> InboxEvent | None:
+        """Remove and return this sender's oldest event if it is due (None otherwise), with the
+        sender locked for the transaction: the caller handles it in the same transaction, and
+        a rollback puts it back."""
+        ...
+
     async def inbox_done(self, channel: str, key: str) -> None: ...
     async def inbox_failed(
         self, channel: str, key: str, error: str, retry_at: datetime, max_attempts: int
@@ -343,8 +349,15 @@ class Store(Protocol):
     async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]: ...
 
     # Outbox: replies written with the effects that produced them, delivered in order.
-    async def outbox_add(self, messages: Sequence[tuple[str, str, str]]) -> None:
-        """Queue (channel, recipient, JSON payload) messages, in this order."""
+    async def outbox_add(
+        self,
+        messages: Sequence[tuple[str, str, str]],
+        *,
+        lease_until: datetime | None = None,
+    ) -> list[OutboxMessage]:
+        """Queue (channel, recipient, JSON payload) messages, in this order. With
+        ``lease_until``, messages to one recipient with nothing else pending are leased to the
+        caller and returned (it sends them without claiming); otherwise none are returned."""
         ...
 
     async def outbox_recipients(self, now: datetime) -> list[tuple[str, str]]:
@@ -352,14 +365,23 @@ class Store(Protocol):
         ...
 
     async def outbox_claim(
-        self, channel: str, recipient: str, now: datetime, lease: timedelta
-    ) -> OutboxMessage | None:
-        """The recipient's first pending message if it is due and nobody is sending it;
-        leased until ``now + lease``. Later messages wait until it is settled."""
+        self, channel: str, recipient: str, now: datetime, lease: timedelta, limit: int = 20
+    ) -> list[OutboxMessage]:
+        """The recipient's first pending messages (up to ``limit``), in order, leased until
+        ``now + lease``; none while one of theirs is leased elsewhere or waits for a retry,
+        so that each person's messages go out one after the other."""
+        ...
+
+    async def outbox_release(self, message_ids: Sequence[int]) -> None:
+        """Give back claimed messages that were not tried (one before them failed)."""
         ...
 
     async def outbox_settle(self, message_id: int, state: str, error: str | None = None) -> None:
         """Mark a message sent, failed (refused for good) or dropped."""
+        ...
+
+    async def outbox_settle_many(self, message_ids: Sequence[int], state: str) -> None:
+        """Mark several messages sent (or another state) at once."""
         ...
 
     async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None: ...
@@ -403,6 +425,12 @@ class Store(Protocol):
 
     # Members
     async def get_member(self, channel: str, platform_user_id: str) -> Member | None: ...
+    async def get_member_and_conversation(
+        self, channel: str, platform_user_id: str
+    ) -> tuple[Member | None, Conversation | None]:
+        """A member and their conversation in one read (None, None for a stranger)."""
+        ...
+
     async def get_member_by_id(self, member_id: int) -> Member | None: ...
     async def upsert_member(
         self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None

@@ -61,6 +61,18 @@ def _at(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _inbox_event(row: Any) -> InboxEvent:
+    return InboxEvent(
+        seq=row["seq"],
+        channel=row["channel"],
+        key=row["event_key"],
+        sender=row["sender"],
+        payload=row["payload"],
+        attempts=row["attempts"],
+        next_at=_ts(row["next_at"]),
+    )
+
+
 def _ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -160,21 +172,33 @@ class SQLStore:
         raise NotImplementedError
 
     async def inbox_add(self, channel: str, items: Sequence[InboxItem]) -> list[InboxItem]:
-        new: list[InboxItem] = []
+        if not items:
+            return []
+        now = _now()
+        keys = list(dict.fromkeys(item.key for item in items))
+        marks = ", ".join("?" * len(keys))
         async with self.transaction():
+            # An event already handled is in the ledger; one waiting is in the inbox. Three
+            # statements for a whole batch: each statement is a round trip.
+            seen = {
+                row[0]
+                for row in await self._all(
+                    f"SELECT update_key FROM processed_updates WHERE channel = ?"
+                    f" AND update_key IN ({marks}) UNION SELECT event_key FROM inbox"
+                    f" WHERE channel = ? AND event_key IN ({marks})",
+                    (channel, *keys, channel, *keys),
+                )
+            }
+            new: list[InboxItem] = []
             for item in items:
-                # An event already handled is in the ledger; one waiting is in the inbox.
-                if await self._one(
-                    "SELECT 1 FROM processed_updates WHERE channel = ? AND update_key = ?",
-                    (channel, item.key),
-                ):
-                    continue
-                if await self._exec(
-                    "INSERT INTO inbox (channel, event_key, sender, payload, received_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-                    (channel, item.key, item.sender, item.payload, _now()),
-                ):
+                if item.key not in seen:
+                    seen.add(item.key)
                     new.append(item)
+            await self._many(
+                "INSERT INTO inbox (channel, event_key, sender, payload, received_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(channel, i.key, i.sender, i.payload, now) for i in new],
+            )
         return new
 
     async def inbox_pending(self, channel: str) -> list[tuple[str, str]]:
@@ -197,17 +221,17 @@ class SQLStore:
             "SELECT * FROM inbox WHERE channel = ? AND sender = ? ORDER BY seq LIMIT 1",
             (channel, sender),
         )
-        if row is None:
-            return None
-        return InboxEvent(
-            seq=row["seq"],
-            channel=row["channel"],
-            key=row["event_key"],
-            sender=row["sender"],
-            payload=row["payload"],
-            attempts=row["attempts"],
-            next_at=_ts(row["next_at"]),
+        return _inbox_event(row) if row is not None else None
+
+    async def inbox_take(self, channel: str, sender: str, now: datetime) -> InboxEvent | None:
+        await self._lock_key(f"inbox:{channel}:{sender}")
+        # Removed in this transaction: if handling fails, the rollback puts it back.
+        row = await self._one(
+            "DELETE FROM inbox WHERE seq = (SELECT min(seq) FROM inbox WHERE channel = ?"
+            " AND sender = ?) AND next_at <= ? RETURNING *",
+            (channel, sender, _at(now)),
         )
+        return _inbox_event(row) if row is not None else None
 
     async def inbox_done(self, channel: str, key: str) -> None:
         await self._exec("DELETE FROM inbox WHERE channel = ? AND event_key = ?", (channel, key))
@@ -266,11 +290,40 @@ class SQLStore:
 
     # -- outbox -------------------------------------------------------------------------
 
-    async def outbox_add(self, messages: Sequence[tuple[str, str, str]]) -> None:
+    async def outbox_add(
+        self,
+        messages: Sequence[tuple[str, str, str]],
+        *,
+        lease_until: datetime | None = None,
+    ) -> list[OutboxMessage]:
+        if not messages:
+            return []
         now = _now()
-        await self._many(
-            "INSERT INTO outbox (channel, recipient, payload, created_at) VALUES (?, ?, ?, ?)",
-            [(channel, recipient, payload, now) for channel, recipient, payload in messages],
+        leased = ""
+        if lease_until is not None:
+            # Leased to the caller at once when nothing else waits for these recipients, so
+            # that it can send them right after the commit without claiming them.
+            channel, recipient, _ = messages[0]
+            if all(m[:2] == (channel, recipient) for m in messages) and not await self._one(
+                "SELECT 1 FROM outbox WHERE state = 'pending' AND channel = ? AND recipient = ?"
+                " LIMIT 1",
+                (channel, recipient),
+            ):
+                leased = _at(lease_until)
+        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(messages))
+        rows = await self._all(
+            "INSERT INTO outbox (channel, recipient, payload, created_at, leased_until)"
+            f" VALUES {values} RETURNING id, leased_until",
+            [v for c, r, p in messages for v in (c, r, p, now, leased)],
+        )
+        created = _ts_required(now)
+        return sorted(
+            (
+                OutboxMessage(row["id"], c, r, p, created, 0)
+                for row, (c, r, p) in zip(rows, messages, strict=True)
+                if row["leased_until"]
+            ),
+            key=lambda m: m.id,
         )
 
     async def outbox_recipients(self, now: datetime) -> list[tuple[str, str]]:
@@ -283,24 +336,38 @@ class SQLStore:
         return [(r["channel"], r["recipient"]) for r in rows]
 
     async def outbox_claim(
-        self, channel: str, recipient: str, now: datetime, lease: timedelta
-    ) -> OutboxMessage | None:
-        row = await self._one(
-            "UPDATE outbox SET leased_until = ?, attempts = attempts + 1 WHERE id = ("
-            " SELECT min(id) FROM outbox WHERE state = 'pending' AND channel = ?"
-            " AND recipient = ?) AND next_at <= ? AND leased_until <= ? RETURNING *",
-            (_at(now + lease), channel, recipient, _at(now), _at(now)),
+        self, channel: str, recipient: str, now: datetime, lease: timedelta, limit: int = 20
+    ) -> list[OutboxMessage]:
+        at = _at(now)
+        rows = await self._all(
+            "UPDATE outbox SET leased_until = ? WHERE id IN (SELECT id FROM outbox"
+            " WHERE state = 'pending' AND channel = ? AND recipient = ? ORDER BY id LIMIT ?)"
+            " AND NOT EXISTS (SELECT 1 FROM outbox WHERE state = 'pending' AND channel = ?"
+            " AND recipient = ? AND (leased_until > ? OR next_at > ?)) RETURNING *",
+            (_at(now + lease), channel, recipient, limit, channel, recipient, at, at),
         )
-        if row is None:
-            return None
-        return OutboxMessage(
-            id=row["id"],
-            channel=row["channel"],
-            recipient=row["recipient"],
-            payload=row["payload"],
-            created_at=_ts_required(row["created_at"]),
-            attempts=row["attempts"],
+        return sorted(
+            (
+                OutboxMessage(
+                    id=row["id"],
+                    channel=row["channel"],
+                    recipient=row["recipient"],
+                    payload=row["payload"],
+                    created_at=_ts_required(row["created_at"]),
+                    attempts=row["attempts"],
+                )
+                for row in rows
+            ),
+            key=lambda message: message.id,
         )
+
+    async def outbox_release(self, message_ids: Sequence[int]) -> None:
+        if message_ids:
+            marks = ", ".join("?" * len(message_ids))
+            await self._exec(
+                f"UPDATE outbox SET leased_until = '' WHERE id IN ({marks}) RETURNING 1",
+                tuple(message_ids),
+            )
 
     async def outbox_settle(self, message_id: int, state: str, error: str | None = None) -> None:
         await self._exec(
@@ -309,10 +376,19 @@ class SQLStore:
             (state, _now(), error, message_id),
         )
 
+    async def outbox_settle_many(self, message_ids: Sequence[int], state: str) -> None:
+        if message_ids:
+            marks = ", ".join("?" * len(message_ids))
+            await self._exec(
+                "UPDATE outbox SET state = ?, done_at = ?, leased_until = ''"
+                f" WHERE id IN ({marks}) RETURNING 1",
+                (state, _now(), *message_ids),
+            )
+
     async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None:
         await self._exec(
-            "UPDATE outbox SET next_at = ?, leased_until = '', last_error = ?"
-            " WHERE id = ? RETURNING 1",
+            "UPDATE outbox SET next_at = ?, leased_until = '', last_error = ?,"
+            " attempts = attempts + 1 WHERE id = ? RETURNING 1",
             (_at(retry_at), error[:2000], message_id),
         )
 
@@ -474,6 +550,24 @@ class SQLStore:
         )
         return self._member(row) if row else None
 
+    async def get_member_and_conversation(
+        self, channel: str, platform_user_id: str
+    ) -> tuple[Member | None, Conversation | None]:
+        row = await self._one(
+            "SELECT m.*, c.step AS c_step, c.data AS c_data, c.offered AS c_offered"
+            " FROM members m LEFT JOIN conversations c ON c.member_id = m.id"
+            " WHERE m.channel = ? AND m.platform_user_id = ?",
+            (channel, platform_user_id),
+        )
+        if row is None:
+            return None, None
+        member = self._member(row)
+        if row["c_step"] is None:
+            return member, Conversation(member.id)
+        return member, self._conversation(
+            member.id, row["c_step"], row["c_data"], row["c_offered"]
+        )
+
     async def get_member_by_id(self, member_id: int) -> Member | None:
         row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
         return self._member(row) if row else None
@@ -592,9 +686,13 @@ class SQLStore:
         )
         if row is None:
             return Conversation(member_id)
-        offered = [(str(p), str(label)) for p, label in json.loads(row["offered"])]
-        stored = "\x00".join((row["step"], row["data"], row["offered"]))
-        return Conversation(member_id, row["step"], json.loads(row["data"]), offered, stored)
+        return self._conversation(member_id, row["step"], row["data"], row["offered"])
+
+    @staticmethod
+    def _conversation(member_id: int, step: str, data: str, offered: str) -> Conversation:
+        choices = [(str(p), str(label)) for p, label in json.loads(offered)]
+        stored = "\x00".join((step, data, offered))
+        return Conversation(member_id, step, json.loads(data), choices, stored)
 
     async def save_conversation(self, conversation: Conversation) -> None:
         data = json.dumps(conversation.data, ensure_ascii=False)

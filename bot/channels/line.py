@@ -257,7 +257,8 @@ class LineChannel:
 
     # -- events ---------------------------------------------------------------------------
 
-    def decode(self, raw: Any) -> Decoded | None:
+    def decode(self, key: str, payload: str) -> Decoded | None:
+        raw = json.loads(payload)
         event = Event.from_dict(raw)
         if raw.get("mode") == "standby":
             return None  # another channel answers this chat now

@@ -60,6 +60,7 @@ DEFAULT_CONCURRENCY = 8
 LIVE_TALLY_INTERVAL = 3.0
 # Seconds a getUpdates call waits for updates (long polling).
 POLL_TIMEOUT = 10
+MAX_PARSED = 10_000  # parsed updates kept for the handler; beyond, they are parsed again
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CHOSEN_MARK = "\n\n👉 "
 # The parts of an update that carry its sender.
@@ -202,6 +203,7 @@ class TelegramChannel:
         self.pipeline = pipeline or Pipeline(engine, concurrency=concurrency)
         self.pipeline.register(self)
         self._polling: asyncio.Task[None] | None = None
+        self._parsed: dict[str, Update] = {}  # polled updates by key, until handled
         self.ready = False
 
     # -- life cycle -----------------------------------------------------------------------
@@ -230,15 +232,17 @@ class TelegramChannel:
 
     # -- updates in -------------------------------------------------------------------------
 
-    def inbox_item(self, data: Any) -> InboxItem | None:
-        """An update as the inbox keeps it; None when it is not an update we can read."""
+    def inbox_item(self, data: Any, *, parsed: bool = False) -> InboxItem | None:
+        """An update as the inbox keeps it; None when it is not an update we can read
+        (``parsed``: python-telegram-bot has read it already)."""
         sender = update_sender(data)
         if sender is None:
             return None
-        try:
-            Update.de_json(data, self.bot)
-        except Exception:
-            return None
+        if not parsed:
+            try:
+                Update.de_json(data, self.bot)
+            except Exception:
+                return None
         return InboxItem(
             key=f"{self.bot_id}:{data['update_id']}",
             sender=sender,
@@ -264,7 +268,12 @@ class TelegramChannel:
                     offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
                 )
                 if updates:
-                    items = [self.inbox_item(u.to_dict()) for u in updates]
+                    items = [self.inbox_item(u.to_dict(), parsed=True) for u in updates]
+                    if len(self._parsed) > MAX_PARSED:
+                        self._parsed.clear()
+                    for item, update in zip(items, updates, strict=True):
+                        if item is not None:
+                            self._parsed[item.key] = update
                     await self.pipeline.accept(CHANNEL, [i for i in items if i is not None])
                     # The next call's offset tells Telegram this batch arrived.
                     offset = updates[-1].update_id + 1
@@ -277,8 +286,9 @@ class TelegramChannel:
                 await asyncio.sleep(pause)
                 pause = min(30.0, pause * 2)
 
-    def decode(self, payload: Any) -> Decoded | None:
-        update = Update.de_json(payload, self.bot)
+    def decode(self, key: str, payload: str) -> Decoded | None:
+        # An update this process polled a moment ago is already parsed.
+        update = self._parsed.pop(key, None) or Update.de_json(json.loads(payload), self.bot)
         if update.callback_query is not None:
             query = update.callback_query
             user_id = str(query.from_user.id)
