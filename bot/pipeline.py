@@ -35,6 +35,7 @@ import contextlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -190,6 +191,8 @@ class Pipeline:
         self.inbox: Lanes[tuple[str, str]] = Lanes(self._handle_sender, concurrency)
         self.outbox: Lanes[tuple[str, str]] = Lanes(self._deliver_recipient, senders)
         self._wake = asyncio.Event()
+        # Updates accepted by this process and not handled yet, per sender.
+        self._accepted: Counter[tuple[str, str]] = Counter()
         self._loop: asyncio.Task[None] | None = None
         self._users = 0
 
@@ -257,12 +260,23 @@ class Pipeline:
         returns how many were new. Raises when the store cannot keep them: then the platform
         must not be told they arrived."""
         new = await self.store.inbox_add(channel, items)
+        for item in new:
+            self._accepted[(channel, item.sender)] += 1
         self.kick_due([(channel, item.sender) for item in new])
         return len(new)
 
     async def _handle_sender(self, key: tuple[str, str]) -> None:
+        # Kicked for updates this process accepted: handle that many, and save the round trip
+        # that would find the inbox empty. Kicked by the loop (a restart, a retry, another
+        # process's updates): look until the inbox has nothing due for this sender.
+        looking = self._accepted[key] <= 0
         while await self._handle_next(*key):
-            pass
+            if self._accepted[key] > 0:
+                self._accepted[key] -= 1
+            if not looking and self._accepted[key] <= 0:
+                break
+        if self._accepted[key] <= 0:
+            self._accepted.pop(key, None)
 
     async def _handle_next(self, channel: str, sender: str) -> bool:
         """Handle this sender's oldest update; False when there is none due."""
@@ -328,6 +342,8 @@ class Pipeline:
                 key,
                 self.max_attempts,
             )
+            if self._accepted[(channel, sender)] > 0:
+                self._accepted[(channel, sender)] -= 1
             self.inbox.kick((channel, sender))  # their next update need not wait
         else:
             self._retry_soon(backoff(attempts + 1))
