@@ -209,7 +209,8 @@ async def run(users: int, kill_at: float) -> None:
     latencies.sort()
     lost = len(keys - state["ledger"])
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}"
     )
     print(f"users: {users} (half Telegram polling, half LINE), one SIGKILL at {kill_at:.0%}")
     print(
