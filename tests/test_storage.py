@@ -167,6 +167,65 @@ class TestStoreContract:
         assert await backend.inbox_add("line", items(("e3", "redelivered"))) == []
         assert [key for key, _ in await backend.inbox_pending("line")] == ["e1", "e2"]
 
+    async def test_inbox_is_taken_per_sender_in_order_and_failures_go_dead(
+        self, backend: Store
+    ) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        now = datetime.now(UTC)
+        items = [InboxItem(f"k{i}", "A" if i % 2 else "B", f"p{i}") for i in range(6)]
+        await backend.inbox_add("telegram", items)
+        assert await backend.inbox_senders(now) == [("telegram", "B"), ("telegram", "A")]
+        async with backend.transaction():
+            first = await backend.inbox_take("telegram", "A", now)
+        assert first is not None
+        assert first.key == "k1"
+        # A failed transaction puts the event back.
+        with pytest.raises(RuntimeError):
+            async with backend.transaction():
+                taken = await backend.inbox_take("telegram", "A", now)
+                assert taken is not None
+                assert taken.key == "k3"
+                raise RuntimeError("handling failed")
+        later = now + timedelta(seconds=30)
+        assert not await backend.inbox_failed("telegram", "k3", "boom", later, 2)
+        async with backend.transaction():
+            assert await backend.inbox_take("telegram", "A", now) is None  # not due yet
+        assert await backend.inbox_failed("telegram", "k3", "boom again", later, 2)
+        (dead,) = await backend.dead_letters()
+        assert (dead.key, dead.attempts, dead.last_error) == ("k3", 2, "boom again")
+        assert await backend.inbox_add("telegram", [InboxItem("k3", "A", "again")]) == []
+        async with backend.transaction():
+            nxt = await backend.inbox_take("telegram", "A", now)
+        assert nxt is not None
+        assert nxt.key == "k5"
+
+    async def test_outbox_goes_out_per_recipient_in_order(self, backend: Store) -> None:
+        from datetime import UTC, datetime, timedelta
+
+        now = datetime.now(UTC)
+        lease = timedelta(seconds=60)
+        leased = await backend.outbox_add(
+            [("line", "U1", "one"), ("line", "U1", "two")], lease_until=now + lease
+        )
+        assert [m.payload for m in leased] == ["one", "two"]  # ours to send at once
+        # More for U1 while those are out: not leased, and not claimable until they settle.
+        assert await backend.outbox_add([("line", "U1", "three")], lease_until=now + lease) == []
+        assert await backend.outbox_claim("line", "U1", now, lease) == []
+        await backend.outbox_settle_many([m.id for m in leased], "sent")
+        (three,) = await backend.outbox_claim("line", "U1", now, lease)
+        assert three.payload == "three"
+        await backend.outbox_retry(three.id, "502", now + timedelta(seconds=5))
+        assert await backend.outbox_claim("line", "U1", now, lease) == []  # waits its retry
+        again = await backend.outbox_claim("line", "U1", now + timedelta(seconds=6), lease)
+        assert [m.payload for m in again] == ["three"]
+        assert again[0].attempts == 1
+        await backend.outbox_add([("line", "U2", "x"), ("line", "U2", "y")])
+        assert await backend.outbox_drop("line", "U2", "unreachable") == 2
+        counts = await backend.outbox_counts()
+        assert counts == {"sent": 2, "pending": 1, "dropped": 2}
+        assert await backend.prune_delivery(now + timedelta(days=1)) >= 4
+
     async def test_claim_update(self, backend: Store) -> None:
         assert await backend.claim_update("telegram", "1001")
         assert not await backend.claim_update("telegram", "1001")
