@@ -181,12 +181,15 @@ class TestStoreContract:
         assert first is not None
         assert first.key == "k1"
         # A failed transaction puts the event back.
-        with pytest.raises(RuntimeError):
+        async def take_then_fail() -> None:
             async with backend.transaction():
                 taken = await backend.inbox_take("telegram", "A", now)
                 assert taken is not None
                 assert taken.key == "k3"
                 raise RuntimeError("handling failed")
+
+        with pytest.raises(RuntimeError):
+            await take_then_fail()
         later = now + timedelta(seconds=30)
         assert not await backend.inbox_failed("telegram", "k3", "boom", later, 2)
         async with backend.transaction():
