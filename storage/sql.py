@@ -299,28 +299,28 @@ class SQLStore:
         if not messages:
             return []
         now = _now()
-        leased = ""
-        if lease_until is not None:
-            # Leased to the caller at once when nothing else waits for these recipients, so
-            # that it can send them right after the commit without claiming them.
-            channel, recipient, _ = messages[0]
-            if all(m[:2] == (channel, recipient) for m in messages) and not await self._one(
-                "SELECT 1 FROM outbox WHERE state = 'pending' AND channel = ? AND recipient = ?"
-                " LIMIT 1",
-                (channel, recipient),
-            ):
-                leased = _at(lease_until)
-        values = ", ".join(["(?, ?, ?, ?, ?)"] * len(messages))
+        channel, recipient, _ = messages[0]
+        one_recipient = all(m[:2] == (channel, recipient) for m in messages)
+        # Leased to the caller at once when nothing else waits for this recipient, so that it
+        # can send them right after the commit without claiming them; the check and the insert
+        # are one statement (the CTE is computed once, before any row goes in).
+        lease = _at(lease_until) if lease_until is not None and one_recipient else ""
+        values = ", ".join(["(?, ?, ?)"] * len(messages))
         rows = await self._all(
-            "INSERT INTO outbox (channel, recipient, payload, created_at, leased_until)"
-            f" VALUES {values} RETURNING id, leased_until",
-            [v for c, r, p in messages for v in (c, r, p, now, leased)],
+            "WITH waiting AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM outbox WHERE"
+            " state = 'pending' AND channel = ? AND recipient = ?) AS busy),"
+            f" fresh (channel, recipient, payload) AS (VALUES {values})"
+            " INSERT INTO outbox (channel, recipient, payload, created_at, leased_until)"
+            " SELECT f.channel, f.recipient, f.payload, ?,"
+            " CASE WHEN w.busy THEN '' ELSE ? END FROM fresh f, waiting w"
+            " RETURNING id, recipient, payload, leased_until",
+            [channel, recipient, *[v for m in messages for v in m], now, lease],
         )
         created = _ts_required(now)
         return sorted(
             (
-                OutboxMessage(row["id"], c, r, p, created, 0)
-                for row, (c, r, p) in zip(rows, messages, strict=True)
+                OutboxMessage(row["id"], channel, row["recipient"], row["payload"], created, 0)
+                for row in rows
                 if row["leased_until"]
             ),
             key=lambda m: m.id,

@@ -20,7 +20,7 @@ from bot.nlp import KeywordTagger
 from bot.pipeline import Pipeline
 from storage.base import Store, Tambon
 from tests.conftest import run_cli_ok
-from tests.telegram_standin import BOT_ID, TelegramStandIn
+from tests.telegram_standin import BOT_ID, Call, TelegramStandIn
 from tests.test_telegram import onboard, reply_count, texts
 
 TOKEN = f"{BOT_ID}:delivery"
@@ -79,8 +79,11 @@ async def test_a_poison_update_goes_to_the_dead_letters_and_stops_blocking(
     assert await store.inbox_pending("telegram") == []
     # A redelivery of the dead update is not handled again.
     standin.redeliver(poison)
+    standin.text(USER, "/mine")  # answered after the redelivery was seen
+    await reply_count(standin, n + 2)
     await telegram.pipeline.drain()
     assert len(await store.dead_letters()) == 1
+    assert await store.inbox_pending("telegram") == []
     env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{db_path}"}
     listed = await run_cli_ok(env, "inbox", "dead")
     assert letter.key in listed
@@ -106,9 +109,14 @@ async def test_a_reply_that_fails_is_sent_again(
     standin.fail_next("sendMessage", status, description, **extra)
     standin.fail_next("sendMessage", status, description, **extra)
     standin.text(USER, "/help")
+
+    def delivered() -> list[Call]:
+        return [c for c in standin.sent(USER) if c.result is not None]
+
+    await standin.wait_for(lambda: len(delivered()) > n)
     await telegram.pipeline.drain()
-    delivered = [c for c in standin.sent(USER) if c.result is not None]
-    assert len(delivered) == n + 1  # delivered once, after the failures
+    assert len(delivered()) == n + 1  # delivered once, after the failures
+    assert len(standin.sent(USER)) == n + 3  # the two failed attempts
     assert (await store.outbox_counts()).get("pending", 0) == 0
 
 
@@ -129,9 +137,10 @@ async def test_report_document_arrives_after_a_failed_upload(
 async def test_a_blocked_person_is_marked_and_their_replies_dropped(
     telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
 ) -> None:
-    await onboard(standin, store, tambon)
+    n = await onboard(standin, store, tambon)
     standin.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
     standin.text(USER, "/help")
+    await standin.wait_for(lambda: len(standin.sent(USER)) > n)  # the refused send
     await telegram.pipeline.drain()
     member = await store.get_member("telegram", str(USER))
     assert member is not None

@@ -180,6 +180,7 @@ class TestStoreContract:
             first = await backend.inbox_take("telegram", "A", now)
         assert first is not None
         assert first.key == "k1"
+
         # A failed transaction puts the event back.
         async def take_then_fail() -> None:
             async with backend.transaction():
