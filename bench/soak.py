@@ -62,7 +62,7 @@ def stream(code: str, poll: int, index: int) -> list[tuple[str, str]]:
         ("text", f"/start {code}"),
         ("press", "vil:1"),
         ("press", "consent:yes"),
-        ("text", f"{PROBLEMS[index % len(PROBLEMS)]} ซอย {index + 1}"),
+        ("text", f"{PROBLEMS[index % len(PROBLEMS)]} ({index + 1})"),
         ("press", "ok:"),
         ("press", "dup:new"),
         ("press", f"vote:{poll}.{index % 3 + 1}"),
@@ -89,13 +89,13 @@ async def run(users: int, kill_at: float) -> None:
             "--tambon",
             "600801",
             "--title",
-            "ลำดับ",
+            "Priorities",
             "--option",
-            "ถนน",
+            "Roads",
             "--option",
-            "ประปา",
+            "Water",
             "--option",
-            "ไฟฟ้า",
+            "Power",
         ).split()[0]
         cli(env, work, "poll", "open", poll)
 
