@@ -250,7 +250,8 @@ async def settle(db: Path, keys: set[str], within: float) -> dict[str, Any]:
                 ).fetchone()[0]
                 # Everything handled and sent (or, past the deadline, whatever there is: then
                 # "lost" counts what is still waiting too).
-                if (not inbox and not pending) or time.monotonic() > deadline:
+                done = keys <= ledger and not inbox and not pending
+                if done or time.monotonic() > deadline:
                     one = lambda sql: conn.execute(sql).fetchone()[0]  # noqa: E731
                     return {
                         "ledger": ledger,
