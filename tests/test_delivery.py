@@ -211,3 +211,34 @@ async def test_keys_carry_the_bot_identity(
     finally:
         standin.release_polls()
         await channel.stop()
+
+
+async def test_a_webhook_that_cannot_be_kept_gets_503_and_is_taken_when_sent_again(
+    standin: TelegramStandIn, store: Store, tagger: KeywordTagger, db_path: Path
+) -> None:
+    """'database is locked' (another program holds the file): not 200, so Telegram retries."""
+    channel = TelegramChannel(
+        Engine(store, tagger), TOKEN, base_url=standin.base_url, webhook=True
+    )
+    await channel.start()
+    runner = await web.serve(
+        web.build_app(telegram=channel, telegram_secret="s", store=store), "127.0.0.1:0"
+    )
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}{web.TELEGRAM_PATH}"
+    update = standin.text(USER, "/help", queue=False)
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s"}
+    blocker = sqlite3.connect(db_path, timeout=0)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # held past the store's 5-second busy timeout
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 503
+            blocker.rollback()
+            async with http.post(url, json=update, headers=headers) as response:
+                assert response.status == 200  # Telegram's retry
+        await channel.pipeline.drain()
+        assert len(standin.sent(USER)) == 1
+    finally:
+        blocker.close()
+        await channel.stop()
+        await runner.cleanup()
