@@ -243,8 +243,16 @@ async def settle(db: Path, keys: set[str], within: float) -> dict[str, Any]:
     while True:
         try:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-                ledger = {k for (k,) in conn.execute("SELECT update_key FROM processed_updates")}
-                inbox = conn.execute("SELECT count(*) FROM inbox").fetchone()[0]
+                ledger = {
+                    k
+                    for (k,) in conn.execute(
+                        "SELECT update_key FROM processed_updates"
+                        " UNION SELECT event_key FROM inbox WHERE done_at IS NOT NULL"
+                    )
+                }
+                inbox = conn.execute(
+                    "SELECT count(*) FROM inbox WHERE done_at IS NULL"
+                ).fetchone()[0]
                 pending = conn.execute(
                     "SELECT count(*) FROM outbox WHERE state = 'pending'"
                 ).fetchone()[0]

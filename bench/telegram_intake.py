@@ -194,7 +194,10 @@ async def run_bench(n: int, concurrency: int, variant: str = "full") -> None:
             drafts = await store._one(
                 "SELECT count(*) FROM conversations WHERE step = 'intake.confirm'"
             )
-            ledger = await store._one("SELECT count(*) FROM processed_updates")
+            ledger = await store._one(
+                "SELECT (SELECT count(*) FROM processed_updates)"
+                " + (SELECT count(*) FROM inbox WHERE done_at IS NOT NULL)"
+            )
             await store.close()
 
     echo_rate = n / echo_seconds

@@ -294,19 +294,14 @@ class Pipeline:
                     return False
                 event_key, attempts = event.key, event.attempts
                 decoded = adapter.decode(event.key, event.payload)
-                if decoded is None:
-                    await self.store.claim_update(channel, event.key)
-                else:
+                if decoded is not None:
                     if decoded.unreachable:
                         await self.engine.mark_unreachable(channel, sender)
                     calls = list(decoded.calls)
                     if decoded.incoming is not None:
-                        replies, events = await self.engine.handle_in_transaction(
-                            decoded.incoming, update_key=event.key
-                        )
+                        # The inbox row, marked done, is this update's redelivery key.
+                        replies, events = await self.engine.handle_in_transaction(decoded.incoming)
                         calls += adapter.plan(decoded, replies)
-                    else:
-                        await self.store.claim_update(channel, event.key)
                     leased = await self.store.outbox_add(
                         [
                             (channel, decoded.recipient, json.dumps(call, ensure_ascii=False))

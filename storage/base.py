@@ -333,9 +333,10 @@ class Store(Protocol):
         ...
 
     async def inbox_take(self, channel: str, sender: str, now: datetime) -> InboxEvent | None:
-        """Remove and return this sender's oldest event if it is due (None otherwise), with the
-        sender locked for the transaction: the caller handles it in the same transaction, and
-        a rollback puts it back."""
+        """Mark done and return this sender's oldest waiting event if it is due (None
+        otherwise), with the sender locked for the transaction: the caller handles it in the
+        same transaction, and a rollback takes the mark back. A done event stays as its
+        redelivery key until pruned."""
         ...
 
     async def inbox_done(self, channel: str, key: str) -> None: ...

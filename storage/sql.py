@@ -203,14 +203,16 @@ class SQLStore:
 
     async def inbox_pending(self, channel: str) -> list[tuple[str, str]]:
         rows = await self._all(
-            "SELECT event_key, payload FROM inbox WHERE channel = ? ORDER BY seq", (channel,)
+            "SELECT event_key, payload FROM inbox WHERE channel = ? AND done_at IS NULL"
+            " ORDER BY seq",
+            (channel,),
         )
         return [(r["event_key"], r["payload"]) for r in rows]
 
     async def inbox_senders(self, now: datetime) -> list[tuple[str, str]]:
         rows = await self._all(
-            "SELECT channel, sender, min(seq) AS first FROM inbox WHERE next_at <= ?"
-            " GROUP BY channel, sender ORDER BY first",
+            "SELECT channel, sender, min(seq) AS first FROM inbox WHERE done_at IS NULL"
+            " AND next_at <= ? GROUP BY channel, sender ORDER BY first",
             (_at(now),),
         )
         return [(r["channel"], r["sender"]) for r in rows]
@@ -218,18 +220,20 @@ class SQLStore:
     async def inbox_next(self, channel: str, sender: str) -> InboxEvent | None:
         await self._lock_key(f"inbox:{channel}:{sender}")
         row = await self._one(
-            "SELECT * FROM inbox WHERE channel = ? AND sender = ? ORDER BY seq LIMIT 1",
+            "SELECT * FROM inbox WHERE channel = ? AND sender = ? AND done_at IS NULL"
+            " ORDER BY seq LIMIT 1",
             (channel, sender),
         )
         return _inbox_event(row) if row is not None else None
 
     async def inbox_take(self, channel: str, sender: str, now: datetime) -> InboxEvent | None:
         await self._lock_key(f"inbox:{channel}:{sender}")
-        # Removed in this transaction: if handling fails, the rollback puts it back.
+        # Marked done in this transaction (the mark is its redelivery key from now on): if
+        # handling fails, the rollback takes the mark back.
         row = await self._one(
-            "DELETE FROM inbox WHERE seq = (SELECT min(seq) FROM inbox WHERE channel = ?"
-            " AND sender = ?) AND next_at <= ? RETURNING *",
-            (channel, sender, _at(now)),
+            "UPDATE inbox SET done_at = ? WHERE seq = (SELECT min(seq) FROM inbox WHERE"
+            " channel = ? AND sender = ? AND done_at IS NULL) AND next_at <= ? RETURNING *",
+            (_now(), channel, sender, _at(now)),
         )
         return _inbox_event(row) if row is not None else None
 
@@ -418,6 +422,10 @@ class SQLStore:
             )
             pruned += await self._exec(
                 "DELETE FROM outbox WHERE state <> 'pending' AND done_at < ? RETURNING 1",
+                (cutoff,),
+            )
+            pruned += await self._exec(
+                "DELETE FROM inbox WHERE done_at IS NOT NULL AND done_at < ? RETURNING 1",
                 (cutoff,),
             )
         return pruned

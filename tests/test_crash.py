@@ -122,8 +122,14 @@ def read_db(path: Path) -> dict[str, Any]:
             ),
             "submissions": one("SELECT count(*) FROM submissions"),
             "per_author": sorted({n for (n,) in per_author}),
-            "ledger": {key for (key,) in db.execute("SELECT update_key FROM processed_updates")},
-            "inbox": one("SELECT count(*) FROM inbox"),
+            "ledger": {
+                key
+                for (key,) in db.execute(
+                    "SELECT update_key FROM processed_updates"
+                    " UNION SELECT event_key FROM inbox WHERE done_at IS NOT NULL"
+                )
+            },
+            "inbox": one("SELECT count(*) FROM inbox WHERE done_at IS NULL"),
             "dead": one("SELECT count(*) FROM dead_letters"),
             "outbox": dict(db.execute("SELECT state, count(*) FROM outbox GROUP BY state")),
             "calls": [
