@@ -1,9 +1,10 @@
 """The engine every channel shares: one incoming message in, rendered replies out.
 
-For each message it opens one store transaction, in which it records the platform's update
-key (so a redelivered update is handled once), loads the member and their conversation, runs
-the handlers, and saves the conversation with the choices it offered. Replies are rendered in
-the member's language after the handlers ran, so a language switch takes effect at once.
+For each message it runs in one store transaction (its own, or ``bot.pipeline``'s, which also
+takes the update from the inbox and queues the replies): it loads the member and their
+conversation, runs the handlers, and saves the conversation with the choices it offered.
+Replies are rendered in the member's language after the handlers ran, so a language switch takes
+effect at once.
 """
 
 from __future__ import annotations
@@ -88,24 +89,20 @@ class Engine:
         # Called after a message's transaction commits, for each event its handlers noted.
         self.listeners: list[Callable[[str, int], Awaitable[None]]] = []
 
-    async def handle(self, incoming: Incoming, update_key: str | None = None) -> list[Outgoing]:
-        """Handle one message in a transaction of its own; an already-seen ``update_key``
-        yields no replies. Listeners hear of its events once it has committed."""
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        """Handle one message in a transaction of its own (the console); listeners hear of its
+        events once it has committed."""
         async with self.store.transaction():
-            replies, events = await self.handle_in_transaction(incoming, update_key)
+            replies, events = await self.handle_in_transaction(incoming)
         await self.notify(events)
         return replies
 
     async def handle_in_transaction(
-        self, incoming: Incoming, update_key: str | None = None
+        self, incoming: Incoming
     ) -> tuple[list[Outgoing], list[tuple[str, int]]]:
-        """Handle one message inside the caller's transaction (``bot.pipeline`` adds the
-        message's replies to the outbox in it); returns the replies and the events to pass to
-        :meth:`notify` after the commit."""
-        if update_key is not None and not await self.store.claim_update(
-            incoming.channel, update_key
-        ):
-            return [], []
+        """Handle one message inside the caller's transaction (``bot.pipeline`` takes the
+        update from the inbox and adds its replies to the outbox in it); returns the replies and
+        the events to pass to :meth:`notify` after the commit."""
         if incoming.text is not None:
             # NUL, ESC and their kind never reach the store (nor a report or a spreadsheet).
             incoming = replace(incoming, text=drop_control_characters(incoming.text))

@@ -140,10 +140,6 @@ class Lanes(Generic[K]):
         finally:
             self._running.pop(key, None)
 
-    @property
-    def busy(self) -> bool:
-        return bool(self._running)
-
     async def idle(self) -> None:
         while self._running:
             await asyncio.gather(*list(self._running.values()), return_exceptions=True)

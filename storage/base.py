@@ -327,11 +327,6 @@ class Store(Protocol):
         """(channel, sender) of everyone with an event due to be handled."""
         ...
 
-    async def inbox_next(self, channel: str, sender: str) -> InboxEvent | None:
-        """This sender's oldest waiting event, locked for this transaction (other processes
-        wait), so that one person's events are handled one at a time and in order."""
-        ...
-
     async def inbox_take(self, channel: str, sender: str, now: datetime) -> InboxEvent | None:
         """Mark done and return this sender's oldest waiting event if it is due (None
         otherwise), with the sender locked for the transaction: the caller handles it in the

@@ -217,15 +217,6 @@ class SQLStore:
         )
         return [(r["channel"], r["sender"]) for r in rows]
 
-    async def inbox_next(self, channel: str, sender: str) -> InboxEvent | None:
-        await self._lock_key(f"inbox:{channel}:{sender}")
-        row = await self._one(
-            "SELECT * FROM inbox WHERE channel = ? AND sender = ? AND done_at IS NULL"
-            " ORDER BY seq LIMIT 1",
-            (channel, sender),
-        )
-        return _inbox_event(row) if row is not None else None
-
     async def inbox_take(self, channel: str, sender: str, now: datetime) -> InboxEvent | None:
         await self._lock_key(f"inbox:{channel}:{sender}")
         # Marked done in this transaction (the mark is its redelivery key from now on): if
