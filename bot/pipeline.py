@@ -365,7 +365,7 @@ class Pipeline:
                     return False
         finally:
             # One write for the batch: a crash before it means these few are sent again.
-            await self.store.outbox_settle_many(sent, "sent")
+            await self.store.outbox_settle(sent, "sent")
         return True
 
     async def _deliver_one(self, adapter: Adapter, message: OutboxMessage) -> object:
@@ -375,19 +375,19 @@ class Pipeline:
             await adapter.deliver(recipient, json.loads(message.payload))
         except Unreachable:
             await self.engine.mark_unreachable(channel, recipient)
-            await self.store.outbox_settle(message.id, "dropped", "unreachable")
+            await self.store.outbox_settle([message.id], "dropped", "unreachable")
             dropped = await self.store.outbox_drop(channel, recipient, "unreachable")
             log.info("%s recipient unreachable; %d replies dropped", channel, dropped + 1)
             return STOP
         except Refused as error:
             log.warning("%s refused a reply for good: %s", channel, error)
-            await self.store.outbox_settle(message.id, "failed", str(error))
+            await self.store.outbox_settle([message.id], "failed", str(error))
             return SKIPPED
         except Exception as error:
             reason = f"{type(error).__name__}: {error}"
             if _now() - message.created_at > GIVE_UP_AFTER:
                 log.error("%s reply %d given up after a day: %s", channel, message.id, reason)
-                await self.store.outbox_settle(message.id, "failed", reason)
+                await self.store.outbox_settle([message.id], "failed", reason)
                 return SKIPPED
             wait = (
                 error.retry_after

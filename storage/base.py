@@ -372,12 +372,10 @@ class Store(Protocol):
         """Give back claimed messages that were not tried (one before them failed)."""
         ...
 
-    async def outbox_settle(self, message_id: int, state: str, error: str | None = None) -> None:
-        """Mark a message sent, failed (refused for good) or dropped."""
-        ...
-
-    async def outbox_settle_many(self, message_ids: Sequence[int], state: str) -> None:
-        """Mark several messages sent (or another state) at once."""
+    async def outbox_settle(
+        self, message_ids: Sequence[int], state: str, error: str | None = None
+    ) -> None:
+        """Mark messages sent, failed (refused for good) or dropped, in one write."""
         ...
 
     async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None: ...

@@ -364,20 +364,15 @@ class SQLStore:
                 tuple(message_ids),
             )
 
-    async def outbox_settle(self, message_id: int, state: str, error: str | None = None) -> None:
-        await self._exec(
-            "UPDATE outbox SET state = ?, done_at = ?, leased_until = '', last_error = ?"
-            " WHERE id = ? RETURNING 1",
-            (state, _now(), error, message_id),
-        )
-
-    async def outbox_settle_many(self, message_ids: Sequence[int], state: str) -> None:
+    async def outbox_settle(
+        self, message_ids: Sequence[int], state: str, error: str | None = None
+    ) -> None:
         if message_ids:
             marks = ", ".join("?" * len(message_ids))
             await self._exec(
-                "UPDATE outbox SET state = ?, done_at = ?, leased_until = ''"
+                "UPDATE outbox SET state = ?, done_at = ?, leased_until = '', last_error = ?"
                 f" WHERE id IN ({marks}) RETURNING 1",
-                (state, _now(), *message_ids),
+                (state, _now(), error, *message_ids),
             )
 
     async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None:

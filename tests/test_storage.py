@@ -216,7 +216,7 @@ class TestStoreContract:
         # More for U1 while those are out: not leased, and not claimable until they settle.
         assert await backend.outbox_add([("line", "U1", "three")], lease_until=now + lease) == []
         assert await backend.outbox_claim("line", "U1", now, lease) == []
-        await backend.outbox_settle_many([m.id for m in leased], "sent")
+        await backend.outbox_settle([m.id for m in leased], "sent")
         (three,) = await backend.outbox_claim("line", "U1", now, lease)
         assert three.payload == "three"
         await backend.outbox_retry(three.id, "502", now + timedelta(seconds=5))

@@ -525,7 +525,6 @@ class TelegramChannel:
             await self._send_text(chat_id, replace(out, text=text, file=None))
 
     async def _send_text(self, chat_id: int, out: Outgoing) -> None:
-        pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
-        for index, piece in enumerate(pieces):
-            markup = keyboard(out) if index == len(pieces) - 1 else None
-            await self.bot.send_message(chat_id, piece, reply_markup=markup)
+        """A file's text alone, split into messages as the plan splits every text."""
+        for call in self._plan_one(chat_id, replace(out, file=None)):
+            await self._call(str(chat_id), call)
