@@ -239,6 +239,12 @@ class Events:
     def unfollow(self, user: str) -> dict[str, Any]:
         return self._base("unfollow", user, reply=False)
 
+    def unsend(self, user: str, message_id: str) -> dict[str, Any]:
+        """The user took back their message ``message_id``."""
+        event = self._base("unsend", user, reply=False)
+        event["unsend"] = {"messageId": message_id}
+        return event
+
     @staticmethod
     def redelivered(event: dict[str, Any]) -> dict[str, Any]:
         again = json.loads(json.dumps(event))

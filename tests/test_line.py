@@ -557,12 +557,6 @@ async def test_a_whole_hearing_run_from_line(
     assert (paper.count, paper.choices) == (2, (1, 2))
 
 
-def unsend(events: Events, message_event: dict[str, Any]) -> dict[str, Any]:
-    event = events._base("unsend", USER, reply=False)
-    event["unsend"] = {"messageId": message_event["message"]["id"]}
-    return event
-
-
 async def test_unsend_drops_a_draft_or_withdraws_a_filed_report(
     post: Post,
     events: Events,
@@ -575,7 +569,7 @@ async def test_unsend_drops_a_draft_or_withdraws_a_filed_report(
     draft = events.text(USER, ROAD)
     await post(draft)
     await seen(standin, n + 1)
-    await post(unsend(events, draft))
+    await post(events.unsend(USER, draft["message"]["id"]))
     dropped = (await seen(standin, n + 2))[-1]
     assert dropped["text"] == th(
         "You took back your message, so its draft was dropped. Nothing was filed."
@@ -586,7 +580,7 @@ async def test_unsend_drops_a_draft_or_withdraws_a_filed_report(
     await post(events.postback(USER, "ok:"))
     await seen(standin, n + 4)
     (submission,) = await store.list_submissions(tambon.id)
-    await post(unsend(events, filed))
+    await post(events.unsend(USER, filed["message"]["id"]))
     told = (await seen(standin, n + 5))[-1]
     assert told["text"] == th(
         "You took back your message, so report #{ref} was withdrawn: it is no longer "
@@ -596,7 +590,7 @@ async def test_unsend_drops_a_draft_or_withdraws_a_filed_report(
     assert await store.list_submissions(tambon.id) == []
     assert all("0812345678" not in g.title for g in await store.list_groups(tambon.id))
     # Taking back a message that filed nothing changes nothing and says nothing.
-    await post(unsend(events, events.text(USER, "สวัสดี")))
+    await post(events.unsend(USER, events.text(USER, "สวัสดี")["message"]["id"]))
     await line.drain()
     assert len(standin.messages_to(USER)) == n + 5
 
