@@ -203,7 +203,7 @@ class TelegramChannel:
         self.pipeline = pipeline or Pipeline(engine, concurrency=concurrency)
         self.pipeline.register(self)
         self._polling: asyncio.Task[None] | None = None
-        self._parsed: dict[str, Update] = {}  # polled updates by key, until handled
+        self._parsed: dict[str, Update] = {}  # updates read on arrival, by key, until handled
         self.ready = False
 
     # -- life cycle -----------------------------------------------------------------------
@@ -232,22 +232,27 @@ class TelegramChannel:
 
     # -- updates in -------------------------------------------------------------------------
 
-    def inbox_item(self, data: Any, *, parsed: bool = False) -> InboxItem | None:
-        """An update as the inbox keeps it; None when it is not an update we can read
-        (``parsed``: python-telegram-bot has read it already)."""
+    def inbox_item(self, data: Any, update: Update | None = None) -> InboxItem | None:
+        """An update as the inbox keeps it; None when it is not an update we can read. The
+        parsed update (``update``, when python-telegram-bot has read it already) is kept for
+        the handler, so that it is not parsed again."""
         sender = update_sender(data)
         if sender is None:
             return None
-        if not parsed:
+        if update is None:
             try:
-                Update.de_json(data, self.bot)
+                update = Update.de_json(data, self.bot)
             except Exception:
                 return None
-        return InboxItem(
+        item = InboxItem(
             key=f"{self.bot_id}:{data['update_id']}",
             sender=sender,
             payload=json.dumps(data, ensure_ascii=False),
         )
+        if len(self._parsed) > MAX_PARSED:
+            self._parsed.clear()
+        self._parsed[item.key] = update
+        return item
 
     async def process_webhook(self, data: Any) -> bool:
         """Keep one update posted to the webhook; False when it is not an update (nothing
@@ -268,12 +273,7 @@ class TelegramChannel:
                     offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
                 )
                 if updates:
-                    items = [self.inbox_item(u.to_dict(), parsed=True) for u in updates]
-                    if len(self._parsed) > MAX_PARSED:
-                        self._parsed.clear()
-                    for item, update in zip(items, updates, strict=True):
-                        if item is not None:
-                            self._parsed[item.key] = update
+                    items = [self.inbox_item(u.to_dict(), u) for u in updates]
                     await self.pipeline.accept(CHANNEL, [i for i in items if i is not None])
                     # The next call's offset tells Telegram this batch arrived.
                     offset = updates[-1].update_id + 1
@@ -287,7 +287,7 @@ class TelegramChannel:
                 pause = min(30.0, pause * 2)
 
     def decode(self, key: str, payload: str) -> Decoded | None:
-        # An update this process polled a moment ago is already parsed.
+        # An update this process received a moment ago is already parsed.
         update = self._parsed.pop(key, None) or Update.de_json(json.loads(payload), self.bot)
         if update.callback_query is not None:
             query = update.callback_query
