@@ -1,16 +1,24 @@
-"""Benchmark: a public hearing's poll through Telegram, against one bot on embedded SQLite.
+"""Benchmark: a public hearing's poll through Telegram and through LINE, against one bot on
+embedded SQLite.
 
 10,000 distinct onboarded villagers tap an option of a choose-one poll's card, and 2,000 of them
-change their ballot, all within one simulated minute: the Telegram stand-in (in its own process)
-releases each button press at its scheduled moment and times how long until the bot's
-confirmation reaches that person. The bot runs as in production (long polling into the inbox,
-the durable path of bot/pipeline.py with its outbox, aiosqlite).
+change their ballot, all within one simulated minute. The platform's stand-in (in its own
+process) makes each button press at its scheduled moment and times how long until the bot's
+confirmation reaches that person:
 
-It prints ballots per second sustained, p50 and p99 from press to confirmation, and the
-difference between the bot's final tally and a recount of what each voter last chose (it must be
-0). Goal: every ballot confirmed, recount difference 0, p99 under 1 second.
+* Telegram: the stand-in releases the press to ``getUpdates``; the bot long-polls, as the README
+  tells a new office to run it.
+* LINE: the stand-in posts the postback to the bot's webhook listener, signed, one request per
+  event (again after a non-2xx answer, as LINE does); the bot answers with the reply token.
 
-    python bench/hearing.py [--voters 10000] [--changes 2000] [--seconds 60]
+The bot runs as in production otherwise: the durable path of bot/pipeline.py (inbox, one
+transaction per update, outbox), aiosqlite. It prints, per channel, ballots per second
+sustained, p50 and p99 from press to confirmation, and the difference between the bot's final
+tally and a recount of what each voter last chose (it must be 0). Goals: every ballot confirmed,
+recount difference 0, p99 under 1 second.
+
+    python bench/hearing.py [--channel telegram|line|both] [--voters 10000] [--changes 2000]
+                            [--seconds 60]
 """
 
 from __future__ import annotations
@@ -31,7 +39,15 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.telegram_intake import FIRST_USER, TOKEN, StandInProcess, seed_villagers  # noqa: E402
+from bench.telegram_intake import (  # noqa: E402
+    TOKEN,
+    StandInProcess,
+    seed_villagers,
+    user_id,
+)
+
+LINE_SECRET = "hearing-secret"
+LINE_TOKEN = "hearing-token"
 
 # Five of the benchmark's problem messages serve as the poll's options.
 OPTIONS = [
@@ -68,95 +84,164 @@ def press(update_id: int, user: int, poll_id: int, position: int) -> dict[str, A
     }
 
 
-async def run(voters: int, changes: int, seconds: float) -> None:
+class Hearing:
+    """The poll and the presses: who taps which option when, and what each one last chose."""
+
+    def __init__(self, voters: int, changes: int, seconds: float) -> None:
+        rng = random.Random(2567)
+        # (seconds from the start, voter number, option position)
+        self.presses: list[tuple[float, int, int]] = []
+        self.final: dict[int, int] = {}
+        casts = [(rng.uniform(0, seconds * 0.9), i) for i in range(voters)]
+        for at, voter in casts:
+            choice = rng.randint(1, len(OPTIONS))
+            self.presses.append((at, voter, choice))
+            self.final[voter] = choice
+        for at, voter in rng.sample(casts, changes):
+            choice = rng.randint(1, len(OPTIONS))
+            self.presses.append((rng.uniform(at + 0.5, seconds), voter, choice))
+            self.final[voter] = choice  # the change comes after the first cast
+
+    def recount(self) -> dict[int, int]:
+        counts = {position: 0 for position in range(1, len(OPTIONS) + 1)}
+        for choice in self.final.values():
+            counts[choice] += 1
+        return counts
+
+
+async def open_poll(store: Any, voters: int, channel: str) -> Any:
+    from storage.base import PollMethod
+
+    tambon = await seed_villagers(store, voters, channel)
+    poll = await store.create_poll(
+        tambon.id,
+        "Hearing: the most important problem",
+        PollMethod.APPROVAL,
+        1,
+        [(text, None) for text in OPTIONS],
+    )
+    await store.set_poll_status(poll.id, "open")
+    return poll
+
+
+async def schedule_and_wait(
+    base: str, schedule: dict[str, Any], done: Any, within: float
+) -> tuple[dict[str, Any], float]:
+    """Hand the stand-in its schedule, then ask for its figures until ``done(figures)`` or
+    ``within`` seconds have passed; the figures and the seconds it took."""
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{base}/_standin/schedule", json=schedule) as response:
+            response.raise_for_status()
+        started = time.perf_counter()
+        while True:
+            async with http.post(f"{base}/_standin/stats", json={}) as response:
+                stats: dict[str, Any] = await response.json()
+            if done(stats) or time.perf_counter() - started > within:
+                return stats, time.perf_counter() - started
+            await asyncio.sleep(0.1)
+
+
+async def run_telegram(hearing: Hearing, store: Any, seconds: float) -> tuple[int, Any, float]:
     from bot.channels.telegram import TelegramChannel
     from bot.core import Engine
     from bot.nlp import KeywordTagger
-    from bot.polls import tally
-    from storage.base import PollMethod
-    from storage.sqlite import SQLiteStore
 
-    rng = random.Random(2567)
-    with StandInProcess() as standin, tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(Path(tmp) / "hearing.db")
-        await store.open()
-        tambon = await seed_villagers(store, voters)
-        poll = await store.create_poll(
-            tambon.id,
-            "Hearing: the most important problem",
-            PollMethod.APPROVAL,
-            1,
-            [(text, None) for text in OPTIONS],
-        )
-        await store.set_poll_status(poll.id, "open")
-
-        schedule: list[tuple[float, dict[str, Any]]] = []
-        final: dict[int, int] = {}
-        casts = [(rng.uniform(0, seconds * 0.9), FIRST_USER + i) for i in range(voters)]
-        for update_id, (at, user) in enumerate(casts, start=1):
-            choice = rng.randint(1, len(OPTIONS))
-            schedule.append((at, press(update_id, user, poll.id, choice)))
-            final[user] = choice
-        for update_id, (at, user) in enumerate(rng.sample(casts, changes), start=voters + 1):
-            choice = rng.randint(1, len(OPTIONS))
-            later = rng.uniform(at + 0.5, seconds)
-            schedule.append((later, press(update_id, user, poll.id, choice)))
-            final[user] = choice  # the change comes after the first cast
-
+    poll = await open_poll(store, len(hearing.final), "telegram")
+    schedule = [
+        [at, press(number, int(user_id("telegram", voter)), poll.id, choice)]
+        for number, (at, voter, choice) in enumerate(hearing.presses, start=1)
+    ]
+    with StandInProcess() as standin:
         channel = TelegramChannel(
             Engine(store, KeywordTagger()), TOKEN, base_url=standin.bot_api, poll_timeout=1
         )
         await channel.start()
-        expected = voters + changes
-        async with aiohttp.ClientSession() as http:
-            async with http.post(
-                f"{standin.base}/_standin/schedule",
-                json={"updates": [[at, update] for at, update in schedule]},
-            ) as response:
-                response.raise_for_status()
-            started = time.perf_counter()
-            deadline = started + seconds * 5
-            while True:
-                async with http.post(f"{standin.base}/_standin/stats", json={}) as response:
-                    stats = await response.json()
-                if stats["sent"] >= expected or time.perf_counter() > deadline:
-                    break
-                await asyncio.sleep(0.1)
-            elapsed = time.perf_counter() - started
+        stats, elapsed = await schedule_and_wait(
+            standin.base,
+            {"updates": schedule},
+            lambda figures: figures["sent"] >= len(schedule),
+            seconds * 5,
+        )
         await channel.stop()
+    return stats["sent"], stats, elapsed
+
+
+async def run_line(hearing: Hearing, store: Any, seconds: float) -> tuple[int, Any, float]:
+    from bot import web
+    from bot.channels.line import LineChannel
+    from bot.core import Engine
+    from bot.nlp import KeywordTagger
+
+    poll = await open_poll(store, len(hearing.final), "line")
+    with StandInProcess("tests.line_standin", LINE_TOKEN) as standin:
+        channel = LineChannel(
+            Engine(store, KeywordTagger()), LINE_SECRET, LINE_TOKEN, base_url=standin.base
+        )
+        await channel.start()
+        runner = await web.serve(web.build_app(line=channel), "127.0.0.1:0")
+        webhook = f"http://127.0.0.1:{runner.addresses[0][1]}{web.LINE_PATH}"
+        postbacks = [
+            [at, user_id("line", voter), f"vote:{poll.id}.{choice}"]
+            for at, voter, choice in hearing.presses
+        ]
+        stats, elapsed = await schedule_and_wait(
+            standin.base,
+            {"webhook": webhook, "secret": LINE_SECRET, "postbacks": postbacks},
+            lambda figures: figures["answered"] >= len(postbacks),
+            seconds * 5,
+        )
+        await runner.cleanup()
+        await channel.stop()
+    return stats["answered"], stats, elapsed
+
+
+async def run(channel: str, voters: int, changes: int, seconds: float) -> bool:
+    from bot.polls import tally
+    from storage.sqlite import SQLiteStore
+
+    hearing = Hearing(voters, changes, seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SQLiteStore(Path(tmp) / "hearing.db")
+        await store.open()
+        runner = run_line if channel == "line" else run_telegram
+        confirmed, stats, elapsed = await runner(hearing, store, seconds)
+        poll = (await store.list_polls((await store.get_tambon_by_code("600801")).id))[0]
         stored = await store.list_ballots(poll.id)
         counted = tally(poll, stored)
         await store.close()
 
-    recount = {position: 0 for position in range(1, len(OPTIONS) + 1)}
-    for choice in final.values():
-        recount[choice] += 1
+    recount = hearing.recount()
     difference = sum(abs(o.votes - recount[o.position]) for o in counted.options)
     latency = stats.get("latency", {})
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores,"
-        f" Python {platform.python_version()}"
-    )
-    print(f"voters: {voters}, changes: {changes}, scheduled over {seconds:.0f} s")
-    print(f"ballots confirmed: {stats['sent']} of {expected}; stored ballots: {len(stored)}")
-    print(f"sustained: {stats['sent'] / elapsed:.0f} ballots/s over {elapsed:.1f} s")
+    expected = len(hearing.presses)
+    print(f"-- {channel}")
+    print(f"ballots confirmed: {confirmed} of {expected}; stored ballots: {len(stored)}")
+    print(f"sustained: {confirmed / elapsed:.0f} ballots/s over {elapsed:.1f} s")
     print(
         f"press to confirmation: p50 {latency.get('p50', float('nan')) * 1000:.0f} ms,"
         f" p99 {latency.get('p99', float('nan')) * 1000:.0f} ms,"
         f" max {latency.get('max', float('nan')) * 1000:.0f} ms"
     )
     print(f"recount difference: {difference}   goals: all confirmed, difference 0, p99 < 1000 ms")
-    if stats["sent"] < expected or difference or len(stored) != voters:
-        raise SystemExit("the hearing did not count every ballot exactly")
+    return confirmed >= expected and not difference and len(stored) == voters
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channel", choices=["telegram", "line", "both"], default="both")
     parser.add_argument("--voters", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
-    asyncio.run(run(args.voters, args.changes, args.seconds))
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}"
+    )
+    print(f"voters: {args.voters}, changes: {args.changes}, scheduled over {args.seconds:.0f} s")
+    channels = ["telegram", "line"] if args.channel == "both" else [args.channel]
+    exact = [asyncio.run(run(c, args.voters, args.changes, args.seconds)) for c in channels]
+    if not all(exact):
+        raise SystemExit("the hearing did not count every ballot exactly")
 
 
 if __name__ == "__main__":

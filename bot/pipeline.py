@@ -14,7 +14,8 @@ transaction (an advisory lock on PostgreSQL), so this holds across processes too
 recipient's replies are delivered one at a time, oldest first: a reply waits until the one
 before it was accepted by the platform, refused for good, or given up on.
 
-Delivery: a reply is marked sent once the platform accepted it. A timeout, a 5xx or a refused
+Delivery: a reply is marked sent once the platform accepted it (the marks of replies sent within
+a few milliseconds of each other are written together). A timeout, a 5xx or a refused
 connection is retried with backoff (a 429 after its ``retry_after``); a permanent refusal of the
 person (blocked, unfollowed) marks them unreachable and drops what was waiting for them. If the
 process dies after the platform accepted a reply and before it was marked, the reply is sent
@@ -56,6 +57,7 @@ GIVE_UP_AFTER = timedelta(hours=24)  # a reply not delivered by then is marked f
 LEASE = timedelta(seconds=60)  # how long a process may take over sending one reply
 MAX_BACKOFF = 60.0
 CLAIM_BATCH = 20  # replies claimed for one recipient at a time
+SETTLE_DELAY = 0.02  # seconds a "sent" mark waits to be written with others
 # What became of one reply.
 SENT, SKIPPED, STOP = object(), object(), object()
 
@@ -191,6 +193,11 @@ class Pipeline:
         self._accepted: Counter[tuple[str, str]] = Counter()
         self._loop: asyncio.Task[None] | None = None
         self._users = 0
+        # Replies accepted by the platform, not yet marked sent in the store; one write marks
+        # every reply sent meanwhile (they stay leased to this process until then).
+        # A recipient's next reply waits for these marks: see _settle_for.
+        self._sent: dict[tuple[str, str], list[int]] = {}
+        self._settling: asyncio.Task[None] | None = None
 
     def register(self, adapter: Adapter) -> None:
         self.adapters[adapter.name] = adapter
@@ -218,6 +225,9 @@ class Pipeline:
         # after the restart; a reply being sent may be sent once more.
         await self.inbox.close()
         await self.outbox.close()
+        if self._settling is not None:
+            self._settling.cancel()
+        await self.settle_sent()
 
     async def prune(self) -> None:
         pruned = await self.store.prune_delivery(_now() - self.keep)
@@ -277,6 +287,7 @@ class Pipeline:
     async def _handle_next(self, channel: str, sender: str) -> bool:
         """Handle this sender's oldest update; False when there is none due."""
         adapter = self.adapters[channel]
+        await self._settle_for((channel, sender))
         event_key: str | None = None
         attempts = 0
         decoded: Decoded | None = None
@@ -344,6 +355,7 @@ class Pipeline:
     async def _deliver_recipient(self, key: tuple[str, str]) -> None:
         channel, recipient = key
         adapter = self.adapters[channel]
+        await self._settle_for(key)
         while True:
             batch = await self.store.outbox_claim(
                 channel, recipient, _now(), self.lease, limit=CLAIM_BATCH
@@ -354,19 +366,45 @@ class Pipeline:
 
     async def _deliver_batch(self, adapter: Adapter, batch: Sequence[OutboxMessage]) -> bool:
         """Send claimed messages in order; False when one must wait (the rest released)."""
-        sent: list[int] = []
-        try:
-            for index, message in enumerate(batch):
-                outcome = await self._deliver_one(adapter, message)
-                if outcome is SENT:
-                    sent.append(message.id)
-                elif outcome is STOP:
-                    await self.store.outbox_release([m.id for m in batch[index + 1 :]])
-                    return False
-        finally:
-            # One write for the batch: a crash before it means these few are sent again.
-            await self.store.outbox_settle(sent, "sent")
+        for index, message in enumerate(batch):
+            outcome = await self._deliver_one(adapter, message)
+            if outcome is SENT:
+                self._mark_sent(message)
+            elif outcome is STOP:
+                await self.store.outbox_release([m.id for m in batch[index + 1 :]])
+                return False
         return True
+
+    def _mark_sent(self, message: OutboxMessage) -> None:
+        self._sent.setdefault((message.channel, message.recipient), []).append(message.id)
+        if self._settling is None or self._settling.done():
+            self._settling = asyncio.create_task(self._settle_soon())
+
+    async def _settle_soon(self) -> None:
+        await asyncio.sleep(SETTLE_DELAY)
+        await self.settle_sent()
+
+    async def _settle_for(self, key: tuple[str, str]) -> None:
+        """A recipient's replies go out in order, so a reply waits while one before it is still
+        pending in the store: write the marks now if this recipient has some waiting."""
+        if key in self._sent:
+            await self.settle_sent()
+
+    async def settle_sent(self) -> None:
+        """Mark the replies sent so far as sent, in one write. A crash before it means these
+        few are sent again after the restart (they are leased to this process till then)."""
+        while self._sent:
+            waiting, self._sent = self._sent, {}
+            sent = [message_id for ids in waiting.values() for message_id in ids]
+            try:
+                await self.store.outbox_settle(sent, "sent")
+            except Exception:
+                # Kept for the next write; still leased, so never lost: if this process dies
+                # first, they are sent again once the lease runs out.
+                log.exception("could not mark %d replies sent", len(sent))
+                for key, ids in waiting.items():
+                    self._sent[key] = ids + self._sent.get(key, [])
+                return
 
     async def _deliver_one(self, adapter: Adapter, message: OutboxMessage) -> object:
         """Make one call; SENT, SKIPPED (refused for good: the next may follow) or STOP."""
@@ -422,6 +460,7 @@ class Pipeline:
             await self._kick_outbox()
             await self.inbox.idle()
             await self.outbox.idle()
+            await self.settle_sent()
             waiting = [await self.store.inbox_pending(channel) for channel in self.adapters]
             if not any(waiting) and not (await self.store.outbox_counts()).get("pending"):
                 return

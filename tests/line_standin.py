@@ -4,10 +4,15 @@ It answers ``POST /v2/bot/message/reply`` and ``/v2/bot/message/push`` as LINE d
 the limits LINE enforces (5 messages a call, 5,000 characters a text, 13 quick-reply items of at
 most 20 characters, one use per reply token) and records every call. The real line-bot-sdk
 client talks to it through ``LINE_API_BASE_URL=http://127.0.0.1:PORT``.
+
+Run alone (``python -m tests.line_standin TOKEN SECRET``, for the benchmarks), it also posts
+scheduled, signed postback events to a bot's webhook, as LINE's servers would (again after a
+non-2xx answer), and times how long each person waits for the bot's answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -15,7 +20,7 @@ import itertools
 import json
 import random
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +52,17 @@ class LineStandIn:
         self._retry_keys: set[str] = set()  # LINE refuses a push whose retry key it accepted
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # For the benchmarks: when each person's scheduled events were posted, not yet answered.
+        self._waiting: dict[str, deque[float]] = defaultdict(deque)
+        self.latencies: list[float] = []
+        self.answered = 0
+        self._feeding: asyncio.Task[None] | None = None
 
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_post("/v2/bot/message/push", self._push)
+        app.router.add_post("/_standin/{command}", self._control)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -124,7 +135,7 @@ class LineStandIn:
         if token not in self.token_owner or token in self._used:
             return self._error("reply", 400, "Invalid reply token")
         self._used.add(token)
-        self.calls.append(LineCall("reply", self.token_owner[token], body["messages"]))
+        self._record(LineCall("reply", self.token_owner[token], body["messages"]))
         return self._sent(body["messages"])
 
     async def _push(self, request: web.Request) -> web.Response:
@@ -143,8 +154,15 @@ class LineStandIn:
             return self._error("push", status, "The user hasn't added the LINE Official Account")
         if retry_key is not None:
             self._retry_keys.add(retry_key)
-        self.calls.append(LineCall("push", body["to"], body["messages"]))
+        self._record(LineCall("push", body["to"], body["messages"]))
         return self._sent(body["messages"])
+
+    def _record(self, call: LineCall) -> None:
+        self.calls.append(call)
+        waiting = self._waiting.get(call.user or "")
+        if waiting:
+            self.answered += 1
+            self.latencies.append(call.at - waiting.popleft())
 
     def fail_next_push(self, status: int) -> None:
         self._push_failures.append(status)
@@ -157,6 +175,61 @@ class LineStandIn:
     def texts_to(self, user: str) -> list[str]:
         """Each message's visible text: a text's text, a Flex card's altText."""
         return [m.get("text") or m.get("altText", "") for m in self.messages_to(user)]
+
+    # -- driven from another process ----------------------------------------------------------
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """``schedule`` {webhook, secret, postbacks: [[seconds from now, user, data], ...]};
+        ``stats`` answers how many were answered, and how fast."""
+        if request.match_info["command"] == "schedule":
+            body = await request.json()
+            self.answered, self.latencies = 0, []
+            events = Events(body["secret"], self)
+            self._feeding = asyncio.create_task(
+                self._feed(body["webhook"], events, body["postbacks"])
+            )
+        summary: dict[str, Any] = {"answered": self.answered}
+        if self.latencies:
+            ordered = sorted(self.latencies)
+            summary["latency"] = {
+                "p50": ordered[len(ordered) // 2],
+                "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+                "max": ordered[-1],
+            }
+        return web.json_response(summary)
+
+    async def _feed(self, webhook: str, events: Events, timed: list[list[Any]]) -> None:
+        """Post each postback at its moment, one webhook request each, as LINE does for a
+        busy channel; a request that is not answered 2xx is posted again a little later."""
+        import aiohttp
+
+        start = time.monotonic()
+        posting: set[asyncio.Task[None]] = set()
+        limit = asyncio.Semaphore(256)  # LINE's servers keep many connections open at once
+        async with aiohttp.ClientSession() as http:
+
+            async def post(user: str, data: str) -> None:
+                body = events.body(events.postback(user, data))
+                headers = {"X-Line-Signature": events.sign(body)}
+                headers["Content-Type"] = "application/json"
+                self._waiting[user].append(time.monotonic())
+                while True:
+                    try:
+                        async with limit, http.post(webhook, data=body, headers=headers) as r:
+                            if r.status < 300:
+                                return
+                    except aiohttp.ClientError:
+                        pass
+                    await asyncio.sleep(0.5)
+
+            for offset, user, data in sorted(timed, key=lambda item: item[0]):
+                delay = start + offset - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                task = asyncio.create_task(post(user, data))
+                posting.add(task)
+                task.add_done_callback(posting.discard)
+            await asyncio.gather(*posting)
 
 
 class Events:
@@ -258,3 +331,16 @@ class Events:
 
     def sign(self, body: bytes) -> str:
         return base64.b64encode(hmac.new(self.secret, body, hashlib.sha256).digest()).decode()
+
+
+def main() -> None:
+    """Run the stand-in alone: ``python -m tests.line_standin TOKEN``; prints its port."""
+    import sys
+
+    from tests.telegram_standin import serve_alone
+
+    asyncio.run(serve_alone(LineStandIn(sys.argv[1] if len(sys.argv) > 1 else "line-token")))
+
+
+if __name__ == "__main__":
+    main()

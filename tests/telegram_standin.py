@@ -478,18 +478,20 @@ class TelegramStandIn:
         self._listeners.append(listener)
 
 
+async def serve_alone(standin: Any) -> None:
+    """Run a stand-in in a process of its own (the benchmarks): print its port, serve for ever."""
+    await standin.start()
+    print(standin.port, flush=True)
+    await asyncio.Event().wait()
+
+
 def main() -> None:
     """Run the stand-in alone: ``python -m tests.telegram_standin TOKEN``; prints its port."""
     import sys
 
-    async def serve() -> None:
-        standin = TelegramStandIn(sys.argv[1] if len(sys.argv) > 1 else "123:abc")
-        standin.record_calls = False
-        await standin.start()
-        print(standin.port, flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(serve())
+    standin = TelegramStandIn(sys.argv[1] if len(sys.argv) > 1 else "123:abc")
+    standin.record_calls = False
+    asyncio.run(serve_alone(standin))
 
 
 if __name__ == "__main__":

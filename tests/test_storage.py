@@ -350,3 +350,33 @@ def test_sqlite_urls() -> None:
     assert sqlite_path("sqlite://") == ":memory:"
     with pytest.raises(ValueError, match="mysql"):
         open_store("mysql://x")
+
+
+async def test_sqlite_transaction_after_a_locked_file_or_a_failed_first_statement(
+    tmp_path: Path,
+) -> None:
+    """A transaction's BEGIN goes with its first statement: when that BEGIN cannot get the file
+    (another program holds it) or the first statement fails, nothing is left half open and the
+    next transaction works."""
+    path = tmp_path / "lazy.db"
+    async with SQLiteStore(path) as store:
+        tambon_id = await _tambon(store)
+        await store.db.execute("PRAGMA busy_timeout=50")
+        blocker = sqlite3.connect(path, timeout=0)
+        try:
+            blocker.execute("BEGIN EXCLUSIVE")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                async with store.transaction():
+                    await store.add_submission(_submission(tambon_id, "locked:1"))
+        finally:
+            blocker.rollback()
+            blocker.close()
+        with pytest.raises(ConstraintError):
+            async with store.transaction():
+                await store.create_invite(999, Role.VILLAGER, "22222222")
+        async with store.transaction():
+            _, created = await store.add_submission(_submission(tambon_id, "after:1"))
+        assert created
+        assert await store.count_submissions(tambon_id) == 1
+    with sqlite3.connect(path) as db:  # committed, and nothing of the failed ones
+        assert [row[0] for row in db.execute("SELECT source_id FROM submissions")] == ["after:1"]
