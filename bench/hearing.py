@@ -196,7 +196,7 @@ async def run_line(hearing: Hearing, store: Any, seconds: float) -> tuple[int, A
 
 
 async def run(channel: str, voters: int, changes: int, seconds: float) -> bool:
-    from bot.polls import tally
+    from handlers.services.polls import tally
     from storage.sqlite import SQLiteStore
 
     hearing = Hearing(voters, changes, seconds)

@@ -47,7 +47,7 @@ def labelled() -> list[dict[str, object]]:
 
 
 async def populate(path: Path, submissions: int) -> None:
-    from bot import services
+    from handlers.services import tambons
     from storage.base import Kind, NewSubmission, PollMethod, Role
     from storage.sqlite import SQLiteStore
 
@@ -55,7 +55,7 @@ async def populate(path: Path, submissions: int) -> None:
     store = SQLiteStore(path)
     await store.open()
     try:
-        tambon = await services.create_tambon(store, "600801", 20)
+        tambon = await tambons.create_tambon(store, "600801", 20)
         rows = labelled()
         texts = [str(row["text"]) for row in rows]
         async with store.transaction():
@@ -109,7 +109,7 @@ async def populate(path: Path, submissions: int) -> None:
 async def run_phase(path: Path, phase: str) -> float:
     """One phase, timed from the open store to its result (imports and start-up excluded)."""
     from bot import report
-    from bot.summary import build_summary, read_report
+    from handlers.services.summary import build_summary, read_report
     from storage.sqlite import SQLiteStore
 
     store = SQLiteStore(path)

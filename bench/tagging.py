@@ -38,7 +38,7 @@ def main() -> None:
     from pythainlp.tokenize import word_tokenize
 
     from bot.nlp.tagger import KeywordTagger, packaged_model
-    from bot.services import sample_village_names
+    from handlers.services.tambons import sample_village_names
 
     batch = messages(args.messages)
     tagger = KeywordTagger(model=packaged_model())

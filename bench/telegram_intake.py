@@ -98,10 +98,10 @@ class StandInProcess:
 
 async def seed_villagers(store: Any, n: int, channel: str = "telegram") -> Any:
     """The sample tambon with N onboarded villagers (ids from :func:`user_id`), in bulk."""
-    from bot import services
+    from handlers.services import tambons
     from storage.base import Role
 
-    tambon = await services.create_tambon(store, "600801", 9)
+    tambon = await tambons.create_tambon(store, "600801", 9)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     async with store.transaction():
         await store.db.executemany(

@@ -1,4 +1,5 @@
-"""Chart images for summaries and reports, drawn with matplotlib in Noto Sans Thai.
+"""Images: chart images for summaries and reports, drawn with matplotlib in Noto Sans Thai, and
+the QR code of a hall's presence code.
 
 Readable without colour: one dark bar colour, the count written at each bar's end, and the
 labels in full. PNG for chats (Telegram photos, LINE images), SVG with the text drawn as
@@ -76,3 +77,12 @@ def _metadata(fmt: str) -> dict[str, Any]:
     if fmt == "svg":
         return {"Date": None, "Creator": None}
     return {"Software": None}
+
+
+def qr_png(text: str, scale: int = 10) -> bytes:
+    """A QR code of ``text`` as a PNG image (for the hall's screen)."""
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="png", scale=scale, border=2)
+    return buffer.getvalue()

@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot import gazetteer, i18n, services
+from bot import i18n
 from bot.settings import Settings
+from handlers.services import gazetteer, tambons
 from handlers.types import T, Text
 from storage import open_store
 from storage.base import DuplicateTambon, PollConflict, Role, Store, Tambon
@@ -70,7 +71,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
 
     locale = settings.locale
     async with _store(settings) as store:
-        sample = await services.ensure_sample_tambon(store)
+        sample = await tambons.ensure_sample_tambon(store)
         greeting: list[str] = []
         if sample is not None:
             if sample.created:
@@ -214,7 +215,7 @@ async def cmd_tambon_create(args: argparse.Namespace, settings: Settings) -> Non
         )
     async with _store(settings) as store:
         try:
-            tambon = await services.create_tambon(
+            tambon = await tambons.create_tambon(
                 store,
                 args.code,
                 args.villages,
@@ -251,7 +252,7 @@ async def cmd_tambon_list(args: argparse.Namespace, settings: Settings) -> None:
 async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
-        invite = await services.create_invite(store, tambon, Role(args.role))
+        invite = await tambons.create_invite(store, tambon, Role(args.role))
     print(invite.code)
     username = settings.get("TELEGRAM_BOT_USERNAME")
     basic_id = settings.get("LINE_BOT_BASIC_ID")
@@ -280,7 +281,7 @@ async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
     if args.eval is not None:
         from bot.nlp.evaluate import evaluate, load_gold
 
-        report = evaluate(tagger, load_gold(Path(args.eval)), services.sample_village_names())
+        report = evaluate(tagger, load_gold(Path(args.eval)), tambons.sample_village_names())
         print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else report.table())
         return
     lines: Iterable[str] = [args.text] if args.text is not None else sys.stdin
@@ -329,7 +330,7 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
     )
     if args.test:
         gold = load_gold(Path(args.test))
-        names = services.sample_village_names()
+        names = tambons.sample_village_names()
         before = evaluate(before_tagger, gold, names)
         after = evaluate(after_tagger, gold, names)
         print(f"{'on ' + args.test:<40}{'before':>10}{'after':>10}")
@@ -372,7 +373,7 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
             tambon.id, args.title, PollMethod(args.method), choose, options
         )
         if args.present_only:
-            from bot.polls import presence_code
+            from handlers.services.polls import presence_code
 
             await store.set_presence_code(poll.id, presence_code())
     print(poll.id)
@@ -380,7 +381,8 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
 
 async def cmd_poll_qr(args: argparse.Namespace, settings: Settings) -> None:
     """The hall's screen: a QR code that tells the bot "I am here"."""
-    from bot.polls import presence_code, qr_png
+    from bot.charts import qr_png
+    from handlers.services.polls import presence_code
 
     async with _store(settings) as store:
         poll = await _poll(store, args.id)
@@ -458,29 +460,23 @@ async def cmd_poll_close(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_poll_paper(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.polls import valid_choices
+    from handlers.services.polls import BallotsRefused, record_paper_ballots
 
     async with _store(settings) as store:
         poll = await _poll(store, args.id)
-        if not valid_choices(poll, args.choice):
-            raise CliError(
-                T(
-                    "Those choices do not fit this poll: up to {k} different option numbers.",
-                    k=poll.choose,
-                )
-            )
-        await store.add_paper_ballots(poll.id, args.choice, args.count, args.by)
+        try:
+            await record_paper_ballots(store, poll, args.choice, args.count, args.by)
+        except BallotsRefused as refused:
+            raise CliError(refused.reason) from refused
     print(args.count)
 
 
 async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.polls import tally
+    from handlers.services.polls import count_ballots
 
     async with _store(settings) as store:
         poll = await _poll(store, args.id)
-        counted = tally(
-            poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id)
-        )
+        counted = await count_ballots(store, poll)
     if args.json:
         print(json.dumps(counted.as_json(), ensure_ascii=False))
         return
@@ -494,7 +490,7 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     from bot import progress
-    from bot.summary import read_report
+    from handlers.services.summary import read_report
 
     if args.format == "csv" and args.public and args.table == "submissions":
         raise CliError(T("A copy for the public has no list of submissions."))
@@ -556,13 +552,13 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     from bot import report
     from bot.core import Engine
-    from bot.summary import read_report
+    from handlers.services.summary import read_report
     from handlers.types import Incoming
     from storage.base import PollMethod
 
     messages = tomllib.loads(resources.files("bot").joinpath("demo.toml").read_text("utf-8"))
     async with _store(settings) as store:
-        sample = await services.ensure_sample_tambon(store)
+        sample = await tambons.ensure_sample_tambon(store)
         if sample is None:
             raise CliError(
                 T("The demo needs an empty store or the sample tambon; set TAMBON_DATABASE_URL.")
@@ -638,7 +634,7 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
                 village,
             )
         )
-    row = services.submission_row(updated)
+    row = tambons.submission_row(updated)
     row["actor"] = updated.actor
     print(json.dumps(row, ensure_ascii=False))
 
@@ -655,7 +651,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
         label = i18n.render(T("Exporting submissions"), settings.locale)
         rows = progress.counted(store.iter_submissions(tambon.id), total, label)
         if args.output in (None, "-"):
-            await services.export_submissions(rows, sys.stdout, args.format)
+            await tambons.export_submissions(rows, sys.stdout, args.format)
         else:
             path = Path(args.output)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -663,7 +659,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:
             encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
             # A CLI process: nothing else waits on this event loop while the file is written.
             with path.open("w", encoding=encoding, newline="") as out:  # noqa: ASYNC230
-                await services.export_submissions(rows, out, args.format)
+                await tambons.export_submissions(rows, out, args.format)
 
 
 async def _export_ballots(store: Store, tambon: Tambon, args: argparse.Namespace) -> None:

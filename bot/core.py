@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import i18n, reportfiles
-from bot.privacy import drop_control_characters
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
+from handlers.services import reportlinks
+from handlers.services.privacy import drop_control_characters
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from storage.base import Conversation, Store
 
@@ -121,6 +122,7 @@ class Engine:
             conversation=conversation,
             public_url=self.public_url,
             default_locale=self.default_locale,
+            translate=i18n.render,
         )
         replies = await dispatch(self.router, ctx)
         locale = self.locale_of(ctx)
@@ -181,7 +183,7 @@ class Engine:
             qr=reply.qr,
             file=reply.file,
             file_url=(
-                reportfiles.url(self.public_url, reply.file.token, reply.file.kind)
+                reportlinks.url(self.public_url, reply.file.token, reply.file.kind)
                 if reply.file is not None and self.public_url
                 else None
             ),

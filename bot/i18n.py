@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 import locales
+from handlers.services.privacy import HIDDEN, redact_numbers
 from handlers.types import Lines, T, Text
 
 LOCALES = ("th", "en")
@@ -82,6 +83,11 @@ def _render_value(value: object, locale: str) -> object:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return list_separator(locale).join(str(_render_value(v, locale)) for v in value)
     return value
+
+
+def hide_numbers(text: str, locale: str) -> str:
+    """``text`` with phone and citizen ID numbers hidden, the note in ``locale``."""
+    return redact_numbers(text, render(HIDDEN, locale))
 
 
 LIST_SEPARATOR = T(", ")

@@ -19,8 +19,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from bot import i18n
-from bot.privacy import redact_numbers, spreadsheet_safe, without_control_characters
-from bot.summary import TambonSummary
 from handlers.labels import (
     ACTOR_LABELS,
     KIND_LABELS,
@@ -29,6 +27,8 @@ from handlers.labels import (
     method_label,
     village_label,
 )
+from handlers.services.privacy import spreadsheet_safe, without_control_characters
+from handlers.services.summary import TambonSummary
 from handlers.types import T, Text
 from storage.base import Submission
 
@@ -75,7 +75,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
     env.filters["md"] = escape_markdown
-    env.filters["private"] = lambda text: redact_numbers(text, locale)
+    env.filters["private"] = lambda text: i18n.hide_numbers(text, locale)
     # A published count of 1 or 2 can point at one household: hide small counts in public copies.
     env.filters["public_count"] = lambda n: f"<{SMALL}" if hidden(n, public) else str(n)
     return env
@@ -201,7 +201,7 @@ def _appendix_rows(submissions: list[Submission], locale: str) -> Markup:
         rows.append(
             f'<tr><td class="n">{x.id}</td><td>{date(x.created_at)}</td><td>{village}</td>'
             f"<td>{kinds[x.kind]}</td><td>{cats}</td>"
-            f"<td>{escape(redact_numbers(x.text, locale))}</td></tr>"
+            f"<td>{escape(i18n.hide_numbers(x.text, locale))}</td></tr>"
         )
     return Markup("\n".join(rows))
 
@@ -266,12 +266,12 @@ def table(
 
     ``public``: no submissions, and problem groups with fewer than 5 people show "<5"."""
     if name == "submissions":
-        from bot.services import EXPORT_COLUMNS, submission_row
+        from handlers.services.tambons import EXPORT_COLUMNS, submission_row
 
         rows: list[list[object]] = [list(EXPORT_COLUMNS)]
         for submission in [] if public else submissions:
             values = submission_row(submission)
-            values["text"] = redact_numbers(submission.text, locale)
+            values["text"] = i18n.hide_numbers(submission.text, locale)
             rows.append(list(values.values()))
         return rows
     if name == "groups":
@@ -286,7 +286,7 @@ def table(
         return [header] + [
             [
                 g.id,
-                redact_numbers(g.title, locale),
+                i18n.hide_numbers(g.title, locale),
                 "|".join(g.categories),
                 f"<{SMALL}" if hidden(g.reporters, public) else g.reporters,
                 "|".join(str(v) for v in g.villages),

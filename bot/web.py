@@ -117,9 +117,10 @@ def parse_json(body: bytes) -> Any:
 def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
     """``/reports/TOKEN`` (the live report), ``.../report.pdf`` and ``.../chart.png``."""
     from bot import i18n, reportfiles
+    from handlers.services import reportlinks
     from handlers.types import T, Text
 
-    by_name = {name: kind for kind, (name, _) in reportfiles.KINDS.items()}
+    by_name = {name: kind for kind, (name, _) in reportlinks.KINDS.items()}
     headers = {
         # Links carry a secret: no caching by proxies, no referrer to other sites, no indexing.
         "Cache-Control": "private, no-store",
@@ -145,7 +146,7 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
 
     async def serve_report(request: web.Request) -> web.Response:
         kind = by_name.get(request.match_info.get("name", "report.html"))
-        link = await reportfiles.valid_link(store, request.match_info["token"])
+        link = await reportlinks.valid_link(store, request.match_info["token"])
         if kind is None or link is None:
             return _page(
                 404,
@@ -173,8 +174,8 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
             headers={**headers, **extra},
         )
 
-    app.router.add_get(f"{reportfiles.PATH}/{{token}}", serve_report)
-    app.router.add_get(f"{reportfiles.PATH}/{{token}}/{{name}}", serve_report)
+    app.router.add_get(f"{reportlinks.PATH}/{{token}}", serve_report)
+    app.router.add_get(f"{reportlinks.PATH}/{{token}}/{{name}}", serve_report)
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

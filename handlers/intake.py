@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bot.grouping import best_match
 from handlers import payloads as p
 from handlers.labels import (
     ACTOR_LABELS,
@@ -23,6 +22,7 @@ from handlers.labels import (
 )
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
+from handlers.services.grouping import best_match
 from handlers.types import Attachment, Choice, Media, Reply, T, Text
 from storage.base import (
     Correction,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from handlers.services.privacy import HIDDEN, redact_numbers
 from handlers.types import Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
 
@@ -37,6 +38,14 @@ class Context:
     # What happened that others may want to know, e.g. ("ballot", poll id): the engine tells its
     # listeners (a live tally) once the transaction is committed.
     events: list[tuple[str, int]] = field(default_factory=list)
+    # Renders a sentence in a language, for the few words a flow must store or cut as text (a
+    # number hidden in a ballot option); the engine passes the catalogs' renderer.
+    translate: Callable[[Text, str], str] = lambda text, locale: text.msgid
+
+    def hide_numbers(self, text: str, locale: str | None = None) -> str:
+        """``text`` with phone and ID numbers hidden (the note in ``locale``, or this
+        member's language)."""
+        return redact_numbers(text, self.translate(HIDDEN, locale or self.locale))
 
     @property
     def member_village(self) -> int | None:

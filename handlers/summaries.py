@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import reportfiles
-from bot.privacy import redact_numbers
-from bot.summary import TambonSummary, build_summary
 from handlers import payloads
 from handlers.labels import category_label, village_label
 from handlers.router import Context, Router
+from handlers.services import reportlinks
+from handlers.services.summary import TambonSummary, build_summary
 from handlers.types import Choice, FileRef, Lines, Reply, T, Text
 from storage.base import Role
 
@@ -39,7 +38,7 @@ async def summary(ctx: Context) -> list[Reply]:
         T(
             "{n}. {title} — {count} people, {villages} villages",
             n=i,
-            title=_short(g.title, ctx.locale),
+            title=_short(ctx.hide_numbers(g.title)),
             count=g.reporters,
             villages=max(1, len(g.villages)),
         )
@@ -88,9 +87,9 @@ async def summary(ctx: Context) -> list[Reply]:
     snapshot = _snapshot(counted)
     previous = await ctx.store.get_summary_view(ctx.member.id)
     if previous is not None:
-        replies.append(Reply(_changes(previous[0], previous[1], snapshot, counted, ctx.locale)))
+        replies.append(Reply(_changes(ctx, previous[0], previous[1], snapshot, counted)))
     await ctx.store.save_summary_view(ctx.member.id, snapshot)
-    token, _ = await reportfiles.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
+    token, _ = await reportlinks.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
     replies.append(
         Reply(
             T("Reports by people per category"),
@@ -109,14 +108,14 @@ async def report(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     tambon = await ctx.store.get_tambon(ctx.member.tambon_id)
     assert tambon is not None
-    token, _ = await reportfiles.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
+    token, _ = await reportlinks.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
     if ctx.public_url:
         text = T(
             "📄 The report of Tambon {tambon}, as it stands now. Open it live in a browser "
             "(the link works for {hours} hours; please do not share it): {link}",
             tambon=tambon.name_th,
-            hours=int(reportfiles.LINK_LIFETIME.total_seconds() // 3600),
-            link=reportfiles.url(ctx.public_url, token, "html"),
+            hours=int(reportlinks.LINK_LIFETIME.total_seconds() // 3600),
+            link=reportlinks.url(ctx.public_url, token, "html"),
         )
     else:
         text = T("📄 The report of Tambon {tambon}, as it stands now.", tambon=tambon.name_th)
@@ -133,8 +132,7 @@ async def report(ctx: Context) -> list[Reply]:
     ]
 
 
-def _short(title: str, locale: str) -> str:
-    title = redact_numbers(title, locale)
+def _short(title: str) -> str:
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
@@ -148,7 +146,7 @@ def _snapshot(counted: TambonSummary) -> dict[str, Any]:
 
 
 def _changes(
-    at: Any, before: dict[str, Any], now: dict[str, Any], counted: TambonSummary, locale: str
+    ctx: Context, at: Any, before: dict[str, Any], now: dict[str, Any], counted: TambonSummary
 ) -> Text:
     """What changed since the member's last summary (``at``)."""
     new_villages = [v for v in now["villages_heard"] if v not in before.get("villages_heard", [])]
@@ -166,7 +164,7 @@ def _changes(
         lines.append(
             T(
                 "New among the top problems: {titles}",
-                titles=[_short(g.title, locale) for g in new_top],
+                titles=[_short(ctx.hide_numbers(g.title)) for g in new_top],
             )
         )
     return T("🆕 Since your last summary ({date}):\n{changes}", date=at, changes=Lines(lines))

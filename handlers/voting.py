@@ -11,12 +11,18 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.polls import presence_code, tally, valid_choices
-from bot.privacy import redact_numbers
 from handlers import payloads as p
 from handlers.labels import village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
+from handlers.services.polls import (
+    BallotsRefused,
+    count_ballots,
+    latest_poll,
+    presence_code,
+    record_paper_ballots,
+    valid_choices,
+)
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
@@ -322,8 +328,7 @@ async def _submit(
 async def results(ctx: Context) -> list[Reply]:
     """The latest poll's count, for the tambon team; kept up to date where the channel can."""
     assert ctx.member is not None
-    polls = await ctx.store.list_polls(ctx.member.tambon_id)
-    poll = next((q for q in polls if q.status != "draft"), None)
+    poll = await latest_poll(ctx.store, ctx.member.tambon_id)
     if poll is None:
         return [Reply(T("This tambon has no poll yet."))]
     first, *rest = await poll_report(ctx.store, poll)
@@ -332,9 +337,7 @@ async def results(ctx: Context) -> list[Reply]:
 
 async def poll_report(store: Store, poll: Poll) -> list[Reply]:
     """A poll's count: ranks, the method explained, chat and paper, chat ballots by village."""
-    counted = tally(
-        poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id)
-    )
+    counted = await count_ballots(store, poll)
     state = T("open") if poll.accepts_ballots(datetime.now(UTC)) else T("closed")
     borda = poll.method is PollMethod.BORDA
     rows = [
@@ -446,7 +449,7 @@ async def new_poll(ctx: Context) -> list[Reply]:
         return [_one_poll_at_a_time(open_poll.id)]
     groups = (await ctx.store.list_groups(ctx.member.tambon_id))[:PROPOSED]
     # Numbers people typed (phones, ID cards) are never offered on a ballot.
-    options = [redact_numbers(g.title)[:80] for g in groups]
+    options = [ctx.hide_numbers(g.title, ctx.default_locale)[:80] for g in groups]
     ctx.goto(
         PollSetupStep.OPTIONS,
         title=title[:120],
@@ -568,8 +571,7 @@ async def close_poll(ctx: Context) -> list[Reply]:
 async def paper(ctx: Context) -> list[Reply]:
     """/paper COUNT CHOICE [CHOICE ...]: COUNT paper ballots that read the same."""
     assert ctx.member is not None
-    polls = await ctx.store.list_polls(ctx.member.tambon_id)
-    poll = next((q for q in polls if q.status != "draft"), None)
+    poll = await latest_poll(ctx.store, ctx.member.tambon_id)
     numbers = [
         int(n) for n in ctx.args.replace(">", " ").replace(",", " ").split() if n.isdecimal()
     ]
@@ -579,11 +581,16 @@ async def paper(ctx: Context) -> list[Reply]:
     )
     if poll is None:
         return [Reply(T("This tambon has no poll yet."))]
-    if len(numbers) < 2 or numbers[0] < 1 or not valid_choices(poll, numbers[1:]):
+    if len(numbers) < 2:
         return [Reply(usage)]
     count, choices = numbers[0], numbers[1:]
     role = "team" if ctx.member.role is Role.TEAM else "admin"
-    await ctx.store.add_paper_ballots(poll.id, choices, count, f"{role} {ctx.member.pseudonym}")
+    try:
+        await record_paper_ballots(
+            ctx.store, poll, choices, count, f"{role} {ctx.member.pseudonym}"
+        )
+    except BallotsRefused as refused:
+        return [Reply(refused.reason), Reply(usage)]
     ctx.events.append(("ballot", poll.id))
     return [
         Reply(

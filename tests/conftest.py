@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import i18n, services
+from bot import i18n
 from bot.channels.console import run_console
 from bot.core import Engine
 from bot.nlp import KeywordTagger
 from handlers.router import MAX_TEXT_CHARS
+from handlers.services import tambons
 from handlers.types import T
 from storage.base import Role, Store, Tambon
 from storage.sqlite import SQLiteStore
@@ -66,13 +67,13 @@ def engine(store: Store, tagger: KeywordTagger) -> Engine:
 
 @pytest.fixture
 async def tambon(store: Store) -> Tambon:
-    return await services.create_tambon(
+    return await tambons.create_tambon(
         store, "600801", ["บ้านท่าตะโก", "บ้านหนองหลวง", "บ้านเขาน้อย", "บ้านหนองแก", "บ้านวังใหญ่"]
     )
 
 
 async def join_code(store: Store, tambon: Tambon, role: Role = Role.VILLAGER) -> str:
-    return (await services.create_invite(store, tambon, role)).code
+    return (await tambons.create_invite(store, tambon, role)).code
 
 
 def run_cli(

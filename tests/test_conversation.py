@@ -375,12 +375,12 @@ async def test_wrong_village_choice_during_onboarding(
 
 
 async def test_restart_mid_conversation_resumes(db_path: Path, tagger: KeywordTagger) -> None:
-    from bot import services
+    from handlers.services import tambons
 
     first = SQLiteStore(db_path)
     await first.open()
-    tambon = await services.create_tambon(first, "600801", 4)
-    code = (await services.create_invite(first, tambon, Role.VILLAGER)).code
+    tambon = await tambons.create_tambon(first, "600801", 4)
+    code = (await tambons.create_invite(first, tambon, Role.VILLAGER)).code
     await console(Engine(first, tagger), "u1", f"/start {code}", "2", "1", ROAD, "2", "2")
     await first.close()  # the process stops while the category picker is open
 

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from bot.core import Engine
-from bot.services import export_submissions
+from handlers.services.tambons import export_submissions
 from storage.base import Kind, NewSubmission, Role, Store, Tambon
 from tests.conftest import console, join_code, onboard, th
 
@@ -173,7 +173,7 @@ async def test_control_characters_are_dropped_at_intake_and_spreadsheets_are_ine
     from openpyxl import load_workbook
 
     from bot import report
-    from bot.summary import read_report
+    from handlers.services.summary import read_report
 
     await onboard(engine, store, tambon, "u1")
     await console(engine, "u1", "ถนนหมู่ 3 พัง\x00\x1b[31m มาก", "1")

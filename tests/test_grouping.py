@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.core import Engine
-from bot.grouping import THRESHOLD, best_match, similarity
 from bot.nlp import KeywordTagger
+from handlers.services.grouping import THRESHOLD, best_match, similarity
 from storage.base import ProblemGroup, Role, Store, Tambon
 from tests.conftest import console, onboard, th
 

@@ -106,7 +106,7 @@ def test_retraining_learns_from_corrections(tmp_path: Path) -> None:
     """Corrections in the store join the training data: a new word is learnt."""
     import asyncio
 
-    from bot import services
+    from handlers.services import tambons
     from storage.base import Correction, Kind, NewSubmission
     from storage.sqlite import SQLiteStore
 
@@ -115,7 +115,7 @@ def test_retraining_learns_from_corrections(tmp_path: Path) -> None:
 
     async def seed() -> None:
         async with SQLiteStore(db) as store:
-            tambon = await services.create_tambon(store, "600801", 3)
+            tambon = await tambons.create_tambon(store, "600801", 3)
             for i in range(6):
                 text = f"กระทิงป่าบุกไร่ครั้งที่ {i + 1}"
                 stored, _ = await store.add_submission(

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import services
 from bot.core import Engine
-from bot.polls import tally
+from handlers.services import tambons
+from handlers.services.polls import tally
 from storage.base import (
     Ballot,
     PaperBallots,
@@ -106,7 +106,7 @@ def test_tally_equals_a_recount_of_the_stored_ballots(
     async def run() -> None:
         path = tmp_path_factory.mktemp("poll") / "p.db"
         async with SQLiteStore(path) as store:
-            tambon = await services.create_tambon(store, "600801", 3)
+            tambon = await tambons.create_tambon(store, "600801", 3)
             members = [
                 await store.upsert_member("console", f"v{i}", tambon.id, Role.VILLAGER, None)
                 for i in range(8)
@@ -282,6 +282,11 @@ def test_poll_cli_and_ballot_export(tmp_path: Path) -> None:
         "ครูสมศรี",
     )
     assert cli("poll", "paper", poll_id, "--choice", "9", "--by", "x", check=False).returncode == 2
+    # No ballots is no entry: a polite line, exit 2 and nothing stored (it was a traceback).
+    zero = cli("poll", "paper", poll_id, "--choice", "1", "--count", "0", "--by", "x", check=False)
+    assert zero.returncode == 2
+    assert th("The number of paper ballots must be 1 or more.") in zero.stderr
+    assert "Traceback" not in zero.stderr
     results = json.loads(cli("poll", "results", poll_id, "--json").stdout)
     assert results["poll"] == int(poll_id)
     assert results["method"] == "borda"
@@ -365,6 +370,10 @@ async def test_the_team_runs_a_hearing_from_chat(
     )
     (bad,) = await console(engine, "officer", "/paper 5 9")
     assert "/paper 12 3 1" in bad
+    # The same rules as `tambon-bot poll paper`: at least one ballot.
+    (none,) = await console(engine, "officer", "/paper 0 1")
+    assert th("The number of paper ballots must be 1 or more.") in none
+    assert sum(p.count for p in await store.list_paper_ballots(poll.id)) == 5
     (closed,) = await console(engine, "officer", "/closepoll")
     assert th("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id) in closed
     # a: ถนน 3, ยาเสพติด 2; b: ยาเสพติด 3; c: ยาเสพติด 3; paper 5x: ขยะ 3, ถนน 2
@@ -391,6 +400,10 @@ async def test_the_team_runs_a_hearing_from_chat(
     )
     (denied,) = await console(engine, "a", "/newpoll ลองดู")
     assert th("Sorry, this command is only for the tambon team.") in denied
+    # Thai digits read as /here reads them: two paper ballots for ยาเสพติด, counted after the close.
+    (thai,) = await console(engine, "officer", "/paper ๒ ๒")
+    assert "1. ยาเสพติด" in thai
+    assert sum(p.count for p in await store.list_paper_ballots(poll.id)) == 7
 
 
 async def test_a_poll_for_the_people_in_the_hall(

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import report, services
+from bot import report
 from bot.core import Engine
 from bot.nlp import KeywordTagger
-from bot.summary import read_report
+from handlers.services import tambons
+from handlers.services.summary import read_report
 from storage import open_store
 from storage.base import PollMethod, Role, Store
 from tests.conftest import console, onboard, run_cli_ok, th
@@ -32,7 +33,7 @@ async def test_a_conversation_and_its_report_on_postgres(
     pg_store: Store, tagger: KeywordTagger, tmp_path: Path
 ) -> None:
     engine = Engine(pg_store, tagger)
-    tambon = await services.create_tambon(
+    tambon = await tambons.create_tambon(
         pg_store, "600801", ["บ้านท่าตะโก", "บ้านหนองหลวง", "บ้านเขาน้อย"]
     )
     await onboard(engine, pg_store, tambon, "villager", village=3)
@@ -59,7 +60,7 @@ async def test_a_conversation_and_its_report_on_postgres(
 
 
 async def test_one_ballot_per_person_under_concurrency_on_postgres(pg_store: Store) -> None:
-    tambon = await services.create_tambon(pg_store, "600801", 3)
+    tambon = await tambons.create_tambon(pg_store, "600801", 3)
     voters = [
         await pg_store.upsert_member("console", f"v{i}", tambon.id, Role.VILLAGER, None)
         for i in range(20)

@@ -15,7 +15,7 @@ import pytest
 
 from bot import report
 from bot.core import Engine
-from bot.summary import build_summary
+from handlers.services.summary import build_summary
 from storage.base import Store, Tambon
 from tests.conftest import console, onboard, run_cli, th
 
@@ -269,7 +269,7 @@ async def test_reports_hide_phone_and_id_numbers(
 ) -> None:
     from openpyxl import load_workbook
 
-    from bot.privacy import redact_numbers
+    from handlers.services.privacy import redact_numbers
 
     await onboard(engine, store, tambon, "u1", village=3)
     await console(engine, "u1", PHONE_MESSAGE, "1")
@@ -293,7 +293,10 @@ async def test_reports_hide_phone_and_id_numbers(
     assert hidden in outputs["html"]
     assert "ติดต่อผมได้ที่" in outputs["html"]  # the rest of the message stays
     # Numbers that are not phones or IDs stay as typed.
-    assert redact_numbers("ถนน 12 กม. งบ 1500000 บาท ปี ๒๕๖๗") == "ถนน 12 กม. งบ 1500000 บาท ปี ๒๕๖๗"
+    assert (
+        redact_numbers("ถนน 12 กม. งบ 1500000 บาท ปี ๒๕๖๗", hidden)
+        == "ถนน 12 กม. งบ 1500000 บาท ปี ๒๕๖๗"
+    )
     # The operator's raw export keeps the text as typed.
     stored = await store.get_submission(submissions[0].id)
     assert stored is not None

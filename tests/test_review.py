@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import services
 from bot.core import Engine
 from bot.nlp import KeywordTagger
+from handlers.services import tambons
 from storage.base import Kind, Role, Store, Tambon
 from storage.sqlite import SQLiteStore
 from tests.conftest import console, onboard, th
@@ -85,7 +85,7 @@ async def test_team_member_fixes_tags_in_chat(
 async def test_fix_is_limited_to_the_members_own_tambon(
     engine: Engine, store: Store, tambon: Tambon
 ) -> None:
-    other = await services.create_tambon(store, "600802", 3)
+    other = await tambons.create_tambon(store, "600802", 3)
     await onboard(engine, store, tambon, "villager")
     await onboard(engine, store, other, "officer-elsewhere", village=1, role=Role.TEAM)
     await console(engine, "villager", "ยุงลายเยอะมาก", "1")
@@ -104,7 +104,7 @@ def test_correct_from_the_command_line(tmp_path: Path) -> None:
 
     async def seed() -> int:
         async with SQLiteStore(db) as store:
-            tambon = await services.create_tambon(store, "600801", 3)
+            tambon = await tambons.create_tambon(store, "600801", 3)
             stored, _ = await store.add_submission(
                 NewSubmission(
                     tambon.id,

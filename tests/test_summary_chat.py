@@ -12,12 +12,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot import i18n, reportfiles, services, web
+from bot import i18n, web
 from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
 from bot.nlp import KeywordTagger
-from bot.summary import build_summary
+from handlers.services import reportlinks, tambons
+from handlers.services.summary import build_summary
 from handlers.types import Incoming
 from storage.base import Kind, NewSubmission, ReportLink, Role, Store, Tambon
 from tests.conftest import FILES_DIR, console, onboard, th
@@ -75,7 +76,7 @@ async def test_summary_chart_and_report_are_saved_by_the_console(
 async def test_only_the_team_of_the_same_tambon_gets_summaries_and_reports(
     engine: Engine, store: Store, tambon: Tambon
 ) -> None:
-    other = await services.create_tambon(store, "600802", ["บ้านดอนคา"])
+    other = await tambons.create_tambon(store, "600802", ["บ้านดอนคา"])
     await onboard(engine, store, tambon, "villager", village=3)
     await onboard(engine, store, other, "other-officer", village=1, role=Role.TEAM)
     await console(engine, "villager", ROAD, "1")
@@ -108,10 +109,10 @@ async def test_report_links_serve_the_live_report_until_they_expire(
 ) -> None:
     await onboard(engine, store, tambon, "villager", village=3)
     await console(engine, "villager", "<script>alert(1)</script> " + ROAD, "1")
-    token, expires = await reportfiles.create_link(store, tambon.id, None, "th")
+    token, expires = await reportlinks.create_link(store, tambon.id, None, "th")
     assert expires - datetime.now(UTC) > timedelta(hours=23)
     async with aiohttp.ClientSession() as http:
-        async with http.get(reportfiles.url(listener, token, "html")) as response:
+        async with http.get(reportlinks.url(listener, token, "html")) as response:
             assert response.status == 200
             assert response.headers["Cache-Control"] == "private, no-store"
             assert "default-src 'none'" in response.headers["Content-Security-Policy"]
@@ -121,18 +122,18 @@ async def test_report_links_serve_the_live_report_until_they_expire(
         assert "<script>alert" not in html
         # Live: a submission filed after the link was made is in the next page load.
         await console(engine, "villager", WATER, "1")
-        async with http.get(reportfiles.url(listener, token, "html")) as response:
+        async with http.get(reportlinks.url(listener, token, "html")) as response:
             assert "ไม่ไหลมา ๓ วัน" in await response.text()
-        async with http.get(reportfiles.url(listener, token, "pdf")) as response:
+        async with http.get(reportlinks.url(listener, token, "pdf")) as response:
             assert response.content_type == "application/pdf"
             assert (await response.read()).startswith(b"%PDF-")
-        async with http.get(reportfiles.url(listener, token, "chart")) as response:
+        async with http.get(reportlinks.url(listener, token, "chart")) as response:
             assert (await response.read()).startswith(b"\x89PNG")
         # Wrong tokens, other files and expired links get a polite page and no data.
         expired = "expired-token-expired-token"
         past = datetime.now(UTC) - timedelta(hours=1)
         await store.create_report_link(
-            reportfiles.token_hash(expired),
+            reportlinks.token_hash(expired),
             ReportLink(tambon.id, None, "th", past - timedelta(days=1), past),
         )
         for path in (f"/reports/{expired}", "/reports/no-such-token", f"/reports/{token}/x.zip"):
@@ -150,16 +151,16 @@ async def test_report_links_serve_the_live_report_until_they_expire(
 
 
 async def test_stored_links_are_hashes(store: Store, tambon: Tambon) -> None:
-    token, _ = await reportfiles.create_link(store, tambon.id, None, "th")
+    token, _ = await reportlinks.create_link(store, tambon.id, None, "th")
     assert await store.get_report_link(token) is None  # the token itself is not a key
-    assert await store.get_report_link(reportfiles.token_hash(token)) is not None
+    assert await store.get_report_link(reportlinks.token_hash(token)) is not None
 
 
 async def test_chat_summary_fits_the_platform_limits(
     engine: Engine, store: Store, tambon: Tambon
 ) -> None:
     """Many long problems, every category, silent villages: each message stays readable."""
-    many = await services.create_tambon(store, "600803", [f"บ้านหมู่{i}" for i in range(1, 41)])
+    many = await tambons.create_tambon(store, "600803", [f"บ้านหมู่{i}" for i in range(1, 41)])
     await onboard(engine, store, many, "officer", village=1, role=Role.TEAM)
     member = await store.get_member("console", "officer")
     assert member is not None
@@ -215,7 +216,7 @@ async def test_telegram_sends_the_chart_as_a_photo_and_the_report_as_a_document(
         await onboard(console_engine, store, tambon, "villager", village=3)
         await console(console_engine, "villager", ROAD, "1")
         officer = 5150
-        code = (await services.create_invite(store, tambon, Role.TEAM)).code
+        code = (await tambons.create_invite(store, tambon, Role.TEAM)).code
         telegram_standin.text(officer, f"/start {code}")
         await telegram_standin.wait_for(lambda: len(telegram_standin.sent(officer)) >= 2)
         telegram_standin.press(officer, "vil:3", telegram_standin.last_keyboard_message(officer))
@@ -269,7 +270,7 @@ async def test_line_gets_the_chart_and_report_as_https_links(
         await onboard(console_engine, store, tambon, "villager", village=3)
         await console(console_engine, "villager", WATER, "1")
         user = "U0fficer0000000000000000000000001"
-        code = (await services.create_invite(store, tambon, Role.TEAM)).code
+        code = (await tambons.create_invite(store, tambon, Role.TEAM)).code
         for event in (
             events.text(user, f"/start {code}"),
             events.postback(user, "vil:3"),
@@ -331,10 +332,10 @@ async def test_a_report_that_cannot_be_made_gets_a_polite_answer(
         from bot.core import FILE_FAILED
 
         assert i18n.render(FILE_FAILED, "th") in printed
-        token, _ = await reportfiles.create_link(store, tambon.id, None, "th")
+        token, _ = await reportlinks.create_link(store, tambon.id, None, "th")
         async with (
             aiohttp.ClientSession() as http,
-            http.get(reportfiles.url(listener, token, "pdf")) as response,
+            http.get(reportlinks.url(listener, token, "pdf")) as response,
         ):
             assert response.status == 503
             assert (

@@ -423,7 +423,7 @@ async def test_tambon_bot_run_against_the_standin(
 async def test_a_hearing_vote_with_inline_buttons(
     telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
 ) -> None:
-    from bot.polls import tally
+    from handlers.services.polls import tally
     from storage.base import PollMethod
 
     n = await onboard(standin, store, tambon)

@@ -491,7 +491,7 @@ class TelegramChannel:
 
     async def _send_qr(self, chat_id: int, out: Outgoing) -> None:
         """The text as a photo caption under a QR code that opens this bot with the command."""
-        from bot.polls import qr_png
+        from bot.charts import qr_png
 
         assert out.qr is not None
         command, _, argument = out.qr.lstrip("/").partition(" ")

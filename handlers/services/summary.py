@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.polls import Results, tally
+from handlers.services.polls import Results, count_ballots, latest_poll
 from storage.base import ProblemGroup, Store, Submission, Tambon
 
 TOP_GROUPS = 10
@@ -111,13 +111,8 @@ async def build_summary(
         category_others.update({c: g.reporters - in_group[g.id] for c in g.categories})
     per_category = Counter({c: len(a) for c, a in category_authors.items()}) + category_others
     villages = [v.moo for v in await store.list_villages(tambon.id)]
-    polls = [p for p in await store.list_polls(tambon.id) if p.status != "draft"]
-    results = None
-    if polls:
-        latest = polls[0]
-        results = tally(
-            latest, await store.list_ballots(latest.id), await store.list_paper_ballots(latest.id)
-        )
+    latest = await latest_poll(store, tambon.id)
+    results = None if latest is None else await count_ballots(store, latest)
     return TambonSummary(
         tambon=tambon,
         generated_at=datetime.now(UTC),

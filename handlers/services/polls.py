@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from storage.base import Ballot, PaperBallots, Poll, PollMethod
+from handlers.types import T, Text
+from storage.base import Ballot, PaperBallots, Poll, PollMethod, Store
 
 
 @dataclass
@@ -72,17 +73,6 @@ def presence_code() -> str:
     return "".join(secrets.choice("0123456789") for _ in range(6))
 
 
-def qr_png(text: str, scale: int = 10) -> bytes:
-    """A QR code of ``text`` as a PNG image (for the hall's screen)."""
-    import io
-
-    import segno
-
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=scale, border=2)
-    return buffer.getvalue()
-
-
 def valid_choices(poll: Poll, choices: Sequence[int]) -> bool:
     positions = {o.position for o in poll.options}
     return (
@@ -123,3 +113,38 @@ def tally(poll: Poll, ballots: Iterable[Ballot], paper: Iterable[PaperBallots] =
     for option in ordered:
         option.rank = 1 + sum(1 for other in ordered if other.score > option.score)
     return Results(poll, ordered, chat, on_paper)
+
+
+class BallotsRefused(ValueError):
+    """Ballots that do not fit the poll; ``reason`` says why, to the person who entered them."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.msgid)
+        self.reason = reason
+
+
+async def latest_poll(store: Store, tambon_id: int) -> Poll | None:
+    """The tambon's newest poll that has been opened (open or closed; drafts are not shown)."""
+    return next((p for p in await store.list_polls(tambon_id) if p.status != "draft"), None)
+
+
+async def count_ballots(store: Store, poll: Poll) -> Results:
+    """A poll's count from its stored ballots, chat and paper."""
+    return tally(poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id))
+
+
+async def record_paper_ballots(
+    store: Store, poll: Poll, choices: Sequence[int], count: int, entered_by: str
+) -> None:
+    """``count`` paper ballots that read ``choices`` (in rank order), entered by ``entered_by``:
+    the one way, from the chat's /paper and from ``tambon-bot poll paper`` alike."""
+    if count < 1:
+        raise BallotsRefused(T("The number of paper ballots must be 1 or more."))
+    if not valid_choices(poll, choices):
+        raise BallotsRefused(
+            T(
+                "Those choices do not fit this poll: up to {k} different option numbers.",
+                k=poll.choose,
+            )
+        )
+    await store.add_paper_ballots(poll.id, list(choices), count, entered_by)

@@ -1,15 +1,15 @@
 """Phone and ID numbers out of reports: villagers sometimes leave one in a message ("call me on
 ...", a citizen ID for a welfare request).
 
-Reports (HTML, PDF, Markdown, spreadsheets, chat summaries) show ``[number hidden]`` in its place;
-the operator's raw export (``tambon-bot export``) keeps the text as typed.
+Reports (HTML, PDF, Markdown, spreadsheets, chat summaries) show ``[number hidden]`` in its place,
+in the reader's language (the caller renders :data:`HIDDEN`); the operator's raw export
+(``tambon-bot export``) keeps the text as typed.
 """
 
 from __future__ import annotations
 
 import re
 
-from bot import i18n
 from handlers.types import T
 
 # A Thai number: 0 then 8–9 more digits (mobile 08x/09x/06x, landline 02–07x), or +66 / 66
@@ -30,11 +30,11 @@ HIDDEN = T("[number hidden]")
 _MAYBE = re.compile(rf"{_DIGIT}(?:{_SEP}{_DIGIT}){{8}}")
 
 
-def redact_numbers(text: str, locale: str = "th") -> str:
-    """``text`` with phone and citizen ID numbers replaced by a note that they were hidden."""
+def redact_numbers(text: str, hidden: str) -> str:
+    """``text`` with phone and citizen ID numbers replaced by ``hidden`` (:data:`HIDDEN`,
+    rendered in the reader's language)."""
     if not _MAYBE.search(text):
         return text
-    hidden = i18n.render(HIDDEN, locale)
     return PHONE.sub(hidden, CITIZEN_ID.sub(hidden, text))
 
 

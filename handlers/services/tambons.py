@@ -12,8 +12,8 @@ from datetime import UTC
 from importlib import resources
 from typing import Any, TextIO
 
-from bot import gazetteer
-from bot.privacy import spreadsheet_safe
+from handlers.services import gazetteer
+from handlers.services.privacy import spreadsheet_safe
 from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
 
 JOIN_CODE_DIGITS = 8

@@ -1,0 +1,55 @@
+"""Report links: unguessable, expiring tokens that open a tambon's report, made on demand.
+
+A team member's /summary or /report makes a link (a random token; only its hash is stored).
+The files behind it are made from the store when asked (``bot/reportfiles.py``), so a link
+opened later shows the report as it is then: the web listener serves them at
+``/reports/TOKEN`` (the live report), ``/reports/TOKEN/report.pdf`` and
+``/reports/TOKEN/chart.png``; Telegram and the console send or save the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from storage.base import ReportLink, Store
+
+LINK_LIFETIME = timedelta(hours=24)
+PATH = "/reports"
+# kind: (file name, media type)
+KINDS = {
+    "html": ("report.html", "text/html; charset=utf-8"),
+    "pdf": ("report.pdf", "application/pdf"),
+    "chart": ("chart.png", "image/png"),
+}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_link(
+    store: Store, tambon_id: int, member_id: int | None, locale: str
+) -> tuple[str, datetime]:
+    """A new token for a tambon's report, and when it expires."""
+    token = secrets.token_urlsafe(24)  # 192 random bits
+    now = datetime.now(UTC)
+    expires = now + LINK_LIFETIME
+    await store.create_report_link(
+        token_hash(token), ReportLink(tambon_id, member_id, locale, now, expires)
+    )
+    return token, expires
+
+
+def url(public_url: str, token: str, kind: str) -> str:
+    base = f"{public_url.rstrip('/')}{PATH}/{token}"
+    return base if kind == "html" else f"{base}/{KINDS[kind][0]}"
+
+
+async def valid_link(store: Store, token: str) -> ReportLink | None:
+    """The link of ``token`` if it exists and has not expired."""
+    link = await store.get_report_link(token_hash(token))
+    if link is None or link.expires_at <= datetime.now(UTC):
+        return None
+    return link
