@@ -605,35 +605,28 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
-    from storage.base import Correction, Kind
+    from handlers.services.submissions import CorrectionRefused, correct_tags
+    from storage.base import Kind
 
     async with _store(settings) as store:
         submission = await store.get_submission(args.id)
         if submission is None:
             raise CliError(T("There is no submission #{ref}.", ref=args.id))
-        categories = args.categories.split(",") if args.categories else list(submission.categories)
-        unknown = [c for c in categories if c not in _tagger(settings).categories]
-        if unknown:
-            raise CliError(T("Unknown categories: {names}.", names=", ".join(unknown)))
-        kind = Kind(args.kind) if args.kind else submission.kind
-        village = args.village if args.village is not None else submission.village_moo
-        actor = args.actor or submission.actor
-        updated = await store.update_submission_tags(
-            submission.id, categories, kind, village, actor
-        )
-        await store.add_correction(
-            Correction(
-                submission.id,
-                None,
-                "team",
-                submission.categories,
-                categories,
-                submission.kind,
-                kind,
-                submission.village_moo,
-                village,
+        try:
+            updated = await correct_tags(
+                store,
+                submission,
+                categories=(
+                    args.categories.split(",") if args.categories else submission.categories
+                ),
+                kind=Kind(args.kind) if args.kind else submission.kind,
+                village=args.village if args.village is not None else submission.village_moo,
+                actor=args.actor or submission.actor,
+                known_categories=_tagger(settings).categories,
+                member_id=None,
             )
-        )
+        except CorrectionRefused as refused:
+            raise CliError(refused.reason) from refused
     row = tambons.submission_row(updated)
     row["actor"] = updated.actor
     print(json.dumps(row, ensure_ascii=False))

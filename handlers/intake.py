@@ -23,6 +23,7 @@ from handlers.labels import (
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
 from handlers.services.grouping import best_match
+from handlers.services.submissions import CorrectionRefused, correct_tags
 from handlers.types import Attachment, Choice, Media, Reply, T, Text
 from storage.base import (
     Correction,
@@ -374,15 +375,23 @@ def _correction(
 async def _apply_fix(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     draft = ctx.data
-    before = draft["suggested"]
-    await ctx.store.update_submission_tags(
-        draft["fix"],
-        draft["categories"],
-        Kind(draft["kind"]),
-        draft["village"],
-        draft.get("actor"),
-    )
-    await ctx.store.add_correction(_correction(draft["fix"], ctx.member.id, "team", before, draft))
+    submission = await ctx.store.get_submission(draft["fix"])
+    if submission is None or submission.tambon_id != ctx.member.tambon_id:
+        ctx.finish()
+        return [Reply(T("There is no submission #{ref}.", ref=draft["fix"]))]
+    try:
+        await correct_tags(
+            ctx.store,
+            submission,
+            categories=draft["categories"],
+            kind=Kind(draft["kind"]),
+            village=draft["village"],
+            actor=draft.get("actor"),
+            known_categories=ctx.tagger.categories,
+            member_id=ctx.member.id,
+        )
+    except CorrectionRefused as refused:
+        return [Reply(refused.reason), _fix_card(draft)]
     ref = draft["fix"]
     ctx.finish()
     return [

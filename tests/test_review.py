@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,13 +145,33 @@ def test_correct_from_the_command_line(tmp_path: Path) -> None:
     row = json.loads(done.stdout)
     assert row["categories"] == "infrastructure|safety"
     assert row["actor"] == "external"
-    bad = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "correct", "--id", str(sid), "--categories", "roads"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=tmp_path,
-    )
+    def correct(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "correct", "--id", str(sid), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    bad = correct("--categories", "roads")
     assert bad.returncode == 2
     assert "roads" in bad.stderr
+    # The village must be one of the tambon's (it has 3): refused, as in chat, nothing changed.
+    elsewhere = correct("--village", "9")
+    assert elsewhere.returncode == 2
+    assert "9" in elsewhere.stderr
+    assert "Traceback" not in elsewhere.stderr
+
+    async def stored() -> tuple[Any, list[Any]]:
+        async with SQLiteStore(db) as store:
+            submission = await store.get_submission(sid)
+            return submission, await store.list_corrections()
+
+    submission, corrections = asyncio.run(stored())
+    assert submission.village_moo == 1
+    # One correction recorded, with the tags before and after, in the same transaction.
+    assert [(list(c.old_categories), list(c.new_categories)) for c in corrections] == [
+        (["infrastructure"], ["infrastructure", "safety"])
+    ]
