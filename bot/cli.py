@@ -351,14 +351,16 @@ async def _poll(store: Store, poll_id: int) -> Any:
 
 
 async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.services.polls import create_poll, options_from_groups
+    from handlers.services.privacy import HIDDEN
     from storage.base import PollMethod
 
     async with _store(settings) as store:
         tambon = await _tambon(store, args.tambon)
         options: list[tuple[str, int | None]] = [(text, None) for text in args.option or []]
         if args.from_groups:
-            groups = await store.list_groups(tambon.id)
-            options += [(g.title, g.id) for g in groups[: args.from_groups]]
+            groups = (await store.list_groups(tambon.id))[: args.from_groups]
+            options += options_from_groups(groups, i18n.render(HIDDEN, settings.locale))
         if len(options) < 2:
             raise CliError(T("A poll needs at least two options (--option, or --from-groups N)."))
         choose = args.choose or (1 if args.method == "approval" else min(3, len(options)))
@@ -369,13 +371,15 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
                     count=len(options),
                 )
             )
-        poll = await store.create_poll(
-            tambon.id, args.title, PollMethod(args.method), choose, options
+        poll = await create_poll(
+            store,
+            tambon.id,
+            args.title,
+            PollMethod(args.method),
+            choose,
+            options,
+            presence=args.present_only,
         )
-        if args.present_only:
-            from handlers.services.polls import presence_code
-
-            await store.set_presence_code(poll.id, presence_code())
     print(poll.id)
 
 

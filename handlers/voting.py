@@ -16,13 +16,18 @@ from handlers.labels import village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
 from handlers.services.polls import (
+    OPTION_CHARS,
+    TITLE_CHARS,
     BallotsRefused,
     count_ballots,
+    create_poll,
     latest_poll,
+    options_from_groups,
     presence_code,
     record_paper_ballots,
     valid_choices,
 )
+from handlers.services.privacy import HIDDEN
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
@@ -448,13 +453,13 @@ async def new_poll(ctx: Context) -> list[Reply]:
     if open_poll is not None:
         return [_one_poll_at_a_time(open_poll.id)]
     groups = (await ctx.store.list_groups(ctx.member.tambon_id))[:PROPOSED]
-    # Numbers people typed (phones, ID cards) are never offered on a ballot.
-    options = [ctx.hide_numbers(g.title, ctx.default_locale)[:80] for g in groups]
+    proposed = options_from_groups(groups, ctx.translate(HIDDEN, ctx.default_locale))
+    options = [text for text, _ in proposed]
     ctx.goto(
         PollSetupStep.OPTIONS,
-        title=title[:120],
+        title=title[:TITLE_CHARS],
         options=options,
-        groups=[g.id for g in groups],
+        groups=[group for _, group in proposed],
     )
     return [_setup_card(title, options)]
 
@@ -492,7 +497,7 @@ async def setup(ctx: Context) -> list[Reply]:
                 ),
                 _setup_card(title, options),
             ]
-        ctx.data["options"] = [o[:80] for o in typed]
+        ctx.data["options"] = [o[:OPTION_CHARS] for o in typed]
         ctx.data["groups"] = []  # typed options stand for no problem group
         return [_setup_card(title, ctx.data["options"])]
     if pick.action != p.POLL_SETUP or (pick.arg not in METHODS and pick.arg != "cancel"):
@@ -521,15 +526,16 @@ async def setup(ctx: Context) -> list[Reply]:
     if open_poll is not None:  # opened meanwhile (by another team member, or the CLI)
         ctx.finish()
         return [_one_poll_at_a_time(open_poll.id)]
-    poll = await ctx.store.create_poll(
-        ctx.member.tambon_id,
-        title,
-        method,
-        min(choose, len(options)),
-        list(zip(options, groups, strict=True)),
-    )
     try:
-        poll = await ctx.store.set_poll_status(poll.id, "open")
+        poll = await create_poll(
+            ctx.store,
+            ctx.member.tambon_id,
+            title,
+            method,
+            min(choose, len(options)),
+            list(zip(options, groups, strict=True)),
+            open_now=True,
+        )
     except PollConflict as conflict:  # another process opened one this very moment
         ctx.finish()
         return [_one_poll_at_a_time(conflict.open_poll)]

@@ -481,3 +481,29 @@ def test_poll_qr_from_the_command_line(tmp_path: Path) -> None:
     assert code.isdigit()
     png = (tmp_path / "hall.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+async def test_a_poll_made_from_problem_groups_never_offers_a_phone_number(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path, tmp_path: Path
+) -> None:
+    """`poll create --from-groups` goes through the same service as /newpoll: the group's
+    title is redacted on the ballot (it was copied as typed) and the option keeps its group."""
+    await onboard(engine, store, tambon, "u1", village=3)
+    await console(engine, "u1", "ไฟฟ้าดับบ่อยมากหมู่ 3 ติดต่อผมได้ที่ 081-234-5678", "1")
+    env = {**os.environ, "TAMBON_DATABASE_URL": f"sqlite:///{db_path}"}
+    done = await asyncio.to_thread(
+        run_cli,
+        env,
+        *("poll", "create", "--tambon", tambon.code, "--title", "ลำดับ", "--option", "ถนน"),
+        *("--from-groups", "1"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    poll = await store.get_poll(int(done.stdout))
+    assert poll is not None
+    typed, from_group = poll.options
+    assert (typed.text, typed.group_id) == ("ถนน", None)
+    assert "234" not in from_group.text
+    assert th("[number hidden]") in from_group.text
+    (group,) = await store.list_groups(tambon.id)
+    assert from_group.group_id == group.id

@@ -145,6 +145,7 @@ def test_correct_from_the_command_line(tmp_path: Path) -> None:
     row = json.loads(done.stdout)
     assert row["categories"] == "infrastructure|safety"
     assert row["actor"] == "external"
+
     def correct(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bot.cli", "correct", "--id", str(sid), *args],

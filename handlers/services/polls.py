@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handlers.services.privacy import redact_numbers
 from handlers.types import T, Text
-from storage.base import Ballot, PaperBallots, Poll, PollMethod, Store
+from storage.base import Ballot, PaperBallots, Poll, PollMethod, ProblemGroup, Store
 
 
 @dataclass
@@ -148,3 +149,49 @@ async def record_paper_ballots(
             )
         )
     await store.add_paper_ballots(poll.id, list(choices), count, entered_by)
+
+
+OPTION_CHARS = 80  # a ballot option, as buttons and the report show it
+TITLE_CHARS = 120
+
+
+def options_from_groups(
+    groups: Sequence[ProblemGroup], hidden: str
+) -> list[tuple[str, int | None]]:
+    """Problem groups as ballot options, each keeping its group's id. A group's title is a
+    person's own words: the numbers they typed (phones, ID cards) are never offered on a
+    ballot, ``hidden`` (rendered) stands in their place."""
+    return [(redact_numbers(g.title, hidden)[:OPTION_CHARS], g.id) for g in groups]
+
+
+async def create_poll(
+    store: Store,
+    tambon_id: int,
+    title: str,
+    method: PollMethod,
+    choose: int,
+    options: Sequence[tuple[str, int | None]],
+    *,
+    open_now: bool = False,
+    presence: bool = False,
+) -> Poll:
+    """A new poll, in one transaction: the one way, from the chat's /newpoll and from
+    ``tambon-bot poll create``. ``open_now`` opens it at once (PollConflict while another of
+    the tambon's polls is open: then nothing is created); ``presence`` gives it a hall code.
+    The callers check their input (two options or more, ``choose`` within them) and word
+    their own answers; a poll that breaks these rules is a bug, refused here."""
+    if len(options) < 2 or not 1 <= choose <= len(options):
+        raise ValueError(f"a poll needs two options or more and 1 <= choose <= {len(options)}")
+    async with store.transaction():
+        poll = await store.create_poll(
+            tambon_id,
+            title[:TITLE_CHARS],
+            method,
+            choose,
+            [(text[:OPTION_CHARS], group) for text, group in options],
+        )
+        if open_now:
+            poll = await store.set_poll_status(poll.id, "open")
+        if presence:
+            poll = await store.set_presence_code(poll.id, presence_code())
+    return poll
