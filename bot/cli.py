@@ -21,6 +21,16 @@ from storage.base import DuplicateTambon, PollConflict, Role, Store, Tambon
 EXIT_USAGE = 2
 
 
+def _operator() -> str:
+    """Who runs the command, as records name them when not told: the login name."""
+    import getpass
+
+    try:
+        return f"operator {getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container's bare user id)
+        return "operator"
+
+
 class CliError(Exception):
     """A problem to report to the operator in their language, then exit with status 2."""
 
@@ -628,6 +638,7 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
                 actor=args.actor or submission.actor,
                 known_categories=_tagger(settings).categories,
                 member_id=None,
+                corrected_by=args.by,
             )
         except CorrectionRefused as refused:
             raise CliError(refused.reason) from refused
@@ -853,6 +864,9 @@ def build_parser() -> argparse.ArgumentParser:
     correct.add_argument("--kind", choices=["problem", "need", "idea"])
     correct.add_argument("--village", type=int)
     correct.add_argument("--actor", choices=["community", "joint", "external"])
+    correct.add_argument(
+        "--by", default=_operator(), help="who corrects, for the record (default: your login)"
+    )
     correct.set_defaults(func=cmd_correct)
 
     export = sub.add_parser("export", help="export a tambon's data")

@@ -23,11 +23,12 @@ from handlers.labels import (
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
 from handlers.services.grouping import best_match
-from handlers.services.submissions import CorrectionRefused, correct_tags
+from handlers.services.submissions import CorrectionRefused, correct_tags, who
 from handlers.types import Attachment, Choice, Media, Reply, T, Text
 from storage.base import (
     Correction,
     Kind,
+    Member,
     NewSubmission,
     ProblemGroup,
     Role,
@@ -353,7 +354,7 @@ async def fix(ctx: Context) -> list[Reply]:
 
 def _correction(
     submission_id: int,
-    member_id: int,
+    member: Member,
     source: str,
     before: dict[str, Any],
     after: dict[str, Any],
@@ -361,7 +362,7 @@ def _correction(
     """The tags a submission had (suggested, or as filed) and the tags it has now."""
     return Correction(
         submission_id=submission_id,
-        member_id=member_id,
+        member_id=member.id,
         source=source,
         old_categories=before["categories"],
         new_categories=after["categories"],
@@ -369,6 +370,7 @@ def _correction(
         new_kind=Kind(after["kind"]),
         old_village=before["village"],
         new_village=after["village"],
+        corrected_by=who(member),
     )
 
 
@@ -389,6 +391,7 @@ async def _apply_fix(ctx: Context) -> list[Reply]:
             actor=draft.get("actor"),
             known_categories=ctx.tagger.categories,
             member_id=ctx.member.id,
+            corrected_by=who(ctx.member),
         )
     except CorrectionRefused as refused:
         return [Reply(refused.reason), _fix_card(draft)]
@@ -635,7 +638,7 @@ async def _file(ctx: Context) -> list[Reply]:
     suggested = draft["suggested"]
     if created and any(suggested[k] != draft[k] for k in ("categories", "kind", "village")):
         await ctx.store.add_correction(
-            _correction(submission.id, ctx.member.id, "sender", suggested, draft)
+            _correction(submission.id, ctx.member, "sender", suggested, draft)
         )
     ctx.finish()
     return [

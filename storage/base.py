@@ -174,6 +174,7 @@ class Correction:
     new_kind: Kind
     old_village: int | None
     new_village: int | None
+    corrected_by: str | None = None  # "team P-7F3A" from chat, a name from the command line
 
 
 class PollMethod(enum.StrEnum):

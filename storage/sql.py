@@ -847,8 +847,8 @@ class SQLStore:
     async def add_correction(self, correction: Correction) -> None:
         await self._exec(
             "INSERT INTO tag_corrections (submission_id, member_id, source, old_categories,"
-            " new_categories, old_kind, new_kind, old_village, new_village, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " new_categories, old_kind, new_kind, old_village, new_village, corrected_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 correction.submission_id,
                 correction.member_id,
@@ -859,6 +859,7 @@ class SQLStore:
                 correction.new_kind.value,
                 correction.old_village,
                 correction.new_village,
+                correction.corrected_by,
                 _now(),
             ),
         )
@@ -1173,6 +1174,7 @@ class SQLStore:
                 new_kind=Kind(r["new_kind"]),
                 old_village=r["old_village"],
                 new_village=r["new_village"],
+                corrected_by=r["corrected_by"],
             )
             for r in rows
         ]

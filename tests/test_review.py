@@ -64,6 +64,9 @@ async def test_team_member_fixes_tags_in_chat(
     corrections = await store.list_corrections(submission.id)
     assert [c.source for c in corrections] == ["team"]
     assert "safety" in corrections[0].new_categories
+    officer = await store.get_member("console", "officer")
+    assert officer is not None
+    assert corrections[0].corrected_by == f"team {officer.pseudonym}"  # who, by pseudonym
     assert (
         th(
             "Saved the correction to #{ref}. The tagger learns from it the next time it is "
@@ -176,3 +179,9 @@ def test_correct_from_the_command_line(tmp_path: Path) -> None:
     assert [(list(c.old_categories), list(c.new_categories)) for c in corrections] == [
         (["infrastructure"], ["infrastructure", "safety"])
     ]
+    # Who corrected: the login name unless told (--by).
+    assert corrections[0].corrected_by is not None
+    assert corrections[0].corrected_by.startswith("operator")
+    assert correct("--kind", "problem", "--by", "ครูสมศรี").returncode == 0
+    _, corrections = asyncio.run(stored())
+    assert corrections[-1].corrected_by == "ครูสมศรี"

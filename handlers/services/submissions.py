@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from handlers.types import T, Text
-from storage.base import Correction, Kind, Store, Submission
+from storage.base import Correction, Kind, Member, Store, Submission
 
 
 class CorrectionRefused(ValueError):
@@ -14,6 +14,11 @@ class CorrectionRefused(ValueError):
     def __init__(self, reason: Text) -> None:
         super().__init__(reason.msgid)
         self.reason = reason
+
+
+def who(member: Member) -> str:
+    """A member as records of their actions name them: role and pseudonym, never their name."""
+    return f"{member.role.value} {member.pseudonym}"
 
 
 async def correct_tags(
@@ -26,11 +31,12 @@ async def correct_tags(
     actor: str | None,
     known_categories: Collection[str],
     member_id: int | None,
+    corrected_by: str,
     source: str = "team",
 ) -> Submission:
     """Set a submission's tags and record the correction (the tags it had, the tags it has),
-    in one transaction. The categories must be known and the village one of the submission's
-    tambon."""
+    in one transaction, with who corrected (:func:`who` for a member). The categories must be
+    known and the village one of the submission's tambon."""
     unknown = [c for c in categories if c not in known_categories]
     if unknown:
         raise CorrectionRefused(T("Unknown categories: {names}.", names=", ".join(unknown)))
@@ -53,6 +59,7 @@ async def correct_tags(
                 kind,
                 submission.village_moo,
                 village,
+                corrected_by,
             )
         )
     return updated
