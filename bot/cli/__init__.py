@@ -1,0 +1,193 @@
+"""The ``tambon-bot`` command line (DESIGN.md §4): the parser, and one module per command group."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from bot import i18n
+from bot.cli.common import EXIT_USAGE, CliError, operator_name
+from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
+from bot.cli.nlp import cmd_tag, cmd_train
+from bot.cli.polls import (
+    cmd_poll_close,
+    cmd_poll_create,
+    cmd_poll_open,
+    cmd_poll_paper,
+    cmd_poll_qr,
+    cmd_poll_results,
+)
+from bot.cli.reports import cmd_demo, cmd_report
+from bot.cli.run import cmd_console, cmd_run
+from bot.cli.submissions import cmd_correct, cmd_export
+from bot.cli.tambons import cmd_invite, cmd_tambon_create, cmd_tambon_list
+from bot.settings import Settings
+from storage.base import Role
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tambon-bot", description="Chatbot for Thai tambon-level participatory planning."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start every configured channel; with none, the console")
+    run.set_defaults(func=cmd_run)
+
+    console = sub.add_parser("console", help="chat in the terminal (reads stdin lines)")
+    console.add_argument("--user", default="console", help="the console user's id")
+    console.set_defaults(func=cmd_console)
+
+    tambon = sub.add_parser("tambon", help="register and list tambons")
+    tambon_sub = tambon.add_subparsers(dest="tambon_command", required=True)
+    create = tambon_sub.add_parser("create", help="register a tambon by its 6-digit code")
+    create.add_argument("--code", required=True)
+    create.add_argument("--name")
+    create.add_argument("--amphoe")
+    create.add_argument("--province")
+    create.add_argument(
+        "--villages", type=int, required=True, help="number of villages (moo 1..N)"
+    )
+    create.set_defaults(func=cmd_tambon_create)
+    tambon_list = tambon_sub.add_parser("list", help="one tambon per line, its code first")
+    tambon_list.set_defaults(func=cmd_tambon_list)
+
+    invite = sub.add_parser("invite", help="make a join code")
+    invite.add_argument("--tambon", required=True, metavar="CODE")
+    invite.add_argument(
+        "--role", choices=[r.value for r in Role if r is not Role.ADMIN], default="villager"
+    )
+    invite.set_defaults(func=cmd_invite)
+
+    tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
+    tag.add_argument("text", nargs="?")
+    tag.add_argument("--json", action="store_true", help="one JSON object per line")
+    tag.add_argument(
+        "--eval",
+        metavar="FILE",
+        help="score the tagger on labelled messages (JSONL or CSV) instead of tagging",
+    )
+    tag.set_defaults(func=cmd_tag)
+
+    train_parser = sub.add_parser(
+        "train", help="retrain the tagger's classifier from labelled data and corrections"
+    )
+    train_parser.add_argument("--data", default="tests/data/tagging_dev.jsonl", metavar="FILE")
+    train_parser.add_argument(
+        "--test",
+        default="tests/data/tagging_test.jsonl",
+        metavar="FILE",
+        help="report scores before and after on this labelled file",
+    )
+    train_parser.add_argument("-o", "--output", metavar="FILE")
+    train_parser.add_argument(
+        "--no-corrections", action="store_true", help="ignore corrections in the store"
+    )
+    train_parser.set_defaults(func=cmd_train)
+
+    poll = sub.add_parser("poll", help="priority polls for hearings")
+    poll_sub = poll.add_subparsers(dest="poll_command", required=True)
+    create_poll = poll_sub.add_parser("create", help="create a poll; prints its id")
+    create_poll.add_argument("--tambon", required=True, metavar="CODE")
+    create_poll.add_argument("--title", required=True)
+    create_poll.add_argument("--option", action="append", help="an option (repeat)")
+    create_poll.add_argument(
+        "--from-groups", type=int, metavar="N", help="add the tambon's top N problem groups"
+    )
+    create_poll.add_argument("--method", choices=["approval", "borda"], default="approval")
+    create_poll.add_argument("--choose", type=int, help="how many each person may pick or rank")
+    create_poll.add_argument(
+        "--present-only", action="store_true", help="only people who send the hall's code vote"
+    )
+    create_poll.set_defaults(func=cmd_poll_create)
+    qr = poll_sub.add_parser("qr", help="write the hall's presence QR code (PNG); prints the code")
+    qr.add_argument("id", type=int)
+    qr.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    qr.set_defaults(func=cmd_poll_qr)
+    open_poll = poll_sub.add_parser("open", help="open a poll for ballots")
+    open_poll.add_argument("id", type=int)
+    open_poll.add_argument("--minutes", type=int, help="close it by itself after this long")
+    open_poll.set_defaults(func=cmd_poll_open)
+    close_poll = poll_sub.add_parser("close", help="close a poll")
+    close_poll.add_argument("id", type=int)
+    close_poll.set_defaults(func=cmd_poll_close)
+    paper = poll_sub.add_parser("paper", help="enter paper ballots that read the same")
+    paper.add_argument("id", type=int)
+    paper.add_argument("--choice", type=int, action="append", required=True, help="in rank order")
+    paper.add_argument("--count", type=int, default=1)
+    paper.add_argument("--by", required=True, help="who entered them (name or role)")
+    paper.set_defaults(func=cmd_poll_paper)
+    results = poll_sub.add_parser("results", help="the count")
+    results.add_argument("id", type=int)
+    results.add_argument("--json", action="store_true")
+    results.set_defaults(func=cmd_poll_results)
+
+    inbox = sub.add_parser("inbox", help="the durable path: what waits, what failed")
+    inbox_sub = inbox.add_subparsers(dest="inbox_command", required=True)
+    status = inbox_sub.add_parser("status", help="updates waiting, dead letters, replies by state")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_inbox_status)
+    dead = inbox_sub.add_parser("dead", help="updates that failed again and again, oldest first")
+    dead.add_argument("--json", action="store_true")
+    dead.set_defaults(func=cmd_inbox_dead)
+
+    report_parser = sub.add_parser("report", help="the tambon report (html, pdf, md; csv, xlsx)")
+    report_parser.add_argument("--tambon", required=True, metavar="CODE")
+    report_parser.add_argument(
+        "--format", choices=["html", "pdf", "md", "csv", "xlsx"], default="html"
+    )
+    report_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    report_parser.add_argument(
+        "--public",
+        action="store_true",
+        help='for publication: counts under 5 shown as "<5", no list of submissions',
+    )
+    report_parser.add_argument(
+        "--table",
+        choices=["groups", "submissions", "poll"],
+        default="groups",
+        help="which table --format csv writes (xlsx has them all)",
+    )
+    report_parser.set_defaults(func=cmd_report)
+
+    demo = sub.add_parser("demo", help="a sample tambon with reports and a closed poll; a report")
+    demo.add_argument("-o", "--output", default="data/demo-report.html", metavar="FILE")
+    demo.set_defaults(func=cmd_demo)
+
+    correct = sub.add_parser("correct", help="correct a submission's tags (a team correction)")
+    correct.add_argument("--id", type=int, required=True, help="the submission's number")
+    correct.add_argument("--categories", help="category ids joined by commas")
+    correct.add_argument("--kind", choices=["problem", "need", "idea"])
+    correct.add_argument("--village", type=int)
+    correct.add_argument("--actor", choices=["community", "joint", "external"])
+    correct.add_argument(
+        "--by", default=operator_name(), help="who corrects, for the record (default: your login)"
+    )
+    correct.set_defaults(func=cmd_correct)
+
+    export = sub.add_parser("export", help="export a tambon's data")
+    export.add_argument("--tambon", required=True, metavar="CODE")
+    export.add_argument("--what", choices=["submissions", "ballots"], default="submissions")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("-o", "--output", metavar="FILE")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.load()
+    func: Command = args.func
+    try:
+        asyncio.run(func(args, settings))
+    except CliError as error:
+        print(i18n.render(error.text, settings.locale), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,44 @@
+"""``tambon-bot inbox status|dead``: watching the durable path."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bot.cli.common import open_db
+from bot.settings import Settings
+
+
+async def cmd_inbox_status(args: argparse.Namespace, settings: Settings) -> None:
+    """One line each: updates waiting per channel, dead letters, replies per state."""
+    async with open_db(settings) as store:
+        counts: dict[str, int] = {}
+        for channel in ("telegram", "line"):
+            counts[f"inbox.{channel}"] = len(await store.inbox_pending(channel))
+        counts["dead_letters"] = len(await store.dead_letters())
+        for state, count in sorted((await store.outbox_counts()).items()):
+            counts[f"outbox.{state}"] = count
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        for name, count in counts.items():
+            print(f"{name}\t{count}")
+
+
+async def cmd_inbox_dead(args: argparse.Namespace, settings: Settings) -> None:
+    """The dead letters: kept as received, for the administrator to look into."""
+    async with open_db(settings) as store:
+        letters = await store.dead_letters()
+    for letter in letters:
+        row = {
+            "channel": letter.channel,
+            "key": letter.key,
+            "received_at": letter.received_at.isoformat(),
+            "failed_at": letter.failed_at.isoformat(),
+            "attempts": letter.attempts,
+            "error": letter.last_error,
+        }
+        if args.json:
+            print(json.dumps({**row, "payload": json.loads(letter.payload)}, ensure_ascii=False))
+        else:
+            print("\t".join(str(v) for v in row.values()))

@@ -1,0 +1,129 @@
+"""``tambon-bot report`` and ``demo``: the tambon's report in every format."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from bot import i18n
+from bot.cli.common import CliError, find_tambon, open_db, tagger_for
+from bot.settings import Settings
+from handlers.services import tambons
+from handlers.types import T
+
+
+async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
+    from bot import progress
+    from handlers.services.summary import read_report
+
+    if args.format == "csv" and args.public and args.table == "submissions":
+        raise CliError(T("A copy for the public has no list of submissions."))
+    if args.format == "pdf":
+        _require_pango()
+    locale = settings.locale
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        steps = progress.Steps(
+            await store.count_submissions(tambon.id),
+            [
+                i18n.render(T("Reading submissions"), locale),
+                i18n.render(T("Writing the report…"), locale),
+            ],
+        )
+        summary, submissions = await read_report(store, tambon)
+    steps.next()
+    data = _report_file(args, summary, submissions, locale)
+    path = Path(args.output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)  # noqa: ASYNC240 - a CLI process: nothing else waits on this loop
+    steps.close()
+
+
+def _report_file(
+    args: argparse.Namespace, summary: Any, submissions: list[Any], locale: str
+) -> bytes:
+    """The report file's bytes in the format asked for."""
+    from bot import report
+
+    if args.format == "xlsx":
+        return report.xlsx(summary, submissions, locale, public=args.public)
+    if args.format == "pdf":
+        return report.pdf(summary, submissions, locale, public=args.public)
+    if args.format == "csv":
+        text = report.table_csv(summary, submissions, args.table, locale, public=args.public)
+        # utf-8-sig so that Excel, which officers open CSV files with, reads Thai correctly.
+        return text.encode("utf-8-sig")
+    return report.render(summary, submissions, args.format, locale, public=args.public).encode()
+
+
+def _require_pango() -> None:
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as error:  # the Pango library is missing
+        raise CliError(
+            T(
+                "PDF reports need the Pango library; install it with scripts/system-packages "
+                "(Debian) and try again. ({error})",
+                error=str(error).splitlines()[0],
+            )
+        ) from error
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
+    """A sample tambon with reports through the real conversation, a closed poll, a report."""
+    import tomllib
+    from importlib import resources
+
+    from bot import report
+    from bot.core import Engine
+    from handlers.services.summary import read_report
+    from handlers.types import Incoming
+    from storage.base import PollMethod
+
+    messages = tomllib.loads(resources.files("bot").joinpath("demo.toml").read_text("utf-8"))
+    async with open_db(settings) as store:
+        sample = await tambons.ensure_sample_tambon(store)
+        if sample is None:
+            raise CliError(
+                T("The demo needs an empty store or the sample tambon; set TAMBON_DATABASE_URL.")
+            )
+        tambon = sample.tambon
+        engine = Engine(store, tagger_for(settings), default_locale=settings.locale)
+        for number, text in enumerate(messages["messages"], start=1):
+            user = f"demo-{number}"
+
+            async def say(line: str, user: str = user) -> None:
+                await engine.handle(Incoming("console", user, text=line))
+
+            await say(f"/start {sample.invite.code}")
+            await say(str((number - 1) % 6 + 1))
+            await say("1")  # consent
+            await say(text)
+            await say("1")  # confirm
+            await say("1")  # "same problem" when asked; otherwise nothing is waiting
+        groups = await store.list_groups(tambon.id)
+        poll = await store.create_poll(
+            tambon.id,
+            str(messages["poll_title"]),
+            PollMethod.BORDA,
+            3,
+            [(g.title, g.id) for g in groups[:4]],
+        )
+        await store.set_poll_status(poll.id, "open")
+        members = [
+            await store.get_member("console", f"demo-{n}")
+            for n in range(1, len(messages["messages"]) + 1)
+        ]
+        for index, member in enumerate(m for m in members if m is not None):
+            order = [(index + k) % len(poll.options) + 1 for k in range(3)]
+            await store.cast_ballot(
+                poll.id, member.id, member.pseudonym, member.village_moo, order
+            )
+        await store.add_paper_ballots(poll.id, [1, 2, 3], 12, "demo")
+        await store.set_poll_status(poll.id, "closed")
+        summary, submissions = await read_report(store, tambon)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(report.render(summary, submissions, "html", settings.locale), "utf-8")  # noqa: ASYNC240
+    print(f"{tambon.code}\t{summary.submissions}\t{output}")

@@ -1,0 +1,157 @@
+"""``tambon-bot run`` and ``console``: the channel wiring (Telegram, LINE, the web listener,
+the console)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot import i18n
+from bot.cli.common import CliError, open_db, tagger_for
+from bot.settings import Settings
+from handlers.services import tambons
+from handlers.types import T
+
+
+async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.channels.console import run_console
+    from bot.core import Engine
+
+    locale = settings.locale
+    async with open_db(settings) as store:
+        sample = await tambons.ensure_sample_tambon(store)
+        greeting: list[str] = []
+        if sample is not None:
+            if sample.created:
+                greeting.append(
+                    i18n.render(
+                        T(
+                            "This store was empty, so I created a sample tambon to try the "
+                            "bot with: Tambon {tambon}, Amphoe {amphoe}, {province} "
+                            "province (code {code}).",
+                            tambon=sample.tambon.name_th,
+                            amphoe=sample.tambon.amphoe_th,
+                            province=sample.tambon.province_th,
+                            code=sample.tambon.code,
+                        ),
+                        locale,
+                    )
+                )
+            greeting.append(
+                i18n.render(
+                    T(
+                        "Console chat. To join Tambon {tambon} as a villager, type: /start "
+                        "{join_code}",
+                        tambon=sample.tambon.name_th,
+                        join_code=sample.invite.code,
+                    ),
+                    locale,
+                )
+            )
+        else:
+            greeting.append(
+                i18n.render(T("Console chat. Type /start followed by your join code."), locale)
+            )
+        engine = Engine(store, tagger_for(settings), default_locale=locale)
+        await run_console(
+            engine, args.user, sys.stdin, sys.stdout, greeting, files_dir=settings.files_dir
+        )
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
+    if not (settings.telegram_enabled or settings.line_enabled):
+        args.user = "console"
+        await cmd_console(args, settings)
+        return
+    await run_channels(settings)
+
+
+async def run_channels(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Serve every configured chat channel until SIGINT/SIGTERM (or ``stop`` is set)."""
+    import logging
+    import signal
+
+    from bot import web
+    from bot.core import Engine
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    log = logging.getLogger(__name__)
+    webhook_url = settings.get("TELEGRAM_WEBHOOK_URL")
+    secret = settings.get("TELEGRAM_WEBHOOK_SECRET")
+    if settings.telegram_enabled and webhook_url and not secret:
+        raise CliError(
+            T("Webhook mode needs TELEGRAM_WEBHOOK_SECRET, so that forged calls are refused.")
+        )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_db(settings) as store:
+        engine = Engine(
+            store,
+            tagger_for(settings),
+            default_locale=settings.locale,
+            public_url=settings.public_url,
+        )
+        from bot.pipeline import Pipeline
+        from storage.sqlite import SQLiteStore
+
+        # One durable path for every channel; an SQLite store belongs to this process alone.
+        pipeline = Pipeline(engine, exclusive_store=isinstance(store, SQLiteStore))
+        telegram = line = None
+        if settings.telegram_enabled:
+            from bot.channels.telegram import TelegramChannel
+
+            token = settings.get("TELEGRAM_BOT_TOKEN")
+            assert token is not None
+            telegram = TelegramChannel(
+                engine,
+                token,
+                base_url=settings.get("TELEGRAM_API_BASE_URL"),
+                webhook=bool(webhook_url),
+                default_locale=settings.locale,
+                pipeline=pipeline,
+            )
+        if settings.line_enabled:
+            from bot.channels.line import LineChannel
+
+            line_secret = settings.get("LINE_CHANNEL_SECRET")
+            access_token = settings.get("LINE_CHANNEL_ACCESS_TOKEN")
+            assert line_secret is not None
+            assert access_token is not None
+            line = LineChannel(
+                engine,
+                line_secret,
+                access_token,
+                base_url=settings.get("LINE_API_BASE_URL"),
+                default_locale=settings.locale,
+                basic_id=settings.get("LINE_BOT_BASIC_ID"),
+                pipeline=pipeline,
+            )
+        app = web.build_app(
+            telegram=telegram if webhook_url else None,
+            telegram_secret=secret,
+            line=line,
+            store=store,
+            locale=settings.locale,
+        )
+        listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
+        runner = await web.serve(app, listen)
+        try:
+            if line is not None:
+                await line.start()
+                log.info("LINE channel running (webhook at %s%s)", listen, web.LINE_PATH)
+            if telegram is not None:
+                await telegram.start(webhook_url=webhook_url, secret=secret)
+                log.info("Telegram channel running (%s)", "webhook" if webhook_url else "polling")
+            await stop.wait()
+        finally:
+            if telegram is not None:
+                await telegram.stop()
+            await runner.cleanup()
+            if line is not None:
+                await line.stop()
