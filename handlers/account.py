@@ -8,6 +8,7 @@ from handlers import payloads as p
 from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, village_label
 from handlers.payloads import Pick
 from handlers.router import Context, Router
+from handlers.services import members
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Role
 
@@ -81,7 +82,7 @@ async def cancel(ctx: Context) -> list[Reply]:
     member = ctx.member
     if member is not None and not member.onboarded:
         # Joining was not finished: keep nothing, as the consent notice promises.
-        await ctx.store.forget_member(member.id)
+        await members.forget(ctx.store, member)
         ctx.member = None
         ctx.conversation = None
         return [Reply(T("Joining cancelled; nothing about you has been kept."))]
@@ -179,7 +180,7 @@ async def confirm_forget(ctx: Context) -> list[Reply]:
     if pick.arg != "yes":
         ctx.finish()
         return [Reply(T("Nothing was deleted."))]
-    removed = await ctx.store.forget_member(ctx.member.id)
+    removed = await members.forget(ctx.store, ctx.member)
     ctx.member = None
     ctx.conversation = None
     return [

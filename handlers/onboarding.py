@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, datetime
 
 from handlers import payloads as p
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
+from handlers.services import members
 from handlers.types import Choice, Reply, T
 from storage.base import Role, Tambon
 
@@ -64,8 +64,8 @@ async def start(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    invite = await ctx.store.get_invite(code)
-    if invite is None or invite.revoked:
+    invite = await members.usable_invite(ctx.store, code)
+    if invite is None:
         return [
             Reply(
                 T(
@@ -97,8 +97,8 @@ async def start(ctx: Context) -> list[Reply]:
         # consent again, so a decline or /cancel half-way keeps everything as it was.
         ctx.goto(OnboardingStep.VILLAGE, rejoin=True, tambon=tambon.id, role=invite.role.value)
     else:
-        ctx.member = await ctx.store.upsert_member(
-            ctx.incoming.channel, ctx.incoming.user_id, tambon.id, invite.role, None
+        ctx.member = await members.start_joining(
+            ctx.store, ctx.incoming.channel, ctx.incoming.user_id, invite
         )
         ctx.conversation = await ctx.store.get_conversation(ctx.member.id)
         ctx.goto(OnboardingStep.VILLAGE)
@@ -192,7 +192,7 @@ async def consent(ctx: Context) -> list[Reply]:
             )
         ]
     if pick.arg != "yes":
-        await ctx.store.forget_member(ctx.member.id)
+        await members.forget(ctx.store, ctx.member)
         ctx.member = None
         ctx.conversation = None
         return [
@@ -203,14 +203,13 @@ async def consent(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    if ctx.data.get("rejoin"):
-        tambon_id, role = _joining(ctx)
-        moo = int(ctx.data.get("village") or 0)
-        ctx.member = await ctx.store.upsert_member(
-            ctx.member.channel, ctx.member.platform_user_id, tambon_id, role, None
-        )
-        ctx.member = await ctx.store.update_member(ctx.member.id, village_moo=moo or None)
-    ctx.member = await ctx.store.update_member(ctx.member.id, consent_at=datetime.now(UTC))
+    rejoin = bool(ctx.data.get("rejoin"))
+    ctx.member = await members.consent(
+        ctx.store,
+        ctx.member,
+        village=int(ctx.data.get("village") or 0) if rejoin else None,
+        rejoining=_joining(ctx) if rejoin else None,
+    )
     ctx.finish()
     replies = [
         Reply(

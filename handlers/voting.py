@@ -19,13 +19,16 @@ from handlers.services.polls import (
     OPTION_CHARS,
     TITLE_CHARS,
     BallotsRefused,
+    NotPresent,
+    absent,
+    cast_ballot,
     count_ballots,
     create_poll,
     latest_poll,
+    mark_present,
     options_from_groups,
     presence_code,
     record_paper_ballots,
-    valid_choices,
 )
 from handlers.services.privacy import HIDDEN
 from handlers.types import Choice, Lines, Reply, T, Text
@@ -124,18 +127,13 @@ NOT_PRESENT = T(
 )
 
 
-async def _absent(ctx: Context, poll: Poll) -> bool:
-    assert ctx.member is not None
-    return bool(poll.presence_code) and not await ctx.store.is_present(poll.id, ctx.member.id)
-
-
 @router.command("here")
 async def here(ctx: Context) -> list[Reply]:
     """/here CODE: the voter is in the hall (the code is on its screen)."""
     assert ctx.member is not None
     code = "".join(ch for ch in ctx.args.translate(THAI_DIGITS) if ch.isdecimal())
     poll = await _open_poll(ctx)
-    if poll is None or not poll.presence_code or code != poll.presence_code:
+    if poll is None or not await mark_present(ctx.store, poll, ctx.member, code):
         return [
             Reply(
                 T(
@@ -144,7 +142,6 @@ async def here(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    await ctx.store.mark_present(poll.id, ctx.member.id)
     return [Reply(T("Thank you, you are counted as present at the hearing. Type /vote to vote."))]
 
 
@@ -177,7 +174,7 @@ NO_POLL = T("No poll is open in your tambon right now. The team will announce it
 async def vote(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     poll = await _open_poll(ctx)
-    if poll is not None and await _absent(ctx, poll):
+    if poll is not None and await absent(ctx.store, poll, ctx.member):
         return [Reply(NOT_PRESENT)]
     if poll is None:
         return [
@@ -288,17 +285,12 @@ async def _submit(
     ctx: Context, poll: Poll, chosen: list[int], *, finish: bool = True
 ) -> list[Reply]:
     assert ctx.member is not None
-    if await _absent(ctx, poll):
-        return [Reply(NOT_PRESENT)]
-    if not valid_choices(poll, chosen):
-        return [
-            Reply(T("Please choose at least one problem before submitting.")),
-            _ballot_card(poll, chosen),
-        ]
     try:
-        _, changed = await ctx.store.cast_ballot(
-            poll.id, ctx.member.id, ctx.member.pseudonym, ctx.member.village_moo, chosen
-        )
+        changed = await cast_ballot(ctx.store, poll, ctx.member, chosen)
+    except NotPresent:
+        return [Reply(NOT_PRESENT)]
+    except BallotsRefused as refused:
+        return [Reply(refused.reason), _ballot_card(poll, chosen)]
     except PollClosed:
         if finish:
             ctx.finish()

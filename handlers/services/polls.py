@@ -19,7 +19,7 @@ from typing import Any
 
 from handlers.services.privacy import redact_numbers
 from handlers.types import T, Text
-from storage.base import Ballot, PaperBallots, Poll, PollMethod, ProblemGroup, Store
+from storage.base import Ballot, Member, PaperBallots, Poll, PollMethod, ProblemGroup, Store
 
 
 @dataclass
@@ -195,3 +195,35 @@ async def create_poll(
         if presence:
             poll = await store.set_presence_code(poll.id, presence_code())
     return poll
+
+
+class NotPresent(Exception):
+    """A poll for the people in the hall, and this person has not said they are there."""
+
+
+async def absent(store: Store, poll: Poll, member: Member) -> bool:
+    """Whether a hall-only poll is waiting for this member to say they are in the hall."""
+    return bool(poll.presence_code) and not await store.is_present(poll.id, member.id)
+
+
+async def cast_ballot(store: Store, poll: Poll, member: Member, choices: Sequence[int]) -> bool:
+    """A member's ballot, cast or changed: one person, one ballot. True when it changed an
+    earlier one. Raises NotPresent (a hall-only poll, and they have not typed its code),
+    BallotsRefused (choices that do not fit) or storage's PollClosed."""
+    if await absent(store, poll, member):
+        raise NotPresent()
+    if not valid_choices(poll, choices):
+        raise BallotsRefused(T("Please choose at least one problem before submitting."))
+    _, changed = await store.cast_ballot(
+        poll.id, member.id, member.pseudonym, member.village_moo, list(choices)
+    )
+    return changed
+
+
+async def mark_present(store: Store, poll: Poll, member: Member, code: str) -> bool:
+    """The member typed (or scanned) the hall's code: counted present if it is this open
+    poll's. False when it is not."""
+    if poll.status != "open" or not poll.presence_code or code != poll.presence_code:
+        return False
+    await store.mark_present(poll.id, member.id)
+    return True
