@@ -32,7 +32,7 @@ from handlers.services.polls import (
 )
 from handlers.services.privacy import HIDDEN
 from handlers.types import Choice, Lines, Reply, T, Text
-from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
+from storage.base import Poll, PollClosed, PollConflict, PollMethod, PollStatus, Role, Store
 
 router = Router()
 
@@ -557,7 +557,7 @@ async def close_poll(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    await ctx.store.set_poll_status(poll.id, "closed")
+    await ctx.store.set_poll_status(poll.id, PollStatus.CLOSED)
     ctx.events.append(("ballot", poll.id))
     return [
         Reply(T("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)),

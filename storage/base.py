@@ -177,6 +177,14 @@ class Correction:
     corrected_by: str | None = None  # "team P-7F3A" from chat, a name from the command line
 
 
+class PollStatus(enum.StrEnum):
+    """A poll's life: drafted, open for ballots, closed (its count final)."""
+
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class PollMethod(enum.StrEnum):
     APPROVAL = "approval"  # pick up to k options; each pick is one vote
     BORDA = "borda"  # rank your top k; first gets k points, the k-th gets 1
@@ -196,7 +204,7 @@ class Poll:
     title: str
     method: PollMethod
     choose: int
-    status: str  # draft, open, closed
+    status: PollStatus
     options: tuple[PollOption, ...]
     created_at: datetime
     opened_at: datetime | None = None
@@ -205,7 +213,7 @@ class Poll:
     presence_code: str | None = None  # set: only people who sent this code may vote
 
     def accepts_ballots(self, now: datetime) -> bool:
-        return self.status == "open" and (self.closes_at is None or now < self.closes_at)
+        return self.status is PollStatus.OPEN and (self.closes_at is None or now < self.closes_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,7 +496,7 @@ class Store(Protocol):
     async def get_poll(self, poll_id: int) -> Poll | None: ...
     async def list_polls(self, tambon_id: int) -> list[Poll]: ...
     async def set_poll_status(
-        self, poll_id: int, status: str, closes_at: datetime | None = None
+        self, poll_id: int, status: PollStatus, closes_at: datetime | None = None
     ) -> Poll: ...
     async def cast_ballot(
         self,

@@ -35,6 +35,7 @@ from storage.base import (
     PollConflict,
     PollMethod,
     PollOption,
+    PollStatus,
     ProblemGroup,
     ReportLink,
     Role,
@@ -933,7 +934,7 @@ class SQLStore:
             title=row["title"],
             method=PollMethod(row["method"]),
             choose=row["choose"],
-            status=row["status"],
+            status=PollStatus(row["status"]),
             options=options,
             created_at=_ts_required(row["created_at"]),
             opened_at=_ts(row["opened_at"]),
@@ -953,12 +954,13 @@ class SQLStore:
         return [await self._poll(r) for r in rows]
 
     async def set_poll_status(
-        self, poll_id: int, status: str, closes_at: datetime | None = None
+        self, poll_id: int, status: PollStatus, closes_at: datetime | None = None
     ) -> Poll:
-        column = {"open": "opened_at", "closed": "closed_at"}.get(status)
+        status = PollStatus(status)
+        column = {PollStatus.OPEN: "opened_at", PollStatus.CLOSED: "closed_at"}.get(status)
         async with self.transaction():
             await self._lock_key(f"poll:{poll_id}")
-            if status == "open":
+            if status is PollStatus.OPEN:
                 row = await self._one("SELECT tambon_id FROM polls WHERE id = ?", (poll_id,))
                 if row is None:
                     raise LookupError(poll_id)
@@ -1030,7 +1032,7 @@ class SQLStore:
             now = datetime.now(UTC)
             if (
                 poll is None
-                or poll["status"] != "open"
+                or poll["status"] != PollStatus.OPEN
                 or (poll["closes_at"] and now >= _ts_required(poll["closes_at"]))
             ):
                 raise PollClosed(poll_id)

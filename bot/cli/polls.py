@@ -10,7 +10,7 @@ from bot import i18n
 from bot.cli.common import CliError, find_poll, find_tambon, open_db
 from bot.settings import Settings
 from handlers.types import T
-from storage.base import PollConflict
+from storage.base import PollConflict, PollStatus
 
 
 async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -72,7 +72,7 @@ async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
         await find_poll(store, args.id)
         closes = datetime.now(UTC) + timedelta(minutes=args.minutes) if args.minutes else None
         try:
-            await store.set_poll_status(args.id, "open", closes)
+            await store.set_poll_status(args.id, PollStatus.OPEN, closes)
         except PollConflict as conflict:
             raise CliError(
                 T(
@@ -87,7 +87,7 @@ async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
 async def cmd_poll_close(args: argparse.Namespace, settings: Settings) -> None:
     async with open_db(settings) as store:
         await find_poll(store, args.id)
-        await store.set_poll_status(args.id, "closed")
+        await store.set_poll_status(args.id, PollStatus.CLOSED)
     print(args.id)
 
 

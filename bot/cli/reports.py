@@ -79,7 +79,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from bot.core import Engine
     from handlers.services.summary import read_report
     from handlers.types import Incoming
-    from storage.base import PollMethod
+    from storage.base import PollMethod, PollStatus
 
     messages = tomllib.loads(resources.files("bot").joinpath("demo.toml").read_text("utf-8"))
     async with open_db(settings) as store:
@@ -110,7 +110,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             3,
             [(g.title, g.id) for g in groups[:4]],
         )
-        await store.set_poll_status(poll.id, "open")
+        await store.set_poll_status(poll.id, PollStatus.OPEN)
         members = [
             await store.get_member("console", f"demo-{n}")
             for n in range(1, len(messages["messages"]) + 1)
@@ -121,7 +121,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
                 poll.id, member.id, member.pseudonym, member.village_moo, order
             )
         await store.add_paper_ballots(poll.id, [1, 2, 3], 12, "demo")
-        await store.set_poll_status(poll.id, "closed")
+        await store.set_poll_status(poll.id, PollStatus.CLOSED)
         summary, submissions = await read_report(store, tambon)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)

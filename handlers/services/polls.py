@@ -19,7 +19,16 @@ from typing import Any
 
 from handlers.services.privacy import redact_numbers
 from handlers.types import T, Text
-from storage.base import Ballot, Member, PaperBallots, Poll, PollMethod, ProblemGroup, Store
+from storage.base import (
+    Ballot,
+    Member,
+    PaperBallots,
+    Poll,
+    PollMethod,
+    PollStatus,
+    ProblemGroup,
+    Store,
+)
 
 
 @dataclass
@@ -126,7 +135,9 @@ class BallotsRefused(ValueError):
 
 async def latest_poll(store: Store, tambon_id: int) -> Poll | None:
     """The tambon's newest poll that has been opened (open or closed; drafts are not shown)."""
-    return next((p for p in await store.list_polls(tambon_id) if p.status != "draft"), None)
+    return next(
+        (p for p in await store.list_polls(tambon_id) if p.status is not PollStatus.DRAFT), None
+    )
 
 
 async def count_ballots(store: Store, poll: Poll) -> Results:
@@ -191,7 +202,7 @@ async def create_poll(
             [(text[:OPTION_CHARS], group) for text, group in options],
         )
         if open_now:
-            poll = await store.set_poll_status(poll.id, "open")
+            poll = await store.set_poll_status(poll.id, PollStatus.OPEN)
         if presence:
             poll = await store.set_presence_code(poll.id, presence_code())
     return poll
@@ -223,7 +234,7 @@ async def cast_ballot(store: Store, poll: Poll, member: Member, choices: Sequenc
 async def mark_present(store: Store, poll: Poll, member: Member, code: str) -> bool:
     """The member typed (or scanned) the hall's code: counted present if it is this open
     poll's. False when it is not."""
-    if poll.status != "open" or not poll.presence_code or code != poll.presence_code:
+    if poll.status is not PollStatus.OPEN or not poll.presence_code or code != poll.presence_code:
         return False
     await store.mark_present(poll.id, member.id)
     return True
