@@ -21,6 +21,7 @@ from handlers.router import Context, Router, dispatch, resolve_choice
 from handlers.services import reportlinks
 from handlers.services.privacy import drop_control_characters
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
+from handlers.voting import poll_report
 from storage.base import Conversation, Store
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,6 @@ class Engine:
 
     async def poll_results(self, channel: str, user_id: str, poll_id: int) -> list[Outgoing]:
         """A poll's current count, rendered for one team member (for a live tally)."""
-        from handlers.voting import poll_report
-
         member = await self.store.get_member(channel, user_id)
         poll = await self.store.get_poll(poll_id)
         if member is None or poll is None or poll.tambon_id != member.tambon_id:

@@ -11,6 +11,7 @@ from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
 from handlers.services import members
 from handlers.types import Choice, Reply, T
+from handlers.voting import here
 from storage.base import Role, Tambon
 
 router = Router()
@@ -37,8 +38,6 @@ def tambon_title(tambon: Tambon) -> str:
 async def start(ctx: Context) -> list[Reply]:
     if ctx.args.lower().startswith(("here-", "here_")) and ctx.member and ctx.member.onboarded:
         # A scanned presence QR code: https://t.me/<bot>?start=here-123456
-        from handlers.voting import here
-
         ctx.args = ctx.args[5:]
         return await here(ctx)
     code = normalise_join_code(ctx.args)

@@ -98,3 +98,31 @@ def test_the_check_sees_an_upward_import(tmp_path: Path) -> None:
     services = layer("handlers.services.probe")
     assert services is not None
     assert all((layer(name) or 0) > services for name in found)
+
+
+def test_flows_and_services_need_no_late_import() -> None:
+    """A late import is how a cycle hides (onboarding used one to reach voting); below the outer
+    ring, our own modules are imported at the top. The package's build_router is the exception:
+    it keeps ``import handlers.types`` from loading every flow."""
+    late = []
+    for path in sorted((ROOT / "handlers").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if path.name == "__init__.py" and function.name == "build_router":
+                continue
+            for node in ast.walk(function):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                late += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+                    for name in names
+                    if name.split(".")[0] in PACKAGES
+                ]
+    assert late == []
