@@ -311,12 +311,8 @@ class OutboxMessage:
     attempts: int
 
 
-class Store(Protocol):
-    """The async storage interface; see the module docstring for transactions."""
-
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+class DeliveryStore(Protocol):
+    """The durable path: the redelivery ledger, the inbox and the outbox (bot/pipeline.py)."""
 
     # Updates: a redelivered platform update is recognised by its key.
     async def claim_update(self, channel: str, key: str) -> bool:
@@ -404,6 +400,10 @@ class Store(Protocol):
         """Forget ledger keys and settled messages older than ``before``; returns how many."""
         ...
 
+
+class TambonStore(Protocol):
+    """Tambons, their villages and their join codes."""
+
     # Tambons and villages
     async def create_tambon(
         self,
@@ -425,6 +425,10 @@ class Store(Protocol):
     async def create_invite(self, tambon_id: int, role: Role, code: str) -> Invite: ...
     async def get_invite(self, code: str) -> Invite | None: ...
     async def list_invites(self, tambon_id: int) -> list[Invite]: ...
+
+
+class MemberStore(Protocol):
+    """Members and their conversations."""
 
     # Members
     async def get_member(self, channel: str, platform_user_id: str) -> Member | None: ...
@@ -449,6 +453,10 @@ class Store(Protocol):
     # Conversations
     async def get_conversation(self, member_id: int) -> Conversation: ...
     async def save_conversation(self, conversation: Conversation) -> None: ...
+
+
+class SubmissionStore(Protocol):
+    """Submissions, their corrections, and the problem groups they form."""
 
     # Submissions
     async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
@@ -483,6 +491,32 @@ class Store(Protocol):
     ) -> Submission:
         """Replace a submission's tags (a team correction); its text never changes."""
         ...
+
+    # Problem groups
+    async def create_group(
+        self,
+        tambon_id: int,
+        title: str,
+        keywords: Sequence[str],
+        categories: Sequence[str],
+        village_moo: int | None,
+    ) -> int: ...
+    async def list_groups(self, tambon_id: int) -> list[ProblemGroup]:
+        """A tambon's groups with their counts, most reporters first."""
+        ...
+
+    async def get_group(self, group_id: int) -> ProblemGroup | None: ...
+    async def add_group_reporter(
+        self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
+    ) -> bool:
+        """Count one more reporter; False when this member had already said "same problem"."""
+        ...
+
+    async def list_corrections(self, submission_id: int | None = None) -> list[Correction]: ...
+
+
+class PollStore(Protocol):
+    """Polls, ballots (chat and paper) and presence in the hall."""
 
     # Polls
     async def create_poll(
@@ -524,30 +558,29 @@ class Store(Protocol):
         """Every cast and change, oldest first, with the voter's pseudonym only."""
         ...
 
-    # Problem groups
-    async def create_group(
-        self,
-        tambon_id: int,
-        title: str,
-        keywords: Sequence[str],
-        categories: Sequence[str],
-        village_moo: int | None,
-    ) -> int: ...
-    async def list_groups(self, tambon_id: int) -> list[ProblemGroup]:
-        """A tambon's groups with their counts, most reporters first."""
-        ...
 
-    async def get_group(self, group_id: int) -> ProblemGroup | None: ...
-    async def add_group_reporter(
-        self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
-    ) -> bool:
-        """Count one more reporter; False when this member had already said "same problem"."""
-        ...
-
-    async def list_corrections(self, submission_id: int | None = None) -> list[Correction]: ...
+class ReportStore(Protocol):
+    """What a member's last summary showed, and report links."""
 
     # Reports: what a member's last summary showed; links to the live report.
     async def get_summary_view(self, member_id: int) -> tuple[datetime, dict[str, Any]] | None: ...
     async def save_summary_view(self, member_id: int, snapshot: dict[str, Any]) -> None: ...
     async def create_report_link(self, token_hash: str, link: ReportLink) -> None: ...
     async def get_report_link(self, token_hash: str) -> ReportLink | None: ...
+
+
+class Store(
+    DeliveryStore,
+    TambonStore,
+    MemberStore,
+    SubmissionStore,
+    PollStore,
+    ReportStore,
+    Protocol,
+):
+    """The async storage interface, one part per aggregate; see the module docstring for
+    transactions. Every backend passes the same contract tests (tests/test_storage.py)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...

@@ -21,7 +21,8 @@ import asyncpg
 
 from storage.base import ConstraintError
 from storage.migrations import load_migrations
-from storage.sql import SQLStore, _now
+from storage.sql import SQLStore
+from storage.sql.common import _now
 
 MIGRATION_LOCK = 7_340_801  # any constant: the advisory lock id migrations take
 

@@ -25,7 +25,8 @@ import aiosqlite
 
 from storage.base import ConstraintError, StoredAttachment, Submission
 from storage.migrations import load_migrations
-from storage.sql import _KINDS, SQLStore, _now
+from storage.sql import SQLStore
+from storage.sql.common import _KINDS, _now
 
 
 class SQLiteStore(SQLStore):

@@ -1,0 +1,127 @@
+"""What every SQL query module stands on: the backend's hooks (connection, transactions),
+one-statement helpers, and the conversions between rows and the store's types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+from storage.base import InboxEvent, Kind, PollOption, Village
+
+PAGE = 1000  # submissions per query when reading them all
+_KINDS = {kind.value: kind for kind in Kind}
+
+_MEMBER_FIELDS = frozenset(
+    {"role", "village_moo", "locale", "consent_at", "tambon_id", "unreachable_at"}
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _at(moment: datetime) -> str:
+    """A moment for the delivery tables' ``next_at`` and leases: to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _inbox_event(row: Any) -> InboxEvent:
+    return InboxEvent(
+        seq=row["seq"],
+        channel=row["channel"],
+        key=row["event_key"],
+        sender=row["sender"],
+        payload=row["payload"],
+        attempts=row["attempts"],
+        next_at=_ts(row["next_at"]),
+    )
+
+
+def _ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _ts_required(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _db_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    return value
+
+
+Row = Any  # a result row: read by column name or position (Row, asyncpg.Record)
+
+
+class SQLBase:
+    """A connection's worth of SQL: what a backend provides, and the helpers every query uses."""
+
+    # Dialect fragments: a submission with its categories ("a|b", in order) and attachments (a
+    # JSON list), and a problem group with its reporters and villages ("1|3").
+    _SUBMISSION_SQL: ClassVar[str]
+    _GROUP_SQL: ClassVar[str]
+
+    def __init__(self) -> None:
+        self._villages: dict[int, tuple[Village, ...]] = {}
+        self._poll_options: dict[int, tuple[PollOption, ...]] = {}
+
+    # -- what a backend provides ----------------------------------------------------------
+
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """All the statements inside commit together, or none; nested calls join the outer."""
+        raise NotImplementedError
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        """Run one statement (``?`` placeholders) and return its rows."""
+        raise NotImplementedError
+
+    async def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run one statement for each parameter tuple."""
+        raise NotImplementedError
+
+    async def _lock_key(self, key: str, *, shared: bool = False) -> None:
+        """Hold a lock named ``key`` until the transaction ends; ``shared`` ones only exclude
+        the others (a backend with one writer at a time has nothing to do)."""
+
+    def _in_transaction(self) -> bool:
+        raise NotImplementedError
+
+    async def _retitle_group(self, group_id: int) -> None:
+        """Give a problem group a title from its remaining submissions, after some of its
+        words were taken back (storage/sql/submissions.py; forgetting a member needs it)."""
+        raise NotImplementedError
+
+    def _overlapping_reads(self) -> bool:
+        """Whether a query may run while another's rows are being used (page prefetch)."""
+        return True
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _exec(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one statement; returns how many rows it returned (use RETURNING to count)."""
+        return len(await self._all(sql, params))
+
+    async def _insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run one INSERT ... RETURNING id; returns the new row's id."""
+        row = await self._one(sql, params)
+        if row is None:
+            raise RuntimeError("insert returned no row id")
+        return int(row[0])

@@ -1,0 +1,155 @@
+"""Members and their conversations."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from storage.base import Conversation, Member, Role
+from storage.sql.common import _MEMBER_FIELDS, Row, SQLBase, _db_value, _now, _ts, _ts_required
+
+
+class MemberQueries(SQLBase):
+    """Members and their conversations."""
+
+    # -- members -------------------------------------------------------------------------
+
+    @staticmethod
+    def _member(row: Row) -> Member:
+        return Member(
+            id=row["id"],
+            channel=row["channel"],
+            platform_user_id=row["platform_user_id"],
+            tambon_id=row["tambon_id"],
+            role=Role(row["role"]),
+            village_moo=row["village_moo"],
+            locale=row["locale"],
+            consent_at=_ts(row["consent_at"]),
+            pseudonym=row["pseudonym"],
+            created_at=_ts_required(row["created_at"]),
+            unreachable_at=_ts(row["unreachable_at"]),
+        )
+
+    async def get_member(self, channel: str, platform_user_id: str) -> Member | None:
+        row = await self._one(
+            "SELECT * FROM members WHERE channel = ? AND platform_user_id = ?",
+            (channel, platform_user_id),
+        )
+        return self._member(row) if row else None
+
+    async def get_member_and_conversation(
+        self, channel: str, platform_user_id: str
+    ) -> tuple[Member | None, Conversation | None]:
+        row = await self._one(
+            "SELECT m.*, c.step AS c_step, c.data AS c_data, c.offered AS c_offered"
+            " FROM members m LEFT JOIN conversations c ON c.member_id = m.id"
+            " WHERE m.channel = ? AND m.platform_user_id = ?",
+            (channel, platform_user_id),
+        )
+        if row is None:
+            return None, None
+        member = self._member(row)
+        if row["c_step"] is None:
+            return member, Conversation(member.id)
+        return member, self._conversation(
+            member.id, row["c_step"], row["c_data"], row["c_offered"]
+        )
+
+    async def get_member_by_id(self, member_id: int) -> Member | None:
+        row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
+        return self._member(row) if row else None
+
+    async def upsert_member(
+        self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None
+    ) -> Member:
+        async with self.transaction():
+            await self._exec(
+                "INSERT INTO members (channel, platform_user_id, tambon_id, role, locale,"
+                " pseudonym, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (channel, platform_user_id) DO UPDATE SET"
+                " tambon_id = excluded.tambon_id, role = excluded.role,"
+                " village_moo = NULL, consent_at = NULL,"
+                " locale = COALESCE(members.locale, excluded.locale)",
+                (
+                    channel,
+                    platform_user_id,
+                    tambon_id,
+                    role.value,
+                    locale,
+                    "P-" + secrets.token_hex(5),
+                    _now(),
+                ),
+            )
+            member = await self.get_member(channel, platform_user_id)
+        assert member is not None
+        return member
+
+    async def update_member(self, member_id: int, **fields: Any) -> Member:
+        unknown = set(fields) - _MEMBER_FIELDS
+        if unknown:
+            raise ValueError(f"cannot update member fields {sorted(unknown)}")
+        if not fields:
+            member = await self.get_member_by_id(member_id)
+        else:
+            # Column names come from the fixed set above, never from input.
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            values = [_db_value(v) for v in fields.values()]
+            row = await self._one(
+                f"UPDATE members SET {assignments} WHERE id = ? RETURNING *", (*values, member_id)
+            )
+            member = self._member(row) if row else None
+        if member is None:
+            raise LookupError(member_id)
+        return member
+
+    async def forget_member(self, member_id: int) -> int:
+        async with self.transaction():
+            removed = await self._all(
+                "DELETE FROM submissions WHERE author_id = ? AND relayed = 0"
+                " RETURNING id, group_id",
+                (member_id,),
+            )
+            await self._exec("DELETE FROM members WHERE id = ?", (member_id,))
+            groups = sorted({r["group_id"] for r in removed if r["group_id"] is not None})
+            for group_id in groups:
+                await self._retitle_group(group_id)
+        self._poll_options.clear()  # option texts may have changed
+        return len(removed)
+
+    # -- conversations -------------------------------------------------------------------
+
+    async def get_conversation(self, member_id: int) -> Conversation:
+        row = await self._one(
+            "SELECT step, data, offered FROM conversations WHERE member_id = ?", (member_id,)
+        )
+        if row is None:
+            return Conversation(member_id)
+        return self._conversation(member_id, row["step"], row["data"], row["offered"])
+
+    @staticmethod
+    def _conversation(member_id: int, step: str, data: str, offered: str) -> Conversation:
+        choices = [(str(p), str(label)) for p, label in json.loads(offered)]
+        stored = "\x00".join((step, data, offered))
+        return Conversation(member_id, step, json.loads(data), choices, stored)
+
+    async def save_conversation(self, conversation: Conversation) -> None:
+        data = json.dumps(conversation.data, ensure_ascii=False)
+        offered = json.dumps(conversation.offered, ensure_ascii=False)
+        serialised = "\x00".join((conversation.step, data, offered))
+        if serialised == conversation.stored:
+            return  # unchanged: nothing to write
+        conversation.stored = serialised
+        await self._exec(
+            "INSERT INTO conversations (member_id, step, data, offered, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (member_id) DO UPDATE SET"
+            " step = excluded.step, data = excluded.data, offered = excluded.offered,"
+            " updated_at = excluded.updated_at",
+            (
+                conversation.member_id,
+                conversation.step,
+                data,
+                offered,
+                _now(),
+            ),
+        )

@@ -1,0 +1,326 @@
+"""Submissions, their tag corrections, and the problem groups they form."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from storage.base import (
+    Correction,
+    Kind,
+    NewSubmission,
+    ProblemGroup,
+    StoredAttachment,
+    Submission,
+)
+from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts_required
+
+
+class SubmissionQueries(SQLBase):
+    """Submissions, their tag corrections, and the problem groups they form."""
+
+    # -- submissions ---------------------------------------------------------------------
+
+    @staticmethod
+    def _submission(row: Row) -> Submission:
+        cats = row["categories"]
+        stored = row["attachments"]
+        attachments = (
+            tuple(
+                StoredAttachment(media, file_id, lat, lon)
+                for media, file_id, lat, lon in json.loads(stored)
+            )
+            if stored and stored != "[]"
+            else ()
+        )
+        return Submission(
+            id=row["id"],
+            tambon_id=row["tambon_id"],
+            text=row["text"],
+            kind=_KINDS[row["kind"]],
+            categories=tuple(cats.split("|")) if cats else (),
+            village_moo=row["village_moo"],
+            author_id=row["author_id"],
+            relayed=bool(row["relayed"]),
+            channel=row["channel"],
+            source_id=row["source_id"],
+            created_at=_ts_required(row["created_at"]),
+            attachments=attachments,
+            group_id=row["group_id"],
+            actor=row["actor"],
+        )
+
+    async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
+        async with self.transaction():
+            if new.source_id is not None:
+                row = await self._one(
+                    self._SUBMISSION_SQL + " WHERE channel = ? AND source_id = ?",
+                    (new.channel, new.source_id),
+                )
+                if row is not None:
+                    if new.group_id is not None:
+                        # A redelivered message: the group made for it holds nobody.
+                        await self._exec(
+                            "DELETE FROM problem_groups WHERE id = ? AND NOT EXISTS"
+                            " (SELECT 1 FROM submissions WHERE group_id = ?) AND NOT EXISTS"
+                            " (SELECT 1 FROM group_reporters WHERE group_id = ?) RETURNING 1",
+                            (new.group_id, new.group_id, new.group_id),
+                        )
+                    return self._submission(row), False
+            submission_id = await self._insert(
+                "INSERT INTO submissions (tambon_id, village_moo, author_id, relayed, text, kind,"
+                " channel, source_id, created_at, group_id, actor)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    new.tambon_id,
+                    new.village_moo,
+                    new.author_id,
+                    int(new.relayed),
+                    new.text,
+                    new.kind.value,
+                    new.channel,
+                    new.source_id,
+                    _now(),
+                    new.group_id,
+                    new.actor,
+                ),
+            )
+            await self._many(
+                "INSERT INTO submission_categories (submission_id, category, position)"
+                " VALUES (?, ?, ?)",
+                [(submission_id, cat, i) for i, cat in enumerate(dict.fromkeys(new.categories))],
+            )
+            await self._many(
+                "INSERT INTO submission_attachments (submission_id, media, file_id, latitude,"
+                " longitude) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (submission_id, a.media, a.file_id, a.latitude, a.longitude)
+                    for a in new.attachments
+                ],
+            )
+            stored = await self.get_submission(submission_id)
+        assert stored is not None
+        return stored, True
+
+    async def get_submission(self, submission_id: int) -> Submission | None:
+        row = await self._one(self._SUBMISSION_SQL + " WHERE s.id = ?", (submission_id,))
+        return self._submission(row) if row else None
+
+    async def list_submissions(
+        self, tambon_id: int, *, author_id: int | None = None, limit: int | None = None
+    ) -> list[Submission]:
+        sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ?"
+        params: list[Any] = [tambon_id]
+        if author_id is not None:
+            sql += " AND s.author_id = ?"
+            params.append(author_id)
+        sql += " ORDER BY s.id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [self._submission(r) for r in await self._all(sql, params)]
+
+    async def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:
+        """All of a tambon's submissions, oldest first, fetched in pages.
+
+        The next page is fetched (where the backend can run two queries at once) while this one
+        is turned into objects."""
+        sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT ?"
+        rows = await self._all(sql, (tambon_id, 0, PAGE))
+        while rows:
+            following = (
+                asyncio.ensure_future(self._all(sql, (tambon_id, rows[-1]["id"], PAGE)))
+                if len(rows) == PAGE and self._overlapping_reads()
+                else None
+            )
+            try:
+                for row in rows:
+                    yield self._submission(row)
+            except BaseException:  # the reader stopped early (or failed): drop the next page
+                if following is not None:
+                    following.cancel()
+                raise
+            if following is not None:
+                rows = await following
+            elif len(rows) == PAGE:
+                rows = await self._all(sql, (tambon_id, rows[-1]["id"], PAGE))
+            else:
+                rows = []
+
+    async def all_submissions(self, tambon_id: int) -> list[Submission]:
+        return [s async for s in self.iter_submissions(tambon_id)]
+
+    async def count_submissions(self, tambon_id: int) -> int:
+        row = await self._one("SELECT count(*) FROM submissions WHERE tambon_id = ?", (tambon_id,))
+        return int(row[0]) if row else 0
+
+    async def add_correction(self, correction: Correction) -> None:
+        await self._exec(
+            "INSERT INTO tag_corrections (submission_id, member_id, source, old_categories,"
+            " new_categories, old_kind, new_kind, old_village, new_village, corrected_by,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                correction.submission_id,
+                correction.member_id,
+                correction.source,
+                "|".join(correction.old_categories),
+                "|".join(correction.new_categories),
+                correction.old_kind.value,
+                correction.new_kind.value,
+                correction.old_village,
+                correction.new_village,
+                correction.corrected_by,
+                _now(),
+            ),
+        )
+
+    async def update_submission_tags(
+        self,
+        submission_id: int,
+        categories: Sequence[str],
+        kind: Kind,
+        village_moo: int | None,
+        actor: str | None,
+    ) -> Submission:
+        async with self.transaction():
+            await self._exec(
+                "UPDATE submissions SET kind = ?, village_moo = ?, actor = ? WHERE id = ?",
+                (kind.value, village_moo, actor, submission_id),
+            )
+            await self._exec(
+                "DELETE FROM submission_categories WHERE submission_id = ?", (submission_id,)
+            )
+            await self._many(
+                "INSERT INTO submission_categories (submission_id, category, position)"
+                " VALUES (?, ?, ?)",
+                [(submission_id, c, i) for i, c in enumerate(dict.fromkeys(categories))],
+            )
+            updated = await self.get_submission(submission_id)
+        if updated is None:
+            raise LookupError(submission_id)
+        return updated
+
+    async def withdraw_submission(
+        self, channel: str, source_id: str, author_id: int
+    ) -> int | None:
+        async with self.transaction():
+            row = await self._one(
+                "DELETE FROM submissions WHERE channel = ? AND source_id = ? AND author_id = ?"
+                " RETURNING id, group_id",
+                (channel, source_id, author_id),
+            )
+            if row is not None and row["group_id"] is not None:
+                await self._retitle_group(row["group_id"])
+        self._poll_options.clear()
+        return int(row["id"]) if row is not None else None
+
+    async def _retitle_group(self, group_id: int) -> None:
+        """A group's title is its first remaining reporter's words, or, when none remain, its
+        keywords: never the words of someone who asked for them to be erased. Poll options
+        drawn from the group follow."""
+        group = await self._one(
+            "SELECT title, keywords FROM problem_groups WHERE id = ?", (group_id,)
+        )
+        if group is None:
+            return
+        first = await self._one(
+            "SELECT text FROM submissions WHERE group_id = ? ORDER BY id LIMIT 1", (group_id,)
+        )
+        if first is not None and first["text"] == group["title"]:
+            return  # the erased words were not the title
+        keywords = [k for k in group["keywords"].split("|") if k]
+        label = " · ".join(keywords) or f"#{group_id}"
+        title = first["text"] if first is not None else label
+        # Options made from the group (with its id, or copied from its title by /newpoll) take
+        # the neutral label: a ballot shows nobody's own words.
+        await self._exec(
+            "UPDATE poll_options SET text = ? WHERE group_id = ? OR (text = ? AND poll_id IN"
+            " (SELECT p.id FROM polls p JOIN problem_groups g ON g.tambon_id = p.tambon_id"
+            " WHERE g.id = ?)) RETURNING 1",
+            (label[:80], group_id, group["title"][:80], group_id),
+        )
+        if first is None and not await self._one(
+            "SELECT 1 FROM group_reporters WHERE group_id = ?", (group_id,)
+        ):
+            # Nobody reports it any more: the group goes.
+            await self._exec("DELETE FROM problem_groups WHERE id = ? RETURNING 1", (group_id,))
+        elif title != group["title"]:
+            await self._exec(
+                "UPDATE problem_groups SET title = ? WHERE id = ? RETURNING 1", (title, group_id)
+            )
+
+    # -- problem groups ------------------------------------------------------------------
+
+    @staticmethod
+    def _group(row: Row) -> ProblemGroup:
+        return ProblemGroup(
+            id=row["id"],
+            tambon_id=row["tambon_id"],
+            title=row["title"],
+            keywords=tuple(k for k in row["keywords"].split("|") if k),
+            categories=tuple(c for c in row["categories"].split("|") if c),
+            village_moo=row["village_moo"],
+            reporters=int(row["reporters"]),
+            villages=tuple(int(v) for v in (row["villages"] or "").split("|") if v),
+            created_at=_ts_required(row["created_at"]),
+        )
+
+    async def create_group(
+        self,
+        tambon_id: int,
+        title: str,
+        keywords: Sequence[str],
+        categories: Sequence[str],
+        village_moo: int | None,
+    ) -> int:
+        return await self._insert(
+            "INSERT INTO problem_groups (tambon_id, title, keywords, categories, village_moo,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (tambon_id, title, "|".join(keywords), "|".join(categories), village_moo, _now()),
+        )
+
+    async def list_groups(self, tambon_id: int) -> list[ProblemGroup]:
+        rows = await self._all(
+            self._GROUP_SQL + " WHERE g.tambon_id = ? ORDER BY reporters DESC, g.id",
+            (tambon_id,),
+        )
+        return [self._group(r) for r in rows]
+
+    async def get_group(self, group_id: int) -> ProblemGroup | None:
+        row = await self._one(self._GROUP_SQL + " WHERE g.id = ?", (group_id,))
+        return self._group(row) if row else None
+
+    async def add_group_reporter(
+        self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
+    ) -> bool:
+        added = await self._exec(
+            "INSERT INTO group_reporters (group_id, member_id, village_moo, relayed, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+            (group_id, member_id, village_moo, int(relayed), _now()),
+        )
+        return added > 0
+
+    async def list_corrections(self, submission_id: int | None = None) -> list[Correction]:
+        sql = "SELECT * FROM tag_corrections"
+        params: tuple[Any, ...] = ()
+        if submission_id is not None:
+            sql += " WHERE submission_id = ?"
+            params = (submission_id,)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [
+            Correction(
+                submission_id=r["submission_id"],
+                member_id=r["member_id"],
+                source=r["source"],
+                old_categories=tuple(filter(None, r["old_categories"].split("|"))),
+                new_categories=tuple(filter(None, r["new_categories"].split("|"))),
+                old_kind=Kind(r["old_kind"]),
+                new_kind=Kind(r["new_kind"]),
+                old_village=r["old_village"],
+                new_village=r["new_village"],
+                corrected_by=r["corrected_by"],
+            )
+            for r in rows
+        ]
