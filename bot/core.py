@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from bot import i18n, reportfiles
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
-from handlers.services import reportlinks
+from handlers.services import members, reportlinks
 from handlers.services.privacy import drop_control_characters
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from handlers.voting import poll_report
@@ -111,9 +110,9 @@ class Engine:
         member, conversation = await self.store.get_member_and_conversation(
             incoming.channel, incoming.user_id
         )
-        if member is not None and member.unreachable_at is not None:
+        if member is not None:
             # They wrote to us, so they can be reached again (unblocked, followed back).
-            member = await self.store.update_member(member.id, unreachable_at=None)
+            member = await members.set_reachable(self.store, member, True)
         before = (conversation.step, list(conversation.offered)) if conversation else None
         ctx = Context(
             incoming=resolve_choice(incoming, conversation),
@@ -144,8 +143,8 @@ class Engine:
     async def mark_unreachable(self, channel: str, user_id: str) -> None:
         """The platform says this person cannot be messaged (blocked the bot, unfollowed)."""
         member = await self.store.get_member(channel, user_id)
-        if member is not None and member.unreachable_at is None:
-            await self.store.update_member(member.id, unreachable_at=datetime.now(UTC))
+        if member is not None:
+            await members.set_reachable(self.store, member, False)
 
     async def poll_results(self, channel: str, user_id: str, poll_id: int) -> list[Outgoing]:
         """A poll's current count, rendered for one team member (for a live tally)."""

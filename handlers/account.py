@@ -114,7 +114,7 @@ async def choose_language(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
     if pick is None or pick.action != p.LANGUAGE or pick.arg not in ("th", "en"):
         return [Reply(T("Please answer with one of the choices below.")), _language_picker()]
-    ctx.member = await ctx.store.update_member(ctx.member.id, locale=pick.arg)
+    ctx.member = await members.set_language(ctx.store, ctx.member, pick.arg)
     ctx.finish()
     return [Reply(T("From now on I will answer in English."))]
 

@@ -23,12 +23,17 @@ from handlers.labels import (
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
 from handlers.services.grouping import best_match
-from handlers.services.submissions import CorrectionRefused, correct_tags, who
+from handlers.services.submissions import (
+    CorrectionRefused,
+    correct_tags,
+    file_submission,
+    same_problem,
+    who,
+    withdraw,
+)
 from handlers.types import Attachment, Choice, Media, Reply, T, Text
 from storage.base import (
-    Correction,
     Kind,
-    Member,
     NewSubmission,
     ProblemGroup,
     Role,
@@ -203,9 +208,7 @@ async def unsent(ctx: Context) -> list[Reply]:
         ]
     if message_id is None:
         return []
-    withdrawn = await ctx.store.withdraw_submission(
-        ctx.incoming.channel, message_id, ctx.member.id
-    )
+    withdrawn = await withdraw(ctx.store, ctx.incoming.channel, message_id, ctx.member)
     if withdrawn is None:
         return []
     return [
@@ -350,28 +353,6 @@ async def fix(ctx: Context) -> list[Reply]:
         **current,
     )
     return [_fix_card(ctx.data)]
-
-
-def _correction(
-    submission_id: int,
-    member: Member,
-    source: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-) -> Correction:
-    """The tags a submission had (suggested, or as filed) and the tags it has now."""
-    return Correction(
-        submission_id=submission_id,
-        member_id=member.id,
-        source=source,
-        old_categories=before["categories"],
-        new_categories=after["categories"],
-        old_kind=Kind(before["kind"]),
-        new_kind=Kind(after["kind"]),
-        old_village=before["village"],
-        new_village=after["village"],
-        corrected_by=who(member),
-    )
 
 
 async def _apply_fix(ctx: Context) -> list[Reply]:
@@ -581,7 +562,7 @@ async def duplicate(ctx: Context) -> list[Reply]:
     if pick.arg != "same":
         return await _file(ctx)
     relayed = bool(draft.get("relayed"))
-    added = await ctx.store.add_group_reporter(group.id, ctx.member.id, draft["village"], relayed)
+    added = await same_problem(ctx.store, group.id, ctx.member, draft["village"], relayed)
     ctx.finish()
     updated = await ctx.store.get_group(group.id) or group
     if not added:
@@ -612,14 +593,9 @@ async def duplicate(ctx: Context) -> list[Reply]:
 async def _file(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     draft = ctx.data
-    group_id = await ctx.store.create_group(
-        ctx.member.tambon_id,
-        draft["text"],
-        draft.get("keywords", []),
-        draft["categories"],
-        draft["village"],
-    )
-    submission, created = await ctx.store.add_submission(
+    suggested = draft["suggested"]
+    submission, _ = await file_submission(
+        ctx.store,
         NewSubmission(
             tambon_id=ctx.member.tambon_id,
             text=draft["text"],
@@ -631,15 +607,12 @@ async def _file(ctx: Context) -> list[Reply]:
             channel=ctx.incoming.channel,
             source_id=draft.get("source"),
             attachments=[StoredAttachment(**a) for a in draft.get("attachments", [])],
-            group_id=group_id,
             actor=draft.get("actor"),
-        )
+        ),
+        keywords=draft.get("keywords", []),
+        suggested=(suggested["categories"], Kind(suggested["kind"]), suggested["village"]),
+        member=ctx.member,
     )
-    suggested = draft["suggested"]
-    if created and any(suggested[k] != draft[k] for k in ("categories", "kind", "village")):
-        await ctx.store.add_correction(
-            _correction(submission.id, ctx.member, "sender", suggested, draft)
-        )
     ctx.finish()
     return [
         Reply(

@@ -151,7 +151,7 @@ async def choose_village(ctx: Context) -> list[Reply]:
     if ctx.data.get("rejoin"):
         ctx.data["village"] = moo
     else:
-        ctx.member = await ctx.store.update_member(ctx.member.id, village_moo=moo or None)
+        ctx.member = await members.set_village(ctx.store, ctx.member, moo)
     ctx.goto(OnboardingStep.CONSENT)
     return [_consent_notice()]
 

@@ -22,17 +22,18 @@ from handlers.services.polls import (
     NotPresent,
     absent,
     cast_ballot,
+    close_poll,
     count_ballots,
     create_poll,
+    for_the_hall,
     latest_poll,
     mark_present,
     options_from_groups,
-    presence_code,
     record_paper_ballots,
 )
 from handlers.services.privacy import HIDDEN
 from handlers.types import Choice, Lines, Reply, T, Text
-from storage.base import Poll, PollClosed, PollConflict, PollMethod, PollStatus, Role, Store
+from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
 router = Router()
 
@@ -151,8 +152,7 @@ async def presence(ctx: Context) -> list[Reply]:
     poll = await _open_poll(ctx)
     if poll is None:
         return [Reply(NO_POLL)]
-    if not poll.presence_code:
-        poll = await ctx.store.set_presence_code(poll.id, presence_code())
+    poll = await for_the_hall(ctx.store, poll)
     assert poll.presence_code is not None
     return [
         Reply(
@@ -546,7 +546,7 @@ async def setup(ctx: Context) -> list[Reply]:
 
 
 @router.command("closepoll", roles=TEAM)
-async def close_poll(ctx: Context) -> list[Reply]:
+async def close(ctx: Context) -> list[Reply]:
     poll = await _open_poll(ctx)
     if poll is None:
         return [
@@ -557,7 +557,7 @@ async def close_poll(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    await ctx.store.set_poll_status(poll.id, PollStatus.CLOSED)
+    await close_poll(ctx.store, poll)
     ctx.events.append(("ballot", poll.id))
     return [
         Reply(T("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)),

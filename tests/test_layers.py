@@ -126,3 +126,48 @@ def test_flows_and_services_need_no_late_import() -> None:
                     if name.split(".")[0] in PACKAGES
                 ]
     assert late == []
+
+
+# The store's methods that change what a tambon's data says (not the delivery tables of the
+# durable path, nor a conversation's step: those belong to the engine).
+DOMAIN_WRITES = {
+    "add_correction",
+    "add_group_reporter",
+    "add_paper_ballots",
+    "add_submission",
+    "cast_ballot",
+    "create_group",
+    "create_invite",
+    "create_poll",
+    "create_tambon",
+    "forget_member",
+    "mark_present",
+    "set_poll_status",
+    "set_presence_code",
+    "update_member",
+    "update_submission_tags",
+    "upsert_member",
+    "withdraw_submission",
+}
+
+
+def test_state_changes_only_through_the_services() -> None:
+    """One write path: the flows and the outer ring (the CLI among them) change the tambon's
+    data only by calling a service in handlers/services/, never the store's writes."""
+    assert {
+        name for name in dir(__import__("storage.base").base.Store) if not name.startswith("_")
+    } >= DOMAIN_WRITES
+    direct = []
+    for path in sources():
+        module = module_name(path)
+        if layer(module) == 1 or module.startswith("storage"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in DOMAIN_WRITES
+                and "store" in ast.unparse(node.func.value)
+            ):
+                direct.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node.func)}")
+    assert direct == []

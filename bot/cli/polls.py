@@ -10,7 +10,7 @@ from bot import i18n
 from bot.cli.common import CliError, find_poll, find_tambon, open_db
 from bot.settings import Settings
 from handlers.types import T
-from storage.base import PollConflict, PollStatus
+from storage.base import PollConflict
 
 
 async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -49,12 +49,10 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
 async def cmd_poll_qr(args: argparse.Namespace, settings: Settings) -> None:
     """The hall's screen: a QR code that tells the bot "I am here"."""
     from bot.charts import qr_png
-    from handlers.services.polls import presence_code
+    from handlers.services.polls import for_the_hall
 
     async with open_db(settings) as store:
-        poll = await find_poll(store, args.id)
-        if not poll.presence_code:
-            poll = await store.set_presence_code(poll.id, presence_code())
+        poll = await for_the_hall(store, await find_poll(store, args.id))
     username = settings.get("TELEGRAM_BOT_USERNAME")
     target = (
         f"https://t.me/{username.lstrip('@')}?start=here-{poll.presence_code}"
@@ -66,13 +64,12 @@ async def cmd_poll_qr(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
-    from datetime import UTC, datetime, timedelta
+    from handlers.services.polls import open_poll
 
     async with open_db(settings) as store:
-        await find_poll(store, args.id)
-        closes = datetime.now(UTC) + timedelta(minutes=args.minutes) if args.minutes else None
+        poll = await find_poll(store, args.id)
         try:
-            await store.set_poll_status(args.id, PollStatus.OPEN, closes)
+            await open_poll(store, poll, args.minutes)
         except PollConflict as conflict:
             raise CliError(
                 T(
@@ -85,9 +82,10 @@ async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_poll_close(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.services.polls import close_poll
+
     async with open_db(settings) as store:
-        await find_poll(store, args.id)
-        await store.set_poll_status(args.id, PollStatus.CLOSED)
+        await close_poll(store, await find_poll(store, args.id))
     print(args.id)
 
 

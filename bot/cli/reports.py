@@ -77,9 +77,11 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     from bot import report
     from bot.core import Engine
+    from handlers.services import polls
+    from handlers.services.privacy import HIDDEN
     from handlers.services.summary import read_report
     from handlers.types import Incoming
-    from storage.base import PollMethod, PollStatus
+    from storage.base import PollMethod
 
     messages = tomllib.loads(resources.files("bot").joinpath("demo.toml").read_text("utf-8"))
     async with open_db(settings) as store:
@@ -103,25 +105,24 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             await say("1")  # confirm
             await say("1")  # "same problem" when asked; otherwise nothing is waiting
         groups = await store.list_groups(tambon.id)
-        poll = await store.create_poll(
+        poll = await polls.create_poll(
+            store,
             tambon.id,
             str(messages["poll_title"]),
             PollMethod.BORDA,
             3,
-            [(g.title, g.id) for g in groups[:4]],
+            polls.options_from_groups(groups[:4], i18n.render(HIDDEN, settings.locale)),
+            open_now=True,
         )
-        await store.set_poll_status(poll.id, PollStatus.OPEN)
         members = [
             await store.get_member("console", f"demo-{n}")
             for n in range(1, len(messages["messages"]) + 1)
         ]
         for index, member in enumerate(m for m in members if m is not None):
             order = [(index + k) % len(poll.options) + 1 for k in range(3)]
-            await store.cast_ballot(
-                poll.id, member.id, member.pseudonym, member.village_moo, order
-            )
-        await store.add_paper_ballots(poll.id, [1, 2, 3], 12, "demo")
-        await store.set_poll_status(poll.id, PollStatus.CLOSED)
+            await polls.cast_ballot(store, poll, member, order)
+        await polls.record_paper_ballots(store, poll, [1, 2, 3], 12, "demo")
+        await polls.close_poll(store, poll)
         summary, submissions = await read_report(store, tambon)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)

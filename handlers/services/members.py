@@ -47,3 +47,21 @@ async def forget(store: Store, member: Member) -> int:
     """Erase a person: membership, conversation, their own submissions and every place their
     words were shown (group titles, poll options, cached reports). How many submissions went."""
     return await store.forget_member(member.id)
+
+
+async def set_language(store: Store, member: Member, locale: str) -> Member:
+    return await store.update_member(member.id, locale=locale)
+
+
+async def set_village(store: Store, member: Member, village: int | None) -> Member:
+    """The member's village (moo); 0 or None: not said (the team and the SOCH.T may serve every village)."""
+    return await store.update_member(member.id, village_moo=village or None)
+
+
+async def set_reachable(store: Store, member: Member, reachable: bool) -> Member:
+    """The platform says the person blocked the bot (or unfollowed), or they wrote again."""
+    if reachable == (member.unreachable_at is None):
+        return member
+    return await store.update_member(
+        member.id, unreachable_at=None if reachable else datetime.now(UTC)
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from handlers.services.privacy import redact_numbers
@@ -238,3 +239,24 @@ async def mark_present(store: Store, poll: Poll, member: Member, code: str) -> b
         return False
     await store.mark_present(poll.id, member.id)
     return True
+
+
+async def open_poll(store: Store, poll: Poll, minutes: int | None = None) -> Poll:
+    """Open a poll for ballots, closing by itself after ``minutes`` when given. A tambon runs
+    one poll at a time: PollConflict (with the open one's id) while another is open."""
+    closes = datetime.now(UTC) + timedelta(minutes=minutes) if minutes else None
+    return await store.set_poll_status(poll.id, PollStatus.OPEN, closes)
+
+
+async def close_poll(store: Store, poll: Poll) -> Poll:
+    """Close a poll: no more ballots (a ballot racing the close is refused); its count is
+    final, paper ballots entered afterwards aside."""
+    return await store.set_poll_status(poll.id, PollStatus.CLOSED)
+
+
+async def for_the_hall(store: Store, poll: Poll) -> Poll:
+    """Limit a poll to the people in the hall: it gets a presence code (kept if it has one)
+    that they type or scan before voting."""
+    if poll.presence_code:
+        return poll
+    return await store.set_presence_code(poll.id, presence_code())

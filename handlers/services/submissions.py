@@ -1,11 +1,13 @@
-"""Changing a filed submission: the one way, from the chat's /fix and ``tambon-bot correct``."""
+"""Filing a submission, and changing a filed one: the one way, from the chat (intake, /fix)
+and from ``tambon-bot correct``."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from handlers.types import T, Text
-from storage.base import Correction, Kind, Member, Store, Submission
+from storage.base import Correction, Kind, Member, NewSubmission, Store, Submission
 
 
 class CorrectionRefused(ValueError):
@@ -63,3 +65,59 @@ async def correct_tags(
             )
         )
     return updated
+
+
+async def file_submission(
+    store: Store,
+    new: NewSubmission,
+    *,
+    keywords: Sequence[str],
+    suggested: tuple[Sequence[str], Kind, int | None],
+    member: Member,
+) -> tuple[Submission, bool]:
+    """File a submission, in one transaction: a new problem group of its own (the person
+    chose not to join a similar one) and, when the person changed the tags the tagger
+    suggested (categories, kind, village), a correction the tagger learns from. Filing the
+    same message again (a redelivery: same channel and source id) files nothing; the
+    submission and False come back."""
+    async with store.transaction():
+        group_id = await store.create_group(
+            new.tambon_id, new.text, list(keywords), list(new.categories), new.village_moo
+        )
+        submission, created = await store.add_submission(replace(new, group_id=group_id))
+        categories, kind, village = suggested
+        if created and (list(categories), kind, village) != (
+            list(new.categories),
+            new.kind,
+            new.village_moo,
+        ):
+            await store.add_correction(
+                Correction(
+                    submission.id,
+                    member.id,
+                    "sender",
+                    list(categories),
+                    list(new.categories),
+                    kind,
+                    new.kind,
+                    village,
+                    new.village_moo,
+                    who(member),
+                )
+            )
+    return submission, created
+
+
+async def same_problem(
+    store: Store, group_id: int, member: Member, village: int | None, relayed: bool
+) -> bool:
+    """The person says their problem is one already reported: they are counted among its
+    reporters (once: False when they already were)."""
+    return await store.add_group_reporter(group_id, member.id, village, relayed)
+
+
+async def withdraw(store: Store, channel: str, message_id: str, member: Member) -> int | None:
+    """The person took back the platform message a submission was filed from: the submission
+    goes (and with it their words in its group's title). Its number, or None when there was
+    none."""
+    return await store.withdraw_submission(channel, message_id, member.id)
