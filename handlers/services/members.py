@@ -54,7 +54,8 @@ async def set_language(store: Store, member: Member, locale: str) -> Member:
 
 
 async def set_village(store: Store, member: Member, village: int | None) -> Member:
-    """The member's village (moo); 0 or None: not said (the team and the SOCH.T may serve every village)."""
+    """The member's village (moo); 0 or None: not said (the team and the SOCH.T may serve
+    every village)."""
     return await store.update_member(member.id, village_moo=village or None)
 
 

@@ -3,12 +3,18 @@ one-statement helpers, and the conversions between rows and the store's types.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import enum
+import types
+from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from functools import cache
+from typing import Any, ClassVar, Self, TypeVar, get_type_hints
 
 from storage.base import InboxEvent, Kind, PollOption, Village
+
+_R = TypeVar("_R")
 
 PAGE = 1000  # submissions per query when reading them all
 _KINDS = {kind.value: kind for kind in Kind}
@@ -27,16 +33,51 @@ def _at(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _inbox_event(row: Any) -> InboxEvent:
-    return InboxEvent(
-        seq=row["seq"],
-        channel=row["channel"],
-        key=row["event_key"],
-        sender=row["sender"],
-        payload=row["payload"],
-        attempts=row["attempts"],
-        next_at=_ts(row["next_at"]),
+def from_row(record: type[_R], row: Any, **given: Any) -> _R:
+    """One of the store's types from a row whose columns carry its fields' names: timestamps
+    and enums are read as their field types say; ``given`` supplies the fields whose columns
+    are named or stored otherwise. A field with neither a column nor a value keeps its
+    default."""
+    columns = set(row.keys())  # asyncpg gives an iterator, sqlite3 a list
+    return record(
+        **{
+            name: given[name] if name in given else read(row[name])
+            for name, read in _readers(record)  # type: ignore[arg-type]
+            if name in given or name in columns
+        }
     )
+
+
+@cache
+def _readers(record: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """How to read each field of a store type from its column (worked out once per type)."""
+    hints = get_type_hints(record)
+    readers: list[tuple[str, Callable[[Any], Any]]] = []
+    for field in fields(record):
+        hint = hints[field.name]
+        optional = isinstance(hint, types.UnionType) and type(None) in hint.__args__
+        kind = next((a for a in hint.__args__ if a is not type(None)), hint) if optional else hint
+        read: Callable[[Any], Any] = _same
+        if kind is datetime:
+            read = _ts if optional else _ts_required
+        elif kind is bool:
+            read = bool
+        elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+            read = kind if not optional else _or_none(kind)
+        readers.append((field.name, read))
+    return tuple(readers)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _or_none(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else read(value)
+
+
+def _inbox_event(row: Any) -> InboxEvent:
+    return from_row(InboxEvent, row, key=row["event_key"])
 
 
 def _ts(value: str | None) -> datetime | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from storage.base import DeadLetter, InboxEvent, InboxItem, OutboxMessage
-from storage.sql.common import SQLBase, _at, _inbox_event, _now, _ts_required
+from storage.sql.common import SQLBase, _at, _inbox_event, _now, _ts_required, from_row
 
 
 class DeliveryQueries(SQLBase):
@@ -124,19 +124,7 @@ class DeliveryQueries(SQLBase):
             rows = await self._all(
                 "SELECT * FROM dead_letters WHERE channel = ? ORDER BY id", (channel,)
             )
-        return [
-            DeadLetter(
-                channel=r["channel"],
-                key=r["event_key"],
-                sender=r["sender"],
-                payload=r["payload"],
-                received_at=_ts_required(r["received_at"]),
-                failed_at=_ts_required(r["failed_at"]),
-                attempts=r["attempts"],
-                last_error=r["last_error"],
-            )
-            for r in rows
-        ]
+        return [from_row(DeadLetter, r, key=r["event_key"]) for r in rows]
 
     # -- outbox --------------------------------------------------------------------------
 
@@ -197,17 +185,7 @@ class DeliveryQueries(SQLBase):
             (_at(now + lease), channel, recipient, limit, channel, recipient, at, at),
         )
         return sorted(
-            (
-                OutboxMessage(
-                    id=row["id"],
-                    channel=row["channel"],
-                    recipient=row["recipient"],
-                    payload=row["payload"],
-                    created_at=_ts_required(row["created_at"]),
-                    attempts=row["attempts"],
-                )
-                for row in rows
-            ),
+            (from_row(OutboxMessage, row) for row in rows),
             key=lambda message: message.id,
         )
 

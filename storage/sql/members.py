@@ -7,7 +7,14 @@ import secrets
 from typing import Any
 
 from storage.base import Conversation, Member, Role
-from storage.sql.common import _MEMBER_FIELDS, Row, SQLBase, _db_value, _now, _ts, _ts_required
+from storage.sql.common import (
+    _MEMBER_FIELDS,
+    Row,
+    SQLBase,
+    _db_value,
+    _now,
+    from_row,
+)
 
 
 class MemberQueries(SQLBase):
@@ -17,19 +24,7 @@ class MemberQueries(SQLBase):
 
     @staticmethod
     def _member(row: Row) -> Member:
-        return Member(
-            id=row["id"],
-            channel=row["channel"],
-            platform_user_id=row["platform_user_id"],
-            tambon_id=row["tambon_id"],
-            role=Role(row["role"]),
-            village_moo=row["village_moo"],
-            locale=row["locale"],
-            consent_at=_ts(row["consent_at"]),
-            pseudonym=row["pseudonym"],
-            created_at=_ts_required(row["created_at"]),
-            unreachable_at=_ts(row["unreachable_at"]),
-        )
+        return from_row(Member, row)
 
     async def get_member(self, channel: str, platform_user_id: str) -> Member | None:
         row = await self._one(

@@ -17,7 +17,7 @@ from storage.base import (
     PollOption,
     PollStatus,
 )
-from storage.sql.common import Row, SQLBase, _db_value, _now, _ts, _ts_required
+from storage.sql.common import Row, SQLBase, _db_value, _now, _ts, _ts_required, from_row
 
 
 class PollQueries(SQLBase):
@@ -138,15 +138,7 @@ class PollQueries(SQLBase):
 
     @staticmethod
     def _ballot(row: Row) -> Ballot:
-        return Ballot(
-            id=row["id"],
-            poll_id=row["poll_id"],
-            member_id=row["member_id"],
-            village_moo=row["village_moo"],
-            choices=tuple(json.loads(row["choices"])),
-            cast_at=_ts_required(row["cast_at"]),
-            changed_at=_ts_required(row["changed_at"]),
-        )
+        return from_row(Ballot, row, choices=tuple(json.loads(row["choices"])))
 
     async def cast_ballot(
         self,

@@ -15,7 +15,7 @@ from storage.base import (
     StoredAttachment,
     Submission,
 )
-from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts_required
+from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, from_row
 
 
 class SubmissionQueries(SQLBase):
@@ -35,21 +35,12 @@ class SubmissionQueries(SQLBase):
             if stored and stored != "[]"
             else ()
         )
-        return Submission(
-            id=row["id"],
-            tambon_id=row["tambon_id"],
-            text=row["text"],
+        return from_row(
+            Submission,
+            row,
             kind=_KINDS[row["kind"]],
             categories=tuple(cats.split("|")) if cats else (),
-            village_moo=row["village_moo"],
-            author_id=row["author_id"],
-            relayed=bool(row["relayed"]),
-            channel=row["channel"],
-            source_id=row["source_id"],
-            created_at=_ts_required(row["created_at"]),
             attachments=attachments,
-            group_id=row["group_id"],
-            actor=row["actor"],
         )
 
     async def add_submission(self, new: NewSubmission) -> tuple[Submission, bool]:
@@ -255,16 +246,13 @@ class SubmissionQueries(SQLBase):
 
     @staticmethod
     def _group(row: Row) -> ProblemGroup:
-        return ProblemGroup(
-            id=row["id"],
-            tambon_id=row["tambon_id"],
-            title=row["title"],
+        return from_row(
+            ProblemGroup,
+            row,
             keywords=tuple(k for k in row["keywords"].split("|") if k),
             categories=tuple(c for c in row["categories"].split("|") if c),
-            village_moo=row["village_moo"],
             reporters=int(row["reporters"]),
             villages=tuple(int(v) for v in (row["villages"] or "").split("|") if v),
-            created_at=_ts_required(row["created_at"]),
         )
 
     async def create_group(

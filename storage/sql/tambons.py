@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.base import DuplicateTambon, Invite, Role, Tambon, Village
-from storage.sql.common import Row, SQLBase, _now, _ts_required
+from storage.sql.common import Row, SQLBase, _now, from_row
 
 
 class TambonQueries(SQLBase):
@@ -47,17 +47,7 @@ class TambonQueries(SQLBase):
 
     @staticmethod
     def _tambon(row: Row) -> Tambon:
-        return Tambon(
-            id=row["id"],
-            code=row["code"],
-            name_th=row["name_th"],
-            amphoe_th=row["amphoe_th"],
-            province_th=row["province_th"],
-            name_en=row["name_en"],
-            amphoe_en=row["amphoe_en"],
-            province_en=row["province_en"],
-            created_at=_ts_required(row["created_at"]),
-        )
+        return from_row(Tambon, row)
 
     async def get_tambon(self, tambon_id: int) -> Tambon | None:
         row = await self._one("SELECT * FROM tambons WHERE id = ?", (tambon_id,))
@@ -87,13 +77,7 @@ class TambonQueries(SQLBase):
 
     @staticmethod
     def _invite(row: Row) -> Invite:
-        return Invite(
-            code=row["code"],
-            tambon_id=row["tambon_id"],
-            role=Role(row["role"]),
-            created_at=_ts_required(row["created_at"]),
-            revoked=bool(row["revoked"]),
-        )
+        return from_row(Invite, row)
 
     async def create_invite(self, tambon_id: int, role: Role, code: str) -> Invite:
         await self._exec(
