@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from handlers import payloads as p
 from handlers.labels import (
@@ -41,6 +41,39 @@ from storage.base import (
 )
 
 router = Router()
+
+
+class Tags(TypedDict):
+    """The tags the tagger suggested, kept to record what the person changed."""
+
+    categories: list[str]
+    kind: str
+    village: int | None
+
+
+class Draft(TypedDict, total=False):
+    """A problem or need being filed, or a filed one being corrected: the intake flow's data,
+    kept in the conversation between messages (as JSON)."""
+
+    text: str
+    categories: list[str]
+    kind: str  # a Kind value
+    village: int | None
+    actor: str | None  # who can act: community, joint, external
+    keywords: list[str]
+    suggested: Tags
+    relayed: bool  # filed by a SOCH.T member for a villager
+    source: str | None  # the platform message it came from (unsend, redelivery)
+    attachments: list[dict[str, Any]]
+    pending: list[dict[str, Any]]  # photos and locations waiting for their words
+    fix: int  # /fix: the submission being corrected
+    match: int  # the similar problem group offered
+    shared: list[str]  # the keywords it shares with that group
+
+
+def _draft(ctx: Context) -> Draft:
+    """The conversation's data, as the intake flow keeps it."""
+    return cast(Draft, ctx.data)
 
 
 class IntakeStep(enum.StrEnum):
@@ -109,7 +142,7 @@ async def _start_draft(
     held = _media_only(ctx, attachments)
     if held is not None:
         if attachments and ctx.conversation is not None:
-            ctx.data["pending"] = attachments
+            _draft(ctx)["pending"] = attachments
         return held
     problem = text_problem(ctx.incoming.text, ctx.max_text_chars)
     if problem is not None:
@@ -119,7 +152,7 @@ async def _start_draft(
     record = _attachment_record(ctx.incoming.attachment)
     if record is not None and record not in attachments:  # an edited caption: same photo
         attachments.append(record)
-    draft: dict[str, Any] = {
+    draft: Draft = {
         "text": text,
         "categories": list(tags.categories),
         "kind": tags.kind,
@@ -131,7 +164,9 @@ async def _start_draft(
         "keywords": list(tags.keywords),
         "actor": tags.actor,
     }
-    draft["suggested"] = {k: draft[k] for k in ("categories", "kind", "village")}
+    draft["suggested"] = Tags(
+        categories=draft["categories"], kind=draft["kind"], village=draft["village"]
+    )
     if not tags.categories:
         ctx.goto(IntakeStep.CATEGORIES, **draft)
         return [
@@ -159,7 +194,7 @@ async def describe(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    pending = ctx.data.get("pending", []) if ctx.conversation is not None else []
+    pending = _draft(ctx).get("pending", []) if ctx.conversation is not None else []
     return await _start_draft(
         ctx, relayed=False, village=ctx.member.village_moo, attachments=pending
     )
@@ -170,7 +205,7 @@ router.idle = describe
 
 async def edited(ctx: Context) -> list[Reply]:
     """An edited message: it replaces the draft it started, and nothing already filed."""
-    draft = ctx.data if ctx.conversation is not None else {}
+    draft: Draft = _draft(ctx) if ctx.conversation is not None else {}
     awaiting = ctx.step in (IntakeStep.CONFIRM, IntakeStep.CATEGORIES)
     if awaiting and draft.get("source") and draft.get("source") == ctx.incoming.message_id:
         replies = await _start_draft(
@@ -199,7 +234,7 @@ async def unsent(ctx: Context) -> list[Reply]:
     from it is withdrawn; either way its words are no longer kept."""
     assert ctx.member is not None
     message_id = ctx.incoming.unsent
-    draft = ctx.data if ctx.conversation is not None else {}
+    draft: Draft = _draft(ctx) if ctx.conversation is not None else {}
     waiting = ctx.step in (IntakeStep.CONFIRM, IntakeStep.CATEGORIES, IntakeStep.DUPLICATE)
     if waiting and message_id is not None and draft.get("source") == message_id:
         ctx.finish()
@@ -225,7 +260,7 @@ async def unsent(ctx: Context) -> list[Reply]:
 router.unsent = unsent
 
 
-def _confirmation(draft: dict[str, Any]) -> Reply:
+def _confirmation(draft: Draft) -> Reply:
     if draft.get("fix"):
         return _fix_card(draft)
     summary = T(
@@ -264,7 +299,7 @@ def _confirmation(draft: dict[str, Any]) -> Reply:
     )
 
 
-def _fix_card(draft: dict[str, Any]) -> Reply:
+def _fix_card(draft: Draft) -> Reply:
     """The team's view of a filed submission being corrected."""
     choices = [
         Choice(T("✅ Save the correction"), Pick(p.CONFIRM).pack()),
@@ -302,16 +337,19 @@ def _one_of(question: Text, action: str, labels: Mapping[str, Text]) -> Reply:
     )
 
 
-async def _set_from_pick(ctx: Context, field: str, picker: Reply) -> list[Reply]:
+async def _set_from_pick(
+    ctx: Context, field: Literal["kind", "actor"], picker: Reply
+) -> list[Reply]:
     """Store the picked key of ``picker``'s set in the draft, and show the draft again."""
     allowed = {choice.payload for choice in picker.choices}
     if ctx.incoming.choice not in allowed:
         return [Reply(T("Please answer with one of the choices below.")), picker]
     pick = Pick.unpack(ctx.incoming.choice)
     assert pick is not None
-    ctx.data[field] = pick.arg
+    draft = _draft(ctx)
+    draft[field] = pick.arg
     ctx.goto(IntakeStep.CONFIRM)
-    return [_confirmation(ctx.data)]
+    return [_confirmation(draft)]
 
 
 def _actor_picker() -> Reply:
@@ -352,12 +390,12 @@ async def fix(ctx: Context) -> list[Reply]:
         suggested=dict(current),
         **current,
     )
-    return [_fix_card(ctx.data)]
+    return [_fix_card(_draft(ctx))]
 
 
 async def _apply_fix(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
-    draft = ctx.data
+    draft = _draft(ctx)
     submission = await ctx.store.get_submission(draft["fix"])
     if submission is None or submission.tambon_id != ctx.member.tambon_id:
         ctx.finish()
@@ -393,7 +431,7 @@ def _preview(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _category_picker(draft: dict[str, Any]) -> Reply:
+def _category_picker(draft: Draft) -> Reply:
     chosen = set(draft["categories"])
     choices = [
         Choice(
@@ -411,7 +449,7 @@ def _category_picker(draft: dict[str, Any]) -> Reply:
 @router.step(IntakeStep.CONFIRM)
 async def confirm(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
-    draft = ctx.data
+    draft = _draft(ctx)
     record = _attachment_record(ctx.incoming.attachment)
     if pick is None and record is not None:
         draft.setdefault("attachments", []).append(record)
@@ -450,7 +488,7 @@ async def confirm(ctx: Context) -> list[Reply]:
 @router.step(IntakeStep.CATEGORIES)
 async def categories(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
-    draft = ctx.data
+    draft = _draft(ctx)
     if pick is None or pick.action != p.CATEGORY:
         return [Reply(T("Please tap a category, or Done when finished.")), _category_picker(draft)]
     if pick.arg == "done":
@@ -508,15 +546,15 @@ async def village(ctx: Context) -> list[Reply]:
             Reply(T("Please choose a village from the list, by its number.")),
             await _village_picker(ctx, T("Which village is this about?")),
         ]
-    ctx.data["village"] = moo
+    _draft(ctx)["village"] = moo
     ctx.goto(IntakeStep.CONFIRM)
-    return [_confirmation(ctx.data)]
+    return [_confirmation(_draft(ctx))]
 
 
 async def _check_duplicate(ctx: Context) -> list[Reply]:
     """Before filing, ask when the tambon already has a group this report seems to repeat."""
     assert ctx.member is not None
-    draft = ctx.data
+    draft = _draft(ctx)
     groups = await ctx.store.list_groups(ctx.member.tambon_id)
     match = best_match(draft.get("keywords", []), draft["categories"], draft["village"], groups)
     if match is None:
@@ -549,7 +587,7 @@ def _duplicate_question(group: ProblemGroup, shared: Sequence[str]) -> Reply:
 @router.step(IntakeStep.DUPLICATE)
 async def duplicate(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
-    draft = ctx.data
+    draft = _draft(ctx)
     pick = Pick.unpack(ctx.incoming.choice)
     group = await ctx.store.get_group(int(draft["match"]))
     if group is None:  # deleted meanwhile: file as a problem of its own
@@ -592,7 +630,7 @@ async def duplicate(ctx: Context) -> list[Reply]:
 
 async def _file(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
-    draft = ctx.data
+    draft = _draft(ctx)
     suggested = draft["suggested"]
     submission, _ = await file_submission(
         ctx.store,
@@ -670,10 +708,10 @@ async def relay_village(ctx: Context) -> list[Reply]:
 async def relay_describe(ctx: Context) -> list[Reply]:
     if ctx.incoming.choice:
         return [Reply(T("Please type the villager's problem or need, or /cancel."))]
-    village_moo = ctx.data.get("village")
+    village_moo = _draft(ctx).get("village")
     return await _start_draft(
         ctx,
         relayed=True,
         village=village_moo if isinstance(village_moo, int) else None,
-        attachments=ctx.data.get("pending", []),
+        attachments=_draft(ctx).get("pending", []),
     )
