@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from bot import i18n, reportfiles
@@ -26,42 +26,67 @@ from storage.base import Conversation, Store
 log = logging.getLogger(__name__)
 
 
+# A rendered reply read back from the outbox keeps a Reply for its hints only: its text and
+# buttons are rendered already.
+NOTHING = T("")
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A reply rendered for one person: text and (label, payload) buttons."""
+    """A reply rendered for one person: its text and (label, payload) buttons in their
+    language, and the :class:`Reply` it renders, whose presentation hints (columns, a card, a
+    live tally, a QR code, a file ...) the channels read from ``reply``. A hint added to
+    ``Reply`` reaches every channel and the outbox without a change here."""
 
     text: str
     choices: tuple[tuple[str, str], ...] = ()
-    columns: int = 1
-    edit_previous: bool = False
-    card: bool = False
-    keep_buttons: bool = False
-    live_tally: int | None = None
-    qr: str | None = None
-    file: FileRef | None = None
+    reply: Reply = field(default_factory=lambda: Reply(NOTHING))
     file_url: str | None = None  # the file's link, when the listener has a public address
     no_file: str | None = None  # what to say instead where a file cannot be sent or linked
     file_failed: str | None = None  # what to say when the file could not be made
 
+    def but(self, **changes: Any) -> Outgoing:
+        """A copy with some fields or hints changed (``text=...``, ``file=None`` ...)."""
+        hints = {name: changes.pop(name) for name in list(changes) if name in HINTS}
+        reply = replace(self.reply, **hints) if hints else self.reply
+        return replace(self, reply=reply, **changes)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, for the outbox (dataclasses.asdict is slow: it deep-copies)."""
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        if self.file is not None:
-            data["file"] = {"kind": self.file.kind, "token": self.file.token}
-        return data
+        hints = {name: getattr(self.reply, name) for name in HINTS}
+        if self.reply.file is not None:
+            hints["file"] = {"kind": self.reply.file.kind, "token": self.reply.file.token}
+        return {
+            "text": self.text,
+            "choices": self.choices,
+            "hints": hints,
+            "file_url": self.file_url,
+            "no_file": self.no_file,
+            "file_failed": self.file_failed,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Outgoing:
-        fields = dict(data)
-        fields["choices"] = tuple((str(label), str(p)) for label, p in fields.get("choices", ()))
-        if fields.get("file") is not None:
-            fields["file"] = FileRef(**fields["file"])
-        return cls(**fields)
+        # Replies queued before the hints were kept apart carry them beside the text.
+        hints = dict(data.get("hints") or {k: v for k, v in data.items() if k in HINTS})
+        if hints.get("file") is not None:
+            hints["file"] = FileRef(**hints["file"])
+        return cls(
+            text=str(data["text"]),
+            choices=tuple((str(label), str(p)) for label, p in data.get("choices", ())),
+            reply=Reply(NOTHING, **hints),
+            file_url=data.get("file_url"),
+            no_file=data.get("no_file"),
+            file_failed=data.get("file_failed"),
+        )
 
     def without_file(self) -> Outgoing:
         """This reply when its file could not be made: the text, and why there is no file."""
         text = f"{self.text}\n\n{self.file_failed}" if self.file_failed else self.text
-        return replace(self, file=None, text=text)
+        return self.but(file=None, text=text)
+
+
+HINTS = tuple(f.name for f in fields(Reply) if f.name not in ("text", "choices", "no_file"))
 
 
 FILE_FAILED = T(
@@ -173,13 +198,7 @@ class Engine:
         return Outgoing(
             text=i18n.render(reply.text, locale),
             choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
-            columns=reply.columns,
-            edit_previous=reply.edit_previous,
-            card=reply.card,
-            keep_buttons=reply.keep_buttons,
-            live_tally=reply.live_tally,
-            qr=reply.qr,
-            file=reply.file,
+            reply=reply,
             file_url=(
                 reportlinks.url(self.public_url, reply.file.token, reply.file.kind)
                 if reply.file is not None and self.public_url

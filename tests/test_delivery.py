@@ -4,6 +4,7 @@ listener waits for the channels, old redelivery keys are forgotten."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import AsyncIterator
@@ -242,3 +243,46 @@ async def test_a_webhook_that_cannot_be_kept_gets_503_and_is_taken_when_sent_aga
         blocker.close()
         await channel.stop()
         await runner.cleanup()
+
+
+def test_a_rendered_reply_keeps_its_hints_through_the_outbox() -> None:
+    """An Outgoing carries the Reply it renders: every presentation hint of Reply survives the
+    outbox's JSON, and replies queued by the previous version (hints beside the text) still
+    read right after an upgrade."""
+    from bot.core import HINTS, Outgoing
+    from handlers.types import FileRef, Reply, T
+
+    reply = Reply(
+        T("x"),
+        columns=2,
+        edit_previous=True,
+        card=True,
+        keep_buttons=True,
+        live_tally=7,
+        qr="/here 123456",
+        file=FileRef("pdf", "tok"),
+    )
+    out = Outgoing("ข้อความ", (("ตกลง", "ok:"),), reply, file_url="https://x/r", no_file="n")
+    again = Outgoing.from_dict(json.loads(json.dumps(out.to_dict(), ensure_ascii=False)))
+    assert again.text == out.text
+    assert again.choices == out.choices
+    assert (again.file_url, again.no_file) == ("https://x/r", "n")
+    assert {h: getattr(again.reply, h) for h in HINTS} == {h: getattr(reply, h) for h in HINTS}
+    assert set(HINTS) == {
+        "columns",
+        "edit_previous",
+        "card",
+        "keep_buttons",
+        "live_tally",
+        "qr",
+        "file",
+    }
+    legacy = {"text": "เก่า", "choices": [["ก", "a:"]], "columns": 3, "qr": "/here 1", "file": None}
+    old = Outgoing.from_dict(legacy)
+    assert (old.text, old.choices, old.reply.columns, old.reply.qr) == (
+        "เก่า",
+        (("ก", "a:"),),
+        3,
+        "/here 1",
+    )
+    assert old.but(columns=1, text="ใหม่").reply.columns == 1

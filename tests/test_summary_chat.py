@@ -87,7 +87,7 @@ async def test_only_the_team_of_the_same_tambon_gets_summaries_and_reports(
     # The summary's "Full report" button, pressed by someone outside the team: the same refusal.
     (pressed,) = await engine.handle(Incoming("console", "villager", choice="report:"))
     assert pressed.text == th("Sorry, this command is only for the tambon team.")
-    assert pressed.file is None
+    assert pressed.reply.file is None
     # A team member of another tambon sees their own (empty) tambon, never this one.
     (theirs,) = await console(engine, "other-officer", "/summary")
     assert th("Nothing has been filed in Tambon {tambon} yet.", tambon=other.name_th) in theirs

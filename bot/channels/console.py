@@ -20,8 +20,8 @@ CHANNEL = "console"
 
 def format_outgoing(out: Outgoing, saved: Path | None = None) -> str:
     lines = [out.text]
-    if out.qr is not None:
-        lines.append(f"[QR: {out.qr}]")
+    if out.reply.qr is not None:
+        lines.append(f"[QR: {out.reply.qr}]")
     if saved is not None:
         lines.append(f"[{saved}]")
     lines += [f"{number}. {label}" for number, (label, _) in enumerate(out.choices, start=1)]
@@ -55,15 +55,17 @@ async def run_console(
         replies = await engine.handle(Incoming(CHANNEL, user_id, text=raw.rstrip("\r\n")))
         for out in replies:
             saved = await _save(engine, out, files_dir)
-            say(format_outgoing(out.without_file() if out.file and not saved else out, saved))
+            say(
+                format_outgoing(out.without_file() if out.reply.file and not saved else out, saved)
+            )
         if not interactive:
             say("")
 
 
 async def _save(engine: Engine, out: Outgoing, folder: Path) -> Path | None:
-    if out.file is None:
+    if out.reply.file is None:
         return None
-    rendered = await engine.file(out.file)
+    rendered = await engine.file(out.reply.file)
     if rendered is None:
         return None
     path = folder / rendered.filename

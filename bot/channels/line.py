@@ -24,7 +24,6 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from linebot.v3.messaging import (
@@ -127,25 +126,25 @@ def to_messages(outs: Sequence[Outgoing]) -> list[Message]:
     messages: list[Message] = []
     for out in outs:
         image = None
-        file = out.file
+        file = out.reply.file
         if file is not None:
             # LINE takes no uploads: files go as links (HTTPS only), or not at all.
             url = out.file_url if out.file_url and out.file_url.startswith("https://") else None
             if url is None:
-                out = replace(out, text=out.no_file or out.text)
+                out = out.but(text=out.no_file or out.text)
             elif file.kind == "chart":
                 image = ImageMessage(
                     originalContentUrl=url, previewImageUrl=url, quickReply=quick_reply(out)
                 )
             else:
-                out = replace(out, text=f"{out.text}\n{file.kind.upper()}: {url}")
+                out = out.but(text=f"{out.text}\n{file.kind.upper()}: {url}")
         pieces = split_text(out.text, MAX_TEXT)
         *before, last = pieces
         messages += [TextMessage(text=piece) for piece in before]
         simple = (
             len(out.choices) <= MAX_QUICK_REPLIES
             and all(len(label) <= MAX_QUICK_LABEL for label, _ in out.choices)
-            and not out.card
+            and not out.reply.card
         )
         if image is not None:
             messages += [TextMessage(text=last), image]  # the buttons go with the last message

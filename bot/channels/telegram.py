@@ -27,7 +27,6 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -138,7 +137,7 @@ def keyboard(out: Outgoing) -> InlineKeyboardMarkup | None:
     buttons = [
         InlineKeyboardButton(label, callback_data=payload) for label, payload in out.choices
     ]
-    width = max(1, out.columns)
+    width = max(1, out.reply.columns)
     return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
 
 
@@ -397,13 +396,13 @@ class TelegramChannel:
         pressed = decoded.context.get("pressed")
         if pressed is not None and outs:
             where = {"chat": pressed["chat"], "message_id": pressed["message_id"]}
-            if outs[0].edit_previous:
+            if outs[0].reply.edit_previous:
                 first, *outs = outs
                 calls.append({"op": "edit", **where, "out": first.to_dict()})
             elif (
                 pressed["chosen"] is not None
                 and pressed["text"]
-                and not any(o.keep_buttons for o in outs)
+                and not any(o.reply.keep_buttons for o in outs)
             ):
                 text = pressed["text"] + CHOSEN_MARK + pressed["chosen"]
                 calls.append({"op": "edit", **where, "out": Outgoing(text).to_dict()})
@@ -413,23 +412,22 @@ class TelegramChannel:
 
     @staticmethod
     def _plan_one(chat: int, out: Outgoing) -> list[dict[str, Any]]:
-        if out.qr is not None and len(out.text) <= MessageLimit.CAPTION_LENGTH:
+        if out.reply.qr is not None and len(out.text) <= MessageLimit.CAPTION_LENGTH:
             return [{"op": "qr", "chat": chat, "out": out.to_dict()}]
-        if out.file is not None:
+        if out.reply.file is not None:
             if len(out.text) <= MessageLimit.CAPTION_LENGTH:
                 return [{"op": "file", "chat": chat, "out": out.to_dict()}]
             # Too long for a caption: the text first, then the file with the buttons.
-            text = TelegramChannel._plan_one(chat, replace(out, file=None, choices=()))
-            return [*text, {"op": "file", "chat": chat, "out": replace(out, text="").to_dict()}]
+            text = TelegramChannel._plan_one(chat, out.but(file=None, choices=()))
+            return [*text, {"op": "file", "chat": chat, "out": out.but(text="").to_dict()}]
         pieces = split_text(out.text, MessageLimit.MAX_TEXT_LENGTH)
         calls = []
         for index, piece in enumerate(pieces):
             last = index == len(pieces) - 1
-            part = replace(
-                out,
+            part = out.but(
                 text=piece,
                 choices=out.choices if last else (),
-                live_tally=out.live_tally if len(pieces) == 1 else None,
+                live_tally=out.reply.live_tally if len(pieces) == 1 else None,
             )
             calls.append({"op": "send", "chat": chat, "out": part.to_dict()})
         return calls
@@ -480,8 +478,8 @@ class TelegramChannel:
                 reply_markup=keyboard(out),
                 reply_to_message_id=call.get("reply_to"),
             )
-            if out.live_tally is not None:
-                self.live.watch(out.live_tally, chat, sent.message_id, recipient)
+            if out.reply.live_tally is not None:
+                self.live.watch(out.reply.live_tally, chat, sent.message_id, recipient)
         elif op == "qr":
             await self._send_qr(chat, out)
         elif op == "file":
@@ -493,8 +491,8 @@ class TelegramChannel:
         """The text as a photo caption under a QR code that opens this bot with the command."""
         from bot.charts import qr_png
 
-        assert out.qr is not None
-        command, _, argument = out.qr.lstrip("/").partition(" ")
+        assert out.reply.qr is not None
+        command, _, argument = out.reply.qr.lstrip("/").partition(" ")
         start = f"{command}-{argument}" if argument else command
         link = f"https://t.me/{self.bot.username}?start={start}"
         await self.bot.send_photo(chat_id, qr_png(link), caption=out.text)
@@ -502,15 +500,15 @@ class TelegramChannel:
     async def _send_file(self, chat_id: int, out: Outgoing) -> None:
         """A chart as a photo, a report as a document; the text as caption. A file that cannot
         be made or sent becomes its link, or a sentence saying why there is none."""
-        assert out.file is not None
-        rendered = await self.engine.file(out.file)
+        assert out.reply.file is not None
+        rendered = await self.engine.file(out.reply.file)
         if rendered is None:
             await self._send_text(chat_id, out.without_file())
             return
         upload = InputFile(rendered.data, filename=rendered.filename)
         caption = out.text or None
         try:
-            if out.file.kind == "chart":
+            if out.reply.file.kind == "chart":
                 await self.bot.send_photo(
                     chat_id, upload, caption=caption, reply_markup=keyboard(out)
                 )
@@ -519,12 +517,12 @@ class TelegramChannel:
                     chat_id, upload, caption=caption, reply_markup=keyboard(out)
                 )
         except BadRequest as error:
-            log.warning("Telegram refused a %s file: %s", out.file.kind, error)
+            log.warning("Telegram refused a %s file: %s", out.reply.file.kind, error)
             fallback = out.file_url or out.no_file or out.file_failed or ""
             text = f"{out.text}\n\n{fallback}".strip()
-            await self._send_text(chat_id, replace(out, text=text, file=None))
+            await self._send_text(chat_id, out.but(text=text, file=None))
 
     async def _send_text(self, chat_id: int, out: Outgoing) -> None:
         """A file's text alone, split into messages as the plan splits every text."""
-        for call in self._plan_one(chat_id, replace(out, file=None)):
+        for call in self._plan_one(chat_id, out.but(file=None)):
             await self._call(str(chat_id), call)
