@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     tag.add_argument(
         "--eval",
         metavar="FILE",
-        help="score the tagger on labelled messages (JSONL or CSV) instead of tagging",
+        action="append",
+        help="score the tagger on labelled messages (JSONL or CSV) instead of tagging; a Traffy"
+        " file (ticket_id column, .csv.gz) is scored on its held-out test fifth; repeatable",
     )
     tag.set_defaults(func=cmd_tag)
 

@@ -72,6 +72,22 @@ class Report:
     per_category: dict[str, CategoryScore] = field(default_factory=dict)
     kind_correct: int = 0
     village_correct: int = 0
+    # Categories per message, predicted (all of them, scored or not) and gold.
+    predicted_categories: int = 0
+    gold_categories: int = 0
+    # Kind and village are scored only where the gold says them (Traffy's reports do not).
+    scores_kind_and_village: bool = True
+
+    def per_message(self, count: int) -> float:
+        return count / self.messages if self.messages else 0.0
+
+    @property
+    def mean_predicted(self) -> float:
+        return self.per_message(self.predicted_categories)
+
+    @property
+    def mean_gold(self) -> float:
+        return self.per_message(self.gold_categories)
 
     @property
     def micro_f1(self) -> float:
@@ -89,11 +105,11 @@ class Report:
 
     @property
     def kind_accuracy(self) -> float:
-        return self.kind_correct / self.messages if self.messages else 0.0
+        return self.per_message(self.kind_correct)
 
     @property
     def village_accuracy(self) -> float:
-        return self.village_correct / self.messages if self.messages else 0.0
+        return self.per_message(self.village_correct)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +118,8 @@ class Report:
             "micro_f1": round(self.micro_f1, 4),
             "kind_accuracy": round(self.kind_accuracy, 4),
             "village_accuracy": round(self.village_accuracy, 4),
+            "mean_categories": round(self.mean_predicted, 3),
+            "mean_gold_categories": round(self.mean_gold, 3),
             "categories": {
                 c: {
                     "precision": round(s.precision, 4),
@@ -123,19 +141,37 @@ class Report:
             f"messages          {self.messages}",
             f"micro F1          {self.micro_f1:.3f}",
             f"macro F1          {self.macro_f1:.3f}",
-            f"kind accuracy     {self.kind_accuracy:.3f}",
-            f"village accuracy  {self.village_accuracy:.3f}",
+            f"categories a message: {self.mean_predicted:.2f} predicted,"
+            f" {self.mean_gold:.2f} gold",
         ]
+        if self.scores_kind_and_village:
+            lines += [
+                f"kind accuracy     {self.kind_accuracy:.3f}",
+                f"village accuracy  {self.village_accuracy:.3f}",
+            ]
         return "\n".join(lines)
 
 
 def evaluate(
-    tagger: Tagger, gold: Sequence[Gold], village_names: Mapping[int, str] | None = None
+    tagger: Tagger,
+    gold: Sequence[Gold],
+    village_names: Mapping[int, str] | None = None,
+    *,
+    categories: Sequence[str] | None = None,
+    scores_kind_and_village: bool = True,
 ) -> Report:
-    report = Report(len(gold), {c: CategoryScore() for c in tagger.categories})
+    """Score the tagger on labelled messages: ``categories`` (default: all of the tagger's)
+    are the ones the gold can speak for."""
+    report = Report(
+        len(gold),
+        {c: CategoryScore() for c in (categories or tagger.categories)},
+        scores_kind_and_village=scores_kind_and_village,
+    )
     for item in gold:
         tags = tagger.tag(item.text, village_names)
         predicted = set(tags.categories)
+        report.predicted_categories += len(predicted)
+        report.gold_categories += len(item.categories)
         for category, score in report.per_category.items():
             if category in predicted and category in item.categories:
                 score.tp += 1
