@@ -339,7 +339,6 @@ class DeliveryStore(Protocol):
         redelivery key until pruned."""
         ...
 
-    async def inbox_done(self, channel: str, key: str) -> None: ...
     async def inbox_failed(
         self, channel: str, key: str, error: str, retry_at: datetime, max_attempts: int
     ) -> bool:

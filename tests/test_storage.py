@@ -150,6 +150,8 @@ class TestStoreContract:
     async def test_inbox_keeps_arrival_order_and_skips_handled_events(
         self, backend: Store
     ) -> None:
+        from datetime import UTC, datetime
+
         def items(*pairs: tuple[str, str]) -> list[InboxItem]:
             return [InboxItem(key, "U1", payload) for key, payload in pairs]
 
@@ -162,8 +164,10 @@ class TestStoreContract:
             ("e1", "one"),
             ("e2", "two"),
         ]
-        await backend.claim_update("line", "e3")  # handled: its ledger entry, then done
-        await backend.inbox_done("line", "e3")
+        async with backend.transaction():  # handled: taken, and so marked done
+            taken = await backend.inbox_take("line", "U1", datetime.now(UTC))
+        assert taken is not None
+        assert taken.key == "e3"
         assert await backend.inbox_add("line", items(("e3", "redelivered"))) == []
         assert [key for key, _ in await backend.inbox_pending("line")] == ["e1", "e2"]
 

@@ -83,9 +83,6 @@ class DeliveryQueries(SQLBase):
         )
         return _inbox_event(row) if row is not None else None
 
-    async def inbox_done(self, channel: str, key: str) -> None:
-        await self._exec("DELETE FROM inbox WHERE channel = ? AND event_key = ?", (channel, key))
-
     async def inbox_failed(
         self, channel: str, key: str, error: str, retry_at: datetime, max_attempts: int
     ) -> bool:
@@ -112,9 +109,12 @@ class DeliveryQueries(SQLBase):
                     row["last_error"],
                 ),
             )
-            # Kept in the ledger too, so that a redelivery does not bring it back.
-            await self.claim_update(channel, key)
-            await self.inbox_done(channel, key)
+            # Marked done, the row stays as its redelivery key, as a handled event's does, so
+            # that a redelivery does not bring it back.
+            await self._exec(
+                "UPDATE inbox SET done_at = ? WHERE channel = ? AND event_key = ? RETURNING 1",
+                (_now(), channel, key),
+            )
             return True
 
     async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]:
