@@ -30,6 +30,7 @@ from handlers.services.polls import (
     mark_present,
     options_from_groups,
     record_paper_ballots,
+    running_poll,
 )
 from handlers.services.privacy import HIDDEN
 from handlers.types import Choice, Lines, Reply, T, Text
@@ -47,11 +48,7 @@ class VoteStep(enum.StrEnum):
 
 async def _open_poll(ctx: Context) -> Poll | None:
     assert ctx.member is not None
-    now = datetime.now(UTC)
-    for poll in await ctx.store.list_polls(ctx.member.tambon_id):
-        if poll.accepts_ballots(now):
-            return poll
-    return None
+    return await running_poll(ctx.store, ctx.member.tambon_id)
 
 
 def _method_text(poll: Poll) -> Text:

@@ -141,6 +141,12 @@ async def latest_poll(store: Store, tambon_id: int) -> Poll | None:
     )
 
 
+async def running_poll(store: Store, tambon_id: int) -> Poll | None:
+    """The tambon's poll that takes ballots now (at most one is open at a time)."""
+    now = datetime.now(UTC)
+    return next((p for p in await store.list_polls(tambon_id) if p.accepts_ballots(now)), None)
+
+
 async def count_ballots(store: Store, poll: Poll) -> Results:
     """A poll's count from its stored ballots, chat and paper."""
     return tally(poll, await store.list_ballots(poll.id), await store.list_paper_ballots(poll.id))
