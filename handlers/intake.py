@@ -69,6 +69,7 @@ class Draft(TypedDict, total=False):
     fix: int  # /fix: the submission being corrected
     match: int  # the similar problem group offered
     shared: list[str]  # the keywords it shares with that group
+    guesses: list[str]  # the tagger was unsure: its likeliest categories, offered first
 
 
 def _draft(ctx: Context) -> Draft:
@@ -168,16 +169,21 @@ async def _start_draft(
         categories=draft["categories"], kind=draft["kind"], village=draft["village"]
     )
     if not tags.categories:
+        draft["guesses"] = list(tags.guesses)
         ctx.goto(IntakeStep.CATEGORIES, **draft)
-        return [
-            Reply(
-                T(
-                    "I could not tell what this is about. Please choose one or more categories, "
-                    "then press Done."
-                )
-            ),
-            _category_picker(draft),
-        ]
+        if tags.guesses:
+            question = T(
+                "I am not sure what this is about, so I have not guessed. Please choose one or "
+                "more categories, then press Done; the first ones listed are my best guesses: "
+                "{guesses}.",
+                guesses=category_labels(tags.guesses),
+            )
+        else:
+            question = T(
+                "I could not tell what this is about. Please choose one or more categories, "
+                "then press Done."
+            )
+        return [Reply(question), _category_picker(draft)]
     ctx.goto(IntakeStep.CONFIRM, **draft)
     return [_confirmation(draft)]
 
@@ -432,13 +438,18 @@ def _preview(text: str, limit: int = 300) -> str:
 
 
 def _category_picker(draft: Draft) -> Reply:
+    """Every category as a button to toggle; the tagger's guesses, if it had to ask, first."""
     chosen = set(draft["categories"])
+    guesses = [c for c in draft.get("guesses", []) if c in CATEGORY_LABELS]
+    order = guesses + [c for c in CATEGORY_LABELS if c not in guesses]
     choices = [
         Choice(
-            T("✅ {label}", label=label) if cat in chosen else T("◻️ {label}", label=label),
+            T("✅ {label}", label=CATEGORY_LABELS[cat])
+            if cat in chosen
+            else T("◻️ {label}", label=CATEGORY_LABELS[cat]),
             Pick(p.CATEGORY, cat).pack(),
         )
-        for cat, label in CATEGORY_LABELS.items()
+        for cat in order
     ]
     choices.append(Choice(T("Done"), Pick(p.CATEGORY, "done").pack()))
     return Reply(

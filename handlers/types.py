@@ -124,6 +124,9 @@ class Tags:
     village: int | None
     keywords: tuple[str, ...] = ()  # the lexicon words found, for grouping and explaining
     actor: str | None = None  # who can act on a need or idea: community, joint, external
+    # When the tagger is unsure it proposes no category; these are its best guesses, likeliest
+    # first, for the person to pick from.
+    guesses: tuple[str, ...] = ()
 
 
 class Tagger(Protocol):

@@ -193,6 +193,61 @@ async def test_no_category_asks_the_sender_to_choose(
     assert submission.categories == ("social",)
 
 
+async def test_an_unsure_tagger_asks_with_its_best_guesses_first(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """When no category reaches its level of confidence nothing is proposed: the person picks,
+    the tagger's likeliest categories listed first; a lexicon word the classifier does not rule
+    out is enough to be sure."""
+    from bot.nlp.classifier import Thresholds, features, fit
+    from bot.nlp.tagger import normalise
+
+    training = [
+        ("น้ำประปาไม่ไหลสามวันแล้ว", {"water"}),
+        ("น้ำไม่พอใช้หน้าแล้ง", {"water"}),
+        ("ถนนเป็นหลุมเป็นบ่อ", {"infrastructure"}),
+        ("ไฟทางดับทั้งซอย", {"infrastructure"}),
+        ("ขโมยขึ้นบ้านบ่อย", {"safety"}),
+        ("วัยรุ่นแข่งรถตอนดึก", {"safety"}),
+    ]
+    feats = [features(tagger.tokenize(normalise(t)), normalise(t)) for t, _ in training]
+    model = fit(
+        feats,
+        [frozenset(c) for _, c in training],
+        tagger.categories,
+        thresholds=Thresholds(
+            alone={c: 0.99 for c in tagger.categories},
+            with_lexicon={c: 0.0 for c in tagger.categories},
+        ),
+    )
+    unsure = KeywordTagger(tagger.lexicon, model)
+    vague = "เรื่องนี้คุยกันหลายรอบแล้วยังเหมือนเดิม"
+    tags = unsure.tag(vague)
+    assert tags.categories == ()
+    assert len(tags.guesses) == 3
+    assert unsure.tag(ROAD).categories  # the lexicon vouches for it
+    assert unsure.tag(ROAD).guesses == ()
+
+    engine = Engine(store, unsure)
+    await onboard(engine, store, tambon, "u1")
+    first, ticked, done, _ = await console(engine, "u1", vague, "1", "11", "1")
+    labels = [CATEGORY_LABELS[c] for c in tags.guesses]
+    assert (
+        th(
+            "I am not sure what this is about, so I have not guessed. Please choose one or more "
+            "categories, then press Done; the first ones listed are my best guesses: {guesses}.",
+            guesses=", ".join(label(lb.msgid) for lb in labels),
+        )
+        in first
+    )
+    buttons = [line for line in first.splitlines() if line[:1].isdigit()]
+    assert [b.split(". ", 1)[1] for b in buttons[:3]] == ["◻️ " + label(lb.msgid) for lb in labels]
+    assert "✅ " + label(labels[0].msgid) in ticked
+    assert th("✅ Confirm") in done
+    (submission,) = await store.list_submissions(tambon.id)
+    assert submission.categories == (tags.guesses[0],)
+
+
 async def test_cancel_at_confirmation_files_nothing(
     engine: Engine, store: Store, tambon: Tambon
 ) -> None:

@@ -77,10 +77,24 @@ def test_tag_eval_scores_the_held_out_part_with_categories_per_message(tmp_path:
     env = {"TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "PATH": "/usr/bin:/bin"}
     done = run_cli(env, "tag", "--eval", str(path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "held-out test fifth" in done.stdout
+    assert "held-out test part" in done.stdout
     assert "categories a message:" in done.stdout
     assert "kind accuracy" not in done.stdout  # Traffy says nothing of kind or village
     scored = [line.split()[0] for line in done.stdout.splitlines()[2:8]]
     assert sorted(scored) == sorted(traffy.MAPPED)
     held_out = len(traffy.split(traffy.load(path), "test"))
     assert f"messages          {held_out}" in done.stdout
+
+
+def test_a_file_that_names_each_rows_part_is_taken_at_its_word(tmp_path: Path) -> None:
+    """The exported test part (every row part=test) is scored whole, and gives training none."""
+    path = tmp_path / "traffy_test.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["ticket_id", "month", "text", "categories", "part"])
+        for i, (text, labels) in enumerate(ROWS):
+            writer.writerow([f"2023-{i:05d}", "2023-01", text, labels, "test"])
+    tickets = traffy.load(path)
+    assert len(tickets) == len(ROWS) - 1  # the intent-only row has no topic
+    assert traffy.split(tickets, "test") == sorted(tickets, key=lambda t: t.ticket_id)
+    assert traffy.split(tickets, "dev") == []

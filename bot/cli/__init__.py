@@ -79,12 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser = sub.add_parser(
         "train", help="retrain the tagger's classifier from labelled data and corrections"
     )
-    train_parser.add_argument("--data", default="tests/data/tagging_dev.jsonl", metavar="FILE")
+    train_parser.add_argument(
+        "--data",
+        action="append",
+        metavar="FILE",
+        help="labelled messages to learn from (JSONL, CSV, or a Traffy file, of which only the"
+        " development part is read); repeatable; default: the rural set and the shared Traffy"
+        " file (docs/tagger.md)",
+    )
     train_parser.add_argument(
         "--test",
-        default="tests/data/tagging_test.jsonl",
+        action="append",
         metavar="FILE",
-        help="report scores before and after on this labelled file",
+        help="report scores before and after on this labelled file; repeatable; default: the"
+        " rural and the Traffy test parts",
     )
     train_parser.add_argument("-o", "--output", metavar="FILE")
     train_parser.add_argument(

@@ -13,14 +13,17 @@ import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 1: one pair of thresholds for every category (still read)
 CHAR_NGRAMS = (3,)
+# Defaults for a category the training chose no threshold for.
+ALONE = 0.5
+WITH_LEXICON = 0.1
 
 
 def features(tokens: Sequence[str], text: str) -> list[str]:
@@ -35,10 +38,43 @@ def features(tokens: Sequence[str], text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Thresholds:
+    """When a category is chosen, per category (training picks them by cross-validation)."""
+
     # A category is chosen when the classifier alone is this sure ...
-    alone: float = 0.5
-    # ... or when the lexicon found it and the classifier does not rule it out.
-    with_lexicon: float = 0.1
+    alone: Mapping[str, float] = field(default_factory=dict)
+    # ... or when the lexicon found it and the classifier does not rule it out: a word the
+    # training data found unreliable for the category needs this much ...
+    with_lexicon: Mapping[str, float] = field(default_factory=dict)
+    # ... and any other lexicon word this much.
+    with_trusted: Mapping[str, float] = field(default_factory=dict)
+
+    def alone_for(self, category: str) -> float:
+        return self.alone.get(category, ALONE)
+
+    def with_lexicon_for(self, category: str, trusted: bool = False) -> float:
+        if trusted:
+            return self.with_trusted.get(category, self.with_lexicon_for(category))
+        return self.with_lexicon.get(category, WITH_LEXICON)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alone": dict(self.alone),
+            "with_lexicon": dict(self.with_lexicon),
+            "with_trusted": dict(self.with_trusted),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], categories: Sequence[str]) -> Thresholds:
+        def per_category(value: Any) -> dict[str, float]:
+            if isinstance(value, int | float):  # a version 1 model: one value for all
+                return {c: float(value) for c in categories}
+            return {c: float(v) for c, v in value.items()}
+
+        return cls(
+            alone=per_category(data["alone"]),
+            with_lexicon=per_category(data["with_lexicon"]),
+            with_trusted=per_category(data.get("with_trusted", {})),
+        )
 
 
 @dataclass
@@ -49,6 +85,11 @@ class LinearModel:
     intercepts: list[float]
     thresholds: Thresholds
     trained_on: int = 0
+    # Lexicon words the training data found unreliable (right less than half the time, in at
+    # least a few messages) for these categories: their hits need the classifier's agreement.
+    untrusted: dict[str, list[str]] = field(default_factory=dict)
+    # Each training source's macro F1 in cross-validation with the chosen thresholds.
+    cross_validated: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def _arrays(self) -> tuple[dict[str, int], Any, Any, Any]:
@@ -63,25 +104,36 @@ class LinearModel:
         return index, idf, weights, np.asarray(self.intercepts, dtype=np.float64)
 
     @cached_property
-    def _by_kind(self) -> dict[str, dict[str, int]]:
-        """Rows by feature kind and bare text, so a message's features need no prefixing."""
-        index = self._arrays[0]
-        split: dict[str, dict[str, int]] = {"w": {}, "b": {}, "c": {}}
-        for feature, row in index.items():
+    def _by_kind(
+        self,
+    ) -> tuple[dict[str, int], dict[tuple[str, str], int], dict[str, int]]:
+        """Rows of the word, word-pair and character n-gram features, keyed by the bare word,
+        the pair of words and the n-gram, so a message's features need no strings built."""
+        words: dict[str, int] = {}
+        pairs: dict[tuple[str, str], int] = {}
+        grams: dict[str, int] = {}
+        for feature, row in self._arrays[0].items():
             kind, _, bare = feature.partition(":")
-            split.setdefault(kind, {})[bare] = row
-        return split
+            if kind == "w":
+                words[bare] = row
+            elif kind == "b":
+                first, _, second = bare.partition("|")
+                pairs[first, second] = row
+            elif kind == "c":
+                grams[bare] = row
+        return words, pairs, grams
 
     def message_probabilities(self, tokens: Sequence[str], text: str) -> list[float]:
         """The same as ``probabilities(features(tokens, text))``, without building the strings."""
-        by_kind = self._by_kind
-        words, pairs, grams = by_kind["w"].get, by_kind["b"].get, by_kind["c"].get
-        rows = [words(t) for t in tokens]
-        rows += [pairs(f"{a}|{b}") for a, b in itertools.pairwise(tokens)]
+        words, pairs, grams = self._by_kind
+        rows: list[int | None] = list(map(words.get, tokens))
+        rows += map(pairs.get, itertools.pairwise(tokens))
         compact = text.replace(" ", "")
         for n in CHAR_NGRAMS:
-            rows += [grams(compact[i : i + n]) for i in range(len(compact) - n + 1)]
-        return self._score(Counter(r for r in rows if r is not None))
+            rows += map(grams.get, [compact[i : i + n] for i in range(len(compact) - n + 1)])
+        counts = Counter(rows)
+        counts.pop(None, None)
+        return self._score(counts)  # type: ignore[arg-type]  # None is gone
 
     def probabilities(self, feats: Iterable[str]) -> list[float]:
         """P(category | message) for every category, as scikit-learn would compute it."""
@@ -91,16 +143,38 @@ class LinearModel:
     def _score(self, counts: Counter[int]) -> list[float]:
         import numpy as np
 
-        _, idf, weights, intercepts = self._arrays
-        if not counts:
+        rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
+        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+        return self._score_rows(rows, tf)
+
+    @cached_property
+    def _scaled(self) -> Any:
+        """Per feature row: its weights times its idf, then its idf squared (built once), so
+        that scoring a message takes one lookup of its rows."""
+        import numpy as np
+
+        _, idf, weights, _ = self._arrays
+        return np.hstack([weights * idf[:, None], (idf * idf)[:, None]])
+
+    def _score_rows(self, rows: Any, tf: Any) -> list[float]:
+        """Probabilities from the feature rows present and their counts (numpy arrays):
+        sublinear tf times idf, L2-normalised, through each category's logistic regression."""
+        import numpy as np
+
+        intercepts = self._arrays[3]
+        if not len(rows):
             scores = intercepts
         else:
-            rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            values = (1.0 + np.log(tf)) * idf[rows]
-            values /= math.sqrt(float(values @ values)) or 1.0
-            scores = intercepts + values @ weights[rows]
-        return [1.0 / (1.0 + math.exp(-float(s))) for s in scores]
+            found = self._scaled[rows]
+            if tf.max() == 1.0:  # the usual case: every feature once
+                norm = math.sqrt(float(found[:, -1].sum())) or 1.0
+                scores = intercepts + found[:, :-1].sum(axis=0) / norm
+            else:
+                tf = np.log(tf) + 1.0
+                norm = math.sqrt(float((tf * tf) @ found[:, -1])) or 1.0
+                scores = intercepts + (tf @ found[:, :-1]) / norm
+        probabilities: list[float] = (1.0 / (1.0 + np.exp(-scores))).tolist()
+        return probabilities
 
     # -- files ----------------------------------------------------------------------------
 
@@ -111,11 +185,10 @@ class LinearModel:
             "idf": self.idf,
             "weights": self.weights,
             "intercepts": self.intercepts,
-            "thresholds": {
-                "alone": self.thresholds.alone,
-                "with_lexicon": self.thresholds.with_lexicon,
-            },
+            "thresholds": self.thresholds.to_json(),
             "trained_on": self.trained_on,
+            "untrusted": self.untrusted,
+            "cross_validated": self.cross_validated,
         }
 
     def save(self, path: Path) -> None:
@@ -125,15 +198,18 @@ class LinearModel:
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != MODEL_VERSION:
+        if data.get("version") not in (1, MODEL_VERSION):
             raise ValueError(f"{path} holds a model of another version")
+        categories = list(data["categories"])
         return cls(
-            categories=list(data["categories"]),
+            categories=categories,
             idf={k: float(v) for k, v in data["idf"].items()},
             weights={k: [float(x) for x in v] for k, v in data["weights"].items()},
             intercepts=[float(x) for x in data["intercepts"]],
-            thresholds=Thresholds(**data["thresholds"]),
+            thresholds=Thresholds.from_json(data["thresholds"], categories),
             trained_on=int(data.get("trained_on", 0)),
+            untrusted={w: list(c) for w, c in data.get("untrusted", {}).items()},
+            cross_validated=dict(data.get("cross_validated", {})),
         )
 
 
@@ -143,12 +219,21 @@ def fit(
     categories: Sequence[str],
     thresholds: Thresholds | None = None,
     c: float = 4.0,
+    *,
+    sample_weight: Sequence[float] | None = None,
+    min_df: int = 1,
+    speaks_for: Sequence[frozenset[str] | None] | None = None,
+    prune: float = 1e-4,
 ) -> LinearModel:
-    """Train one logistic regression per category (needs scikit-learn)."""
+    """Train one logistic regression per category (needs scikit-learn).
+
+    ``sample_weight`` counts some messages more than others (a small hand-labelled set beside
+    a large one); ``min_df`` leaves out features seen in fewer messages than that.
+    """
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vectorizer = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, min_df=1)
+    vectorizer = TfidfVectorizer(analyzer=lambda x: x, sublinear_tf=True, min_df=min_df)
     matrix = vectorizer.fit_transform(feature_lists)
     vocabulary: dict[str, int] = vectorizer.vocabulary_
     names = [""] * len(vocabulary)
@@ -157,18 +242,29 @@ def fit(
     weights: dict[str, list[float]] = {name: [0.0] * len(categories) for name in names}
     intercepts: list[float] = []
     for i, category in enumerate(categories):
-        y = [category in label for label in labels]
+        rows = [
+            row
+            for row in range(len(labels))
+            if speaks_for is None or (covered := speaks_for[row]) is None or category in covered
+        ]
+        y = [category in labels[row] for row in rows]
         if not any(y) or all(y):
             intercepts.append(-20.0 if not any(y) else 20.0)
             continue
         model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-        model.fit(matrix, y)
+        model.fit(
+            matrix[rows],
+            y,
+            sample_weight=None if sample_weight is None else [sample_weight[r] for r in rows],
+        )
         intercepts.append(float(model.intercept_[0]))
         for column, w in enumerate(model.coef_[0]):
             weights[names[column]][i] = float(w)
-    # Drop features that weigh nothing anywhere: smaller files, same predictions.
+    # Drop features that weigh (next to) nothing anywhere: smaller files, the same predictions.
     kept = {
-        f: [round(w, 5) for w in ws] for f, ws in weights.items() if any(abs(w) > 1e-4 for w in ws)
+        f: [round(w, 4) for w in ws]
+        for f, ws in weights.items()
+        if any(abs(w) >= prune for w in ws)
     }
     idf = {name: float(vectorizer.idf_[column]) for name, column in vocabulary.items()}
     return LinearModel(

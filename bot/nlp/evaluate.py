@@ -75,6 +75,8 @@ class Report:
     # Categories per message, predicted (all of them, scored or not) and gold.
     predicted_categories: int = 0
     gold_categories: int = 0
+    # Messages on which the tagger was unsure: it proposed no category and would ask.
+    unsure: int = 0
     # Kind and village are scored only where the gold says them (Traffy's reports do not).
     scores_kind_and_village: bool = True
 
@@ -88,6 +90,10 @@ class Report:
     @property
     def mean_gold(self) -> float:
         return self.per_message(self.gold_categories)
+
+    @property
+    def unsure_rate(self) -> float:
+        return self.per_message(self.unsure)
 
     @property
     def micro_f1(self) -> float:
@@ -120,6 +126,7 @@ class Report:
             "village_accuracy": round(self.village_accuracy, 4),
             "mean_categories": round(self.mean_predicted, 3),
             "mean_gold_categories": round(self.mean_gold, 3),
+            "unsure_rate": round(self.unsure_rate, 4),
             "categories": {
                 c: {
                     "precision": round(s.precision, 4),
@@ -143,6 +150,8 @@ class Report:
             f"macro F1          {self.macro_f1:.3f}",
             f"categories a message: {self.mean_predicted:.2f} predicted,"
             f" {self.mean_gold:.2f} gold",
+            f"unsure (no category proposed, the person is asked): {self.unsure}"
+            f" ({self.unsure_rate:.1%})",
         ]
         if self.scores_kind_and_village:
             lines += [
@@ -171,6 +180,7 @@ def evaluate(
         tags = tagger.tag(item.text, village_names)
         predicted = set(tags.categories)
         report.predicted_categories += len(predicted)
+        report.unsure += not predicted
         report.gold_categories += len(item.categories)
         for category, score in report.per_category.items():
             if category in predicted and category in item.categories:

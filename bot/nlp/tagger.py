@@ -30,6 +30,7 @@ _SPACES = re.compile(r"\s+")
 _MAX_JOIN = 3
 KINDS = ("idea", "need", "problem")  # precedence order
 ACTORS = ("external", "joint", "community")  # precedence order
+GUESSES = 3  # categories offered first when the tagger is unsure
 
 
 def _read_toml(name: str) -> dict[str, Any]:
@@ -173,8 +174,11 @@ class KeywordTagger:
         except (ImportError, RuntimeError, OSError):
             name = None
         if name is not None:
-            segment = nlpo3.segment
-            return lambda text: segment(text, custom_dict=name)
+            # nlpO3's own binding, not pythainlp's wrapper of it: the same cuts, without an
+            # import and a dictionary check on every message.
+            from nlpo3 import segment
+
+            return lambda text: segment(text, name)
         from pythainlp.tokenize import Tokenizer
 
         tokenizer = Tokenizer(custom_dict=words, engine="newmm", keep_whitespace=False)
@@ -208,7 +212,7 @@ class KeywordTagger:
         keys = [key for key in _windows(tokens) if key in known]  # lexicon words only
         matched: set[str] = set()
         lexicon = self._categories(tokens, keys, matched)
-        categories = self._combine(lexicon, tokens, clean)
+        categories, guesses = self._combine(lexicon, matched, tokens, clean)
         kind = self._kind(keys)
         return Tags(
             categories=categories,
@@ -216,6 +220,7 @@ class KeywordTagger:
             village=self._village(clean, village_names),
             keywords=_without_parts(matched),
             actor=self.actor(keys, categories) if kind != "problem" else None,
+            guesses=guesses,
         )
 
     @cached_property
@@ -286,25 +291,58 @@ class KeywordTagger:
         )
         return tuple(ranked)
 
+    def lexicon_evidence(self, text: str) -> tuple[tuple[str, ...], set[str]]:
+        """The categories the lexicon alone finds in a text, and the words it matched."""
+        tokens = [t.casefold() for t in self._tokens(normalise(text))]
+        keys = [key for key in _windows(tokens) if key in self._known]
+        matched: set[str] = set()
+        return self._categories(tokens, keys, matched), matched
+
+    def trusted_categories(self, matched: Iterable[str]) -> set[str]:
+        """The categories a lexicon word names that the model has no reason to doubt."""
+        untrusted = self.model.untrusted if self.model is not None else {}
+        return {
+            category
+            for word in matched
+            for category in self.lexicon.strong.get(word, ())
+            if category not in untrusted.get(word, ())
+        }
+
     def _combine(
-        self, lexicon: tuple[str, ...], tokens: Sequence[str], clean: str
-    ) -> tuple[str, ...]:
+        self, lexicon: tuple[str, ...], matched: set[str], tokens: Sequence[str], clean: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The categories chosen and, when none is, the best guesses (likeliest first)."""
         if self.model is None:
-            return lexicon
+            return lexicon, ()
+        categories = self.model.categories
         probabilities = dict(
-            zip(
-                self.model.categories,
-                self.model.message_probabilities(tokens, clean),
-                strict=True,
-            )
+            zip(categories, self.model.message_probabilities(tokens, clean), strict=True)
         )
         limits = self.model.thresholds
-        chosen = [c for c in lexicon if probabilities.get(c, 1.0) >= limits.with_lexicon]
-        chosen += sorted(
-            (c for c, p in probabilities.items() if p >= limits.alone and c not in chosen),
-            key=lambda c: -probabilities[c],
-        )
-        return tuple(chosen)
+        # A lexicon hit stands unless the classifier rules it out; a word the training data
+        # found doubtful for the category needs more of the classifier's agreement.
+        trusted = self.trusted_categories(matched) if lexicon else set()
+        chosen = [
+            c
+            for c in lexicon
+            if probabilities.get(c, 1.0) >= limits.with_lexicon_for(c, c in trusted)
+        ]
+        sure = [
+            c
+            for c, alone in zip(categories, self._alone, strict=True)
+            if probabilities[c] >= alone and c not in chosen
+        ]
+        chosen += sorted(sure, key=probabilities.__getitem__, reverse=True)
+        if not chosen:  # unsure: no category reached its level of confidence
+            likeliest = sorted(probabilities, key=probabilities.__getitem__, reverse=True)
+            return (), tuple(likeliest[:GUESSES])
+        return tuple(chosen), ()
+
+    @cached_property
+    def _alone(self) -> list[float]:
+        """The level at which the classifier alone chooses each category, in model order."""
+        assert self.model is not None
+        return [self.model.thresholds.alone_for(c) for c in self.model.categories]
 
     def category_probabilities(self, text: str) -> dict[str, float]:
         """The classifier's view of a text (empty without a model); for explaining tags."""

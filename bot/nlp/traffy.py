@@ -11,6 +11,10 @@ held out. It depends on nothing but the ticket ids, so it is the same on every m
 every version of the file that keeps those tickets, and no list of texts needs to be kept. Nothing
 that trains the classifier, edits the lexicon or picks a threshold may read the test part:
 :func:`split` is the only way in, and training code asks for ``dev`` only.
+
+The test part travels with the project (``tests/data/traffy_test.csv.gz``, written by
+``scripts/export_traffy_test.py``) so that CI can score it: there every row says ``part=test``,
+and :func:`split` takes a file's own ``part`` column over the hash.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Ticket:
     ticket_id: str
     text: str
     categories: frozenset[str]  # mapped onto our taxonomy
+    part: str | None = None  # "dev" or "test" when the file says (an exported part)
 
     def gold(self) -> Gold:
         # Traffy says nothing of kind or village: those are not scored on its reports.
@@ -63,16 +68,23 @@ def map_labels(labels: Iterable[str]) -> frozenset[str]:
     return frozenset(c for label in labels if (c := MAPPING.get(label.strip())) is not None)
 
 
-def load(path: Path) -> list[Ticket]:
-    """The reports that have a gold topic after the mapping."""
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The file's rows as they are (``.csv`` or ``.csv.gz``)."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def load(path: Path) -> list[Ticket]:
+    """The reports that have a gold topic after the mapping."""
+    rows = read_rows(path)
     tickets = []
     for row in rows:
         categories = map_labels((row.get("categories") or "").split("|"))
         if categories and (row.get("text") or "").strip():
-            tickets.append(Ticket(row["ticket_id"], row["text"], categories))
+            tickets.append(
+                Ticket(row["ticket_id"], row["text"], categories, row.get("part") or None)
+            )
     return tickets
 
 
@@ -90,7 +102,9 @@ def _order(ticket_id: str) -> str:
 
 def split(tickets: Sequence[Ticket], part: Literal["dev", "test"]) -> list[Ticket]:
     """The development part (four fifths) or the held-out test part (one fifth), stratified by
-    each report's set of categories."""
+    each report's set of categories. A file that names each row's part is taken at its word."""
+    if tickets and all(t.part is not None for t in tickets):
+        return [t for t in tickets if t.part == part]
     strata: dict[frozenset[str], list[Ticket]] = defaultdict(list)
     for ticket in tickets:
         strata[ticket.categories].append(ticket)
