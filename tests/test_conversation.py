@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 from bot.channels.console import run_console
@@ -227,6 +228,18 @@ async def test_an_unsure_tagger_asks_with_its_best_guesses_first(
     assert len(tags.guesses) == 3
     assert unsure.tag(ROAD).categories  # the lexicon vouches for it
     assert unsure.tag(ROAD).guesses == ()
+    # A classifier that rules every lexicon hit out: unsure, the person's own words first.
+    sceptical = replace(
+        model,
+        thresholds=Thresholds(
+            alone={c: 0.99 for c in tagger.categories},
+            with_lexicon={c: 1.01 for c in tagger.categories},
+            with_trusted={c: 1.01 for c in tagger.categories},
+        ),
+    )
+    doubted = KeywordTagger(tagger.lexicon, sceptical).tag(ROAD)
+    assert doubted.categories == ()
+    assert doubted.guesses[0] == "infrastructure"
 
     engine = Engine(store, unsure)
     await onboard(engine, store, tambon, "u1")

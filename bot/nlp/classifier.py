@@ -19,6 +19,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 MODEL_VERSION = 2  # 1: one pair of thresholds for every category (still read)
 CHAR_NGRAMS = (3,)
 # Defaults for a category the training chose no threshold for.
@@ -94,8 +96,6 @@ class LinearModel:
     @cached_property
     def _arrays(self) -> tuple[dict[str, int], Any, Any, Any]:
         """Feature rows, idf, weight matrix and intercepts as numpy arrays (built once)."""
-        import numpy as np
-
         index = {feature: row for row, feature in enumerate(self.idf)}
         idf = np.fromiter(self.idf.values(), dtype=np.float64, count=len(index))
         weights = np.zeros((len(index), len(self.categories)))
@@ -132,7 +132,9 @@ class LinearModel:
         for n in CHAR_NGRAMS:
             rows += map(grams.get, [compact[i : i + n] for i in range(len(compact) - n + 1)])
         counts = Counter(rows)
-        counts.pop(None, None)
+        missing = counts.pop(None, 0)
+        if len(counts) == len(rows) - missing:  # the usual case: every feature once
+            return self._score_rows(np.fromiter(counts, dtype=np.intp, count=len(counts)), None)
         return self._score(counts)  # type: ignore[arg-type]  # None is gone
 
     def probabilities(self, feats: Iterable[str]) -> list[float]:
@@ -141,8 +143,6 @@ class LinearModel:
         return self._score(Counter(row for f in feats if (row := index.get(f)) is not None))
 
     def _score(self, counts: Counter[int]) -> list[float]:
-        import numpy as np
-
         rows = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         return self._score_rows(rows, tf)
@@ -151,24 +151,22 @@ class LinearModel:
     def _scaled(self) -> Any:
         """Per feature row: its weights times its idf, then its idf squared (built once), so
         that scoring a message takes one lookup of its rows."""
-        import numpy as np
-
         _, idf, weights, _ = self._arrays
         return np.hstack([weights * idf[:, None], (idf * idf)[:, None]])
 
     def _score_rows(self, rows: Any, tf: Any) -> list[float]:
-        """Probabilities from the feature rows present and their counts (numpy arrays):
+        """Probabilities from the feature rows present and their counts (numpy arrays; None:
+        every one once):
         sublinear tf times idf, L2-normalised, through each category's logistic regression."""
-        import numpy as np
-
         intercepts = self._arrays[3]
         if not len(rows):
             scores = intercepts
         else:
             found = self._scaled[rows]
-            if tf.max() == 1.0:  # the usual case: every feature once
-                norm = math.sqrt(float(found[:, -1].sum())) or 1.0
-                scores = intercepts + found[:, :-1].sum(axis=0) / norm
+            if tf is None:  # every feature once: one sum gives the scores and the norm
+                totals = found.sum(axis=0)
+                norm = math.sqrt(float(totals[-1])) or 1.0
+                scores = intercepts + totals[:-1] / norm
             else:
                 tf = np.log(tf) + 1.0
                 norm = math.sqrt(float((tf * tf) @ found[:, -1])) or 1.0

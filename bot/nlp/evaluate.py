@@ -122,8 +122,13 @@ class Report:
             "messages": self.messages,
             "macro_f1": round(self.macro_f1, 4),
             "micro_f1": round(self.micro_f1, 4),
-            "kind_accuracy": round(self.kind_accuracy, 4),
-            "village_accuracy": round(self.village_accuracy, 4),
+            # null where the gold says nothing of kind and village (Traffy's reports)
+            "kind_accuracy": round(self.kind_accuracy, 4)
+            if self.scores_kind_and_village
+            else None,
+            "village_accuracy": (
+                round(self.village_accuracy, 4) if self.scores_kind_and_village else None
+            ),
             "mean_categories": round(self.mean_predicted, 3),
             "mean_gold_categories": round(self.mean_gold, 3),
             "unsure_rate": round(self.unsure_rate, 4),

@@ -27,7 +27,6 @@ from handlers.types import Tags
 _THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
 _REPEATS = re.compile(r"(.)\1{2,}")  # "maakkkk" -> "maak"; Thai words never triple a letter
 _SPACES = re.compile(r"\s+")
-_MAX_JOIN = 3
 KINDS = ("idea", "need", "problem")  # precedence order
 ACTORS = ("external", "joint", "community")  # precedence order
 GUESSES = 3  # categories offered first when the tagger is unsure
@@ -334,8 +333,10 @@ class KeywordTagger:
         ]
         chosen += sorted(sure, key=probabilities.__getitem__, reverse=True)
         if not chosen:  # unsure: no category reached its level of confidence
+            # Its guesses: what the lexicon found (the person's own words), then the likeliest.
             likeliest = sorted(probabilities, key=probabilities.__getitem__, reverse=True)
-            return (), tuple(likeliest[:GUESSES])
+            guesses = list(lexicon) + [c for c in likeliest if c not in lexicon]
+            return (), tuple(guesses[:GUESSES])
         return tuple(chosen), ()
 
     @cached_property
@@ -364,12 +365,12 @@ class KeywordTagger:
         return self._village(normalise(text), village_names)
 
     def _village(self, clean: str, village_names: Mapping[int, str] | None) -> int | None:
-        from pythainlp.util import thaiword_to_num
-
         for match in self._village_pattern.finditer(clean):
             if match["digits"]:
                 number = int(match["digits"])
             else:
+                from pythainlp.util import thaiword_to_num
+
                 try:
                     number = int(thaiword_to_num(match["word"]))
                 except ValueError:
@@ -424,9 +425,9 @@ def _without_parts(words: set[str]) -> tuple[str, ...]:
     return tuple(sorted(w for w in words if not any(w != o and w in o for o in words)))
 
 
-def _windows(tokens: Sequence[str]) -> Iterable[str]:
-    for i in range(len(tokens)):
-        joined = ""
-        for token in tokens[i : i + _MAX_JOIN]:
-            joined += token
-            yield joined
+def _windows(tokens: list[str]) -> list[str]:
+    """Every token, and every run of two and of three adjacent tokens joined."""
+    runs = tokens[:]
+    runs += map(str.__add__, tokens, tokens[1:])
+    runs += map("".join, zip(tokens, tokens[1:], tokens[2:], strict=False))
+    return runs
