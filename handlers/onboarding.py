@@ -63,17 +63,9 @@ async def start(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    invite = await members.usable_invite(ctx.store, code)
-    if invite is None:
-        return [
-            Reply(
-                T(
-                    "Sorry, the join code {code} was not found. Please check it with your "
-                    "tambon team or village head and try again.",
-                    code=ctx.args.strip()[:20],
-                )
-            )
-        ]
+    invite, problem = await members.check_invite(ctx.store, code)
+    if invite is None or problem is not None:
+        return [_code_refused(problem or members.InviteProblem.UNKNOWN, ctx.args.strip()[:20])]
     tambon = await ctx.store.get_tambon(invite.tambon_id)
     assert tambon is not None
     if (
@@ -94,13 +86,19 @@ async def start(ctx: Context) -> list[Reply]:
     if member is not None and member.onboarded:
         # A member joining again (another role, another tambon): nothing changes until they
         # consent again, so a decline or /cancel half-way keeps everything as it was.
-        ctx.goto(OnboardingStep.VILLAGE, rejoin=True, tambon=tambon.id, role=invite.role.value)
+        ctx.goto(
+            OnboardingStep.VILLAGE,
+            rejoin=True,
+            tambon=tambon.id,
+            role=invite.role.value,
+            code=invite.code,
+        )
     else:
         ctx.member = await members.start_joining(
             ctx.store, ctx.incoming.channel, ctx.incoming.user_id, invite
         )
         ctx.conversation = await ctx.store.get_conversation(ctx.member.id)
-        ctx.goto(OnboardingStep.VILLAGE)
+        ctx.goto(OnboardingStep.VILLAGE, code=invite.code)
     welcome = Reply(
         T(
             "Welcome to Tambon {tambon}, Amphoe {amphoe}, {province} province. "
@@ -112,6 +110,35 @@ async def start(ctx: Context) -> list[Reply]:
         )
     )
     return [welcome, await _ask_village(ctx)]
+
+
+def _code_refused(problem: members.InviteProblem, code: str) -> Reply:
+    """A polite answer for a join code that cannot be used, saying what to do."""
+    if problem is members.InviteProblem.EXPIRED:
+        text = T(
+            "Sorry, the join code {code} has expired. Please ask your tambon team or village "
+            "head for a new one.",
+            code=code,
+        )
+    elif problem is members.InviteProblem.USED_UP:
+        text = T(
+            "Sorry, the join code {code} has already been used as many times as it allows. "
+            "Please ask your tambon team or village head for a new one.",
+            code=code,
+        )
+    elif problem is members.InviteProblem.REVOKED:
+        text = T(
+            "Sorry, the join code {code} has been withdrawn by the tambon team. Please ask "
+            "them or your village head for a new one.",
+            code=code,
+        )
+    else:
+        text = T(
+            "Sorry, the join code {code} was not found. Please check it with your tambon "
+            "team or village head and try again.",
+            code=code,
+        )
+    return Reply(text)
 
 
 def _joining(ctx: Context) -> tuple[int, Role]:
@@ -203,12 +230,23 @@ async def consent(ctx: Context) -> list[Reply]:
             )
         ]
     rejoin = bool(ctx.data.get("rejoin"))
-    ctx.member = await members.consent(
-        ctx.store,
-        ctx.member,
-        village=int(ctx.data.get("village") or 0) if rejoin else None,
-        rejoining=_joining(ctx) if rejoin else None,
-    )
+    try:
+        ctx.member = await members.consent(
+            ctx.store,
+            ctx.member,
+            village=int(ctx.data.get("village") or 0) if rejoin else None,
+            rejoining=_joining(ctx) if rejoin else None,
+            invite_code=ctx.data.get("code"),
+        )
+    except members.InviteUnusable as refused:
+        # The code ran out while they answered: nothing changes (a first join is undone).
+        code = str(ctx.data.get("code", ""))
+        ctx.finish()
+        if not rejoin:
+            await members.forget(ctx.store, ctx.member)
+            ctx.member = None
+            ctx.conversation = None
+        return [_code_refused(refused.problem, code)]
     ctx.finish()
     replies = [
         Reply(

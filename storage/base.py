@@ -68,6 +68,9 @@ class Invite:
     role: Role
     created_at: datetime
     revoked: bool = False
+    expires_at: datetime | None = None  # None: never (codes made before expiry existed)
+    max_uses: int | None = None  # None: any number of people
+    uses: int = 0  # people who joined with it and consented
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,7 +424,23 @@ class TambonStore(Protocol):
     async def list_villages(self, tambon_id: int) -> list[Village]: ...
 
     # Join codes
-    async def create_invite(self, tambon_id: int, role: Role, code: str) -> Invite: ...
+    async def create_invite(
+        self,
+        tambon_id: int,
+        role: Role,
+        code: str,
+        expires_at: datetime | None = None,
+        max_uses: int | None = None,
+    ) -> Invite: ...
+    async def use_invite(self, code: str, now: datetime) -> bool:
+        """Count one use of a code, if it is still usable at ``now`` (not revoked, not expired,
+        not used up), in one statement; False when it is not."""
+        ...
+
+    async def revoke_invite(self, code: str) -> bool:
+        """Revoke a code; False when there is no such code or it was revoked already."""
+        ...
+
     async def get_invite(self, code: str) -> Invite | None: ...
     async def list_invites(self, tambon_id: int) -> list[Invite]: ...
 

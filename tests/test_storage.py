@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,31 @@ class TestStoreContract:
         assert await backend.get_invite("12345678") == invite
         assert await backend.get_invite("00000000") is None
         assert await backend.list_invites(tambon_id) == [invite]
+
+    async def test_invite_uses_expiry_and_revocation(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        now = datetime.now(UTC)
+        twice = await backend.create_invite(
+            tambon_id, Role.VILLAGER, "20000002", now + timedelta(days=1), 2
+        )
+        assert (twice.expires_at, twice.max_uses, twice.uses) == (
+            (now + timedelta(days=1)).replace(microsecond=0),
+            2,
+            0,
+        )
+        assert await backend.use_invite("20000002", now)
+        assert await backend.use_invite("20000002", now)
+        assert not await backend.use_invite("20000002", now)  # used up
+        assert (await backend.get_invite("20000002")).uses == 2  # type: ignore[union-attr]
+        await backend.create_invite(tambon_id, Role.TEAM, "30000003", now + timedelta(hours=1))
+        assert not await backend.use_invite("30000003", now + timedelta(hours=2))  # expired
+        assert await backend.use_invite("30000003", now)
+        assert await backend.revoke_invite("30000003")
+        assert not await backend.revoke_invite("30000003")  # once
+        assert not await backend.revoke_invite("99999999")
+        assert not await backend.use_invite("30000003", now)  # revoked
+        assert (await backend.get_invite("30000003")).revoked  # type: ignore[union-attr]
+        assert not await backend.use_invite("99999999", now)
 
     async def test_member_upsert_resets_consent_on_rejoin(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)

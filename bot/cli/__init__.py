@@ -57,12 +57,27 @@ def build_parser() -> argparse.ArgumentParser:
     tambon_list = tambon_sub.add_parser("list", help="one tambon per line, its code first")
     tambon_list.set_defaults(func=cmd_tambon_list)
 
-    invite = sub.add_parser("invite", help="make a join code")
-    invite.add_argument("--tambon", required=True, metavar="CODE")
+    invite = sub.add_parser(
+        "invite", help="make a join code (the code alone on the first line); list; revoke"
+    )
+    invite.add_argument("--tambon", metavar="CODE")
     invite.add_argument(
         "--role", choices=[r.value for r in Role if r is not Role.ADMIN], default="villager"
     )
-    invite.set_defaults(func=cmd_invite)
+    invite.add_argument(
+        "--days",
+        type=int,
+        metavar="N",
+        help="how long the code lasts (default by role: villager 90, member 30, team 7)",
+    )
+    invite.add_argument("--uses", type=int, metavar="N", help="how many people may join with it")
+    invite.set_defaults(func=cmd_invite, invite_command=None)
+    invite_sub = invite.add_subparsers(dest="invite_command")
+    invite_list = invite_sub.add_parser("list", help="the tambon's join codes and their state")
+    invite_list.add_argument("--tambon", required=True, metavar="CODE")
+    invite_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    invite_revoke = invite_sub.add_parser("revoke", help="withdraw a join code")
+    invite_revoke.add_argument("code")
 
     tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
     tag.add_argument("text", nargs="?")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from bot import i18n
 from bot.cli.common import CliError, find_tambon, open_db
 from bot.settings import Settings
-from handlers.services import gazetteer, tambons
+from handlers.services import gazetteer, members, tambons
 from handlers.types import T
-from storage.base import DuplicateTambon, Role, Tambon
+from storage.base import DuplicateTambon, Invite, Role, Tambon
 
 
 async def cmd_tambon_create(args: argparse.Namespace, settings: Settings) -> None:
@@ -55,9 +56,28 @@ async def cmd_tambon_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
+    if args.invite_command == "list":
+        await cmd_invite_list(args, settings)
+        return
+    if args.invite_command == "revoke":
+        await cmd_invite_revoke(args, settings)
+        return
+    if not args.tambon:
+        raise CliError(T("Say which tambon the join code is for: --tambon CODE."))
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
-        invite = await tambons.create_invite(store, tambon, Role(args.role))
+        try:
+            invite = await tambons.create_invite(
+                store, tambon, Role(args.role), days=args.days, uses=args.uses
+            )
+        except tambons.InviteRefused:
+            raise CliError(
+                T(
+                    "A join code lasts 1 to {days} days (--days) and lets at least one person "
+                    "join (--uses).",
+                    days=tambons.MAX_INVITE_DAYS,
+                )
+            ) from None
     print(invite.code)
     username = settings.get("TELEGRAM_BOT_USERNAME")
     basic_id = settings.get("LINE_BOT_BASIC_ID")
@@ -79,3 +99,50 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
             ),
             file=sys.stderr,
         )
+
+
+def _invite_state(invite: Invite) -> str:
+    problem = members.invite_problem(invite)
+    return "usable" if problem is None else problem.value
+
+
+async def cmd_invite_list(args: argparse.Namespace, settings: Settings) -> None:
+    """The tambon's join codes, one a line: code, role, state, uses, expiry, created."""
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        invites = await store.list_invites(tambon.id)
+    for invite in invites:
+        record = {
+            "code": invite.code,
+            "role": invite.role.value,
+            "state": _invite_state(invite),
+            "uses": invite.uses,
+            "max_uses": invite.max_uses,
+            "expires_at": invite.expires_at.isoformat() if invite.expires_at else None,
+            "created_at": invite.created_at.isoformat(),
+        }
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            uses = f"{invite.uses}/{invite.max_uses}" if invite.max_uses else str(invite.uses)
+            print(
+                "\t".join(
+                    [
+                        invite.code,
+                        invite.role.value,
+                        record["state"],  # type: ignore[list-item]
+                        uses,
+                        record["expires_at"] or "-",  # type: ignore[list-item]
+                    ]
+                )
+            )
+
+
+async def cmd_invite_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        invite = await store.get_invite(args.code)
+        if invite is None:
+            raise CliError(T("There is no join code {code}.", code=args.code))
+        if not await tambons.revoke_invite(store, args.code):
+            raise CliError(T("Join code {code} was withdrawn already.", code=args.code))
+    print(i18n.render(T("Join code {code} withdrawn.", code=args.code), settings.locale))

@@ -7,15 +7,47 @@ nothing until the person consents again, so a decline or /cancel half-way keeps 
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
 from storage.base import Invite, Member, Role, Store
 
 
-async def usable_invite(store: Store, code: str) -> Invite | None:
-    """The invite behind a join code, if it can still be used (it exists and is not revoked)."""
+class InviteProblem(enum.StrEnum):
+    """Why a join code cannot be used."""
+
+    UNKNOWN = "unknown"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    USED_UP = "used_up"
+
+
+class InviteUnusable(Exception):
+    """The join code stopped being usable between /start and the consent."""
+
+    def __init__(self, problem: InviteProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def invite_problem(invite: Invite | None, now: datetime | None = None) -> InviteProblem | None:
+    """What stops a code being used now, or None when it can be."""
+    now = now or datetime.now(UTC)
+    if invite is None:
+        return InviteProblem.UNKNOWN
+    if invite.revoked:
+        return InviteProblem.REVOKED
+    if invite.expires_at is not None and invite.expires_at <= now:
+        return InviteProblem.EXPIRED
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        return InviteProblem.USED_UP
+    return None
+
+
+async def check_invite(store: Store, code: str) -> tuple[Invite | None, InviteProblem | None]:
+    """The invite behind a join code and what, if anything, stops it being used now."""
     invite = await store.get_invite(code)
-    return None if invite is None or invite.revoked else invite
+    return invite, invite_problem(invite)
 
 
 async def start_joining(store: Store, channel: str, user_id: str, invite: Invite) -> Member:
@@ -29,10 +61,18 @@ async def consent(
     *,
     village: int | None,
     rejoining: tuple[int, Role] | None = None,
+    invite_code: str | None = None,
 ) -> Member:
     """The person consents: their village (0 or None: not said) and the consent are stored in
-    one transaction; for a re-join, the new tambon and role take effect only now."""
+    one transaction; for a re-join, the new tambon and role take effect only now. The join
+    code's use is counted in the same transaction; a code that expired, was used up or revoked
+    since /start raises :class:`InviteUnusable` and nothing is stored."""
     async with store.transaction():
+        if invite_code is not None:
+            now = datetime.now(UTC)
+            if not await store.use_invite(invite_code, now):
+                problem = invite_problem(await store.get_invite(invite_code), now)
+                raise InviteUnusable(problem or InviteProblem.USED_UP)
         if rejoining is not None:
             tambon_id, role = rejoining
             member = await store.upsert_member(

@@ -8,11 +8,12 @@ import secrets
 import tomllib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, TextIO
 
 from handlers.services import gazetteer
+from handlers.services.members import invite_problem
 from handlers.services.privacy import spreadsheet_safe
 from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
 
@@ -63,12 +64,42 @@ async def create_tambon(
     )
 
 
-async def create_invite(store: Store, tambon: Tambon, role: Role) -> Invite:
-    """A fresh join code: digits only, easy to type on any phone keyboard."""
+# How long a join code lasts unless told otherwise, by the role it gives: villagers' codes
+# last a planning season; codes that open the team's commands are short-lived, since a code
+# shown on a slide at a hearing can be photographed.
+INVITE_DAYS = {Role.VILLAGER: 90, Role.MEMBER: 30, Role.TEAM: 7, Role.ADMIN: 2}
+MAX_INVITE_DAYS = 366
+
+
+class InviteRefused(ValueError):
+    """Days or uses out of range."""
+
+
+async def create_invite(
+    store: Store,
+    tambon: Tambon,
+    role: Role,
+    *,
+    days: int | None = None,
+    uses: int | None = None,
+) -> Invite:
+    """A fresh join code: digits only, easy to type on any phone keyboard. It lasts ``days``
+    (default: ``INVITE_DAYS`` for the role) and lets ``uses`` people join (default: any)."""
+    days = INVITE_DAYS[role] if days is None else days
+    if not 1 <= days <= MAX_INVITE_DAYS:
+        raise InviteRefused(f"days must be 1 to {MAX_INVITE_DAYS}")
+    if uses is not None and uses < 1:
+        raise InviteRefused("uses must be at least 1")
+    expires = datetime.now(UTC) + timedelta(days=days)
     while True:
         code = "".join(secrets.choice("0123456789") for _ in range(JOIN_CODE_DIGITS))
         if await store.get_invite(code) is None:
-            return await store.create_invite(tambon.id, role, code)
+            return await store.create_invite(tambon.id, role, code, expires, uses)
+
+
+async def revoke_invite(store: Store, code: str) -> bool:
+    """Withdraw a join code; False when there is none such or it was withdrawn already."""
+    return await store.revoke_invite(code)
 
 
 def _sample() -> dict[str, Any]:
@@ -95,7 +126,9 @@ async def ensure_sample_tambon(store: Store) -> Sample | None:
         for tambon in tambons:
             if tambon.code == sample["code"]:
                 invites = [
-                    i for i in await store.list_invites(tambon.id) if i.role is Role.VILLAGER
+                    i
+                    for i in await store.list_invites(tambon.id)
+                    if i.role is Role.VILLAGER and invite_problem(i) is None
                 ]
                 invite = (
                     invites[0] if invites else await create_invite(store, tambon, Role.VILLAGER)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from storage.base import DuplicateTambon, Invite, Role, Tambon, Village
-from storage.sql.common import Row, SQLBase, _now, from_row
+from storage.sql.common import Row, SQLBase, _db_value, _now, from_row
 
 
 class TambonQueries(SQLBase):
@@ -79,10 +80,18 @@ class TambonQueries(SQLBase):
     def _invite(row: Row) -> Invite:
         return from_row(Invite, row)
 
-    async def create_invite(self, tambon_id: int, role: Role, code: str) -> Invite:
+    async def create_invite(
+        self,
+        tambon_id: int,
+        role: Role,
+        code: str,
+        expires_at: datetime | None = None,
+        max_uses: int | None = None,
+    ) -> Invite:
         await self._exec(
-            "INSERT INTO invites (code, tambon_id, role, created_at) VALUES (?, ?, ?, ?)",
-            (code, tambon_id, role.value, _now()),
+            "INSERT INTO invites (code, tambon_id, role, created_at, expires_at, max_uses)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (code, tambon_id, role.value, _now(), _db_value(expires_at), max_uses),
         )
         invite = await self.get_invite(code)
         assert invite is not None
@@ -91,6 +100,24 @@ class TambonQueries(SQLBase):
     async def get_invite(self, code: str) -> Invite | None:
         row = await self._one("SELECT * FROM invites WHERE code = ?", (code,))
         return self._invite(row) if row else None
+
+    async def use_invite(self, code: str, now: datetime) -> bool:
+        return bool(
+            await self._exec(
+                "UPDATE invites SET uses = uses + 1 WHERE code = ? AND revoked = 0"
+                " AND (expires_at IS NULL OR expires_at > ?)"
+                " AND (max_uses IS NULL OR uses < max_uses) RETURNING code",
+                (code, _db_value(now)),
+            )
+        )
+
+    async def revoke_invite(self, code: str) -> bool:
+        return bool(
+            await self._exec(
+                "UPDATE invites SET revoked = 1 WHERE code = ? AND revoked = 0 RETURNING code",
+                (code,),
+            )
+        )
 
     async def list_invites(self, tambon_id: int) -> list[Invite]:
         rows = await self._all(

@@ -1,0 +1,129 @@
+"""Join codes that end: expiry, a number of uses, revocation; in chat and on the command line.
+
+The clock is the codes' own: a code is made already expired (its expiry in the past) rather
+than waited for.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.core import Engine
+from handlers.services import tambons
+from storage.base import Role, Store, Tambon
+from tests.conftest import console, run_cli, th
+
+THANKS = (
+    "Thank you! You can now tell us about a problem or a need in your village: just type it "
+    "in your own words, for example: the road in moo 3 is full of potholes."
+)
+EXPIRED = (
+    "Sorry, the join code {code} has expired. Please ask your tambon team or village head for "
+    "a new one."
+)
+USED_UP = (
+    "Sorry, the join code {code} has already been used as many times as it allows. Please ask "
+    "your tambon team or village head for a new one."
+)
+REVOKED = (
+    "Sorry, the join code {code} has been withdrawn by the tambon team. Please ask them or your "
+    "village head for a new one."
+)
+
+
+async def test_an_expired_code_is_refused_politely_and_stores_nothing(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    await store.create_invite(tambon.id, Role.TEAM, "11112222", past)
+    (answer,) = await console(engine, "u1", "/start 11112222")
+    assert th(EXPIRED, code="11112222") in answer
+    assert await store.get_member("console", "u1") is None
+
+
+async def test_a_revoked_code_is_refused(engine: Engine, store: Store, tambon: Tambon) -> None:
+    invite = await tambons.create_invite(store, tambon, Role.VILLAGER)
+    assert await tambons.revoke_invite(store, invite.code)
+    (answer,) = await console(engine, "u1", f"/start {invite.code}")
+    assert th(REVOKED, code=invite.code) in answer
+    assert await store.get_member("console", "u1") is None
+
+
+async def test_uses_are_counted_at_consent_and_the_last_one_goes_to_the_first_to_consent(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    invite = await tambons.create_invite(store, tambon, Role.VILLAGER, uses=1)
+    # Two people start with the one-use code; one sends /start twice: nothing is used yet.
+    await console(engine, "a", f"/start {invite.code}", f"/start {invite.code}", "2")
+    await console(engine, "b", f"/start {invite.code}", "3")
+    assert (await store.get_invite(invite.code)).uses == 0  # type: ignore[union-attr]
+    (done,) = await console(engine, "a", "1")
+    assert th(THANKS) in done
+    (refused,) = await console(engine, "b", "1")
+    assert th(USED_UP, code=invite.code) in refused
+    assert (await store.get_invite(invite.code)).uses == 1  # type: ignore[union-attr]
+    a = await store.get_member("console", "a")
+    assert a is not None
+    assert a.onboarded
+    assert await store.get_member("console", "b") is None  # their half-join is undone
+    (late,) = await console(engine, "c", f"/start {invite.code}")
+    assert th(USED_UP, code=invite.code) in late
+
+
+async def test_a_code_revoked_during_a_rejoin_changes_nothing(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    first = await tambons.create_invite(store, tambon, Role.VILLAGER)
+    await console(engine, "u1", f"/start {first.code}", "2", "1")
+    team = await tambons.create_invite(store, tambon, Role.TEAM)
+    await console(engine, "u1", f"/start {team.code}", "2")
+    assert await tambons.revoke_invite(store, team.code)
+    (refused,) = await console(engine, "u1", "1")
+    assert th(REVOKED, code=team.code) in refused
+    member = await store.get_member("console", "u1")
+    assert member is not None
+    assert member.onboarded
+    assert member.role is Role.VILLAGER
+
+
+async def test_default_expiry_is_short_for_team_codes(store: Store, tambon: Tambon) -> None:
+    villager = await tambons.create_invite(store, tambon, Role.VILLAGER)
+    team = await tambons.create_invite(store, tambon, Role.TEAM)
+    assert villager.expires_at is not None
+    assert team.expires_at is not None
+    assert team.expires_at - team.created_at <= timedelta(days=7, seconds=1)
+    assert villager.expires_at - villager.created_at >= timedelta(days=60)
+
+
+def test_invite_cli_days_uses_list_and_revoke(tmp_path: Path) -> None:
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "PATH": "/usr/bin:/bin"}
+    assert run_cli(env, "tambon", "create", "--code", "600801", "--villages", "3").returncode == 0
+    made = run_cli(
+        env, "invite", "--tambon", "600801", "--role", "member", "--days", "3", "--uses", "5"
+    )
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.splitlines()[0]
+    assert code.isdigit()  # the code alone on the first line, as scripts read it
+    listed = run_cli(env, "invite", "list", "--tambon", "600801", "--json")
+    (record,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert record["code"] == code
+    assert record["state"] == "usable"
+    assert (record["role"], record["uses"], record["max_uses"]) == ("member", 0, 5)
+    expires = datetime.fromisoformat(record["expires_at"])
+    assert timedelta(days=2) < expires - datetime.now(UTC) <= timedelta(days=3)
+    revoked = run_cli(env, "invite", "revoke", code)
+    assert revoked.returncode == 0
+    assert code in revoked.stdout
+    again = run_cli(env, "invite", "revoke", code)
+    assert again.returncode == 2
+    assert code in again.stderr
+    table = run_cli(env, "invite", "list", "--tambon", "600801").stdout
+    assert table.split("\t")[:3] == [code, "member", "revoked"]
+    for bad in (["--days", "0"], ["--days", "400"], ["--uses", "0"]):
+        refused = run_cli(env, "invite", "--tambon", "600801", *bad)
+        assert refused.returncode == 2
+        assert "Traceback" not in refused.stderr
+    assert len(run_cli(env, "invite", "list", "--tambon", "600801").stdout.splitlines()) == 1
+    assert run_cli(env, "invite", "revoke", "12345678").returncode == 2
