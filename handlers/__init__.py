@@ -12,10 +12,17 @@ from handlers.router import Router
 
 def build_router() -> Router:
     """The bot's whole conversation, one router per feature merged together."""
-    from handlers import account, intake, onboarding, summaries, voting
+    from handlers import access, account, intake, onboarding, summaries, voting
 
     root = Router()
-    features = (onboarding.router, intake.router, account.router, voting.router, summaries.router)
+    features = (
+        onboarding.router,
+        intake.router,
+        account.router,
+        voting.router,
+        summaries.router,
+        access.router,
+    )
     for feature in features:
         root.include(feature)
     return root

@@ -127,3 +127,40 @@ def test_invite_cli_days_uses_list_and_revoke(tmp_path: Path) -> None:
         assert "Traceback" not in refused.stderr
     assert len(run_cli(env, "invite", "list", "--tambon", "600801").stdout.splitlines()) == 1
     assert run_cli(env, "invite", "revoke", "12345678").returncode == 2
+
+
+async def test_the_team_makes_and_withdraws_codes_in_chat(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from tests.conftest import onboard
+
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    await onboard(engine, store, tambon, "villager")
+    (asked,) = await console(engine, "lead", "/invite")
+    assert th("A join code for whom?") in asked
+    assert th("Tambon working team") in asked
+    assert th("Administrator") not in asked  # admin codes are made on the server only
+    (made,) = await console(engine, "lead", "2")  # the second button: member
+    invites = [i for i in await store.list_invites(tambon.id) if i.role is Role.MEMBER]
+    (code,) = invites
+    assert code.code in made
+    assert code.expires_at is not None
+    assert code.expires_at - code.created_at >= timedelta(days=29)
+    (joined,) = await console(engine, "newcomer", f"/start {code.code}")
+    assert "Traceback" not in joined
+    assert await store.get_member("console", "newcomer") is not None
+    # A villager may do neither; another tambon's code is unknown here.
+    (refused,) = await console(engine, "villager", "/invite")
+    assert th("A join code for whom?") not in refused
+    other = await tambons.create_tambon(store, "600802", 2)
+    foreign = await tambons.create_invite(store, other, Role.TEAM)
+    (unknown,) = await console(engine, "lead", f"/revoke {foreign.code}")
+    assert th("There is no join code {code}.", code=foreign.code) in unknown
+    assert not (await store.get_invite(foreign.code)).revoked  # type: ignore[union-attr]
+    (withdrawn,) = await console(engine, "lead", f"/revoke {code.code}")
+    assert code.code in withdrawn
+    assert (await store.get_invite(code.code)).revoked  # type: ignore[union-attr]
+    (again,) = await console(engine, "lead", f"/revoke {code.code}")
+    assert th("Join code {code} was withdrawn already.", code=code.code) in again
+    (late,) = await console(engine, "another", f"/start {code.code}")
+    assert th(REVOKED, code=code.code) in late
