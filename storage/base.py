@@ -457,6 +457,10 @@ class MemberStore(Protocol):
         ...
 
     async def get_member_by_id(self, member_id: int) -> Member | None: ...
+    async def list_members(self, tambon_id: int) -> list[Member]:
+        """The tambon's members, by village (none last), then role, then joining order."""
+        ...
+
     async def upsert_member(
         self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None
     ) -> Member:

@@ -164,3 +164,33 @@ async def test_the_team_makes_and_withdraws_codes_in_chat(
     assert th("Join code {code} was withdrawn already.", code=code.code) in again
     (late,) = await console(engine, "another", f"/start {code.code}")
     assert th(REVOKED, code=code.code) in late
+
+
+async def test_member_list_and_role_keep_the_last_administrator(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    from tests.conftest import onboard, run_cli_ok
+
+    await onboard(engine, store, tambon, "v1", village=2)
+    await onboard(engine, store, tambon, "lead", village=1, role=Role.TEAM)
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    listed = await run_cli_ok(env, "member", "list", "--tambon", tambon.code, "--json")
+    records = [json.loads(line) for line in listed.splitlines()]
+    assert [(r["village"], r["role"]) for r in records] == [(1, "team"), (2, "villager")]
+    assert all(r["consented"] for r in records)
+    assert "lead" not in listed  # no chat account ids (the console user ids here)
+    assert "v1" not in listed
+    lead, villager = records[0]["id"], records[1]["id"]
+    await run_cli_ok(env, "member", "role", str(lead), "admin")
+    last = run_cli(env, "member", "role", str(lead), "team")
+    assert last.returncode == 2
+    assert "Traceback" not in last.stderr
+    member = await store.get_member_by_id(lead)
+    assert member is not None
+    assert member.role is Role.ADMIN  # still the administrator
+    await run_cli_ok(env, "member", "role", str(villager), "admin")
+    await run_cli_ok(env, "member", "role", str(lead), "team")  # another admin exists now
+    member = await store.get_member_by_id(lead)
+    assert member is not None
+    assert member.role is Role.TEAM
+    assert run_cli(env, "member", "role", "999", "team").returncode == 2

@@ -87,6 +87,20 @@ class TestStoreContract:
         assert await backend.get_invite("00000000") is None
         assert await backend.list_invites(tambon_id) == [invite]
 
+    async def test_members_listed_by_village_then_role(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        nowhere = await backend.upsert_member("line", "U0", tambon_id, Role.VILLAGER, None)
+        second = await backend.upsert_member("line", "U2", tambon_id, Role.VILLAGER, None)
+        first = await backend.upsert_member("line", "U1", tambon_id, Role.TEAM, None)
+        await backend.update_member(second.id, village_moo=2)
+        await backend.update_member(first.id, village_moo=1)
+        assert [m.id for m in await backend.list_members(tambon_id)] == [
+            first.id,
+            second.id,
+            nowhere.id,
+        ]
+        assert await backend.list_members(tambon_id + 1) == []
+
     async def test_invite_uses_expiry_and_revocation(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)
         now = datetime.now(UTC)

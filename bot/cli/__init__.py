@@ -11,6 +11,7 @@ from typing import Any
 from bot import i18n
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
+from bot.cli.members import cmd_member_list, cmd_member_role
 from bot.cli.nlp import cmd_tag, cmd_train
 from bot.cli.polls import (
     cmd_poll_close,
@@ -78,6 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     invite_list.add_argument("--json", action="store_true", help="one JSON object per line")
     invite_revoke = invite_sub.add_parser("revoke", help="withdraw a join code")
     invite_revoke.add_argument("code")
+
+    member = sub.add_parser("member", help="the tambon's members and their roles")
+    member_sub = member.add_subparsers(dest="member_command", required=True)
+    member_list = member_sub.add_parser("list", help="members by village and role")
+    member_list.add_argument("--tambon", required=True, metavar="CODE")
+    member_list.add_argument("--json", action="store_true", help="one JSON object per line")
+    member_list.set_defaults(func=cmd_member_list)
+    member_role = member_sub.add_parser("role", help="give a member another role")
+    member_role.add_argument("id", type=int)
+    member_role.add_argument("role", choices=[r.value for r in Role])
+    member_role.set_defaults(func=cmd_member_role)
 
     tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
     tag.add_argument("text", nargs="?")

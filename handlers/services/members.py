@@ -106,3 +106,22 @@ async def set_reachable(store: Store, member: Member, reachable: bool) -> Member
     return await store.update_member(
         member.id, unreachable_at=None if reachable else datetime.now(UTC)
     )
+
+
+class LastAdmin(Exception):
+    """The change would leave the tambon without an administrator."""
+
+
+async def change_role(store: Store, member: Member, role: Role) -> Member:
+    """Give a member another role, in one transaction; the tambon's last administrator keeps
+    theirs (:class:`LastAdmin`)."""
+    async with store.transaction():
+        if member.role is Role.ADMIN and role is not Role.ADMIN:
+            admins = [
+                m
+                for m in await store.list_members(member.tambon_id)
+                if m.role is Role.ADMIN and m.onboarded
+            ]
+            if [m.id for m in admins] == [member.id]:
+                raise LastAdmin(member.pseudonym)
+        return await store.update_member(member.id, role=role.value)

@@ -55,6 +55,14 @@ class MemberQueries(SQLBase):
         row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
         return self._member(row) if row else None
 
+    async def list_members(self, tambon_id: int) -> list[Member]:
+        rows = await self._all(
+            "SELECT * FROM members WHERE tambon_id = ?"
+            " ORDER BY village_moo IS NULL, village_moo, role, id",
+            (tambon_id,),
+        )
+        return [self._member(r) for r in rows]
+
     async def upsert_member(
         self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None
     ) -> Member:

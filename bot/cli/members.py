@@ -1,0 +1,60 @@
+"""``tambon-bot member``: the tambon's members, and their roles."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from bot import i18n
+from bot.cli.common import CliError, find_tambon, open_db
+from bot.settings import Settings
+from handlers.services import members
+from handlers.types import T
+from storage.base import Role
+
+
+async def cmd_member_list(args: argparse.Namespace, settings: Settings) -> None:
+    """One member a line, by village then role: id, role, village, pseudonym, joined, state.
+    No names or chat accounts: the pseudonym is what the team sees in chat too."""
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        found = await store.list_members(tambon.id)
+    for member in found:
+        record = {
+            "id": member.id,
+            "role": member.role.value,
+            "village": member.village_moo,
+            "pseudonym": member.pseudonym,
+            "channel": member.channel,
+            "joined": member.created_at.isoformat(),
+            "consented": member.onboarded,
+        }
+        if args.json:
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            village = "-" if member.village_moo is None else str(member.village_moo)
+            state = "member" if member.onboarded else "joining"
+            print("\t".join([str(member.id), member.role.value, village, member.pseudonym, state]))
+
+
+async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        member = await store.get_member_by_id(args.id)
+        if member is None:
+            raise CliError(T("There is no member {ref}.", ref=args.id))
+        try:
+            changed = await members.change_role(store, member, Role(args.role))
+        except members.LastAdmin:
+            raise CliError(
+                T(
+                    "Member {ref} is the tambon's last administrator: make someone else "
+                    "administrator first.",
+                    ref=args.id,
+                )
+            ) from None
+    print(
+        i18n.render(
+            T("Member {ref} is now: {role}.", ref=changed.id, role=changed.role.value),
+            settings.locale,
+        )
+    )
