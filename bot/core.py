@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from bot import i18n, reportfiles
@@ -106,8 +107,10 @@ class Engine:
         default_locale: str = i18n.DEFAULT_LOCALE,
         router: Router | None = None,
         public_url: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.public_url = public_url
         self.tagger = tagger
         self.default_locale = default_locale
@@ -148,6 +151,7 @@ class Engine:
             public_url=self.public_url,
             default_locale=self.default_locale,
             translate=i18n.render,
+            clock=self.clock,
         )
         replies = await dispatch(self.router, ctx)
         locale = self.locale_of(ctx)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
+from datetime import datetime
 
 from handlers import payloads as p
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
-from handlers.services import members
+from handlers.services import limits, members
 from handlers.types import Choice, Reply, T
 from handlers.voting import here
 from storage.base import Role, Tambon
@@ -63,9 +65,18 @@ async def start(ctx: Context) -> list[Reply]:
                 )
             )
         ]
+    now = ctx.now()
+    until = await limits.locked_until(ctx.store, limits.JOIN_CODES, ctx.who, now)
+    if until is not None:
+        return [_wait(until, now)]
     invite, problem = await members.check_invite(ctx.store, code)
+    if invite is None:  # a guess, or a slip: counted, and a few in a row mean a pause
+        until = await limits.failed(ctx.store, limits.JOIN_CODES, ctx.who, now)
+        if until is not None:
+            return [_wait(until, now)]
     if invite is None or problem is not None:
         return [_code_refused(problem or members.InviteProblem.UNKNOWN, ctx.args.strip()[:20])]
+    await limits.succeeded(ctx.store, limits.JOIN_CODES, ctx.who)
     tambon = await ctx.store.get_tambon(invite.tambon_id)
     assert tambon is not None
     if (
@@ -110,6 +121,19 @@ async def start(ctx: Context) -> list[Reply]:
         )
     )
     return [welcome, await _ask_village(ctx)]
+
+
+def _wait(until: datetime, now: datetime) -> Reply:
+    """Too many wrong codes: when they may try again, in minutes."""
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    return Reply(
+        T(
+            "That was several wrong join codes in a row, so joining is paused for you for "
+            "{minutes} minutes. Please check the code with your tambon team or village head, "
+            "then try again.",
+            minutes=minutes,
+        )
+    )
 
 
 def _code_refused(problem: members.InviteProblem, code: str) -> Reply:

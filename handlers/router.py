@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from handlers.services.privacy import HIDDEN, redact_numbers
@@ -41,6 +42,16 @@ class Context:
     # Renders a sentence in a language, for the few words a flow must store or cut as text (a
     # number hidden in a ballot option); the engine passes the catalogs' renderer.
     translate: Callable[[Text, str], str] = lambda text, locale: text.msgid
+    # The time now; the engine's clock (tests move it instead of sleeping).
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def who(self) -> str:
+        """The person behind the message, as limits count them: channel and platform id."""
+        return f"{self.incoming.channel}:{self.incoming.user_id}"
 
     def hide_numbers(self, text: str, locale: str | None = None) -> str:
         """``text`` with phone and ID numbers hidden (the note in ``locale``, or this

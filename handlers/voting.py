@@ -7,6 +7,7 @@ store only when submitted, where one ballot per person and poll is enforced.
 from __future__ import annotations
 
 import enum
+import math
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from handlers import payloads as p
 from handlers.labels import village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
+from handlers.services import limits
 from handlers.services.polls import (
     OPTION_CHARS,
     TITLE_CHARS,
@@ -130,17 +132,40 @@ async def here(ctx: Context) -> list[Reply]:
     """/here CODE: the voter is in the hall (the code is on its screen)."""
     assert ctx.member is not None
     code = "".join(ch for ch in ctx.args.translate(THAI_DIGITS) if ch.isdecimal())
-    poll = await _open_poll(ctx)
-    if poll is None or not await mark_present(ctx.store, poll, ctx.member, code):
-        return [
-            Reply(
-                T(
-                    "That code does not match an open poll of your tambon. Please check the "
-                    "code on the hall's screen."
+    now = ctx.now()
+    until = await limits.locked_until(ctx.store, limits.HALL_CODES, ctx.who, now)
+    if until is None:
+        poll = await _open_poll(ctx)
+        if poll is not None and await mark_present(ctx.store, poll, ctx.member, code):
+            await limits.succeeded(ctx.store, limits.HALL_CODES, ctx.who)
+            return [
+                Reply(
+                    T("Thank you, you are counted as present at the hearing. Type /vote to vote.")
                 )
+            ]
+        # Only a guess at a code in use counts (not a /here before any poll asks for one).
+        guessing = poll is not None and poll.presence_code is not None
+        if guessing:
+            until = await limits.failed(ctx.store, limits.HALL_CODES, ctx.who, now)
+        if until is None:
+            return [
+                Reply(
+                    T(
+                        "That code does not match an open poll of your tambon. Please check the "
+                        "code on the hall's screen."
+                    )
+                )
+            ]
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    return [
+        Reply(
+            T(
+                "That was several wrong hall codes in a row, so /here is paused for you for "
+                "{minutes} minutes. If you are in the hall, please ask the team at the desk.",
+                minutes=minutes,
             )
-        ]
-    return [Reply(T("Thank you, you are counted as present at the hearing. Type /vote to vote."))]
+        )
+    ]
 
 
 @router.command("presence", roles=[Role.TEAM, Role.ADMIN])

@@ -74,6 +74,17 @@ class Invite:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempts:
+    """Wrong guesses of one kind by one person within a window, and a lockout if any."""
+
+    kind: str
+    who: str
+    failures: int
+    first_at: datetime
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Member:
     id: int
     channel: str
@@ -457,6 +468,9 @@ class MemberStore(Protocol):
         ...
 
     async def get_member_by_id(self, member_id: int) -> Member | None: ...
+    async def get_attempts(self, kind: str, who: str) -> Attempts | None: ...
+    async def save_attempts(self, attempts: Attempts) -> None: ...
+    async def clear_attempts(self, kind: str, who: str) -> None: ...
     async def list_members(self, tambon_id: int) -> list[Member]:
         """The tambon's members, by village (none last), then role, then joining order."""
         ...

@@ -12,6 +12,7 @@ import pytest
 
 from storage import open_store, sqlite_path
 from storage.base import (
+    Attempts,
     ConstraintError,
     Correction,
     DuplicateTambon,
@@ -86,6 +87,19 @@ class TestStoreContract:
         assert await backend.get_invite("12345678") == invite
         assert await backend.get_invite("00000000") is None
         assert await backend.list_invites(tambon_id) == [invite]
+
+    async def test_attempts_are_kept_and_cleared(self, backend: Store) -> None:
+        now = datetime.now(UTC).replace(microsecond=0)
+        assert await backend.get_attempts("join", "line:U1") is None
+        await backend.save_attempts(Attempts("join", "line:U1", 1, now))
+        await backend.save_attempts(Attempts("join", "line:U1", 2, now, now + timedelta(hours=1)))
+        await backend.save_attempts(Attempts("hall", "line:U1", 1, now))
+        assert await backend.get_attempts("join", "line:U1") == Attempts(
+            "join", "line:U1", 2, now, now + timedelta(hours=1)
+        )
+        await backend.clear_attempts("join", "line:U1")
+        assert await backend.get_attempts("join", "line:U1") is None
+        assert await backend.get_attempts("hall", "line:U1") is not None
 
     async def test_members_listed_by_village_then_role(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)

@@ -6,7 +6,7 @@ import json
 import secrets
 from typing import Any
 
-from storage.base import Conversation, Member, Role
+from storage.base import Attempts, Conversation, Member, Role
 from storage.sql.common import (
     _MEMBER_FIELDS,
     Row,
@@ -54,6 +54,28 @@ class MemberQueries(SQLBase):
     async def get_member_by_id(self, member_id: int) -> Member | None:
         row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
         return self._member(row) if row else None
+
+    async def get_attempts(self, kind: str, who: str) -> Attempts | None:
+        row = await self._one("SELECT * FROM attempts WHERE kind = ? AND who = ?", (kind, who))
+        return from_row(Attempts, row) if row else None
+
+    async def save_attempts(self, attempts: Attempts) -> None:
+        await self._exec(
+            "INSERT INTO attempts (kind, who, failures, first_at, locked_until)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, who) DO UPDATE SET"
+            " failures = excluded.failures, first_at = excluded.first_at,"
+            " locked_until = excluded.locked_until",
+            (
+                attempts.kind,
+                attempts.who,
+                attempts.failures,
+                _db_value(attempts.first_at),
+                _db_value(attempts.locked_until),
+            ),
+        )
+
+    async def clear_attempts(self, kind: str, who: str) -> None:
+        await self._exec("DELETE FROM attempts WHERE kind = ? AND who = ?", (kind, who))
 
     async def list_members(self, tambon_id: int) -> list[Member]:
         rows = await self._all(

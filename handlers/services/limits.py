@@ -1,0 +1,55 @@
+"""Limits on guessing: a few wrong join codes or hall codes, then a pause.
+
+Each kind of guess has its :class:`Limit`: so many failures within a window lock the person
+out for a while. The count lives in the store (the ``attempts`` table), in the same transaction
+as the answer, so a lockout holds across restarts and across the processes that share a store.
+A right guess clears the count. ``now`` comes from the caller (the engine's clock), so tests
+move time instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from storage.base import Attempts, Store
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: str
+    failures: int  # this many wrong guesses ...
+    window: timedelta  # ... within this long ...
+    lockout: timedelta  # ... and the person waits this long
+
+
+# A join code has 10^8 values and a person mistypes one now and then: five tries in a quarter of
+# an hour, then a quarter of an hour's pause (at most 480 guesses a day against 10^8).
+JOIN_CODES = Limit("join", 5, timedelta(minutes=15), timedelta(minutes=15))
+# A hall code has 10^6 values and lives for one hearing: five tries, then an hour's pause, so
+# that guessing one from outside the hall takes years rather than hours.
+HALL_CODES = Limit("hall", 5, timedelta(hours=1), timedelta(hours=1))
+
+
+async def locked_until(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
+    """When the person may guess again, if they are locked out now."""
+    found = await store.get_attempts(limit.kind, who)
+    if found is not None and found.locked_until is not None and found.locked_until > now:
+        return found.locked_until
+    return None
+
+
+async def failed(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
+    """Count a wrong guess; returns when they may guess again if this one locks them out."""
+    found = await store.get_attempts(limit.kind, who)
+    if found is None or now - found.first_at > limit.window or found.locked_until is not None:
+        found = Attempts(limit.kind, who, 0, now)
+    failures = found.failures + 1
+    until = now + limit.lockout if failures >= limit.failures else None
+    await store.save_attempts(Attempts(limit.kind, who, failures, found.first_at, until))
+    return until
+
+
+async def succeeded(store: Store, limit: Limit, who: str) -> None:
+    """A right guess: the count starts again."""
+    await store.clear_attempts(limit.kind, who)

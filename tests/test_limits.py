@@ -1,0 +1,121 @@
+"""Limits on guessing codes: a few wrong join codes or hall codes, then a pause; with a clock
+the test moves, not sleeps. The count is in the store, so it holds for a new engine (a
+restart, another process) on the same store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.core import Engine
+from bot.nlp import KeywordTagger
+from handlers.services import limits, tambons
+from storage.base import PollMethod, Role, Store, Tambon
+from tests.conftest import console, onboard, th
+
+JOIN_PAUSED = (
+    "That was several wrong join codes in a row, so joining is paused for you for {minutes} "
+    "minutes. Please check the code with your tambon team or village head, then try again."
+)
+HALL_PAUSED = (
+    "That was several wrong hall codes in a row, so /here is paused for you for {minutes} "
+    "minutes. If you are in the hall, please ask the team at the desk."
+)
+NOT_FOUND = (
+    "Sorry, the join code {code} was not found. Please check it with your tambon team or "
+    "village head and try again."
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_wrong_join_codes_lock_out_then_the_right_one_works_after_the_pause(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    clock = Clock()
+    engine = Engine(store, tagger, clock=clock)
+    invite = await tambons.create_invite(store, tambon, Role.VILLAGER)
+    wrong = [f"/start {10000000 + i}" for i in range(limits.JOIN_CODES.failures)]
+    answers = await console(engine, "guesser", *wrong)
+    assert all(
+        th(NOT_FOUND, code=w.split()[1]) in a
+        for a, w in zip(answers[:-1], wrong[:-1], strict=True)
+    )
+    minutes = int(limits.JOIN_CODES.lockout.total_seconds() // 60)
+    assert th(JOIN_PAUSED, minutes=minutes) in answers[-1]
+    # Locked: even the right code waits, and a restart (a new engine) changes nothing.
+    (locked,) = await console(
+        Engine(store, tagger, clock=clock), "guesser", f"/start {invite.code}"
+    )
+    assert th(JOIN_PAUSED, minutes=minutes) in locked
+    assert await store.get_member("console", "guesser") is None
+    # Someone else is not affected.
+    (other,) = await console(engine, "neighbour", f"/start {invite.code}")
+    assert th(JOIN_PAUSED, minutes=minutes) not in other
+    assert await store.get_member("console", "neighbour") is not None
+    clock.now += limits.JOIN_CODES.lockout - timedelta(minutes=5)
+    (still,) = await console(engine, "guesser", f"/start {invite.code}")
+    assert th(JOIN_PAUSED, minutes=5) in still
+    clock.now += timedelta(minutes=5, seconds=1)
+    (joined,) = await console(engine, "guesser", f"/start {invite.code}")
+    assert th(JOIN_PAUSED, minutes=5) not in joined
+    assert await store.get_member("console", "guesser") is not None
+    assert await store.get_attempts("join", "console:guesser") is None  # cleared
+
+
+async def test_a_slip_now_and_then_never_locks_anyone_out(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    clock = Clock()
+    engine = Engine(store, tagger, clock=clock)
+    for i in range(3 * limits.JOIN_CODES.failures):
+        (answer,) = await console(engine, "slow", f"/start {20000000 + i}")
+        assert th(NOT_FOUND, code=str(20000000 + i)) in answer
+        clock.now += limits.JOIN_CODES.window / (limits.JOIN_CODES.failures - 1) + timedelta(
+            seconds=1
+        )
+
+
+async def test_wrong_hall_codes_lock_out_the_guesser_only(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    from handlers.services import polls
+
+    clock = Clock()
+    engine = Engine(store, tagger, clock=clock)
+    await onboard(engine, store, tambon, "far")
+    await onboard(engine, store, tambon, "near")
+    poll = await polls.create_poll(
+        store,
+        tambon.id,
+        "ทดสอบ",
+        PollMethod.APPROVAL,
+        1,
+        [("ถนน", None), ("น้ำ", None)],
+        open_now=True,
+        presence=True,
+    )
+    assert poll.presence_code is not None
+    wrong = [f"{(int(poll.presence_code) + i) % 1000000:06d}" for i in range(1, 6)]
+    answers = await console(engine, "far", *[f"/here {w}" for w in wrong])
+    minutes = int(limits.HALL_CODES.lockout.total_seconds() // 60)
+    assert th(HALL_PAUSED, minutes=minutes) in answers[-1]
+    assert th(HALL_PAUSED, minutes=minutes) not in answers[-2]
+    (locked,) = await console(engine, "far", f"/here {poll.presence_code}")
+    assert th(HALL_PAUSED, minutes=minutes) in locked
+    assert not await store.is_present(poll.id, (await _member(store, "far")).id)
+    (present,) = await console(engine, "near", f"/here {poll.presence_code}")
+    assert th("Thank you, you are counted as present at the hearing. Type /vote to vote.") in (
+        present
+    )
+
+
+async def _member(store: Store, user: str):  # type: ignore[no-untyped-def]
+    member = await store.get_member("console", user)
+    assert member is not None
+    return member
