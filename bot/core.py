@@ -10,6 +10,7 @@ effect at once.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 from bot import i18n, reportfiles
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
-from handlers.services import members, reportlinks
+from handlers.services import limits, members, reportlinks
 from handlers.services.privacy import drop_control_characters
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from handlers.voting import poll_report
@@ -142,6 +143,22 @@ class Engine:
             # They wrote to us, so they can be reached again (unblocked, followed back).
             member = await members.set_reachable(self.store, member, True)
         before = (conversation.step, list(conversation.offered)) if conversation else None
+        now = self.clock()
+        who = f"{incoming.channel}:{incoming.user_id}"
+        paused = await limits.over(self.store, limits.MESSAGES, who, now)
+        if paused is not None:
+            # Too fast: this message is not read (the answer says to send it again), and
+            # nothing stored changes.
+            seconds = max(1, math.ceil((paused - now).total_seconds()))
+            slow = Reply(
+                T(
+                    "You are sending messages faster than I can read them. Please wait "
+                    "{seconds} seconds, then send your last message again.",
+                    seconds=seconds,
+                )
+            )
+            locale = member.locale if member and member.locale else self.default_locale
+            return [self.render(slow, locale)], []
         ctx = Context(
             incoming=resolve_choice(incoming, conversation),
             store=self.store,

@@ -7,6 +7,7 @@ reaches the submissions table, and a restart resumes at the same question.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal, TypedDict, cast
@@ -22,6 +23,7 @@ from handlers.labels import (
 )
 from handlers.payloads import Pick
 from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
+from handlers.services import limits
 from handlers.services.grouping import best_match
 from handlers.services.submissions import (
     CorrectionRefused,
@@ -642,6 +644,25 @@ async def duplicate(ctx: Context) -> list[Reply]:
 async def _file(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     draft = _draft(ctx)
+    if not draft.get("relayed") and ctx.member.role in (Role.VILLAGER, Role.MEMBER):
+        now = ctx.now()
+        paused = await limits.over(ctx.store, limits.SUBMISSIONS, ctx.who, now)
+        if paused is not None:
+            # The draft stays: they can confirm it once the pause is over.
+            ctx.goto(IntakeStep.CONFIRM)
+            minutes = max(1, math.ceil((paused - now).total_seconds() / 60))
+            return [
+                Reply(
+                    T(
+                        "You have filed {count} problems in the last hour, which is as many as "
+                        "I take from one person. Your draft is kept: please confirm it again in "
+                        "{minutes} minutes.",
+                        count=limits.SUBMISSIONS.failures,
+                        minutes=minutes,
+                    )
+                ),
+                _confirmation(draft),
+            ]
     suggested = draft["suggested"]
     submission, _ = await file_submission(
         ctx.store,

@@ -20,6 +20,14 @@ HALL_PAUSED = (
     "That was several wrong hall codes in a row, so /here is paused for you for {minutes} "
     "minutes. If you are in the hall, please ask the team at the desk."
 )
+SLOW = (
+    "You are sending messages faster than I can read them. Please wait {seconds} seconds, then "
+    "send your last message again."
+)
+MANY = (
+    "You have filed {count} problems in the last hour, which is as many as I take from one "
+    "person. Your draft is kept: please confirm it again in {minutes} minutes."
+)
 NOT_FOUND = (
     "Sorry, the join code {code} was not found. Please check it with your tambon team or "
     "village head and try again."
@@ -119,3 +127,59 @@ async def _member(store: Store, user: str):  # type: ignore[no-untyped-def]
     member = await store.get_member("console", user)
     assert member is not None
     return member
+
+
+async def test_too_many_messages_a_minute_are_not_read_and_the_answer_says_how_long(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    clock = Clock()
+    engine = Engine(store, tagger, clock=clock)
+    await onboard(engine, store, tambon, "fast")
+    clock.now += timedelta(minutes=5)
+    answers = await console(engine, "fast", *["/mine"] * (limits.MESSAGES.failures + 1))
+    slow = th(SLOW, seconds=int(limits.MESSAGES.lockout.total_seconds()))
+    assert not any(slow in a for a in answers[:-1])
+    assert slow in answers[-1]
+    clock.now += limits.MESSAGES.lockout + timedelta(seconds=1)
+    (again,) = await console(engine, "fast", "/mine")
+    assert th("You have not filed anything yet. Just type a problem or need to start.") in again
+
+
+async def test_a_villager_files_at_most_so_many_problems_an_hour_and_keeps_the_draft(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    clock = Clock()
+    engine = Engine(store, tagger, clock=clock)
+    await onboard(engine, store, tambon, "busy")
+    words = ["ถนนพัง", "น้ำไม่ไหล", "ไฟดับ", "ขยะเยอะ", "ยุงเยอะ", "ขโมยขึ้นบ้าน", "หมาจรจัด"]
+
+    async def file(text: str | None) -> str:
+        if text is not None:
+            clock.now += timedelta(seconds=20)
+            await console(engine, "busy", text)
+        clock.now += timedelta(seconds=20)
+        (answer,) = await console(engine, "busy", "1")
+        if th("No, a different problem") in answer:
+            number = next(
+                line.split(".")[0]
+                for line in answer.splitlines()
+                if th("No, a different problem") in line
+            )
+            clock.now += timedelta(seconds=20)
+            (answer,) = await console(engine, "busy", number.strip())
+        return answer
+
+    for i in range(limits.SUBMISSIONS.failures):
+        answer = await file(f"{words[i % len(words)]} ครั้งที่ {i + 1}")
+        assert "#" in answer
+    assert len(await store.list_submissions(tambon.id)) == limits.SUBMISSIONS.failures
+    refused = await file("ถนนพังอีกแล้ว ครั้งสุดท้าย")
+    minutes = int(limits.SUBMISSIONS.lockout.total_seconds() // 60)
+    assert th(MANY, count=limits.SUBMISSIONS.failures, minutes=minutes) in refused
+    assert th("✅ Confirm") in refused  # the draft, shown again
+    assert len(await store.list_submissions(tambon.id)) == limits.SUBMISSIONS.failures
+    clock.now += limits.SUBMISSIONS.lockout
+    clock.now += timedelta(seconds=1)
+    filed = await file(None)  # the kept draft, confirmed again
+    assert "#" in filed
+    assert len(await store.list_submissions(tambon.id)) == limits.SUBMISSIONS.failures + 1

@@ -1,7 +1,8 @@
-"""Limits on guessing: a few wrong join codes or hall codes, then a pause.
+"""Limits per person: a few wrong join codes or hall codes, then a pause; so many messages a
+minute and problems an hour, then a pause.
 
-Each kind of guess has its :class:`Limit`: so many failures within a window lock the person
-out for a while. The count lives in the store (the ``attempts`` table), in the same transaction
+Each kind has its :class:`Limit`: so many failures (or uses) within a window pause the person
+for a while. The count lives in the store (the ``attempts`` table), in the same transaction
 as the answer, so a lockout holds across restarts and across the processes that share a store.
 A right guess clears the count. ``now`` comes from the caller (the engine's clock), so tests
 move time instead of sleeping.
@@ -29,6 +30,30 @@ JOIN_CODES = Limit("join", 5, timedelta(minutes=15), timedelta(minutes=15))
 # A hall code has 10^6 values and lives for one hearing: five tries, then an hour's pause, so
 # that guessing one from outside the hall takes years rather than hours.
 HALL_CODES = Limit("hall", 5, timedelta(hours=1), timedelta(hours=1))
+
+
+# Ordinary use, not guessing: more than this many in the window is refused with a pause. A
+# villager at a hearing presses a few buttons a minute; thirty messages a minute is a script or
+# a stuck phone. Twenty problems an hour from one villager is more than a hearing's worth; the
+# relays of community organisation members and the team's own filing are not limited.
+MESSAGES = Limit("messages", 30, timedelta(minutes=1), timedelta(minutes=1))
+SUBMISSIONS = Limit("submissions", 20, timedelta(hours=1), timedelta(minutes=30))
+
+
+async def over(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
+    """Count one more use; when it goes over the limit (or the person is paused), when they
+    may go on. A refused use is not counted."""
+    found = await store.get_attempts(limit.kind, who)
+    if found is not None and found.locked_until is not None and found.locked_until > now:
+        return found.locked_until
+    if found is None or now - found.first_at > limit.window or found.locked_until is not None:
+        found = Attempts(limit.kind, who, 0, now)
+    if found.failures >= limit.failures:
+        until = now + limit.lockout
+        await store.save_attempts(Attempts(limit.kind, who, found.failures, found.first_at, until))
+        return until
+    await store.save_attempts(Attempts(limit.kind, who, found.failures + 1, found.first_at))
+    return None
 
 
 async def locked_until(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
