@@ -97,6 +97,7 @@ class Member:
     pseudonym: str
     created_at: datetime
     unreachable_at: datetime | None = None
+    removed_at: datetime | None = None  # removed by the team (a re-join clears it)
 
     @property
     def onboarded(self) -> bool:
@@ -472,7 +473,8 @@ class MemberStore(Protocol):
     async def save_attempts(self, attempts: Attempts) -> None: ...
     async def clear_attempts(self, kind: str, who: str) -> None: ...
     async def list_members(self, tambon_id: int) -> list[Member]:
-        """The tambon's members, by village (none last), then role, then joining order."""
+        """The tambon's members (not those removed), by village (none last), then role, then
+        joining order."""
         ...
 
     async def upsert_member(

@@ -194,3 +194,65 @@ async def test_member_list_and_role_keep_the_last_administrator(
     assert member is not None
     assert member.role is Role.TEAM
     assert run_cli(env, "member", "role", "999", "team").returncode == 2
+
+
+async def test_a_removed_member_is_a_stranger_and_what_they_filed_and_voted_stays(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    from handlers.services import polls
+    from storage.base import PollMethod
+    from tests.conftest import onboard, run_cli_ok
+
+    await onboard(engine, store, tambon, "gone", village=2)
+    await console(engine, "gone", "ถนนหมู่ 2 เป็นหลุมลึกมาก", "1")
+    poll = await polls.create_poll(
+        store,
+        tambon.id,
+        "ทดสอบ",
+        PollMethod.APPROVAL,
+        1,
+        [("ถนน", None), ("น้ำ", None)],
+        open_now=True,
+    )
+    member = await store.get_member("console", "gone")
+    assert member is not None
+    await polls.cast_ballot(store, poll, member, [1])
+    (filed,) = await store.list_submissions(tambon.id)
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    await run_cli_ok(env, "member", "remove", str(member.id))
+    assert await store.list_members(tambon.id) == []
+    (kept,) = await store.list_submissions(tambon.id)
+    assert kept.id == filed.id
+    assert len(await store.list_ballots(poll.id)) == 1  # the count of the poll is unchanged
+    (stranger,) = await console(engine, "gone", "/mine")
+    assert th("You have not filed anything yet. Just type a problem or need to start.") not in (
+        stranger
+    )
+    assert filed.text not in stranger
+    again = run_cli(env, "member", "remove", str(member.id))
+    assert again.returncode == 2
+    # They may come back with a new code, as anyone may.
+    code = (await tambons.create_invite(store, tambon, Role.VILLAGER)).code
+    await console(engine, "gone", f"/start {code}", "2", "1")
+    back = await store.get_member("console", "gone")
+    assert back is not None
+    assert back.onboarded
+    assert back.removed_at is None
+
+
+async def test_the_last_administrator_cannot_be_removed(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    from tests.conftest import onboard, run_cli_ok
+
+    await onboard(engine, store, tambon, "boss")
+    member = await store.get_member("console", "boss")
+    assert member is not None
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    await run_cli_ok(env, "member", "role", str(member.id), "admin")
+    refused = run_cli(env, "member", "remove", str(member.id))
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+    still = await store.get_member("console", "boss")
+    assert still is not None
+    assert still.onboarded

@@ -11,7 +11,7 @@ from typing import Any
 from bot import i18n
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
-from bot.cli.members import cmd_member_list, cmd_member_role
+from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role
 from bot.cli.nlp import cmd_tag, cmd_train
 from bot.cli.polls import (
     cmd_poll_close,
@@ -90,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     member_role.add_argument("id", type=int)
     member_role.add_argument("role", choices=[r.value for r in Role])
     member_role.set_defaults(func=cmd_member_role)
+    member_remove = member_sub.add_parser(
+        "remove", help="remove a member (what they filed stays, anonymous)"
+    )
+    member_remove.add_argument("id", type=int)
+    member_remove.set_defaults(func=cmd_member_remove)
 
     tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
     tag.add_argument("text", nargs="?")

@@ -58,3 +58,29 @@ async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:
             settings.locale,
         )
     )
+
+
+async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        member = await store.get_member_by_id(args.id)
+        if member is None or member.removed_at is not None:
+            raise CliError(T("There is no member {ref}.", ref=args.id))
+        try:
+            await members.remove(store, member)
+        except members.LastAdmin:
+            raise CliError(
+                T(
+                    "Member {ref} is the tambon's last administrator: make someone else "
+                    "administrator first.",
+                    ref=args.id,
+                )
+            ) from None
+    print(
+        i18n.render(
+            T(
+                "Member {ref} removed; what they filed stays in the tambon's records.",
+                ref=args.id,
+            ),
+            settings.locale,
+        )
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from storage.base import Invite, Member, Role, Store
+from storage.base import Conversation, Invite, Member, Role, Store
 
 
 class InviteProblem(enum.StrEnum):
@@ -116,12 +116,29 @@ async def change_role(store: Store, member: Member, role: Role) -> Member:
     """Give a member another role, in one transaction; the tambon's last administrator keeps
     theirs (:class:`LastAdmin`)."""
     async with store.transaction():
-        if member.role is Role.ADMIN and role is not Role.ADMIN:
-            admins = [
-                m
-                for m in await store.list_members(member.tambon_id)
-                if m.role is Role.ADMIN and m.onboarded
-            ]
-            if [m.id for m in admins] == [member.id]:
-                raise LastAdmin(member.pseudonym)
+        if role is not Role.ADMIN:
+            await _keep_an_admin(store, member)
         return await store.update_member(member.id, role=role.value)
+
+
+async def _keep_an_admin(store: Store, member: Member) -> None:
+    """LastAdmin when ``member`` is the tambon's only administrator."""
+    if member.role is not Role.ADMIN:
+        return
+    admins = [
+        m
+        for m in await store.list_members(member.tambon_id)
+        if m.role is Role.ADMIN and m.onboarded
+    ]
+    if [m.id for m in admins] == [member.id]:
+        raise LastAdmin(member.pseudonym)
+
+
+async def remove(store: Store, member: Member) -> Member:
+    """The team removes a member: no longer a member (they must join again with a new code to
+    come back), their conversation dropped; what they filed and how they voted stay, anonymous
+    as always. The tambon's last administrator cannot be removed (:class:`LastAdmin`)."""
+    async with store.transaction():
+        await _keep_an_admin(store, member)
+        await store.save_conversation(Conversation(member.id))
+        return await store.update_member(member.id, consent_at=None, removed_at=datetime.now(UTC))

@@ -79,7 +79,7 @@ class MemberQueries(SQLBase):
 
     async def list_members(self, tambon_id: int) -> list[Member]:
         rows = await self._all(
-            "SELECT * FROM members WHERE tambon_id = ?"
+            "SELECT * FROM members WHERE tambon_id = ? AND removed_at IS NULL"
             " ORDER BY village_moo IS NULL, village_moo, role, id",
             (tambon_id,),
         )
@@ -94,7 +94,7 @@ class MemberQueries(SQLBase):
                 " pseudonym, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (channel, platform_user_id) DO UPDATE SET"
                 " tambon_id = excluded.tambon_id, role = excluded.role,"
-                " village_moo = NULL, consent_at = NULL,"
+                " village_moo = NULL, consent_at = NULL, removed_at = NULL,"
                 " locale = COALESCE(members.locale, excluded.locale)",
                 (
                     channel,
