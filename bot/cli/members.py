@@ -45,13 +45,7 @@ async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:
         try:
             changed = await members.change_role(store, member, Role(args.role))
         except members.LastAdmin:
-            raise CliError(
-                T(
-                    "Member {ref} is the tambon's last administrator: make someone else "
-                    "administrator first.",
-                    ref=args.id,
-                )
-            ) from None
+            raise _last_admin(args.id) from None
     print(
         i18n.render(
             T("Member {ref} is now: {role}.", ref=changed.id, role=changed.role.value),
@@ -68,13 +62,7 @@ async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> Non
         try:
             await members.remove(store, member)
         except members.LastAdmin:
-            raise CliError(
-                T(
-                    "Member {ref} is the tambon's last administrator: make someone else "
-                    "administrator first.",
-                    ref=args.id,
-                )
-            ) from None
+            raise _last_admin(args.id) from None
     print(
         i18n.render(
             T(
@@ -82,5 +70,15 @@ async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> Non
                 ref=args.id,
             ),
             settings.locale,
+        )
+    )
+
+
+def _last_admin(ref: int) -> CliError:
+    return CliError(
+        T(
+            "Member {ref} is the tambon's last administrator: make someone else administrator "
+            "first.",
+            ref=ref,
         )
     )
