@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from bot import i18n
+from bot.cli.backup import cmd_backup, cmd_restore
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
 from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role
@@ -79,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     invite_list.add_argument("--json", action="store_true", help="one JSON object per line")
     invite_revoke = invite_sub.add_parser("revoke", help="withdraw a join code")
     invite_revoke.add_argument("code")
+
+    backup = sub.add_parser("backup", help="copy the whole store to FILE, while the bot runs")
+    backup.add_argument("-o", "--output", required=True, metavar="FILE")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="put a backup back (stop the bot first)")
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument("--force", action="store_true", help="replace the data there")
+    restore.set_defaults(func=cmd_restore)
 
     member = sub.add_parser("member", help="the tambon's members and their roles")
     member_sub = member.add_subparsers(dest="member_command", required=True)

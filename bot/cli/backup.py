@@ -1,0 +1,126 @@
+"""``tambon-bot backup`` and ``restore``: a copy of the whole store, taken while the bot runs.
+
+SQLite: the library's online backup (``sqlite3.Connection.backup``), which copies a consistent
+snapshot page by page while other connections keep reading and writing. PostgreSQL: ``pg_dump``
+in its custom format, restored with ``pg_restore``. docs/deploying.md says how to schedule it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import glob
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot import i18n
+from bot.cli.common import CliError
+from bot.settings import Settings
+from handlers.types import T
+from storage import sqlite_path
+
+
+def _is_sqlite(url: str) -> bool:
+    return urlparse(url).scheme == "sqlite"
+
+
+def _postgres_tool(name: str) -> str:
+    """``pg_dump`` or ``pg_restore``: on the PATH, else the newest Debian server's."""
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
+    if found is None:
+        raise CliError(
+            T(
+                "{tool} was not found. Install the PostgreSQL client tools "
+                "(Debian: postgresql-client).",
+                tool=name,
+            )
+        )
+    return found
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+async def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
+    output = Path(args.output)
+    await asyncio.to_thread(backup, settings.database_url, output, force=args.force)
+    print(i18n.render(T("Backup written to {file}.", file=str(output)), settings.locale))
+
+
+async def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
+    source = Path(args.file)
+    await asyncio.to_thread(restore, settings.database_url, source, force=args.force)
+    print(i18n.render(T("Restored from {file}.", file=str(source)), settings.locale))
+
+
+def backup(url: str, output: Path, *, force: bool = False) -> None:
+    """Copy the store at ``url`` to ``output`` (a SQLite file, or a pg_dump archive)."""
+    if output.exists() and not force:
+        raise CliError(T("{file} exists already; add --force to replace it.", file=str(output)))
+    if _is_sqlite(url):
+        database = sqlite_path(url)
+        if not isinstance(database, Path) or not database.exists():
+            raise CliError(T("There is no database file to back up: {file}.", file=str(database)))
+        output.unlink(missing_ok=True)
+        _copy_sqlite(database, output)
+    else:
+        done = subprocess.run(
+            [_postgres_tool("pg_dump"), "--format=custom", "--file", str(output), "--dbname", url],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise CliError(T("The backup failed: {error}", error=done.stderr.strip()[-500:]))
+
+
+def restore(url: str, source: Path, *, force: bool = False) -> None:
+    """Put the backup ``source`` back into the store at ``url``."""
+    if not source.exists():
+        raise CliError(T("There is no backup file {file}.", file=str(source)))
+    if _is_sqlite(url):
+        database = sqlite_path(url)
+        if not isinstance(database, Path):
+            raise CliError(T("There is no database file to restore into."))
+        if database.exists() and not force:
+            raise CliError(
+                T(
+                    "{file} holds data already; add --force to replace it with the backup "
+                    "(stop the bot first).",
+                    file=str(database),
+                )
+            )
+        try:
+            with sqlite3.connect(source) as check:
+                check.execute("PRAGMA schema_version").fetchone()
+            check.close()
+        except sqlite3.DatabaseError:
+            raise CliError(T("{file} is not a backup of this bot.", file=str(source))) from None
+        database.parent.mkdir(parents=True, exist_ok=True)
+        _copy_sqlite(source, database)
+    else:
+        done = subprocess.run(
+            [
+                _postgres_tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--dbname",
+                url,
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise CliError(T("The restore failed: {error}", error=done.stderr.strip()[-500:]))
