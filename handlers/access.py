@@ -13,6 +13,7 @@ from handlers.labels import ROLE_LABELS
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.services import tambons
+from handlers.services.submissions import who
 from handlers.types import Choice, Reply, T
 from storage.base import Role
 
@@ -41,7 +42,7 @@ async def make_code(ctx: Context) -> list[Reply]:
         return await invite(ctx)
     tambon = await ctx.store.get_tambon(ctx.member.tambon_id)
     assert tambon is not None
-    made = await tambons.create_invite(ctx.store, tambon, roles[pick.arg])
+    made = await tambons.create_invite(ctx.store, tambon, roles[pick.arg], by=who(ctx.member))
     assert made.expires_at is not None
     return [
         Reply(
@@ -66,7 +67,7 @@ async def revoke(ctx: Context) -> list[Reply]:
     found = await ctx.store.get_invite(code)
     if found is None or found.tambon_id != ctx.member.tambon_id:
         return [Reply(T("There is no join code {code}.", code=code[:20]))]
-    if not await tambons.revoke_invite(ctx.store, code):
+    if not await tambons.revoke_invite(ctx.store, code, by=who(ctx.member)):
         return [Reply(T("Join code {code} was withdrawn already.", code=code))]
     return [
         Reply(

@@ -14,6 +14,7 @@ from handlers import payloads
 from handlers.labels import category_label, village_label
 from handlers.router import Context, Router
 from handlers.services import reportlinks
+from handlers.services.submissions import who
 from handlers.services.summary import TambonSummary, build_summary
 from handlers.types import Choice, FileRef, Lines, Reply, T, Text
 from storage.base import Role
@@ -89,7 +90,9 @@ async def summary(ctx: Context) -> list[Reply]:
     if previous is not None:
         replies.append(Reply(_changes(ctx, previous[0], previous[1], snapshot, counted)))
     await ctx.store.save_summary_view(ctx.member.id, snapshot)
-    token, _ = await reportlinks.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
+    token, _ = await reportlinks.create_link(
+        ctx.store, tambon.id, ctx.member.id, ctx.locale, by=who(ctx.member)
+    )
     replies.append(
         Reply(
             T("Reports by people per category"),
@@ -108,7 +111,9 @@ async def report(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     tambon = await ctx.store.get_tambon(ctx.member.tambon_id)
     assert tambon is not None
-    token, _ = await reportlinks.create_link(ctx.store, tambon.id, ctx.member.id, ctx.locale)
+    token, _ = await reportlinks.create_link(
+        ctx.store, tambon.id, ctx.member.id, ctx.locale, by=who(ctx.member)
+    )
     if ctx.public_url:
         text = T(
             "📄 The report of Tambon {tambon}, as it stands now. Open it live in a browser "

@@ -35,6 +35,7 @@ from handlers.services.polls import (
     running_poll,
 )
 from handlers.services.privacy import HIDDEN
+from handlers.services.submissions import who
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
@@ -549,6 +550,7 @@ async def setup(ctx: Context) -> list[Reply]:
             min(choose, len(options)),
             list(zip(options, groups, strict=True)),
             open_now=True,
+            by=who(ctx.member),
         )
     except PollConflict as conflict:  # another process opened one this very moment
         ctx.finish()
@@ -569,6 +571,7 @@ async def setup(ctx: Context) -> list[Reply]:
 
 @router.command("closepoll", roles=TEAM)
 async def close(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
     poll = await _open_poll(ctx)
     if poll is None:
         return [
@@ -579,7 +582,7 @@ async def close(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    await close_poll(ctx.store, poll)
+    await close_poll(ctx.store, poll, by=who(ctx.member))
     ctx.events.append(("ballot", poll.id))
     return [
         Reply(T("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id)),

@@ -14,7 +14,7 @@ them short and never wait on the network inside one.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -71,6 +71,18 @@ class Invite:
     expires_at: datetime | None = None  # None: never (codes made before expiry existed)
     max_uses: int | None = None  # None: any number of people
     uses: int = 0  # people who joined with it and consented
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One team action: who did what, when (detail: ids and counts as JSON)."""
+
+    id: int
+    tambon_id: int
+    at: datetime
+    who: str
+    action: str
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +481,13 @@ class MemberStore(Protocol):
         ...
 
     async def get_member_by_id(self, member_id: int) -> Member | None: ...
+    async def add_audit(
+        self, tambon_id: int, who: str, action: str, detail: Mapping[str, Any]
+    ) -> None: ...
+    async def list_audit(self, tambon_id: int) -> list[AuditEntry]:
+        """A tambon's audit trail, oldest first."""
+        ...
+
     async def get_attempts(self, kind: str, who: str) -> Attempts | None: ...
     async def save_attempts(self, attempts: Attempts) -> None: ...
     async def clear_attempts(self, kind: str, who: str) -> None: ...

@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from bot import i18n
+from bot.cli.audit import cmd_audit
 from bot.cli.backup import cmd_backup, cmd_restore
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
@@ -80,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     invite_list.add_argument("--json", action="store_true", help="one JSON object per line")
     invite_revoke = invite_sub.add_parser("revoke", help="withdraw a join code")
     invite_revoke.add_argument("code")
+
+    audit = sub.add_parser("audit", help="who did what, when: the team's actions in a tambon")
+    audit.add_argument("--tambon", required=True, metavar="CODE")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.set_defaults(func=cmd_audit)
 
     backup = sub.add_parser("backup", help="copy the whole store to FILE, while the bot runs")
     backup.add_argument("-o", "--output", required=True, metavar="FILE")

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db
+from bot.cli.common import CliError, find_tambon, open_db, operator_name
 from bot.settings import Settings
 from handlers.services import members
 from handlers.types import T
@@ -43,7 +43,7 @@ async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:
         if member is None:
             raise CliError(T("There is no member {ref}.", ref=args.id))
         try:
-            changed = await members.change_role(store, member, Role(args.role))
+            changed = await members.change_role(store, member, Role(args.role), by=operator_name())
         except members.LastAdmin:
             raise _last_admin(args.id) from None
     print(
@@ -60,7 +60,7 @@ async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> Non
         if member is None or member.removed_at is not None:
             raise CliError(T("There is no member {ref}.", ref=args.id))
         try:
-            await members.remove(store, member)
+            await members.remove(store, member, by=operator_name())
         except members.LastAdmin:
             raise _last_admin(args.id) from None
     print(

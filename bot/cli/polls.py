@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from bot import i18n
-from bot.cli.common import CliError, find_poll, find_tambon, open_db
+from bot.cli.common import CliError, find_poll, find_tambon, open_db, operator_name
 from bot.settings import Settings
 from handlers.types import T
 from storage.base import PollConflict
@@ -42,6 +42,7 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
             choose,
             options,
             presence=args.present_only,
+            by=operator_name(),
         )
     print(poll.id)
 
@@ -69,7 +70,7 @@ async def cmd_poll_open(args: argparse.Namespace, settings: Settings) -> None:
     async with open_db(settings) as store:
         poll = await find_poll(store, args.id)
         try:
-            await open_poll(store, poll, args.minutes)
+            await open_poll(store, poll, args.minutes, by=operator_name())
         except PollConflict as conflict:
             raise CliError(
                 T(
@@ -85,7 +86,7 @@ async def cmd_poll_close(args: argparse.Namespace, settings: Settings) -> None:
     from handlers.services.polls import close_poll
 
     async with open_db(settings) as store:
-        await close_poll(store, await find_poll(store, args.id))
+        await close_poll(store, await find_poll(store, args.id), by=operator_name())
     print(args.id)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, tagger_for
+from bot.cli.common import CliError, find_tambon, open_db, operator_name, tagger_for
 from bot.settings import Settings
-from handlers.services import tambons
+from handlers.services import audit, tambons
 from handlers.types import T
 
 
@@ -32,6 +32,14 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
             ],
         )
         summary, submissions = await read_report(store, tambon)
+        await audit.record(
+            store,
+            tambon.id,
+            operator_name(),
+            audit.REPORT_TAKEN,
+            format=args.format,
+            public=bool(args.public),
+        )
     steps.next()
     data = _report_file(args, summary, submissions, locale)
     path = Path(args.output)

@@ -7,7 +7,7 @@ import json
 import sys
 
 from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db
+from bot.cli.common import CliError, find_tambon, open_db, operator_name
 from bot.settings import Settings
 from handlers.services import gazetteer, members, tambons
 from handlers.types import T
@@ -68,7 +68,7 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
         tambon = await find_tambon(store, args.tambon)
         try:
             invite = await tambons.create_invite(
-                store, tambon, Role(args.role), days=args.days, uses=args.uses
+                store, tambon, Role(args.role), days=args.days, uses=args.uses, by=operator_name()
             )
         except tambons.InviteRefused:
             raise CliError(
@@ -143,6 +143,6 @@ async def cmd_invite_revoke(args: argparse.Namespace, settings: Settings) -> Non
         invite = await store.get_invite(args.code)
         if invite is None:
             raise CliError(T("There is no join code {code}.", code=args.code))
-        if not await tambons.revoke_invite(store, args.code):
+        if not await tambons.revoke_invite(store, args.code, by=operator_name()):
             raise CliError(T("Join code {code} was withdrawn already.", code=args.code))
     print(i18n.render(T("Join code {code} withdrawn.", code=args.code), settings.locale))

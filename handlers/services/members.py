@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
+from handlers.services import audit
 from storage.base import Conversation, Invite, Member, Role, Store
 
 
@@ -112,12 +113,24 @@ class LastAdmin(Exception):
     """The change would leave the tambon without an administrator."""
 
 
-async def change_role(store: Store, member: Member, role: Role) -> Member:
+async def change_role(
+    store: Store, member: Member, role: Role, *, by: str | None = None
+) -> Member:
     """Give a member another role, in one transaction; the tambon's last administrator keeps
     theirs (:class:`LastAdmin`)."""
     async with store.transaction():
         if role is not Role.ADMIN:
             await _keep_an_admin(store, member)
+        if by is not None:
+            await audit.record(
+                store,
+                member.tambon_id,
+                by,
+                audit.ROLE_CHANGED,
+                member=member.id,
+                before=member.role.value,
+                after=role.value,
+            )
         return await store.update_member(member.id, role=role.value)
 
 
@@ -134,11 +147,13 @@ async def _keep_an_admin(store: Store, member: Member) -> None:
         raise LastAdmin(member.pseudonym)
 
 
-async def remove(store: Store, member: Member) -> Member:
+async def remove(store: Store, member: Member, *, by: str | None = None) -> Member:
     """The team removes a member: no longer a member (they must join again with a new code to
     come back), their conversation dropped; what they filed and how they voted stay, anonymous
     as always. The tambon's last administrator cannot be removed (:class:`LastAdmin`)."""
     async with store.transaction():
         await _keep_an_admin(store, member)
+        if by is not None:
+            await audit.record(store, member.tambon_id, by, audit.MEMBER_REMOVED, member=member.id)
         await store.save_conversation(Conversation(member.id))
         return await store.update_member(member.id, consent_at=None, removed_at=datetime.now(UTC))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from handlers.services import audit
 from handlers.services.privacy import redact_numbers
 from handlers.types import T, Text
 from storage.base import (
@@ -166,7 +167,11 @@ async def record_paper_ballots(
                 k=poll.choose,
             )
         )
-    await store.add_paper_ballots(poll.id, list(choices), count, entered_by)
+    async with store.transaction():
+        await store.add_paper_ballots(poll.id, list(choices), count, entered_by)
+        await audit.record(
+            store, poll.tambon_id, entered_by, audit.PAPER_BALLOTS, poll=poll.id, count=count
+        )
 
 
 OPTION_CHARS = 80  # a ballot option, as buttons and the report show it
@@ -192,6 +197,7 @@ async def create_poll(
     *,
     open_now: bool = False,
     presence: bool = False,
+    by: str | None = None,
 ) -> Poll:
     """A new poll, in one transaction: the one way, from the chat's /newpoll and from
     ``tambon-bot poll create``. ``open_now`` opens it at once (PollConflict while another of
@@ -212,6 +218,10 @@ async def create_poll(
             poll = await store.set_poll_status(poll.id, PollStatus.OPEN)
         if presence:
             poll = await store.set_presence_code(poll.id, presence_code())
+        if by is not None:
+            await audit.record(
+                store, tambon_id, by, audit.POLL_CREATED, poll=poll.id, opened=open_now
+            )
     return poll
 
 
@@ -247,17 +257,27 @@ async def mark_present(store: Store, poll: Poll, member: Member, code: str) -> b
     return True
 
 
-async def open_poll(store: Store, poll: Poll, minutes: int | None = None) -> Poll:
+async def open_poll(
+    store: Store, poll: Poll, minutes: int | None = None, *, by: str | None = None
+) -> Poll:
     """Open a poll for ballots, closing by itself after ``minutes`` when given. A tambon runs
     one poll at a time: PollConflict (with the open one's id) while another is open."""
     closes = datetime.now(UTC) + timedelta(minutes=minutes) if minutes else None
-    return await store.set_poll_status(poll.id, PollStatus.OPEN, closes)
+    async with store.transaction():
+        opened = await store.set_poll_status(poll.id, PollStatus.OPEN, closes)
+        if by is not None:
+            await audit.record(store, poll.tambon_id, by, audit.POLL_OPENED, poll=poll.id)
+    return opened
 
 
-async def close_poll(store: Store, poll: Poll) -> Poll:
+async def close_poll(store: Store, poll: Poll, *, by: str | None = None) -> Poll:
     """Close a poll: no more ballots (a ballot racing the close is refused); its count is
     final, paper ballots entered afterwards aside."""
-    return await store.set_poll_status(poll.id, PollStatus.CLOSED)
+    async with store.transaction():
+        closed = await store.set_poll_status(poll.id, PollStatus.CLOSED)
+        if by is not None:
+            await audit.record(store, poll.tambon_id, by, audit.POLL_CLOSED, poll=poll.id)
+    return closed
 
 
 async def for_the_hall(store: Store, poll: Poll) -> Poll:

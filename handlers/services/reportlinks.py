@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from handlers.services import audit
 from storage.base import ReportLink, Store
 
 LINK_LIFETIME = timedelta(hours=24)
@@ -30,15 +31,18 @@ def token_hash(token: str) -> str:
 
 
 async def create_link(
-    store: Store, tambon_id: int, member_id: int | None, locale: str
+    store: Store, tambon_id: int, member_id: int | None, locale: str, *, by: str | None = None
 ) -> tuple[str, datetime]:
-    """A new token for a tambon's report, and when it expires."""
+    """A new token for a tambon's report, and when it expires (a report taken: audited)."""
     token = secrets.token_urlsafe(24)  # 192 random bits
     now = datetime.now(UTC)
     expires = now + LINK_LIFETIME
-    await store.create_report_link(
-        token_hash(token), ReportLink(tambon_id, member_id, locale, now, expires)
-    )
+    async with store.transaction():
+        await store.create_report_link(
+            token_hash(token), ReportLink(tambon_id, member_id, locale, now, expires)
+        )
+        if by is not None:
+            await audit.record(store, tambon_id, by, audit.REPORT_TAKEN, locale=locale)
     return token, expires
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
+from handlers.services import audit
 from handlers.types import T, Text
 from storage.base import Correction, Kind, Member, NewSubmission, Store, Submission
 
@@ -63,6 +64,14 @@ async def correct_tags(
                 village,
                 corrected_by,
             )
+        )
+        await audit.record(
+            store,
+            submission.tambon_id,
+            corrected_by,
+            audit.TAGS_CORRECTED,
+            submission=submission.id,
+            source=source,
         )
     return updated
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, TextIO
 
-from handlers.services import gazetteer
+from handlers.services import audit, gazetteer
 from handlers.services.members import invite_problem
 from handlers.services.privacy import spreadsheet_safe
 from storage.base import DuplicateTambon, Invite, Role, Store, Submission, Tambon
@@ -82,6 +82,7 @@ async def create_invite(
     *,
     days: int | None = None,
     uses: int | None = None,
+    by: str | None = None,
 ) -> Invite:
     """A fresh join code: digits only, easy to type on any phone keyboard. It lasts ``days``
     (default: ``INVITE_DAYS`` for the role) and lets ``uses`` people join (default: any)."""
@@ -94,12 +95,31 @@ async def create_invite(
     while True:
         code = "".join(secrets.choice("0123456789") for _ in range(JOIN_CODE_DIGITS))
         if await store.get_invite(code) is None:
-            return await store.create_invite(tambon.id, role, code, expires, uses)
+            async with store.transaction():
+                made = await store.create_invite(tambon.id, role, code, expires, uses)
+                if by is not None:
+                    await audit.record(
+                        store,
+                        tambon.id,
+                        by,
+                        audit.INVITE_MADE,
+                        code=code,
+                        role=role.value,
+                        days=days,
+                        uses=uses,
+                    )
+            return made
 
 
-async def revoke_invite(store: Store, code: str) -> bool:
+async def revoke_invite(store: Store, code: str, *, by: str | None = None) -> bool:
     """Withdraw a join code; False when there is none such or it was withdrawn already."""
-    return await store.revoke_invite(code)
+    async with store.transaction():
+        invite = await store.get_invite(code)
+        if invite is None or not await store.revoke_invite(code):
+            return False
+        if by is not None:
+            await audit.record(store, invite.tambon_id, by, audit.INVITE_REVOKED, code=code)
+    return True
 
 
 def _sample() -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from storage.base import DuplicateTambon, Invite, Role, Tambon, Village
+from storage.base import AuditEntry, DuplicateTambon, Invite, Role, Tambon, Village
 from storage.sql.common import Row, SQLBase, _db_value, _now, from_row
 
 
@@ -118,6 +120,20 @@ class TambonQueries(SQLBase):
                 (code,),
             )
         )
+
+    # -- the audit trail -----------------------------------------------------------------
+
+    async def add_audit(
+        self, tambon_id: int, who: str, action: str, detail: Mapping[str, Any]
+    ) -> None:
+        await self._exec(
+            "INSERT INTO audit (tambon_id, at, who, action, detail) VALUES (?, ?, ?, ?, ?)",
+            (tambon_id, _now(), who, action, json.dumps(dict(detail), ensure_ascii=False)),
+        )
+
+    async def list_audit(self, tambon_id: int) -> list[AuditEntry]:
+        rows = await self._all("SELECT * FROM audit WHERE tambon_id = ? ORDER BY id", (tambon_id,))
+        return [from_row(AuditEntry, r, detail=json.loads(r["detail"])) for r in rows]
 
     async def list_invites(self, tambon_id: int) -> list[Invite]:
         rows = await self._all(
