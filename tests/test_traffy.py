@@ -98,3 +98,12 @@ def test_a_file_that_names_each_rows_part_is_taken_at_its_word(tmp_path: Path) -
     assert len(tickets) == len(ROWS) - 1  # the intent-only row has no topic
     assert traffy.split(tickets, "test") == sorted(tickets, key=lambda t: t.ticket_id)
     assert traffy.split(tickets, "dev") == []
+
+
+def test_train_with_no_data_found_says_so_politely(tmp_path: Path) -> None:
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "PATH": "/usr/bin:/bin"}
+    done = run_cli(env, "train", "--no-corrections", "-o", str(tmp_path / "m.json"), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "not found, left out" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "m.json").exists()

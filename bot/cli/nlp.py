@@ -9,10 +9,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import open_db, tagger_for
+from bot.cli.common import CliError, open_db, tagger_for
 from bot.settings import Settings
 from handlers.services import tambons
-from handlers.types import Tagger
+from handlers.types import T, Tagger
 
 if TYPE_CHECKING:
     from bot.nlp.evaluate import Report
@@ -126,6 +126,13 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
                         )
                     )
                     corrected += 1
+    if len(examples) < 2:
+        raise CliError(
+            T(
+                "Nothing to learn from: give labelled files with --data (the defaults are read "
+                "from the project's directory; see docs/tagger.md)."
+            )
+        )
     before_tagger = tagger_for(settings)
     model = train(KeywordTagger(before_tagger.lexicon), examples)
     output = Path(args.output or settings.get("TAMBON_MODEL_PATH") or "data/tagger-model.json")
