@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from bot import i18n
 from handlers.labels import (
     ACTOR_LABELS,
+    AUDIT_LABELS,
     KIND_LABELS,
     category_label,
     category_labels,
@@ -72,6 +73,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["kind"] = lambda k: label(KIND_LABELS[k])
     env.filters["actor"] = lambda a: label(ACTOR_LABELS[a])
     env.filters["method"] = lambda poll: label(method_label(poll))
+    env.filters["audit_action"] = lambda a: label(AUDIT_LABELS[a]) if a in AUDIT_LABELS else a
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
     env.filters["md"] = escape_markdown

@@ -33,6 +33,20 @@ ROLE_LABELS: dict[str, Text] = {
 
 NO_VILLAGE = T("Not given")
 
+# The audit trail's actions (handlers/services/audit.py), as the report names them.
+AUDIT_LABELS: dict[str, Text] = {
+    "invite.made": T("join code made"),
+    "invite.revoked": T("join code withdrawn"),
+    "member.role": T("role changed"),
+    "member.removed": T("member removed"),
+    "poll.created": T("poll created"),
+    "poll.opened": T("poll opened"),
+    "poll.closed": T("poll closed"),
+    "poll.paper": T("paper ballots entered"),
+    "submission.corrected": T("tags corrected"),
+    "report.taken": T("report taken"),
+}
+
 # Who can act on a need (DESIGN.md §5).
 ACTOR_LABELS: dict[str, Text] = {
     "community": T("The community itself"),

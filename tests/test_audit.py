@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.core import Engine
 from storage.base import Role, Store, Tambon
-from tests.conftest import console, onboard, run_cli_ok
+from tests.conftest import console, onboard, run_cli_ok, th
 
 
 async def test_team_actions_in_chat_and_on_the_command_line_are_in_the_audit(
@@ -42,6 +42,23 @@ async def test_team_actions_in_chat_and_on_the_command_line_are_in_the_audit(
     await run_cli_ok(
         env, "report", "--tambon", tambon.code, "--format", "md", "-o", str(tmp_path / "r.md")
     )
+    # The report's short section: the latest actions, in the team's copy only.
+    report = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert th("Who did what") in report
+    assert th("paper ballots entered") in report
+    assert lead.pseudonym.split("-")[-1] in report  # (markdown escapes the dash)
+    await run_cli_ok(
+        env,
+        "report",
+        "--tambon",
+        tambon.code,
+        "--format",
+        "md",
+        "--public",
+        "-o",
+        str(tmp_path / "public.md"),
+    )
+    assert th("Who did what") not in (tmp_path / "public.md").read_text(encoding="utf-8")
     lines = await run_cli_ok(env, "audit", "--tambon", tambon.code, "--json")
     entries = [json.loads(line) for line in lines.splitlines()]
     actions = [(e["who"] == chat, e["action"]) for e in entries]

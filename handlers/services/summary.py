@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from handlers.services.polls import Results, count_ballots, latest_poll
-from storage.base import ProblemGroup, Store, Submission, Tambon
+from storage.base import AuditEntry, ProblemGroup, Store, Submission, Tambon
 
 TOP_GROUPS = 10
+AUDIT_ROWS = 10  # the report's audit section: the team's latest actions
 NEEDS_SHOWN = 30  # per who-can-act, in the report; the rest are counted (and in the appendix)
 
 
@@ -39,6 +40,10 @@ class TambonSummary:
     needs_by_actor: dict[str, list[Submission]] = field(default_factory=dict)  # the first few
     needs_count: dict[str, int] = field(default_factory=dict)  # all of them, by who can act
     poll: Results | None = None
+    # The team's latest actions, newest last (the report's short audit section), and how many
+    # there are in all.
+    audit: list[AuditEntry] = field(default_factory=list)
+    audit_count: int = 0
 
     @property
     def villages_silent(self) -> list[int]:
@@ -48,7 +53,10 @@ class TambonSummary:
 async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list[Submission]]:
     """The summary and every submission, for a report: the submissions are read once."""
     submissions = await store.all_submissions(tambon.id)
-    return await build_summary(store, tambon, submissions), submissions
+    summary = await build_summary(store, tambon, submissions)
+    trail = await store.list_audit(tambon.id)
+    summary = replace(summary, audit=trail[-AUDIT_ROWS:], audit_count=len(trail))
+    return summary, submissions
 
 
 async def _each(
