@@ -13,7 +13,7 @@ import itertools
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -38,6 +38,12 @@ def features(tokens: Sequence[str], text: str) -> list[str]:
     return found
 
 
+def covers(speaks_for: frozenset[str] | None, category: str) -> bool:
+    """Whether a message whose labels cover ``speaks_for`` (None: every category) is an
+    example, positive or negative, of ``category``."""
+    return speaks_for is None or category in speaks_for
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """When a category is chosen, per category (training picks them by cross-validation)."""
@@ -57,6 +63,21 @@ class Thresholds:
         if trusted:
             return self.with_trusted.get(category, self.with_lexicon_for(category))
         return self.with_lexicon.get(category, WITH_LEXICON)
+
+    def choose(
+        self, probabilities: Mapping[str, float], lexicon: Sequence[str], trusted: Collection[str]
+    ) -> list[str]:
+        """The categories chosen: the lexicon's (in its order) that the classifier does not
+        rule out, a word the training data found doubtful needing more of its agreement than
+        the others (``trusted``: the categories a not-doubtful word named); then those the
+        classifier alone is sure of, likeliest first."""
+        chosen = [
+            c
+            for c in lexicon
+            if probabilities.get(c, 1.0) >= self.with_lexicon_for(c, c in trusted)
+        ]
+        sure = [c for c, p in probabilities.items() if p >= self.alone_for(c) and c not in chosen]
+        return chosen + sorted(sure, key=probabilities.__getitem__, reverse=True)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,14 +115,17 @@ class LinearModel:
     cross_validated: dict[str, float] = field(default_factory=dict)
 
     @cached_property
-    def _arrays(self) -> tuple[dict[str, int], Any, Any, Any]:
-        """Feature rows, idf, weight matrix and intercepts as numpy arrays (built once)."""
+    def _arrays(self) -> tuple[dict[str, int], Any, Any]:
+        """Feature rows; per row its weights times its idf, then its idf squared, so that
+        scoring a message takes one lookup of its rows; the intercepts (built once)."""
         index = {feature: row for row, feature in enumerate(self.idf)}
         idf = np.fromiter(self.idf.values(), dtype=np.float64, count=len(index))
-        weights = np.zeros((len(index), len(self.categories)))
+        scaled = np.zeros((len(index), len(self.categories) + 1))
         for feature, values in self.weights.items():
-            weights[index[feature]] = values
-        return index, idf, weights, np.asarray(self.intercepts, dtype=np.float64)
+            scaled[index[feature], :-1] = values
+        scaled[:, :-1] *= idf[:, None]
+        scaled[:, -1] = idf * idf
+        return index, scaled, np.asarray(self.intercepts, dtype=np.float64)
 
     @cached_property
     def _by_kind(
@@ -147,22 +171,15 @@ class LinearModel:
         tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         return self._score_rows(rows, tf)
 
-    @cached_property
-    def _scaled(self) -> Any:
-        """Per feature row: its weights times its idf, then its idf squared (built once), so
-        that scoring a message takes one lookup of its rows."""
-        _, idf, weights, _ = self._arrays
-        return np.hstack([weights * idf[:, None], (idf * idf)[:, None]])
-
     def _score_rows(self, rows: Any, tf: Any) -> list[float]:
         """Probabilities from the feature rows present and their counts (numpy arrays; None:
         every one once):
         sublinear tf times idf, L2-normalised, through each category's logistic regression."""
-        intercepts = self._arrays[3]
+        _, scaled, intercepts = self._arrays
         if not len(rows):
             scores = intercepts
         else:
-            found = self._scaled[rows]
+            found = scaled[rows]
             if tf is None:  # every feature once: one sum gives the scores and the norm
                 totals = found.sum(axis=0)
                 norm = math.sqrt(float(totals[-1])) or 1.0
@@ -243,7 +260,7 @@ def fit(
         rows = [
             row
             for row in range(len(labels))
-            if speaks_for is None or (covered := speaks_for[row]) is None or category in covered
+            if speaks_for is None or covers(speaks_for[row], category)
         ]
         y = [category in labels[row] for row in rows]
         if not any(y) or all(y):

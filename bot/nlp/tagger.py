@@ -207,10 +207,7 @@ class KeywordTagger:
     def tag(self, text: str, village_names: Mapping[int, str] | None = None) -> Tags:
         clean = normalise(text)
         tokens = [t.casefold() for t in self._tokens(clean)]
-        known = self._known
-        keys = [key for key in _windows(tokens) if key in known]  # lexicon words only
-        matched: set[str] = set()
-        lexicon = self._categories(tokens, keys, matched)
+        keys, lexicon, matched = self._match(tokens)
         categories, guesses = self._combine(lexicon, matched, tokens, clean)
         kind = self._kind(keys)
         return Tags(
@@ -290,22 +287,18 @@ class KeywordTagger:
         )
         return tuple(ranked)
 
+    def _match(self, tokens: list[str]) -> tuple[list[str], tuple[str, ...], set[str]]:
+        """The lexicon's words among the tokens (and their runs), the categories they name,
+        and every keyword matched (inside compounds too)."""
+        known = self._known
+        keys = [key for key in _windows(tokens) if key in known]  # lexicon words only
+        matched: set[str] = set()
+        return keys, self._categories(tokens, keys, matched), matched
+
     def lexicon_evidence(self, text: str) -> tuple[tuple[str, ...], set[str]]:
         """The categories the lexicon alone finds in a text, and the words it matched."""
-        tokens = [t.casefold() for t in self._tokens(normalise(text))]
-        keys = [key for key in _windows(tokens) if key in self._known]
-        matched: set[str] = set()
-        return self._categories(tokens, keys, matched), matched
-
-    def trusted_categories(self, matched: Iterable[str]) -> set[str]:
-        """The categories a lexicon word names that the model has no reason to doubt."""
-        untrusted = self.model.untrusted if self.model is not None else {}
-        return {
-            category
-            for word in matched
-            for category in self.lexicon.strong.get(word, ())
-            if category not in untrusted.get(word, ())
-        }
+        _, categories, matched = self._match([t.casefold() for t in self.tokenize(text)])
+        return categories, matched
 
     def _combine(
         self, lexicon: tuple[str, ...], matched: set[str], tokens: Sequence[str], clean: str
@@ -313,37 +306,18 @@ class KeywordTagger:
         """The categories chosen and, when none is, the best guesses (likeliest first)."""
         if self.model is None:
             return lexicon, ()
-        categories = self.model.categories
+        model = self.model
         probabilities = dict(
-            zip(categories, self.model.message_probabilities(tokens, clean), strict=True)
+            zip(model.categories, model.message_probabilities(tokens, clean), strict=True)
         )
-        limits = self.model.thresholds
-        # A lexicon hit stands unless the classifier rules it out; a word the training data
-        # found doubtful for the category needs more of the classifier's agreement.
-        trusted = self.trusted_categories(matched) if lexicon else set()
-        chosen = [
-            c
-            for c in lexicon
-            if probabilities.get(c, 1.0) >= limits.with_lexicon_for(c, c in trusted)
-        ]
-        sure = [
-            c
-            for c, alone in zip(categories, self._alone, strict=True)
-            if probabilities[c] >= alone and c not in chosen
-        ]
-        chosen += sorted(sure, key=probabilities.__getitem__, reverse=True)
+        trusted = trusted_categories(self.lexicon, matched, model.untrusted) if lexicon else set()
+        chosen = model.thresholds.choose(probabilities, lexicon, trusted)
         if not chosen:  # unsure: no category reached its level of confidence
             # Its guesses: what the lexicon found (the person's own words), then the likeliest.
             likeliest = sorted(probabilities, key=probabilities.__getitem__, reverse=True)
             guesses = list(lexicon) + [c for c in likeliest if c not in lexicon]
             return (), tuple(guesses[:GUESSES])
         return tuple(chosen), ()
-
-    @cached_property
-    def _alone(self) -> list[float]:
-        """The level at which the classifier alone chooses each category, in model order."""
-        assert self.model is not None
-        return [self.model.thresholds.alone_for(c) for c in self.model.categories]
 
     def category_probabilities(self, text: str) -> dict[str, float]:
         """The classifier's view of a text (empty without a model); for explaining tags."""
@@ -394,6 +368,19 @@ class KeywordTagger:
             return sorted(((m, b) for m, b in found if b), key=lambda mb: -len(mb[1]))
 
         return bare
+
+
+def trusted_categories(
+    lexicon: Lexicon, matched: Iterable[str], untrusted: Mapping[str, Sequence[str]]
+) -> set[str]:
+    """The categories the matched lexicon words name that the training data has no reason to
+    doubt (``untrusted``: word -> the categories it was found to mislead for)."""
+    return {
+        category
+        for word in matched
+        for category in lexicon.strong.get(word, ())
+        if category not in untrusted.get(word, ())
+    }
 
 
 _NLPO3_DICTS: dict[frozenset[str], str] = {}

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.nlp.classifier import LinearModel, Thresholds, features, fit
+from bot.nlp.classifier import LinearModel, Thresholds, covers, features, fit
 from bot.nlp.evaluate import Gold
-from bot.nlp.tagger import KeywordTagger, Lexicon, normalise
+from bot.nlp.tagger import KeywordTagger, Lexicon, normalise, trusted_categories
 
 FOLDS = 5
 ALONE = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)
@@ -57,7 +57,7 @@ class Example:
     speaks_for: frozenset[str] | None = None
 
     def covers(self, category: str) -> bool:
-        return self.speaks_for is None or category in self.speaks_for
+        return covers(self.speaks_for, category)
 
 
 def _features(tagger: KeywordTagger, text: str) -> list[str]:
@@ -155,9 +155,7 @@ def choose_thresholds(
                 [
                     row
                     for row in indexes
-                    if speaks_for is None
-                    or (covered := speaks_for[row]) is None
-                    or category in covered
+                    if speaks_for is None or covers(speaks_for[row], category)
                 ],
                 dtype=np.intp,
             )
@@ -165,7 +163,7 @@ def choose_thresholds(
         }
         gold = np.array([category in label for label in labels])
         trusted = np.array([category in t for t, _ in hits])
-        doubted = np.array([category in u and category not in t for t, u in hits])
+        doubted = np.array([category in u for _, u in hits])
         p = np.array([probs[i] for probs in probabilities])
         best = (-1.0, 0.5, 0.1, 0.1)
         for a in ALONE:
@@ -179,26 +177,6 @@ def choose_thresholds(
     return Thresholds(alone=alone, with_lexicon=with_lexicon, with_trusted=with_trusted)
 
 
-def predict(
-    categories: Sequence[str],
-    thresholds: Thresholds,
-    probabilities: Sequence[float],
-    hits: tuple[set[str], set[str]],
-) -> set[str]:
-    """What the tagger chooses from a message's probabilities and lexicon hits (as
-    ``KeywordTagger._combine`` does), for scoring thresholds on cross-validated probabilities."""
-    trusted, doubted = hits
-    chosen = set()
-    for category, p in zip(categories, probabilities, strict=True):
-        if (
-            p >= thresholds.alone_for(category)
-            or (category in trusted and p >= thresholds.with_lexicon_for(category, True))
-            or (category in doubted and p >= thresholds.with_lexicon_for(category))
-        ):
-            chosen.add(category)
-    return chosen
-
-
 def source_scores(
     categories: Sequence[str],
     thresholds: Thresholds,
@@ -210,8 +188,14 @@ def source_scores(
     """Each source's macro F1 (over the categories it has examples of) on cross-validated
     probabilities."""
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for probs, found, label, source in zip(probabilities, hits, labels, sources, strict=True):
-        chosen = predict(categories, thresholds, probs, found)
+    for probs, (trusted, doubted), label, source in zip(
+        probabilities, hits, labels, sources, strict=True
+    ):
+        chosen = set(
+            thresholds.choose(
+                dict(zip(categories, probs, strict=True)), [*trusted, *doubted], trusted
+            )
+        )
         for category in chosen | label:
             tally = counts[source][category]
             tally[0] += category in chosen and category in label
@@ -243,14 +227,11 @@ def train(
     weights = [e.weight for e in examples]
     sources = [e.source for e in examples]
     min_df = MIN_DF_LARGE if len(examples) >= LARGE else 1
-    lexicon_only = KeywordTagger(tagger.lexicon)
-    lexicon_only._tokenizer = tagger._tokenizer  # the same words: no second dictionary load
-    evidence = [lexicon_only.lexicon_evidence(e.text) for e in examples]
+    evidence = [tagger.lexicon_evidence(e.text) for e in examples]
     untrusted = untrusted_words([m for _, m in evidence], examples, tagger.lexicon)
-    lexicon_only.model = LinearModel(categories, {}, {}, [], Thresholds(), untrusted=untrusted)
     hits = []
     for found, matched in evidence:
-        trusted = lexicon_only.trusted_categories(matched) & set(found)
+        trusted = trusted_categories(tagger.lexicon, matched, untrusted) & set(found)
         hits.append((trusted, set(found) - trusted))
     speaks_for = [e.speaks_for for e in examples]
     probabilities = _cross_validated(feats, labels, weights, categories, min_df, seed, speaks_for)
