@@ -10,7 +10,6 @@ effect at once.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from handlers.services import limits, members, reportlinks
 from handlers.services.privacy import drop_control_characters
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from handlers.voting import poll_report
-from storage.base import Conversation, Store
+from storage.base import Conversation, Member, Store
 
 log = logging.getLogger(__name__)
 
@@ -144,12 +143,12 @@ class Engine:
             member = await members.set_reachable(self.store, member, True)
         before = (conversation.step, list(conversation.offered)) if conversation else None
         now = self.clock()
-        who = f"{incoming.channel}:{incoming.user_id}"
+        who = limits.person(incoming.channel, incoming.user_id)
         paused = await limits.over(self.store, limits.MESSAGES, who, now)
         if paused is not None:
             # Too fast: this message is not read (the answer says to send it again), and
             # nothing stored changes.
-            seconds = max(1, math.ceil((paused - now).total_seconds()))
+            seconds = limits.seconds_left(paused, now)
             slow = Reply(
                 T(
                     "You are sending messages faster than I can read them. Please wait "
@@ -157,8 +156,7 @@ class Engine:
                     seconds=seconds,
                 )
             )
-            locale = member.locale if member and member.locale else self.default_locale
-            return [self.render(slow, locale)], []
+            return [self.render(slow, self.locale_of(member))], []
         ctx = Context(
             incoming=resolve_choice(incoming, conversation),
             store=self.store,
@@ -171,7 +169,7 @@ class Engine:
             clock=self.clock,
         )
         replies = await dispatch(self.router, ctx)
-        locale = self.locale_of(ctx)
+        locale = self.locale_of(ctx.member)
         rendered = [self.render(reply, locale) for reply in replies]
         if ctx.member is not None and ctx.conversation is not None:
             await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
@@ -201,9 +199,9 @@ class Engine:
         locale = member.locale if member.locale in i18n.LOCALES else self.default_locale
         return [self.render(reply, locale) for reply in await poll_report(self.store, poll)]
 
-    def locale_of(self, ctx: Context) -> str:
-        if ctx.member is not None and ctx.member.locale in i18n.LOCALES:
-            return ctx.member.locale
+    def locale_of(self, member: Member | None) -> str:
+        if member is not None and member.locale in i18n.LOCALES:
+            return member.locale
         return self.default_locale
 
     async def file(self, ref: FileRef) -> reportfiles.RenderedFile | None:

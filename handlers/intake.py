@@ -7,7 +7,6 @@ reaches the submissions table, and a restart resumes at the same question.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal, TypedDict, cast
@@ -650,7 +649,7 @@ async def _file(ctx: Context) -> list[Reply]:
         if paused is not None:
             # The draft stays: they can confirm it once the pause is over.
             ctx.goto(IntakeStep.CONFIRM)
-            minutes = max(1, math.ceil((paused - now).total_seconds() / 60))
+            minutes = limits.minutes_left(paused, now)
             return [
                 Reply(
                     T(

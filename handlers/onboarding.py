@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import math
 import re
 from datetime import datetime
 
@@ -125,7 +124,7 @@ async def start(ctx: Context) -> list[Reply]:
 
 def _wait(until: datetime, now: datetime) -> Reply:
     """Too many wrong codes: when they may try again, in minutes."""
-    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    minutes = limits.minutes_left(until, now)
     return Reply(
         T(
             "That was several wrong join codes in a row, so joining is paused for you for "

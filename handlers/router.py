@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from handlers.services import limits
 from handlers.services.privacy import HIDDEN, redact_numbers
 from handlers.types import Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
@@ -51,7 +52,7 @@ class Context:
     @property
     def who(self) -> str:
         """The person behind the message, as limits count them: channel and platform id."""
-        return f"{self.incoming.channel}:{self.incoming.user_id}"
+        return limits.person(self.incoming.channel, self.incoming.user_id)
 
     def hide_numbers(self, text: str, locale: str | None = None) -> str:
         """``text`` with phone and ID numbers hidden (the note in ``locale``, or this

@@ -7,7 +7,6 @@ store only when submitted, where one ballot per person and poll is enforced.
 from __future__ import annotations
 
 import enum
-import math
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -157,7 +156,7 @@ async def here(ctx: Context) -> list[Reply]:
                     )
                 )
             ]
-    minutes = max(1, math.ceil((until - now).total_seconds() / 60))
+    minutes = limits.minutes_left(until, now)
     return [
         Reply(
             T(

@@ -10,6 +10,7 @@ move time instead of sleeping.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,38 +41,60 @@ MESSAGES = Limit("messages", 30, timedelta(minutes=1), timedelta(minutes=1))
 SUBMISSIONS = Limit("submissions", 20, timedelta(hours=1), timedelta(minutes=30))
 
 
+def person(channel: str, user_id: str) -> str:
+    """The person limits count: channel and platform id."""
+    return f"{channel}:{user_id}"
+
+
+def minutes_left(until: datetime, now: datetime) -> int:
+    """Whole minutes until ``until``, at least one, for an answer that says how long to wait."""
+    return max(1, math.ceil((until - now).total_seconds() / 60))
+
+
+def seconds_left(until: datetime, now: datetime) -> int:
+    return max(1, math.ceil((until - now).total_seconds()))
+
+
+def _paused(found: Attempts | None, now: datetime) -> datetime | None:
+    if found is not None and found.locked_until is not None and found.locked_until > now:
+        return found.locked_until
+    return None
+
+
+def _window(found: Attempts | None, limit: Limit, who: str, now: datetime) -> Attempts:
+    """The count in force: the stored one, or a fresh one when its window or pause is over."""
+    if found is None or now - found.first_at > limit.window or found.locked_until is not None:
+        return Attempts(limit.kind, who, 0, now)
+    return found
+
+
 async def over(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
     """Count one more use; when it goes over the limit (or the person is paused), when they
     may go on. A refused use is not counted."""
     found = await store.get_attempts(limit.kind, who)
-    if found is not None and found.locked_until is not None and found.locked_until > now:
-        return found.locked_until
-    if found is None or now - found.first_at > limit.window or found.locked_until is not None:
-        found = Attempts(limit.kind, who, 0, now)
-    if found.failures >= limit.failures:
+    paused = _paused(found, now)
+    if paused is not None:
+        return paused
+    count = _window(found, limit, who, now)
+    if count.failures >= limit.failures:
         until = now + limit.lockout
-        await store.save_attempts(Attempts(limit.kind, who, found.failures, found.first_at, until))
+        await store.save_attempts(Attempts(limit.kind, who, count.failures, count.first_at, until))
         return until
-    await store.save_attempts(Attempts(limit.kind, who, found.failures + 1, found.first_at))
+    await store.save_attempts(Attempts(limit.kind, who, count.failures + 1, count.first_at))
     return None
 
 
 async def locked_until(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
     """When the person may guess again, if they are locked out now."""
-    found = await store.get_attempts(limit.kind, who)
-    if found is not None and found.locked_until is not None and found.locked_until > now:
-        return found.locked_until
-    return None
+    return _paused(await store.get_attempts(limit.kind, who), now)
 
 
 async def failed(store: Store, limit: Limit, who: str, now: datetime) -> datetime | None:
     """Count a wrong guess; returns when they may guess again if this one locks them out."""
-    found = await store.get_attempts(limit.kind, who)
-    if found is None or now - found.first_at > limit.window or found.locked_until is not None:
-        found = Attempts(limit.kind, who, 0, now)
-    failures = found.failures + 1
+    count = _window(await store.get_attempts(limit.kind, who), limit, who, now)
+    failures = count.failures + 1
     until = now + limit.lockout if failures >= limit.failures else None
-    await store.save_attempts(Attempts(limit.kind, who, failures, found.first_at, until))
+    await store.save_attempts(Attempts(limit.kind, who, failures, count.first_at, until))
     return until
 
 
