@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from bot.cli.common import find_tambon, open_db
+from bot.cli.common import find_tambon, open_db, print_record
 from bot.settings import Settings
 
 
@@ -15,14 +14,11 @@ async def cmd_audit(args: argparse.Namespace, settings: Settings) -> None:
         tambon = await find_tambon(store, args.tambon)
         entries = await store.list_audit(tambon.id)
     for entry in entries:
-        if args.json:
-            record = {
-                "at": entry.at.isoformat(),
-                "who": entry.who,
-                "action": entry.action,
-                "detail": entry.detail,
-            }
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            detail = " ".join(f"{k}={v}" for k, v in entry.detail.items())
-            print("\t".join([entry.at.isoformat(), entry.who, entry.action, detail]))
+        record = {
+            "at": entry.at.isoformat(),
+            "who": entry.who,
+            "action": entry.action,
+            "detail": entry.detail,
+        }
+        detail = " ".join(f"{k}={v}" for k, v in entry.detail.items())
+        print_record(record, args.json, [record["at"], entry.who, entry.action, detail])

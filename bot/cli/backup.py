@@ -13,6 +13,7 @@ import glob
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -44,10 +45,8 @@ def _postgres_tool(name: str) -> str:
 
 
 def _copy_sqlite(source: Path, target: Path) -> None:
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    src.close()
-    dst.close()
 
 
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -100,9 +99,8 @@ def restore(url: str, source: Path, *, force: bool = False) -> None:
                 )
             )
         try:
-            with sqlite3.connect(source) as check:
+            with closing(sqlite3.connect(source)) as check:
                 check.execute("PRAGMA schema_version").fetchone()
-            check.close()
         except sqlite3.DatabaseError:
             raise CliError(T("{file} is not a backup of this bot.", file=str(source))) from None
         database.parent.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,10 @@
-"""Shared by the command modules: the store, a tambon or poll by its number, the tagger, errors."""
+"""Shared by the command modules: the store, a tambon or poll by its number, the tagger, errors,
+a listing's lines."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -71,3 +73,8 @@ async def find_poll(store: Store, poll_id: int) -> Any:
     if poll is None:
         raise CliError(T("There is no poll {ref}.", ref=poll_id))
     return poll
+
+
+def print_record(record: Mapping[str, Any], as_json: bool, columns: Iterable[object]) -> None:
+    """One line of a listing: the record as JSON (``--json``), or ``columns`` tab-separated."""
+    print(json.dumps(record, ensure_ascii=False) if as_json else "\t".join(map(str, columns)))

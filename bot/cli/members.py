@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, operator_name
+from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record
 from bot.settings import Settings
 from handlers.services import members
 from handlers.types import T
@@ -29,12 +28,11 @@ async def cmd_member_list(args: argparse.Namespace, settings: Settings) -> None:
             "joined": member.created_at.isoformat(),
             "consented": member.onboarded,
         }
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            village = "-" if member.village_moo is None else str(member.village_moo)
-            state = "member" if member.onboarded else "joining"
-            print("\t".join([str(member.id), member.role.value, village, member.pseudonym, state]))
+        village = "-" if member.village_moo is None else member.village_moo
+        state = "member" if member.onboarded else "joining"
+        print_record(
+            record, args.json, [member.id, member.role.value, village, member.pseudonym, state]
+        )
 
 
 async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:

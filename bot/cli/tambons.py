@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, operator_name
+from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record
 from bot.settings import Settings
 from handlers.services import gazetteer, members, tambons
 from handlers.types import T
@@ -112,30 +111,21 @@ async def cmd_invite_list(args: argparse.Namespace, settings: Settings) -> None:
         tambon = await find_tambon(store, args.tambon)
         invites = await store.list_invites(tambon.id)
     for invite in invites:
+        state = _invite_state(invite)
+        expires = invite.expires_at.isoformat() if invite.expires_at else None
+        uses = f"{invite.uses}/{invite.max_uses}" if invite.max_uses else str(invite.uses)
         record = {
             "code": invite.code,
             "role": invite.role.value,
-            "state": _invite_state(invite),
+            "state": state,
             "uses": invite.uses,
             "max_uses": invite.max_uses,
-            "expires_at": invite.expires_at.isoformat() if invite.expires_at else None,
+            "expires_at": expires,
             "created_at": invite.created_at.isoformat(),
         }
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False))
-        else:
-            uses = f"{invite.uses}/{invite.max_uses}" if invite.max_uses else str(invite.uses)
-            print(
-                "\t".join(
-                    [
-                        invite.code,
-                        invite.role.value,
-                        record["state"],  # type: ignore[list-item]
-                        uses,
-                        record["expires_at"] or "-",  # type: ignore[list-item]
-                    ]
-                )
-            )
+        print_record(
+            record, args.json, [invite.code, invite.role.value, state, uses, expires or "-"]
+        )
 
 
 async def cmd_invite_revoke(args: argparse.Namespace, settings: Settings) -> None:
