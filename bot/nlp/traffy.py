@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from bot.nlp.evaluate import Gold
 
@@ -68,10 +68,16 @@ def map_labels(labels: Iterable[str]) -> frozenset[str]:
     return frozenset(c for label in labels if (c := MAPPING.get(label.strip())) is not None)
 
 
+def _open(path: Path) -> TextIO:
+    """A ``.csv`` or ``.csv.gz`` file, as text."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     """The file's rows as they are (``.csv`` or ``.csv.gz``)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
+    with _open(path) as f:
         return list(csv.DictReader(f))
 
 
@@ -90,8 +96,7 @@ def load(path: Path) -> list[Ticket]:
 
 def is_traffy(path: Path) -> bool:
     """Whether a labelled file is in Traffy's format (it has a ``ticket_id`` column)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
+    with _open(path) as f:
         header = f.readline()
     return "ticket_id" in header.split(",")
 
