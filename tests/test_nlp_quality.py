@@ -95,7 +95,7 @@ def test_packaged_model_meets_the_quality_bar_on_both_test_parts() -> None:
     )
     rural, real = map(json.loads, done.stdout.splitlines())
     assert rural["messages"] >= 200
-    # Issue 13 asks 0.85 here too; the model that meets the real-data bar scores 0.816 on our
+    # Issue 13 asks 0.85 here too; the model that meets the real-data bar scores 0.838 on our
     # hand-written rural messages (0.881 before), so this is a floor against regression, not
     # the goal (README, "Tagging quality"; docs/tagger.md, "Known weaknesses").
     assert rural["macro_f1"] >= 0.80
@@ -214,7 +214,8 @@ def test_retraining_learns_from_corrections(tmp_path: Path) -> None:
     assert "(6 from corrections)" in trained.stdout
     assert "macro F1" in trained.stdout
     assert "before" in trained.stdout
-    assert LinearModel.load(model_path).trained_on == 309 + 6
+    development = load_gold(DATA / "tagging_dev.jsonl")
+    assert LinearModel.load(model_path).trained_on == len(development) + 6
     after = subprocess.run(
         [sys.executable, "-m", "bot.cli", "tag", "--json", novel],
         capture_output=True,
