@@ -19,6 +19,7 @@ from bot import i18n, reportfiles
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
 from handlers.services import limits, members, reportlinks
+from handlers.services.limits import Limits
 from handlers.services.privacy import drop_control_characters
 from handlers.types import FileRef, Incoming, Reply, T, Tagger
 from handlers.voting import poll_report
@@ -108,9 +109,11 @@ class Engine:
         router: Router | None = None,
         public_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.limits = limits or Limits()
         self.public_url = public_url
         self.tagger = tagger
         self.default_locale = default_locale
@@ -144,7 +147,7 @@ class Engine:
         before = (conversation.step, list(conversation.offered)) if conversation else None
         now = self.clock()
         who = limits.person(incoming.channel, incoming.user_id)
-        paused = await limits.over(self.store, limits.MESSAGES, who, now)
+        paused = await limits.over(self.store, self.limits.messages, who, now)
         if paused is not None:
             # Too fast: this message is not read (the answer says to send it again), and
             # nothing stored changes.
@@ -167,6 +170,7 @@ class Engine:
             default_locale=self.default_locale,
             translate=i18n.render,
             clock=self.clock,
+            limits=self.limits,
         )
         replies = await dispatch(self.router, ctx)
         locale = self.locale_of(ctx.member)

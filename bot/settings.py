@@ -12,6 +12,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from handlers.router import THAI_DIGITS
+from handlers.services.limits import Limits
+
 
 @dataclass(frozen=True, slots=True)
 class Setting:
@@ -54,7 +57,38 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LINE_BOT_BASIC_ID", None, "the LINE Official Account's basic id (@xxxx), for invites"
     ),
+    Setting(
+        "TAMBON_LIMIT_MESSAGES_PER_MINUTE",
+        "30",
+        "messages one person may send a minute; more are not read (a minute's pause)",
+    ),
+    Setting(
+        "TAMBON_LIMIT_SUBMISSIONS_PER_HOUR",
+        "20",
+        "problems a villager or organisation member may file an hour (then half an hour's pause)",
+    ),
+    Setting(
+        "TAMBON_LIMIT_WRONG_JOIN_CODES",
+        "5",
+        "wrong join codes within 15 minutes before /start pauses for 15 minutes",
+    ),
+    Setting(
+        "TAMBON_LIMIT_WRONG_HALL_CODES",
+        "5",
+        "wrong hall codes within an hour before /here pauses for an hour",
+    ),
 )
+
+LIMIT_MAX = 10_000
+
+
+class SettingError(ValueError):
+    """A setting whose value cannot be used; the message names it."""
+
+    def __init__(self, name: str, value: str) -> None:
+        super().__init__(f"{name}={value!r}")
+        self.name = name
+        self.value = value
 
 
 @dataclass(frozen=True)
@@ -109,6 +143,25 @@ class Settings:
             parts = urlsplit(webhook)
             return f"{parts.scheme}://{parts.netloc}"
         return None
+
+    def count(self, name: str) -> int:
+        """A whole-number setting from 1 to :data:`LIMIT_MAX` (Thai digits read too)."""
+        raw = (self.values[name] or "").strip()
+        value = raw.translate(THAI_DIGITS)
+        if not value.isascii() or not value.isdecimal() or not 1 <= int(value) <= LIMIT_MAX:
+            raise SettingError(name, raw)
+        return int(value)
+
+    @property
+    def limits(self) -> Limits:
+        """The limits per person (``TAMBON_LIMIT_*``); a value that is not a whole number from
+        1 to 10,000 raises :class:`SettingError`."""
+        return Limits.allowing(
+            messages=self.count("TAMBON_LIMIT_MESSAGES_PER_MINUTE"),
+            submissions=self.count("TAMBON_LIMIT_SUBMISSIONS_PER_HOUR"),
+            join_codes=self.count("TAMBON_LIMIT_WRONG_JOIN_CODES"),
+            hall_codes=self.count("TAMBON_LIMIT_WRONG_HALL_CODES"),
+        )
 
     @property
     def files_dir(self) -> Path:

@@ -12,7 +12,7 @@ from handlers.router import Router
 
 def build_router() -> Router:
     """The bot's whole conversation, one router per feature merged together."""
-    from handlers import access, account, intake, onboarding, summaries, voting
+    from handlers import access, account, intake, moderation, onboarding, summaries, voting
 
     root = Router()
     features = (
@@ -22,6 +22,7 @@ def build_router() -> Router:
         voting.router,
         summaries.router,
         access.router,
+        moderation.router,
     )
     for feature in features:
         root.include(feature)

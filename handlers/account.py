@@ -10,7 +10,7 @@ from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.services import members
 from handlers.types import Choice, Lines, Reply, T, Text
-from storage.base import Role
+from storage.base import Role, Submission
 
 router = Router()
 
@@ -51,6 +51,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /report – the full report as a PDF, and its live link (team)"))
         lines.append(T("• /newpoll TITLE, /closepoll, /paper – run the hearing's poll (team)"))
         lines.append(T("• /invite – a new join code; /revoke CODE – withdraw one (team)"))
+        lines.append(T("• /hide N REASON, /unhide N – hide a submission from reports (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
 
 
@@ -62,20 +63,29 @@ async def mine(ctx: Context) -> list[Reply]:
     )
     if not submissions:
         return [Reply(T("You have not filed anything yet. Just type a problem or need to start."))]
-    items = [
-        T(
-            "#{ref} · {date} · {kind} · {categories} · {village}\n{text}",
-            ref=s.id,
-            date=s.created_at,
-            kind=KIND_LABELS[s.kind],
-            categories=category_labels(s.categories),
-            village=village_label(s.village_moo),
-            text=s.text if len(s.text) <= 120 else s.text[:119] + "…",
-        )
-        for s in submissions
-    ]
+    items = [_mine_item(s) for s in submissions]
     heading = T("Your latest {count} submissions, newest first:", count=len(items))
     return [Reply(T("{heading}\n\n{items}", heading=heading, items=Lines(items, sep="\n\n")))]
+
+
+def _mine_item(s: Submission) -> Text:
+    item = T(
+        "#{ref} · {date} · {kind} · {categories} · {village}\n{text}",
+        ref=s.id,
+        date=s.created_at,
+        kind=KIND_LABELS[s.kind],
+        categories=category_labels(s.categories),
+        village=village_label(s.village_moo),
+        text=s.text if len(s.text) <= 120 else s.text[:119] + "…",
+    )
+    if s.hidden_at is None:
+        return item
+    return T(
+        "{item}\n(Hidden by the working team: {reason}. It is kept, but left out of summaries "
+        "and reports. Ask the team if you think this is a mistake.)",
+        item=item,
+        reason=s.hidden_reason or "",
+    )
 
 
 @router.command("cancel", roles=None)

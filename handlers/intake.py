@@ -645,7 +645,7 @@ async def _file(ctx: Context) -> list[Reply]:
     draft = _draft(ctx)
     if not draft.get("relayed") and ctx.member.role in (Role.VILLAGER, Role.MEMBER):
         now = ctx.now()
-        paused = await limits.over(ctx.store, limits.SUBMISSIONS, ctx.who, now)
+        paused = await limits.over(ctx.store, ctx.limits.submissions, ctx.who, now)
         if paused is not None:
             # The draft stays: they can confirm it once the pause is over.
             ctx.goto(IntakeStep.CONFIRM)
@@ -656,7 +656,7 @@ async def _file(ctx: Context) -> list[Reply]:
                         "You have filed {count} problems in the last hour, which is as many as "
                         "I take from one person. Your draft is kept: please confirm it again in "
                         "{minutes} minutes.",
-                        count=limits.SUBMISSIONS.failures,
+                        count=ctx.limits.submissions.failures,
                         minutes=minutes,
                     )
                 ),

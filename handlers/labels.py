@@ -44,6 +44,8 @@ AUDIT_LABELS: dict[str, Text] = {
     "poll.closed": T("poll closed"),
     "poll.paper": T("paper ballots entered"),
     "submission.corrected": T("tags corrected"),
+    "submission.hidden": T("submission hidden"),
+    "submission.unhidden": T("submission shown again"),
     "report.taken": T("report taken"),
 }
 

@@ -65,17 +65,17 @@ async def start(ctx: Context) -> list[Reply]:
             )
         ]
     now = ctx.now()
-    until = await limits.locked_until(ctx.store, limits.JOIN_CODES, ctx.who, now)
+    until = await limits.locked_until(ctx.store, ctx.limits.join_codes, ctx.who, now)
     if until is not None:
         return [_wait(until, now)]
     invite, problem = await members.check_invite(ctx.store, code)
     if invite is None:  # a guess, or a slip: counted, and a few in a row mean a pause
-        until = await limits.failed(ctx.store, limits.JOIN_CODES, ctx.who, now)
+        until = await limits.failed(ctx.store, ctx.limits.join_codes, ctx.who, now)
         if until is not None:
             return [_wait(until, now)]
     if invite is None or problem is not None:
         return [_code_refused(problem or members.InviteProblem.UNKNOWN, ctx.args.strip()[:20])]
-    await limits.succeeded(ctx.store, limits.JOIN_CODES, ctx.who)
+    await limits.succeeded(ctx.store, ctx.limits.join_codes, ctx.who)
     tambon = await ctx.store.get_tambon(invite.tambon_id)
     assert tambon is not None
     if (

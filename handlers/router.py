@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from handlers.services import limits
+from handlers.services.limits import Limits
 from handlers.services.privacy import HIDDEN, redact_numbers
 from handlers.types import Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
@@ -45,6 +46,8 @@ class Context:
     translate: Callable[[Text, str], str] = lambda text, locale: text.msgid
     # The time now; the engine's clock (tests move it instead of sleeping).
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    # The limits per person in force (the settings' counts, or the defaults).
+    limits: Limits = field(default_factory=Limits)
 
     def now(self) -> datetime:
         return self.clock()

@@ -133,11 +133,11 @@ async def here(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     code = "".join(ch for ch in ctx.args.translate(THAI_DIGITS) if ch.isdecimal())
     now = ctx.now()
-    until = await limits.locked_until(ctx.store, limits.HALL_CODES, ctx.who, now)
+    until = await limits.locked_until(ctx.store, ctx.limits.hall_codes, ctx.who, now)
     if until is None:
         poll = await _open_poll(ctx)
         if poll is not None and await mark_present(ctx.store, poll, ctx.member, code):
-            await limits.succeeded(ctx.store, limits.HALL_CODES, ctx.who)
+            await limits.succeeded(ctx.store, ctx.limits.hall_codes, ctx.who)
             return [
                 Reply(
                     T("Thank you, you are counted as present at the hearing. Type /vote to vote.")
@@ -146,7 +146,7 @@ async def here(ctx: Context) -> list[Reply]:
         # Only a guess at a code in use counts (not a /here before any poll asks for one).
         guessing = poll is not None and poll.presence_code is not None
         if guessing:
-            until = await limits.failed(ctx.store, limits.HALL_CODES, ctx.who, now)
+            until = await limits.failed(ctx.store, ctx.limits.hall_codes, ctx.who, now)
         if until is None:
             return [
                 Reply(

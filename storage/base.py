@@ -173,6 +173,9 @@ class Submission:
     attachments: tuple[StoredAttachment, ...] = ()
     group_id: int | None = None
     actor: str | None = None
+    # Hidden by the team (and why): kept, shown to its author marked, left out of everything else.
+    hidden_at: datetime | None = None
+    hidden_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -530,13 +533,28 @@ class SubmissionStore(Protocol):
     async def get_submission(self, submission_id: int) -> Submission | None: ...
     async def list_submissions(
         self, tambon_id: int, *, author_id: int | None = None, limit: int | None = None
-    ) -> list[Submission]: ...
-    def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]: ...
-    async def all_submissions(self, tambon_id: int) -> list[Submission]:
-        """Every submission of a tambon, oldest first (committed ones), for reports."""
+    ) -> list[Submission]:
+        """A tambon's (or one author's) submissions, newest first, hidden ones included."""
         ...
 
-    async def count_submissions(self, tambon_id: int) -> int: ...
+    def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:
+        """Every submission of a tambon the team has not hidden, oldest first."""
+        ...
+
+    async def all_submissions(self, tambon_id: int) -> list[Submission]:
+        """Every submission of a tambon not hidden, oldest first (committed ones), for
+        reports."""
+        ...
+
+    async def count_submissions(self, tambon_id: int) -> int:
+        """How many submissions of a tambon are not hidden."""
+        ...
+
+    async def set_hidden(self, submission_id: int, reason: str | None) -> bool:
+        """Hide a submission with a reason (``None``: show it again); its problem group's
+        title and counts follow. False when it already was in that state."""
+        ...
+
     async def add_correction(self, correction: Correction) -> None: ...
     async def update_submission_tags(
         self,

@@ -66,11 +66,11 @@ class PostgresStore(SQLStore):
     )
     _GROUP_SQL = """
         SELECT g.*,
-          (SELECT count(*) FROM submissions s WHERE s.group_id = g.id)
+          (SELECT count(*) FROM submissions s WHERE s.group_id = g.id AND s.hidden_at IS NULL)
           + (SELECT count(*) FROM group_reporters r WHERE r.group_id = g.id) AS reporters,
           (SELECT string_agg(v::text, '|' ORDER BY v) FROM (
               SELECT village_moo AS v FROM submissions WHERE group_id = g.id
-                AND village_moo IS NOT NULL
+                AND village_moo IS NOT NULL AND hidden_at IS NULL
               UNION SELECT village_moo FROM group_reporters WHERE group_id = g.id
                 AND village_moo IS NOT NULL) AS heard) AS villages
         FROM problem_groups g

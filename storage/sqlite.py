@@ -42,11 +42,11 @@ class SQLiteStore(SQLStore):
     )
     _GROUP_SQL = """
         SELECT g.*,
-          (SELECT count(*) FROM submissions s WHERE s.group_id = g.id)
+          (SELECT count(*) FROM submissions s WHERE s.group_id = g.id AND s.hidden_at IS NULL)
           + (SELECT count(*) FROM group_reporters r WHERE r.group_id = g.id) AS reporters,
           (SELECT group_concat(v, '|') FROM (
               SELECT village_moo AS v FROM submissions WHERE group_id = g.id
-                AND village_moo IS NOT NULL
+                AND village_moo IS NOT NULL AND hidden_at IS NULL
               UNION SELECT village_moo FROM group_reporters WHERE group_id = g.id
                 AND village_moo IS NOT NULL
               ORDER BY 1)) AS villages
@@ -201,7 +201,8 @@ class SQLiteStore(SQLStore):
                 )
             rows = db.execute(
                 "SELECT id, text, kind, village_moo, author_id, relayed, channel, source_id,"
-                " created_at, group_id, actor FROM submissions WHERE tambon_id = ? ORDER BY id",
+                " created_at, group_id, actor FROM submissions WHERE tambon_id = ?"
+                " AND hidden_at IS NULL ORDER BY id",
                 (tambon_id,),
             )
             return [

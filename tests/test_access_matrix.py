@@ -22,6 +22,8 @@ TEAM_COMMANDS = [
     "fix",
     "invite",
     "revoke",
+    "hide",
+    "unhide",
 ]
 MEMBER_COMMANDS = ["mine", "mydata", "vote", "here", "language", "relay", "forget"]
 OPEN_COMMANDS = ["help", "cancel", "start"]

@@ -200,6 +200,32 @@ async def post_until_taken(
     raise AssertionError("webhook never taken")
 
 
+async def talk_by_webhook(
+    standin: TelegramStandIn,
+    http: aiohttp.ClientSession,
+    url: str,
+    code: str,
+    index: int,
+    user: int,
+) -> list[dict[str, Any]]:
+    """One villager's conversation (:func:`steps`) as Telegram webhooks, each delivered until
+    taken; the updates sent."""
+    headers = {
+        "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
+        "Content-Type": "application/json",
+    }
+    sent = []
+    for kind, value in steps(code, index):
+        if kind == "text":
+            update = standin.text(user, value, queue=False)
+        else:
+            update = standin.press(user, value)
+            standin._pending.remove(update)  # delivered by webhook, not by getUpdates
+        await post_until_taken(http, url, json.dumps(update).encode(), headers)
+        sent.append(update)
+    return sent
+
+
 async def test_telegram_polling_survives_kills(
     workdir: tuple[dict[str, str], str], tmp_path: Path
 ) -> None:
@@ -267,22 +293,11 @@ async def test_telegram_webhook_survives_kills(
     bot = Bot(env, tmp_path)
     rng = random.Random(2)
     keys: set[str] = set()
-    headers = {
-        "X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET,
-        "Content-Type": "application/json",
-    }
 
     async def villager(http: aiohttp.ClientSession, index: int) -> None:
         await asyncio.sleep(rng.uniform(0, 6))
-        user = FIRST_USER + index
-        for kind, value in steps(code, index):
-            if kind == "text":
-                update = standin.text(user, value, queue=False)
-            else:
-                update = standin.press(user, value)
-                standin._pending.remove(update)  # delivered by webhook, not by getUpdates
-            keys.add(f"{BOT_ID}:{update['update_id']}")
-            await post_until_taken(http, url, json.dumps(update).encode(), headers)
+        sent = await talk_by_webhook(standin, http, url, code, index, FIRST_USER + index)
+        keys.update(f"{BOT_ID}:{update['update_id']}" for update in sent)
 
     try:
         async with aiohttp.ClientSession() as http:

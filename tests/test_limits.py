@@ -5,12 +5,14 @@ restart, another process) on the same store."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.core import Engine
 from bot.nlp import KeywordTagger
+from bot.settings import Settings
 from handlers.services import limits, tambons
 from storage.base import PollMethod, Role, Store, Tambon
-from tests.conftest import console, onboard, th
+from tests.conftest import console, onboard, run_cli, th
 
 JOIN_PAUSED = (
     "That was several wrong join codes in a row, so joining is paused for you for {minutes} "
@@ -183,3 +185,32 @@ async def test_a_villager_files_at_most_so_many_problems_an_hour_and_keeps_the_d
     filed = await file(None)  # the kept draft, confirmed again
     assert "#" in filed
     assert len(await store.list_submissions(tambon.id)) == limits.SUBMISSIONS.failures + 1
+
+
+async def test_the_limits_are_settings(
+    store: Store, tambon: Tambon, tagger: KeywordTagger, tmp_path: Path
+) -> None:
+    """TAMBON_LIMIT_* change how many; a wrong value is refused politely before anything runs."""
+    settings = Settings.load(
+        {"TAMBON_LIMIT_MESSAGES_PER_MINUTE": "4", "TAMBON_LIMIT_WRONG_JOIN_CODES": "๒"}, None
+    )
+    assert settings.limits.messages.failures == 4
+    assert settings.limits.join_codes.failures == 2
+    assert settings.limits.submissions == limits.SUBMISSIONS  # the default
+    clock = Clock()
+    engine = Engine(store, tagger, clock=clock, limits=settings.limits)
+    answers = await console(engine, "guesser", "/start 10000001", "/start 10000002")
+    assert th(JOIN_PAUSED, minutes=15) in answers[-1]  # after two, not five
+    answers = await console(engine, "chatty", *["/help"] * 5)
+    assert th(SLOW, seconds=60) not in answers[3]
+    assert th(SLOW, seconds=60) in answers[4]  # the fifth in the minute
+    for wrong in ("0", "ten", "10001", "-3"):
+        done = run_cli(
+            {"TAMBON_LIMIT_SUBMISSIONS_PER_HOUR": wrong, "PATH": "/usr/bin:/bin"},
+            "tambon",
+            "list",
+            cwd=tmp_path,
+        )
+        assert done.returncode == 2, wrong
+        assert "TAMBON_LIMIT_SUBMISSIONS_PER_HOUR" in done.stderr
+        assert "Traceback" not in done.stderr

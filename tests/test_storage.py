@@ -363,6 +363,32 @@ class TestStoreContract:
         assert kept.relayed
         assert await backend.list_corrections(own.id) == []
 
+    async def test_hidden_submissions_are_kept_and_left_out(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        group = await backend.create_group(tambon_id, "ไฟดับทั้งซอย", ["ไฟ"], ["infrastructure"], 2)
+        first, _ = await backend.add_submission(_submission(tambon_id, "a", group_id=group))
+        second, _ = await backend.add_submission(
+            _submission(tambon_id, "b", text="ไฟทางเสียหลายต้น", village_moo=3, group_id=group)
+        )
+        assert await backend.set_hidden(first.id, "rude")
+        assert not await backend.set_hidden(first.id, "rude again")  # hidden already
+        hidden = await backend.get_submission(first.id)
+        assert hidden is not None
+        assert hidden.hidden_reason == "rude"
+        assert hidden.hidden_at is not None
+        assert [s.id for s in await backend.all_submissions(tambon_id)] == [second.id]
+        assert await backend.count_submissions(tambon_id) == 1
+        assert len(await backend.list_submissions(tambon_id)) == 2  # the author's view keeps it
+        (only,) = await backend.list_groups(tambon_id)
+        assert (only.reporters, only.villages, only.title) == (1, (3,), "ไฟทางเสียหลายต้น")
+        assert await backend.set_hidden(second.id, "mistake")
+        assert await backend.list_groups(tambon_id) == []
+        assert await backend.get_group(group) is not None  # kept, to be shown again
+        assert await backend.set_hidden(first.id, None)
+        assert not await backend.set_hidden(first.id, None)
+        (back,) = await backend.list_groups(tambon_id)
+        assert (back.reporters, back.title) == (1, "ไฟดับทั้งซอย")
+
     async def test_transaction_rolls_back_on_error(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)
         with pytest.raises(RuntimeError):  # noqa: PT012 - the crash happens inside the transaction

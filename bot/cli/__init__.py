@@ -25,9 +25,10 @@ from bot.cli.polls import (
 )
 from bot.cli.reports import cmd_demo, cmd_report
 from bot.cli.run import cmd_console, cmd_run
-from bot.cli.submissions import cmd_correct, cmd_export
+from bot.cli.submissions import cmd_correct, cmd_export, cmd_hide
 from bot.cli.tambons import cmd_invite, cmd_tambon_create, cmd_tambon_list
-from bot.settings import Settings
+from bot.settings import LIMIT_MAX, SettingError, Settings
+from handlers.types import T
 from storage.base import Role
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, None]]
@@ -228,6 +229,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     correct.set_defaults(func=cmd_correct)
 
+    hide = sub.add_parser("hide", help="hide a submission from summaries, reports, groups, polls")
+    hide.add_argument("--id", type=int, required=True, help="the submission's number")
+    hide.add_argument("--reason", required=True, help="why, for the record and for its sender")
+    hide.add_argument(
+        "--by", default=operator_name(), help="who hides it, for the record (default: your login)"
+    )
+    hide.set_defaults(func=cmd_hide)
+    unhide = sub.add_parser("unhide", help="show a hidden submission again")
+    unhide.add_argument("--id", type=int, required=True, help="the submission's number")
+    unhide.add_argument(
+        "--by", default=operator_name(), help="who shows it, for the record (default: your login)"
+    )
+    unhide.set_defaults(func=cmd_hide)
+
     export = sub.add_parser("export", help="export a tambon's data")
     export.add_argument("--tambon", required=True, metavar="CODE")
     export.add_argument("--what", choices=["submissions", "ballots"], default="submissions")
@@ -242,9 +257,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.load()
     func: Command = args.func
     try:
+        settings.limits  # noqa: B018 - a wrong value is reported before any command runs
         asyncio.run(func(args, settings))
     except CliError as error:
         print(i18n.render(error.text, settings.locale), file=sys.stderr)
+        return EXIT_USAGE
+    except SettingError as error:
+        wrong = T(
+            "The setting {name} must be a whole number from 1 to {limit}, not '{value}'.",
+            name=error.name,
+            limit=LIMIT_MAX,
+            value=error.value,
+        )
+        print(i18n.render(wrong, settings.locale), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

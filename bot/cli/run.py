@@ -53,7 +53,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
             greeting.append(
                 i18n.render(T("Console chat. Type /start followed by your join code."), locale)
             )
-        engine = Engine(store, tagger_for(settings), default_locale=locale)
+        engine = Engine(store, tagger_for(settings), default_locale=locale, limits=settings.limits)
         await run_console(
             engine, args.user, sys.stdin, sys.stdout, greeting, files_dir=settings.files_dir
         )
@@ -96,6 +96,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             tagger_for(settings),
             default_locale=settings.locale,
             public_url=settings.public_url,
+            limits=settings.limits,
         )
         from bot.pipeline import Pipeline
         from storage.sqlite import SQLiteStore

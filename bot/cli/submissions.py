@@ -1,4 +1,5 @@
-"""``tambon-bot correct`` and ``export``: the submissions and ballots themselves."""
+"""``tambon-bot correct``, ``hide``, ``unhide`` and ``export``: the submissions and ballots
+themselves."""
 
 from __future__ import annotations
 
@@ -43,6 +44,26 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
     row = tambons.submission_row(updated)
     row["actor"] = updated.actor
     print(json.dumps(row, ensure_ascii=False))
+
+
+async def cmd_hide(args: argparse.Namespace, settings: Settings) -> None:
+    """``hide --id N --reason TEXT`` and ``unhide --id N``: prints the submission's number,
+    whether it is hidden now, and whether this command changed it, as one JSON line."""
+    from handlers.services.submissions import CorrectionRefused, hide, unhide
+
+    async with open_db(settings) as store:
+        submission = await store.get_submission(args.id)
+        if submission is None:
+            raise CliError(T("There is no submission #{ref}.", ref=args.id))
+        hiding = getattr(args, "reason", None) is not None
+        try:
+            if hiding:
+                changed = await hide(store, submission, args.reason, args.by)
+            else:
+                changed = await unhide(store, submission, args.by)
+        except CorrectionRefused as refused:
+            raise CliError(refused.reason) from refused
+    print(json.dumps({"id": submission.id, "hidden": hiding, "changed": changed}))
 
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> None:

@@ -20,6 +20,8 @@ POLL_OPENED = "poll.opened"
 POLL_CLOSED = "poll.closed"
 PAPER_BALLOTS = "poll.paper"
 TAGS_CORRECTED = "submission.corrected"
+HIDDEN = "submission.hidden"
+UNHIDDEN = "submission.unhidden"
 REPORT_TAKEN = "report.taken"
 
 

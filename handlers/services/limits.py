@@ -11,7 +11,7 @@ move time instead of sleeping.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from storage.base import Attempts, Store
@@ -39,6 +39,38 @@ HALL_CODES = Limit("hall", 5, timedelta(hours=1), timedelta(hours=1))
 # relays of community organisation members and the team's own filing are not limited.
 MESSAGES = Limit("messages", 30, timedelta(minutes=1), timedelta(minutes=1))
 SUBMISSIONS = Limit("submissions", 20, timedelta(hours=1), timedelta(minutes=30))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force: the defaults above, or how many the settings allow
+    (``TAMBON_LIMIT_*``; the windows and pauses stay as above)."""
+
+    join_codes: Limit = JOIN_CODES
+    hall_codes: Limit = HALL_CODES
+    messages: Limit = MESSAGES
+    submissions: Limit = SUBMISSIONS
+
+    @classmethod
+    def allowing(
+        cls,
+        *,
+        join_codes: int | None = None,
+        hall_codes: int | None = None,
+        messages: int | None = None,
+        submissions: int | None = None,
+    ) -> Limits:
+        """The defaults with other counts where given."""
+
+        def counted(limit: Limit, count: int | None) -> Limit:
+            return limit if count is None else replace(limit, failures=count)
+
+        return cls(
+            counted(JOIN_CODES, join_codes),
+            counted(HALL_CODES, hall_codes),
+            counted(MESSAGES, messages),
+            counted(SUBMISSIONS, submissions),
+        )
 
 
 def person(channel: str, user_id: str) -> str:

@@ -1,5 +1,5 @@
-"""Filing a submission, and changing a filed one: the one way, from the chat (intake, /fix)
-and from ``tambon-bot correct``."""
+"""Filing a submission, and changing a filed one: the one way, from the chat (intake, /fix,
+/hide) and from ``tambon-bot correct`` and ``hide``."""
 
 from __future__ import annotations
 
@@ -130,3 +130,41 @@ async def withdraw(store: Store, channel: str, message_id: str, member: Member) 
     goes (and with it their words in its group's title). Its number, or None when there was
     none."""
     return await store.withdraw_submission(channel, message_id, member.id)
+
+
+MAX_REASON_CHARS = 200
+
+
+async def hide(store: Store, submission: Submission, reason: str, by: str) -> bool:
+    """The team hides a submission (abusive, or filed by mistake), with a reason: it stays
+    stored and its author still sees it, marked; summaries, reports, exports, groups and polls
+    leave it out. Recorded in the audit trail in the same transaction. False when it was hidden
+    already."""
+    reason = " ".join(reason.split())[:MAX_REASON_CHARS]
+    if not reason:
+        raise CorrectionRefused(
+            T("Please give a reason for hiding it, for example: /hide 12 rude words.")
+        )
+    async with store.transaction():
+        changed = await store.set_hidden(submission.id, reason)
+        if changed:
+            await audit.record(
+                store,
+                submission.tambon_id,
+                by,
+                audit.HIDDEN,
+                submission=submission.id,
+                reason=reason,
+            )
+    return changed
+
+
+async def unhide(store: Store, submission: Submission, by: str) -> bool:
+    """Show a hidden submission again (False when it was not hidden), recorded like hiding."""
+    async with store.transaction():
+        changed = await store.set_hidden(submission.id, None)
+        if changed:
+            await audit.record(
+                store, submission.tambon_id, by, audit.UNHIDDEN, submission=submission.id
+            )
+    return changed

@@ -118,7 +118,10 @@ class SubmissionQueries(SQLBase):
 
         The next page is fetched (where the backend can run two queries at once) while this one
         is turned into objects."""
-        sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ? AND s.id > ? ORDER BY s.id LIMIT ?"
+        sql = (
+            self._SUBMISSION_SQL
+            + " WHERE s.tambon_id = ? AND s.id > ? AND s.hidden_at IS NULL ORDER BY s.id LIMIT ?"
+        )
         rows = await self._all(sql, (tambon_id, 0, PAGE))
         while rows:
             following = (
@@ -144,8 +147,24 @@ class SubmissionQueries(SQLBase):
         return [s async for s in self.iter_submissions(tambon_id)]
 
     async def count_submissions(self, tambon_id: int) -> int:
-        row = await self._one("SELECT count(*) FROM submissions WHERE tambon_id = ?", (tambon_id,))
+        row = await self._one(
+            "SELECT count(*) FROM submissions WHERE tambon_id = ? AND hidden_at IS NULL",
+            (tambon_id,),
+        )
         return int(row[0]) if row else 0
+
+    async def set_hidden(self, submission_id: int, reason: str | None) -> bool:
+        async with self.transaction():
+            row = await self._one(
+                "UPDATE submissions SET hidden_at = ?, hidden_reason = ? WHERE id = ? AND"
+                + (" hidden_at IS NULL" if reason is not None else " hidden_at IS NOT NULL")
+                + " RETURNING group_id",
+                (_now() if reason is not None else None, reason, submission_id),
+            )
+            if row is not None and row["group_id"] is not None:
+                await self._retitle_group(row["group_id"])
+        self._poll_options.clear()
+        return row is not None
 
     async def add_correction(self, correction: Correction) -> None:
         await self._exec(
@@ -208,16 +227,18 @@ class SubmissionQueries(SQLBase):
         return int(row["id"]) if row is not None else None
 
     async def _retitle_group(self, group_id: int) -> None:
-        """A group's title is its first remaining reporter's words, or, when none remain, its
-        keywords: never the words of someone who asked for them to be erased. Poll options
-        drawn from the group follow."""
+        """A group's title is its first remaining reporter's words (of a submission not
+        hidden), or, when none remain, its keywords: never the words of someone who asked for
+        them to be erased, nor words the team hid. Poll options drawn from the group follow."""
         group = await self._one(
             "SELECT title, keywords FROM problem_groups WHERE id = ?", (group_id,)
         )
         if group is None:
             return
         first = await self._one(
-            "SELECT text FROM submissions WHERE group_id = ? ORDER BY id LIMIT 1", (group_id,)
+            "SELECT text FROM submissions WHERE group_id = ? AND hidden_at IS NULL"
+            " ORDER BY id LIMIT 1",
+            (group_id,),
         )
         if first is not None and first["text"] == group["title"]:
             return  # the erased words were not the title
@@ -233,9 +254,11 @@ class SubmissionQueries(SQLBase):
             (label[:80], group_id, group["title"][:80], group_id),
         )
         if first is None and not await self._one(
-            "SELECT 1 FROM group_reporters WHERE group_id = ?", (group_id,)
+            "SELECT 1 FROM group_reporters WHERE group_id = ?"
+            " UNION ALL SELECT 1 FROM submissions WHERE group_id = ?",
+            (group_id, group_id),
         ):
-            # Nobody reports it any more: the group goes.
+            # Nobody reports it any more (not even in a hidden submission): the group goes.
             await self._exec("DELETE FROM problem_groups WHERE id = ? RETURNING 1", (group_id,))
         elif title != group["title"]:
             await self._exec(
@@ -274,7 +297,8 @@ class SubmissionQueries(SQLBase):
             self._GROUP_SQL + " WHERE g.tambon_id = ? ORDER BY reporters DESC, g.id",
             (tambon_id,),
         )
-        return [self._group(r) for r in rows]
+        # A group whose only reports are hidden counts nobody: it is not shown.
+        return [self._group(r) for r in rows if r["reporters"]]
 
     async def get_group(self, group_id: int) -> ProblemGroup | None:
         row = await self._one(self._GROUP_SQL + " WHERE g.id = ?", (group_id,))
