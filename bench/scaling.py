@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import os
 import platform
+import resource
 import statistics
 import sys
 import tempfile
@@ -81,6 +82,8 @@ async def one_round(server: PostgresServer, processes: int, villagers: int, n: i
         for bot in bots:
             await bot.start()
         await wait_listening(ports)
+        bots_cpu_before = sum(cpu_seconds(bot) for bot in bots)
+        own_cpu_before = own_cpu_seconds()
         started = time.monotonic()
         waits: list[float] = []
         async with aiohttp.ClientSession() as http:
@@ -96,6 +99,8 @@ async def one_round(server: PostgresServer, processes: int, villagers: int, n: i
             await asyncio.gather(*(villager(i) for i in range(villagers)))
         state = await settled(url, keys, within=600)
         elapsed = time.monotonic() - started
+        bots_cpu = sum(cpu_seconds(bot) for bot in bots) - bots_cpu_before
+        own_cpu = own_cpu_seconds() - own_cpu_before
     finally:
         for bot in bots:
             await bot.stop()
@@ -109,7 +114,21 @@ async def one_round(server: PostgresServer, processes: int, villagers: int, n: i
         "webhook_ms": statistics.median(waits) * 1000,
         "seconds": elapsed,
         "updates": len(keys),
+        "bots_cpu": bots_cpu,
+        "own_cpu": own_cpu,
     }
+
+
+def cpu_seconds(bot: Bot) -> float:
+    """User and system CPU time a bot process has used so far (Linux /proc)."""
+    assert bot.process is not None
+    fields = Path(f"/proc/{bot.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def wait_listening(ports: list[int]) -> None:
@@ -146,7 +165,9 @@ async def main() -> None:
                     f"{processes} process{'es' if processes > 1 else '  '}: "
                     f"{result['updates']} updates in {result['seconds']:.1f} s = "
                     f"{result['updates_per_s']:.0f} updates/s; a webhook answered in "
-                    f"{result['webhook_ms']:.0f} ms (median)",
+                    f"{result['webhook_ms']:.0f} ms (median); CPU: bots "
+                    f"{result['bots_cpu']:.1f} s, stand-in + balancer + villagers "
+                    f"{result['own_cpu']:.1f} s, of {2 * result['seconds']:.1f} core-seconds",
                     flush=True,
                 )
     finally:

@@ -12,7 +12,16 @@ from handlers.router import Router
 
 def build_router() -> Router:
     """The bot's whole conversation, one router per feature merged together."""
-    from handlers import access, account, intake, moderation, onboarding, summaries, voting
+    from handlers import (
+        access,
+        account,
+        intake,
+        moderation,
+        onboarding,
+        summaries,
+        team,
+        voting,
+    )
 
     root = Router()
     features = (
@@ -23,6 +32,7 @@ def build_router() -> Router:
         summaries.router,
         access.router,
         moderation.router,
+        team.router,
     )
     for feature in features:
         root.include(feature)

@@ -7,6 +7,7 @@ person joined, in village 1, with one problem filed), and every reply delivered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import time
@@ -17,7 +18,7 @@ import aiohttp
 import asyncpg
 
 from tests.balancer import Balancer
-from tests.conftest import run_cli_ok, th
+from tests.conftest import run_cli, run_cli_ok, th
 from tests.telegram_standin import BOT_ID, TelegramStandIn
 from tests.test_crash import (
     PROBLEMS,
@@ -144,3 +145,43 @@ async def test_two_processes_behind_one_address_share_one_postgres_store(
         joined = next(i for i, text in enumerate(texts) if thanks in text)
         card = next(i for i, text in enumerate(texts) if PROBLEMS[index % len(PROBLEMS)] in text)
         assert asked < joined < card, texts
+
+
+async def test_a_second_run_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    """An SQLite store serves one `run`: a second is told to use PostgreSQL and leaves the
+    first alone; once the first is gone, even killed with SIGKILL, a new one starts."""
+    standin = TelegramStandIn(TOKEN)
+    await standin.start()
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}",
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": standin.base_url,
+        "TAMBON_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+    env.pop("TELEGRAM_WEBHOOK_URL", None)
+    first, third = Bot(env, tmp_path), None
+    try:
+        await first.start()
+        await standin.wait_for(lambda: any(c.method == "getUpdates" for c in standin.calls), 30)
+        second = await asyncio.to_thread(
+            run_cli, {**env, "TAMBON_LISTEN": f"127.0.0.1:{free_port()}"}, "run", cwd=tmp_path
+        )
+        assert second.returncode == 2
+        assert "PostgreSQL" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert first.process is not None
+        assert first.process.returncode is None  # the first runs on
+        await first.kill()
+        third = Bot(env, tmp_path)
+        await third.start()
+        assert third.process is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(third.process.wait(), 5)
+        assert third.process.returncode is None  # not refused: it is serving
+    finally:
+        standin.release_polls()
+        if third is not None:
+            await third.stop()
+        await first.stop()
+        await standin.stop()

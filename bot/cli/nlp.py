@@ -143,6 +143,8 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
     )
     for source, score in model.cross_validated.items():
         print(f"  cross-validated macro F1 on {source}: {score:.3f}")
+        f1s = model.cross_validated_categories.get(source, {})
+        print("    " + ", ".join(f"{category} {f1:.3f}" for category, f1 in f1s.items()))
     for path in _files(args.test, DEFAULT_TEST):
         title, before = score_file(before_tagger, path)
         _, after = score_file(after_tagger, path)

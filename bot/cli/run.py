@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import fcntl
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from bot import i18n
 from bot.cli.common import CliError, open_db, tagger_for
@@ -59,6 +63,30 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
         )
 
 
+@contextlib.contextmanager
+def only_runner(database: str) -> Iterator[None]:
+    """One ``run`` per SQLite file: its durable path takes over whatever replies a crash left
+    half-sent, which is right only if no other process is sending them. A second ``run`` on the
+    same file is refused; several processes need PostgreSQL (docs/scaling.md). The kernel lets
+    the lock go when the process ends, however it ends."""
+    if database == ":memory:":
+        yield
+        return
+    lock = Path(database).with_name(Path(database).name + ".run-lock")
+    with lock.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CliError(
+                T(
+                    "Another tambon-bot run is already serving {path}. An SQLite store serves one "
+                    "process; to run several, use PostgreSQL (docs/scaling.md).",
+                    path=database,
+                )
+            ) from None
+        yield
+
+
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     if not (settings.telegram_enabled or settings.line_enabled):
         args.user = "console"
@@ -90,7 +118,13 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with open_db(settings) as store:
+    async with open_db(settings) as store, contextlib.AsyncExitStack() as held:
+        from bot.pipeline import Pipeline
+        from storage.sqlite import SQLiteStore
+
+        exclusive = isinstance(store, SQLiteStore)
+        if isinstance(store, SQLiteStore):
+            held.enter_context(only_runner(store.path))
         engine = Engine(
             store,
             tagger_for(settings),
@@ -98,11 +132,8 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             public_url=settings.public_url,
             limits=settings.limits,
         )
-        from bot.pipeline import Pipeline
-        from storage.sqlite import SQLiteStore
-
         # One durable path for every channel; an SQLite store belongs to this process alone.
-        pipeline = Pipeline(engine, exclusive_store=isinstance(store, SQLiteStore))
+        pipeline = Pipeline(engine, exclusive_store=exclusive)
         telegram = line = None
         if settings.telegram_enabled:
             from bot.channels.telegram import TelegramChannel

@@ -113,6 +113,8 @@ class LinearModel:
     untrusted: dict[str, list[str]] = field(default_factory=dict)
     # Each training source's macro F1 in cross-validation with the chosen thresholds.
     cross_validated: dict[str, float] = field(default_factory=dict)
+    # And its F1 per category (the categories it has examples of).
+    cross_validated_categories: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @cached_property
     def _arrays(self) -> tuple[dict[str, int], Any, Any]:
@@ -204,6 +206,7 @@ class LinearModel:
             "trained_on": self.trained_on,
             "untrusted": self.untrusted,
             "cross_validated": self.cross_validated,
+            "cross_validated_categories": self.cross_validated_categories,
         }
 
     def save(self, path: Path) -> None:
@@ -225,6 +228,10 @@ class LinearModel:
             trained_on=int(data.get("trained_on", 0)),
             untrusted={w: list(c) for w, c in data.get("untrusted", {}).items()},
             cross_validated=dict(data.get("cross_validated", {})),
+            cross_validated_categories={
+                source: dict(f1s)
+                for source, f1s in data.get("cross_validated_categories", {}).items()
+            },
         )
 
 

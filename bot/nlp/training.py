@@ -187,6 +187,23 @@ def source_scores(
 ) -> dict[str, float]:
     """Each source's macro F1 (over the categories it has examples of) on cross-validated
     probabilities."""
+    by_category = source_category_scores(
+        categories, thresholds, probabilities, hits, labels, sources
+    )
+    return {
+        source: sum(f1s.values()) / len(f1s) if f1s else 0.0 for source, f1s in by_category.items()
+    }
+
+
+def source_category_scores(
+    categories: Sequence[str],
+    thresholds: Thresholds,
+    probabilities: Sequence[Sequence[float]],
+    hits: Sequence[tuple[set[str], set[str]]],
+    labels: Sequence[frozenset[str]],
+    sources: Sequence[str],
+) -> dict[str, dict[str, float]]:
+    """Each source's F1 per category it has examples of, on cross-validated probabilities."""
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
     for probs, (trusted, doubted), label, source in zip(
         probabilities, hits, labels, sources, strict=True
@@ -201,11 +218,14 @@ def source_scores(
             tally[0] += category in chosen and category in label
             tally[1] += category in chosen and category not in label
             tally[2] += category in label and category not in chosen
-    scores = {}
-    for source, per_category in counts.items():
-        f1s = [2 * tp / (2 * tp + fp + fn) for tp, fp, fn in per_category.values() if tp + fn]
-        scores[source] = sum(f1s) / len(f1s) if f1s else 0.0
-    return scores
+    return {
+        source: {
+            category: 2 * tp / (2 * tp + fp + fn)
+            for category, (tp, fp, fn) in per_category.items()
+            if tp + fn
+        }
+        for source, per_category in counts.items()
+    }
 
 
 def train(
@@ -250,6 +270,9 @@ def train(
             best = (key, chosen, scores)
     assert best is not None
     _, thresholds, scores = best
+    per_category = source_category_scores(
+        categories, thresholds, probabilities, hits, labels, sources
+    )
     model = fit(
         feats,
         labels,
@@ -262,6 +285,10 @@ def train(
     )
     model.untrusted = untrusted
     model.cross_validated = {source: round(score, 4) for source, score in scores.items()}
+    model.cross_validated_categories = {
+        source: {category: round(f1, 4) for category, f1 in f1s.items()}
+        for source, f1s in per_category.items()
+    }
     return model
 
 
