@@ -57,6 +57,7 @@ GIVE_UP_AFTER = timedelta(hours=24)  # a reply not delivered by then is marked f
 LEASE = timedelta(seconds=60)  # how long a process may take over sending one reply
 MAX_BACKOFF = 60.0
 CLAIM_BATCH = 20  # replies claimed for one recipient at a time
+NOTICE_BATCH = 200  # plan notices rendered and queued in one transaction
 SETTLE_DELAY = 0.02  # seconds a "sent" mark waits to be written with others
 # What became of one reply.
 SENT, SKIPPED, STOP = object(), object(), object()
@@ -239,6 +240,7 @@ class Pipeline:
         while True:
             try:
                 self.kick_due(await self.store.inbox_senders(_now()))
+                await self.queue_notices()
                 await self._kick_outbox()
                 if asyncio.get_running_loop().time() - last_prune > 3600:
                     last_prune = asyncio.get_running_loop().time()
@@ -253,6 +255,45 @@ class Pipeline:
         for key in senders:
             if key[0] in self.adapters:
                 self.inbox.kick(key)
+
+    async def queue_notices(self, limit: int = NOTICE_BATCH) -> int:
+        """Put waiting plan notices (handlers/services/plan.py) for people on this process's
+        channels into the outbox, rendered in each person's language: each notice is claimed and
+        queued in one transaction, so none is queued twice, whichever process gets there first.
+        The outbox then delivers them like replies, one recipient's in order. How many."""
+        from handlers.plan import notice
+
+        queued = 0
+        while True:
+            async with self.store.transaction():
+                claimed = await self.store.claim_plan_notices(limit, list(self.adapters))
+                messages = []
+                for claim in claimed:
+                    member = await self.store.get_member_by_id(claim.member_id)
+                    item = await self.store.get_plan_item(claim.item_id)
+                    if member is None or item is None or member.unreachable_at is not None:
+                        continue
+                    detail = None
+                    if claim.event == "dropped":
+                        notes = [u["note"] for u in await self.store.plan_updates(item.id)]
+                        detail = next((n for n in reversed(notes) if n), None)
+                    elif claim.event == "reopened":
+                        updates = await self.store.plan_updates(item.id)
+                        detail = updates[-1]["note"] if updates else None
+                    out = self.engine.render(
+                        notice(item, claim.event, detail), self.engine.locale_of(member)
+                    )
+                    adapter = self.adapters[member.channel]
+                    calls = adapter.plan(Decoded(recipient=member.platform_user_id), [out])
+                    messages += [
+                        (member.channel, member.platform_user_id, json.dumps(call))
+                        for call in calls
+                    ]
+                if messages:
+                    await self.store.outbox_add(messages)
+            queued += len(claimed)
+            if len(claimed) < limit:
+                return queued
 
     async def _kick_outbox(self) -> None:
         for key in await self.store.outbox_recipients(_now()):

@@ -18,6 +18,7 @@ def build_router() -> Router:
         intake,
         moderation,
         onboarding,
+        plan,
         summaries,
         team,
         voting,
@@ -33,6 +34,7 @@ def build_router() -> Router:
         access.router,
         moderation.router,
         team.router,
+        plan.router,
     )
     for feature in features:
         root.include(feature)

@@ -42,7 +42,9 @@ async def help_(ctx: Context) -> list[Reply]:
     member = ctx.member
     if member is None or not member.onboarded:
         lines.insert(0, T("To join your tambon, type /start followed by your join code."))
-    elif member.role.can_relay:
+    else:
+        lines.append(T("• /status – where your submissions stand; /plan – the tambon's plan"))
+    if member is not None and member.onboarded and member.role.can_relay:
         lines.append(T("• /relay – file a problem for a villager who does not chat"))
     if member is not None and member.onboarded and member.role in (Role.TEAM, Role.ADMIN):
         lines.append(T("• /fix 12 – correct the tags of submission #12 (team)"))

@@ -47,6 +47,20 @@ AUDIT_LABELS: dict[str, Text] = {
     "submission.hidden": T("submission hidden"),
     "submission.unhidden": T("submission shown again"),
     "report.taken": T("report taken"),
+    "plan.added": T("plan item added"),
+    "plan.status": T("plan item status changed"),
+    "plan.reopened": T("plan item reopened by the villagers' answers"),
+}
+
+# Where a plan item stands, as villagers and the team read it.
+PLAN_STATUS_LABELS: dict[str, Text] = {
+    "proposed": T("proposed"),
+    "in_plan": T("in the tambon plan"),
+    "submitted": T("submitted for a budget"),
+    "funded": T("has a budget"),
+    "in_progress": T("work in progress"),
+    "done": T("done"),
+    "dropped": T("dropped"),
 }
 
 # Who can act on a need (DESIGN.md §5).

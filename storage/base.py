@@ -41,6 +41,26 @@ class Kind(enum.StrEnum):
     IDEA = "idea"
 
 
+class PlanStatus(enum.StrEnum):
+    """Where a plan item stands (the seed's steps 3-5)."""
+
+    PROPOSED = "proposed"
+    IN_PLAN = "in_plan"
+    SUBMITTED = "submitted"  # submitted for a budget
+    FUNDED = "funded"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class Verdict(enum.StrEnum):
+    """A reporter's answer to "is it really done?"."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
 @dataclass(frozen=True, slots=True)
 class Village:
     tambon_id: int
@@ -339,6 +359,38 @@ class OutboxMessage:
     payload: str
     created_at: datetime
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanItem:
+    """An item (project) of a tambon's plan, made from problem groups."""
+
+    id: int
+    tambon_id: int
+    year_be: int
+    title: str
+    status: PlanStatus
+    progress: int  # percent
+    done_round: int  # how many times it was marked done (a reopened item is done again later)
+    created_at: datetime
+    updated_at: datetime
+    objective: str | None = None
+    actor: str | None = None  # community, joint or external
+    source: str | None = None  # the budget source or agency named
+    budget: int | None = None  # baht
+    responsible: str | None = None
+    due: str | None = None  # YYYY-MM-DD
+    groups: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNotice:
+    """One person to be told of one change of a plan item."""
+
+    item_id: int
+    member_id: int
+    event: str
+    round: int
 
 
 class DeliveryStore(Protocol):
@@ -644,7 +696,53 @@ class ReportStore(Protocol):
     async def get_report_link(self, token_hash: str) -> ReportLink | None: ...
 
 
+class PlanStore(Protocol):
+    """Plan items, their changes, who is told of them, and the reporters' verdicts."""
+
+    async def add_plan_item(self, item: PlanItem) -> PlanItem:
+        """Store a new item (its id and times are set here) with its groups."""
+        ...
+
+    async def get_plan_item(self, item_id: int) -> PlanItem | None: ...
+    async def list_plan_items(self, tambon_id: int) -> list[PlanItem]: ...
+    async def update_plan_item(
+        self, item_id: int, status: PlanStatus, progress: int, done_round: int
+    ) -> PlanItem: ...
+    async def add_plan_update(
+        self, item_id: int, status: PlanStatus, progress: int, note: str | None, who: str
+    ) -> None: ...
+    async def plan_updates(self, item_id: int) -> list[dict[str, Any]]: ...
+    async def plan_reporters(self, item_id: int) -> list[Member]:
+        """Members who reported a problem of the item's groups (a submission not hidden, or
+        "same problem"), still members; each once."""
+        ...
+
+    async def add_plan_notices(self, notices: Sequence[PlanNotice]) -> int:
+        """Record who is to be told; a notice recorded before is not again. How many are new."""
+        ...
+
+    async def claim_plan_notices(self, limit: int, channels: Sequence[str]) -> list[PlanNotice]:
+        """Mark up to ``limit`` waiting notices to members on ``channels`` queued and return
+        them: call it in the
+        transaction that writes them to the outbox, so that each is queued once, whichever
+        process gets there first."""
+        ...
+
+    async def plan_notice_counts(self, item_id: int) -> dict[str, int]:
+        """Per event, how many people were told (queued to the outbox)."""
+        ...
+
+    async def set_plan_verdict(
+        self, item_id: int, member_id: int, round: int, verdict: Verdict
+    ) -> None: ...
+    async def plan_verdicts(self, item_id: int, round: int) -> dict[Verdict, int]: ...
+    async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
+        """The plan items each group is linked to."""
+        ...
+
+
 class Store(
+    PlanStore,
     DeliveryStore,
     TambonStore,
     MemberStore,

@@ -30,7 +30,17 @@ TEAM_COMMANDS = [
     "role",
     "remove",
 ]
-MEMBER_COMMANDS = ["mine", "mydata", "vote", "here", "language", "relay", "forget"]
+MEMBER_COMMANDS = [
+    "mine",
+    "mydata",
+    "vote",
+    "here",
+    "language",
+    "relay",
+    "forget",
+    "status",
+    "plan",
+]
 OPEN_COMMANDS = ["help", "cancel", "start"]
 TEAM_ONLY = "Sorry, this command is only for the tambon team."
 UNKNOWN = "Sorry, I don't know the command /{name}. Type /help to see what I can do."

@@ -19,9 +19,13 @@ from storage.base import (
     InboxItem,
     Kind,
     NewSubmission,
+    PlanItem,
+    PlanNotice,
+    PlanStatus,
     Role,
     Store,
     StoredAttachment,
+    Verdict,
 )
 from storage.migrations import load_migrations
 from storage.sqlite import SQLiteStore
@@ -388,6 +392,48 @@ class TestStoreContract:
         assert not await backend.set_hidden(first.id, None)
         (back,) = await backend.list_groups(tambon_id)
         assert (back.reporters, back.title) == (1, "ไฟดับทั้งซอย")
+
+    async def test_plan_items_notices_and_verdicts(self, backend: Store) -> None:
+        tambon_id = await _tambon(backend)
+        member = await backend.upsert_member("line", "U1", tambon_id, Role.VILLAGER, None)
+        member = await backend.update_member(member.id, consent_at=datetime.now(UTC))
+        group = await backend.create_group(tambon_id, "ไฟดับทั้งซอย", ["ไฟ"], ["infrastructure"], 2)
+        await backend.add_submission(_submission(tambon_id, "a", member.id, group_id=group))
+        now = datetime.now(UTC)
+        item = await backend.add_plan_item(
+            PlanItem(
+                0,
+                tambon_id,
+                2569,
+                "ซ่อมไฟทาง",
+                PlanStatus.PROPOSED,
+                0,
+                0,
+                now,
+                now,
+                budget=50_000,
+                groups=(group, group),
+            )
+        )
+        assert item.groups == (group,)
+        assert item.budget == 50_000
+        assert [m.id for m in await backend.plan_reporters(item.id)] == [member.id]
+        assert (await backend.items_of_groups([group]))[group] == [item]
+        updated = await backend.update_plan_item(item.id, PlanStatus.DONE, 100, 1)
+        assert (updated.status, updated.progress, updated.done_round) == (PlanStatus.DONE, 100, 1)
+        await backend.add_plan_update(item.id, PlanStatus.DONE, 100, "เสร็จ", "somchai")
+        assert (await backend.plan_updates(item.id))[-1]["note"] == "เสร็จ"
+        notice = PlanNotice(item.id, member.id, "done", 1)
+        assert await backend.add_plan_notices([notice]) == 1
+        assert await backend.add_plan_notices([notice]) == 0  # never twice
+        assert await backend.claim_plan_notices(10, ["telegram"]) == []  # not on that channel
+        async with backend.transaction():
+            assert await backend.claim_plan_notices(10, ["line"]) == [notice]
+        assert await backend.claim_plan_notices(10, ["line"]) == []
+        assert await backend.plan_notice_counts(item.id) == {"done": 1}
+        await backend.set_plan_verdict(item.id, member.id, 1, Verdict.NO)
+        await backend.set_plan_verdict(item.id, member.id, 1, Verdict.PARTLY)  # changed their mind
+        assert await backend.plan_verdicts(item.id, 1) == {Verdict.PARTLY: 1}
 
     async def test_transaction_rolls_back_on_error(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)

@@ -15,6 +15,7 @@ from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
 from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role
 from bot.cli.nlp import cmd_tag, cmd_train
+from bot.cli.plan import add_parsers as add_plan_parsers
 from bot.cli.polls import (
     cmd_poll_close,
     cmd_poll_create,
@@ -82,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     invite_list.add_argument("--json", action="store_true", help="one JSON object per line")
     invite_revoke = invite_sub.add_parser("revoke", help="withdraw a join code")
     invite_revoke.add_argument("code")
+
+    add_plan_parsers(sub)
 
     audit = sub.add_parser("audit", help="who did what, when: the team's actions in a tambon")
     audit.add_argument("--tambon", required=True, metavar="CODE")

@@ -23,6 +23,9 @@ TAGS_CORRECTED = "submission.corrected"
 HIDDEN = "submission.hidden"
 UNHIDDEN = "submission.unhidden"
 REPORT_TAKEN = "report.taken"
+PLAN_ADDED = "plan.added"
+PLAN_STATUS = "plan.status"
+PLAN_REOPENED = "plan.reopened"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

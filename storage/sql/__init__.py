@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from storage.sql.delivery import DeliveryQueries
 from storage.sql.members import MemberQueries
+from storage.sql.plan import PlanQueries
 from storage.sql.polls import PollQueries
 from storage.sql.reports import ReportQueries
 from storage.sql.submissions import SubmissionQueries
@@ -23,5 +24,6 @@ class SQLStore(
     PollQueries,
     DeliveryQueries,
     ReportQueries,
+    PlanQueries,
 ):
     """The queries of :class:`storage.base.Store`; subclasses bring the database."""

@@ -1,0 +1,157 @@
+"""The plan in chat: what people are told as an item moves (:func:`notice`), their answer to
+"is it really done?" (three buttons), /status for one's own submissions and /plan for the
+tambon's items."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from handlers import payloads
+from handlers.labels import PLAN_STATUS_LABELS
+from handlers.payloads import Pick
+from handlers.router import Context, Router
+from handlers.services import plan
+from handlers.types import Choice, Lines, Reply, T, Text
+from storage.base import PlanItem, PlanStatus, Verdict
+
+router = Router()
+
+MAX_STATUS = 10
+VERDICT_LABELS = {
+    Verdict.YES: T("Yes, it is solved"),
+    Verdict.PARTLY: T("Partly"),
+    Verdict.NO: T("No, not solved"),
+}
+
+
+# What people are told of each change (handlers/services/plan.py records who is told of what).
+NOTICES = {
+    "in_plan": T(
+        "Good news about a problem you reported: it is now in the tambon plan as “{title}” "
+        "(item {ref}). Type /status to follow it."
+    ),
+    "funded": T(
+        "The plan item “{title}” (item {ref}), made from a problem you reported, now has a "
+        "budget{source}. Type /status to follow it."
+    ),
+    "done": T(
+        "The tambon team says the plan item “{title}” (item {ref}), made from a problem you "
+        "reported, is done. Is the problem really solved?"
+    ),
+    "dropped": T(
+        "The plan item “{title}” (item {ref}), made from a problem you reported, was dropped. "
+        "The team's reason: {detail}"
+    ),
+    # To the team.
+    plan.REOPENED: T(
+        "Plan item {ref} “{title}” is back in progress: of the reporters who answered, {detail} "
+        "say the problem is not solved."
+    ),
+}
+
+
+def notice(item: PlanItem, event: str, detail: str | None = None) -> Reply:
+    """What a reporter (or, for a reopened item, the team) is told of a change of ``item``;
+    ``detail`` is the reason it was dropped, or the "no" answers of those who answered."""
+    text = replace(
+        NOTICES[event],
+        params={
+            "title": item.title,
+            "ref": item.id,
+            "source": f" ({item.source})" if item.source else "",
+            "detail": detail or "-",
+        },
+    )
+    if event != "done":
+        return Reply(text)
+    choices = [
+        Choice(label, Pick(payloads.VERDICT, f"{item.id}.{item.done_round}.{v.value}").pack())
+        for v, label in VERDICT_LABELS.items()
+    ]
+    return Reply(text, choices)
+
+
+@router.action(payloads.VERDICT)
+async def verdict(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    parts = (pick.arg if pick else "").split(".")
+    if len(parts) != 3 or not parts[0].isdecimal() or not parts[1].isdecimal():
+        return [Reply(T("Sorry, I could not read that answer. Type /status."))]
+    item = await ctx.store.get_plan_item(int(parts[0]))
+    if (
+        item is None
+        or item.tambon_id != ctx.member.tambon_id
+        or parts[2] not in {v.value for v in Verdict}
+    ):
+        return [Reply(T("Sorry, I could not read that answer. Type /status."))]
+    try:
+        await plan.give_verdict(ctx.store, item, ctx.member, int(parts[1]), Verdict(parts[2]))
+    except plan.PlanRefused as refused:
+        return [Reply(refused.reason)]
+    return [
+        Reply(
+            T(
+                "Thank you: your answer is recorded and shown beside the team's status in the "
+                "tambon report. You can change it by pressing another button."
+            )
+        )
+    ]
+
+
+@router.command("status")
+async def status(ctx: Context) -> list[Reply]:
+    """Each of the person's latest submissions, and where it stands now."""
+    assert ctx.member is not None
+    own = await ctx.store.list_submissions(
+        ctx.member.tambon_id, author_id=ctx.member.id, limit=MAX_STATUS
+    )
+    if not own:
+        return [Reply(T("You have not filed anything yet. Just type a problem or need to start."))]
+    items = await ctx.store.items_of_groups([s.group_id for s in own if s.group_id is not None])
+    lines: list[Text] = []
+    for submission in own:
+        short = submission.text if len(submission.text) <= 60 else submission.text[:59] + "…"
+        linked = items.get(submission.group_id, []) if submission.group_id is not None else []
+        if submission.hidden_at is not None:
+            where: Text | Lines = T("hidden by the working team")
+        elif not linked:
+            where = T("heard; not in a plan item yet")
+        else:
+            where = Lines(
+                [
+                    T(
+                        "plan item {ref} “{title}”: {status}, {progress}%",
+                        ref=i.id,
+                        title=i.title,
+                        status=PLAN_STATUS_LABELS[i.status.value],
+                        progress=i.progress,
+                    )
+                    for i in linked
+                ],
+                sep="; ",
+            )
+        lines.append(T("#{ref} {text}\n→ {where}", ref=submission.id, text=short, where=where))
+    return [Reply(T("Where your submissions stand:\n\n{lines}", lines=Lines(lines, sep="\n\n")))]
+
+
+@router.command("plan")
+async def tambon_plan(ctx: Context) -> list[Reply]:
+    """The tambon's plan items, by status, with progress."""
+    assert ctx.member is not None
+    found = await ctx.store.list_plan_items(ctx.member.tambon_id)
+    if not found:
+        return [
+            Reply(T("The tambon has no plan items yet. Problems are heard first at the hearing."))
+        ]
+    lines: list[Text] = []
+    for state in PlanStatus:
+        these = [i for i in found if i.status is state]
+        if not these:
+            continue
+        lines.append(T("{status}:", status=PLAN_STATUS_LABELS[state.value]))
+        lines.extend(
+            T("  {ref}. {title} ({progress}%)", ref=i.id, title=i.title, progress=i.progress)
+            for i in these
+        )
+    return [Reply(T("The tambon plan:\n\n{lines}", lines=Lines(lines)))]

@@ -1,0 +1,235 @@
+"""The plan's second half (the seed's steps 3-5): the team turns problem groups into plan items
+and follows them to done; everyone who reported a linked problem is told when the item enters
+the plan, is funded, is done or dropped, and, once it is done, asked whether it really is. When
+enough of them say no, the item reopens and the team is told.
+
+Telling is recorded here as notices (who, which item, which change), in the transaction of the
+change, one per person and change however often the change is written; ``bot.notify`` renders
+them in each person's language and puts them in the outbox, through which every reply goes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from handlers.services import audit
+from handlers.types import T, Text
+from storage.base import (
+    Member,
+    PlanItem,
+    PlanNotice,
+    PlanStatus,
+    Role,
+    Store,
+    Tambon,
+    Verdict,
+)
+
+BANGKOK = timezone(timedelta(hours=7))
+MAX_TITLE_CHARS = 200
+MAX_NOTE_CHARS = 500
+ACTORS = ("community", "joint", "external")
+# The changes people are told of, and the event each is recorded as.
+TOLD = {
+    PlanStatus.IN_PLAN: "in_plan",
+    PlanStatus.FUNDED: "funded",
+    PlanStatus.DONE: "done",
+    PlanStatus.DROPPED: "dropped",
+}
+REOPENED = "reopened"  # told to the team
+
+
+@dataclass(frozen=True)
+class ReopenRule:
+    """An item marked done reopens when at least ``at_least`` of its reporters answered "no"
+    and they are more than ``share`` of those who answered."""
+
+    at_least: int = 2
+    share: float = 1 / 3
+
+    def reopens(self, verdicts: dict[Verdict, int]) -> bool:
+        answered = sum(verdicts.values())
+        no = verdicts.get(Verdict.NO, 0)
+        return no >= self.at_least and no > self.share * answered
+
+
+class PlanRefused(ValueError):
+    """A plan change that cannot be made; ``reason`` says why, in the user's language."""
+
+    def __init__(self, reason: Text) -> None:
+        super().__init__(reason.msgid)
+        self.reason = reason
+
+
+def plan_year(now: datetime) -> int:
+    """The Buddhist-era year in Thailand at ``now``."""
+    return now.astimezone(BANGKOK).year + 543
+
+
+async def add_item(
+    store: Store,
+    tambon: Tambon,
+    *,
+    title: str,
+    by: str,
+    groups: Sequence[int] = (),
+    submissions: Sequence[int] = (),
+    objective: str | None = None,
+    actor: str | None = None,
+    source: str | None = None,
+    budget: int | None = None,
+    responsible: str | None = None,
+    due: str | None = None,
+    now: datetime | None = None,
+) -> PlanItem:
+    """A new item (proposed) linked to ``groups`` and to the groups of ``submissions``."""
+    title = " ".join(title.split())
+    if not title or len(title) > MAX_TITLE_CHARS:
+        raise PlanRefused(
+            T("A plan item needs a title of 1 to {limit} characters.", limit=MAX_TITLE_CHARS)
+        )
+    if actor is not None and actor not in ACTORS:
+        raise PlanRefused(T("Who acts must be community, joint or external."))
+    if budget is not None and budget < 0:
+        raise PlanRefused(T("A budget is an amount in baht, 0 or more."))
+    if due is not None and not _is_date(due):
+        raise PlanRefused(T("A due date is written YYYY-MM-DD, for example 2027-03-31."))
+    linked = list(groups)
+    for ref in submissions:
+        submission = await store.get_submission(ref)
+        if submission is None or submission.tambon_id != tambon.id or submission.group_id is None:
+            raise PlanRefused(T("There is no submission #{ref} in this tambon.", ref=ref))
+        linked.append(submission.group_id)
+    for group_id in linked:
+        group = await store.get_group(group_id)
+        if group is None or group.tambon_id != tambon.id:
+            raise PlanRefused(T("There is no problem group {ref} in this tambon.", ref=group_id))
+    moment = now or datetime.now(UTC)
+    async with store.transaction():
+        item = await store.add_plan_item(
+            PlanItem(
+                id=0,
+                tambon_id=tambon.id,
+                year_be=plan_year(moment),
+                title=title,
+                status=PlanStatus.PROPOSED,
+                progress=0,
+                done_round=0,
+                created_at=moment,
+                updated_at=moment,
+                objective=objective,
+                actor=actor,
+                source=source,
+                budget=budget,
+                responsible=responsible,
+                due=due,
+                groups=tuple(linked),
+            )
+        )
+        await store.add_plan_update(item.id, item.status, 0, None, by)
+        await audit.record(store, tambon.id, by, audit.PLAN_ADDED, item=item.id, groups=linked)
+    return item
+
+
+def _is_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def set_status(
+    store: Store,
+    item: PlanItem,
+    status: PlanStatus,
+    *,
+    by: str,
+    note: str | None = None,
+    progress: int | None = None,
+) -> PlanItem:
+    """Move an item to ``status`` (with a dated note and progress in percent), in one
+    transaction with its audit record and the notices for its reporters."""
+    if progress is not None and not 0 <= progress <= 100:
+        raise PlanRefused(T("Progress is a percentage from 0 to 100."))
+    note = " ".join(note.split())[:MAX_NOTE_CHARS] if note else None
+    if status is PlanStatus.DROPPED and not note:
+        raise PlanRefused(T("Please give the reason an item is dropped: its reporters are told."))
+    done_round = item.done_round + 1 if status is PlanStatus.DONE else item.done_round
+    if progress is None:
+        progress = 100 if status is PlanStatus.DONE else item.progress
+    async with store.transaction():
+        updated = await store.update_plan_item(item.id, status, progress, done_round)
+        await store.add_plan_update(item.id, status, progress, note, by)
+        await audit.record(
+            store,
+            item.tambon_id,
+            by,
+            audit.PLAN_STATUS,
+            item=item.id,
+            before=item.status.value,
+            after=status.value,
+        )
+        event = TOLD.get(status)
+        if event is not None and status is not item.status:
+            round_ = done_round if status is PlanStatus.DONE else 0
+            reporters = await store.plan_reporters(item.id)
+            await store.add_plan_notices(
+                [PlanNotice(item.id, member.id, event, round_) for member in reporters]
+            )
+    return updated
+
+
+async def give_verdict(
+    store: Store,
+    item: PlanItem,
+    member: Member,
+    round_: int,
+    verdict: Verdict,
+    rule: ReopenRule = ReopenRule(),
+) -> bool:
+    """A reporter answers "is it really done?" for the item's latest round; when the "no"
+    answers pass ``rule`` the item reopens (in progress) and the team is told. True when this
+    answer reopened it."""
+    reporters = {m.id for m in await store.plan_reporters(item.id)}
+    if member.id not in reporters:
+        raise PlanRefused(T("Only the people who reported this problem are asked about it."))
+    if item.status is not PlanStatus.DONE or round_ != item.done_round:
+        raise PlanRefused(
+            T("Thank you. This question is closed: the item has changed since. Type /status.")
+        )
+    async with store.transaction():
+        await store.set_plan_verdict(item.id, member.id, round_, verdict)
+        verdicts = await store.plan_verdicts(item.id, round_)
+        if not rule.reopens(verdicts):
+            return False
+        answered = sum(verdicts.values())
+        no = verdicts.get(Verdict.NO, 0)
+        note = f"{no}/{answered}"
+        await store.update_plan_item(
+            item.id, PlanStatus.IN_PROGRESS, min(item.progress, 90), round_
+        )
+        await store.add_plan_update(
+            item.id, PlanStatus.IN_PROGRESS, min(item.progress, 90), note, "villagers"
+        )
+        await audit.record(
+            store,
+            item.tambon_id,
+            "villagers",
+            audit.PLAN_REOPENED,
+            item=item.id,
+            no=no,
+            answered=answered,
+        )
+        team = [
+            m
+            for m in await store.list_members(item.tambon_id)
+            if m.role in (Role.TEAM, Role.ADMIN) and m.onboarded
+        ]
+        await store.add_plan_notices([PlanNotice(item.id, m.id, REOPENED, round_) for m in team])
+    return True

@@ -1,0 +1,176 @@
+"""Plan items, their changes, who is told of them, and the reporters' verdicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from storage.base import Member, PlanItem, PlanNotice, PlanStatus, Verdict
+from storage.sql.common import Row, SQLBase, _now, from_row
+
+
+class PlanQueries(SQLBase):
+    """Plan items, their changes, who is told of them, and the reporters' verdicts."""
+
+    async def _item(self, row: Row) -> PlanItem:
+        groups = await self._all(
+            "SELECT group_id FROM plan_item_groups WHERE item_id = ? ORDER BY group_id",
+            (row["id"],),
+        )
+        return from_row(PlanItem, row, groups=tuple(int(g["group_id"]) for g in groups))
+
+    async def add_plan_item(self, item: PlanItem) -> PlanItem:
+        async with self.transaction():
+            now = _now()
+            item_id = await self._insert(
+                "INSERT INTO plan_items (tambon_id, year_be, title, objective, actor, source,"
+                " budget, responsible, due, status, progress, done_round, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    item.tambon_id,
+                    item.year_be,
+                    item.title,
+                    item.objective,
+                    item.actor,
+                    item.source,
+                    item.budget,
+                    item.responsible,
+                    item.due,
+                    item.status.value,
+                    item.progress,
+                    item.done_round,
+                    now,
+                    now,
+                ),
+            )
+            await self._many(
+                "INSERT INTO plan_item_groups (item_id, group_id) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
+                [(item_id, group) for group in dict.fromkeys(item.groups)],
+            )
+            stored = await self.get_plan_item(item_id)
+        assert stored is not None
+        return stored
+
+    async def get_plan_item(self, item_id: int) -> PlanItem | None:
+        row = await self._one("SELECT * FROM plan_items WHERE id = ?", (item_id,))
+        return await self._item(row) if row else None
+
+    async def list_plan_items(self, tambon_id: int) -> list[PlanItem]:
+        rows = await self._all(
+            "SELECT * FROM plan_items WHERE tambon_id = ? ORDER BY id", (tambon_id,)
+        )
+        return [await self._item(row) for row in rows]
+
+    async def update_plan_item(
+        self, item_id: int, status: PlanStatus, progress: int, done_round: int
+    ) -> PlanItem:
+        await self._exec(
+            "UPDATE plan_items SET status = ?, progress = ?, done_round = ?, updated_at = ?"
+            " WHERE id = ? RETURNING 1",
+            (status.value, progress, done_round, _now(), item_id),
+        )
+        updated = await self.get_plan_item(item_id)
+        if updated is None:
+            raise LookupError(item_id)
+        return updated
+
+    async def add_plan_update(
+        self, item_id: int, status: PlanStatus, progress: int, note: str | None, who: str
+    ) -> None:
+        await self._exec(
+            "INSERT INTO plan_updates (item_id, at, status, progress, note, who)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (item_id, _now(), status.value, progress, note, who),
+        )
+
+    async def plan_updates(self, item_id: int) -> list[dict[str, Any]]:
+        rows = await self._all(
+            "SELECT at, status, progress, note, who FROM plan_updates WHERE item_id = ?"
+            " ORDER BY id",
+            (item_id,),
+        )
+        return [
+            dict(zip(("at", "status", "progress", "note", "who"), r, strict=True)) for r in rows
+        ]
+
+    async def plan_reporters(self, item_id: int) -> list[Member]:
+        rows = await self._all(
+            "SELECT * FROM members WHERE removed_at IS NULL AND consent_at IS NOT NULL AND id IN ("
+            " SELECT s.author_id FROM submissions s JOIN plan_item_groups l"
+            " ON l.group_id = s.group_id WHERE l.item_id = ? AND s.hidden_at IS NULL"
+            " UNION SELECT r.member_id FROM group_reporters r JOIN plan_item_groups l"
+            " ON l.group_id = r.group_id WHERE l.item_id = ?) ORDER BY id",
+            (item_id, item_id),
+        )
+        return [from_row(Member, row) for row in rows]
+
+    async def add_plan_notices(self, notices: Sequence[PlanNotice]) -> int:
+        added = 0
+        now = _now()
+        for notice in notices:
+            added += await self._exec(
+                "INSERT INTO plan_notices (item_id, member_id, event, round, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+                (notice.item_id, notice.member_id, notice.event, notice.round, now),
+            )
+        return added
+
+    async def claim_plan_notices(self, limit: int, channels: Sequence[str]) -> list[PlanNotice]:
+        if not channels:
+            return []
+        marks = ", ".join("?" for _ in channels)
+        rows = await self._all(
+            "SELECT n.item_id, n.member_id, n.event, n.round FROM plan_notices n"
+            " JOIN members m ON m.id = n.member_id"
+            f" WHERE n.queued_at IS NULL AND m.channel IN ({marks})"
+            " ORDER BY n.created_at, n.item_id, n.member_id LIMIT ?",
+            (*channels, limit),
+        )
+        now = _now()
+        claimed = []
+        for row in rows:
+            if await self._exec(
+                "UPDATE plan_notices SET queued_at = ? WHERE item_id = ? AND member_id = ?"
+                " AND event = ? AND round = ? AND queued_at IS NULL RETURNING 1",
+                (now, *row),
+            ):
+                claimed.append(PlanNotice(*row))
+        return claimed
+
+    async def plan_notice_counts(self, item_id: int) -> dict[str, int]:
+        rows = await self._all(
+            "SELECT event, count(*) FROM plan_notices WHERE item_id = ? AND queued_at IS NOT NULL"
+            " GROUP BY event",
+            (item_id,),
+        )
+        return {str(event): int(count) for event, count in rows}
+
+    async def set_plan_verdict(
+        self, item_id: int, member_id: int, round: int, verdict: Verdict
+    ) -> None:
+        await self._exec(
+            "INSERT INTO plan_verdicts (item_id, member_id, round, verdict, at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (item_id, member_id, round) DO UPDATE SET"
+            " verdict = excluded.verdict, at = excluded.at",
+            (item_id, member_id, round, verdict.value, _now()),
+        )
+
+    async def plan_verdicts(self, item_id: int, round: int) -> dict[Verdict, int]:
+        rows = await self._all(
+            "SELECT verdict, count(*) FROM plan_verdicts WHERE item_id = ? AND round = ?"
+            " GROUP BY verdict",
+            (item_id, round),
+        )
+        return {Verdict(verdict): int(count) for verdict, count in rows}
+
+    async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
+        found: dict[int, list[PlanItem]] = {}
+        for group in dict.fromkeys(group_ids):
+            rows = await self._all(
+                "SELECT i.* FROM plan_items i JOIN plan_item_groups l ON l.item_id = i.id"
+                " WHERE l.group_id = ? ORDER BY i.id",
+                (group,),
+            )
+            found[group] = [await self._item(row) for row in rows]
+        return found
