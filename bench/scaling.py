@@ -75,6 +75,8 @@ async def one_round(server: PostgresServer, processes: int, villagers: int, n: i
             "TELEGRAM_WEBHOOK_URL": webhook,
             "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "TAMBON_LISTEN": f"127.0.0.1:{port}",
+            # The bots' own capacity, not Telegram's limit of 30 messages a second a bot.
+            "TELEGRAM_MESSAGES_PER_SECOND": "10000",
         }
         bots.append(Bot(bot_env, workdir / str(i)))
     keys: set[str] = set()

@@ -264,14 +264,20 @@ class Pipeline:
         from handlers.plan import notice
 
         queued = 0
-        while True:
+        # Most of the time nothing waits: a read, so that the loop takes no write lock.
+        while await self.store.plan_notices_waiting(list(self.adapters)):
             async with self.store.transaction():
                 claimed = await self.store.claim_plan_notices(limit, list(self.adapters))
                 messages = []
                 for claim in claimed:
                     member = await self.store.get_member_by_id(claim.member_id)
                     item = await self.store.get_plan_item(claim.item_id)
-                    if member is None or item is None or member.unreachable_at is not None:
+                    if (
+                        member is None
+                        or item is None
+                        or member.unreachable_at is not None
+                        or member.quiet_at is not None
+                    ):
                         continue
                     detail = None
                     if claim.event == "dropped":
@@ -292,8 +298,7 @@ class Pipeline:
                 if messages:
                     await self.store.outbox_add(messages)
             queued += len(claimed)
-            if len(claimed) < limit:
-                return queued
+        return queued
 
     async def _kick_outbox(self) -> None:
         for key in await self.store.outbox_recipients(_now()):

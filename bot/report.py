@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from itertools import groupby
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -23,6 +24,7 @@ from handlers.labels import (
     ACTOR_LABELS,
     AUDIT_LABELS,
     KIND_LABELS,
+    PLAN_STATUS_LABELS,
     category_label,
     category_labels,
     method_label,
@@ -74,6 +76,9 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["actor"] = lambda a: label(ACTOR_LABELS[a])
     env.filters["method"] = lambda poll: label(method_label(poll))
     env.filters["audit_action"] = lambda a: label(AUDIT_LABELS[a]) if a in AUDIT_LABELS else a
+    env.filters["plan_status"] = lambda status: label(PLAN_STATUS_LABELS[str(status)])
+    env.filters["baht"] = lambda n: "—" if n is None else f"{n:,}"
+    env.filters["days"] = lambda d: "—" if d is None else f"{d:.0f}"
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
     env.filters["md"] = escape_markdown
@@ -149,6 +154,14 @@ def _render_template(
         "plan_year": _plan_year(summary, locale),
         "place": _place_names(summary, locale),
         "top_category": max((n for _, n in summary.by_category), default=1),
+        # The plan's rows by strategy, then by who acts (the rows come sorted so).
+        "plan_groups": [
+            (strategy, actor, list(rows))
+            for (strategy, actor), rows in groupby(
+                summary.plan.rows if summary.plan else [],
+                key=lambda r: (r.strategy, r.item.actor),
+            )
+        ],
     }
     if fmt == "html":
         # The font travels inside the file: Thai reads right on any computer, offline.
@@ -253,7 +266,7 @@ def _embedded_font() -> str:
     return "data:font/ttf;base64," + base64.b64encode(fonts.font_path().read_bytes()).decode()
 
 
-TABLES = ("submissions", "groups", "poll")
+TABLES = ("submissions", "groups", "poll", "plan")
 
 
 def table(
@@ -302,6 +315,55 @@ def table(
         return [header] + [
             [o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes] for o in options
         ]
+    if name == "plan":
+        header = [
+            "item",
+            "year",
+            "strategy",
+            "actor",
+            "project",
+            "objective",
+            "target_villages",
+            "reporters",
+            "budget_baht",
+            "budget_source",
+            "indicator",
+            "expected_result",
+            "responsible",
+            "due",
+            "status",
+            "progress",
+            "verdict_yes",
+            "verdict_partly",
+            "verdict_no",
+        ]
+        rows_out: list[list[object]] = [header]
+        for r in summary.plan.rows if summary.plan else []:
+            item = r.item
+            rows_out.append(
+                [
+                    item.id,
+                    item.year_be,
+                    r.strategy or "",
+                    item.actor or "",
+                    item.title,
+                    item.objective or "",
+                    "|".join(str(v) for v in r.villages),
+                    f"<{SMALL}" if hidden(r.reporters, public) else r.reporters,
+                    "" if item.budget is None else item.budget,
+                    item.source or "",
+                    item.indicator or "",
+                    item.result or "",
+                    item.responsible or "",
+                    item.due or "",
+                    item.status.value,
+                    item.progress,
+                    r.verdicts.get("yes", 0),
+                    r.verdicts.get("partly", 0),
+                    r.verdicts.get("no", 0),
+                ]
+            )
+        return rows_out
     raise ValueError(f"no table {name!r}; one of {TABLES}")
 
 
@@ -337,7 +399,11 @@ def xlsx(
     assert first is not None
     book.remove(first)
     for name in TABLES:
-        if (name == "submissions" and public) or (name == "poll" and summary.poll is None):
+        if (
+            (name == "submissions" and public)
+            or (name == "poll" and summary.poll is None)
+            or (name == "plan" and summary.plan is None)
+        ):
             continue
         sheet = book.create_sheet(name)
         for row in table(name, summary, submissions, locale, public=public):

@@ -51,6 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TELEGRAM_WEBHOOK_URL", None, "public URL for webhook mode instead of polling"),
     Setting("TELEGRAM_WEBHOOK_SECRET", None, "secret token Telegram sends with each webhook call"),
     Setting("TELEGRAM_BOT_USERNAME", None, "the bot's @username, for deep links in invites"),
+    Setting(
+        "TELEGRAM_MESSAGES_PER_SECOND",
+        "30",
+        "messages a second the bot sends at most, in all (Telegram's limit for a bot)",
+    ),
     Setting("LINE_CHANNEL_SECRET", None, "enables the LINE channel (with the access token)"),
     Setting("LINE_CHANNEL_ACCESS_TOKEN", None, "enables the LINE channel (with the secret)"),
     Setting("LINE_API_BASE_URL", None, "Messaging API base URL, for a test stand-in"),

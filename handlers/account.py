@@ -44,6 +44,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.insert(0, T("To join your tambon, type /start followed by your join code."))
     else:
         lines.append(T("• /status – where your submissions stand; /plan – the tambon's plan"))
+        lines.append(T("• /quiet – no more news of the plan (again: news again)"))
     if member is not None and member.onboarded and member.role.can_relay:
         lines.append(T("• /relay – file a problem for a villager who does not chat"))
     if member is not None and member.onboarded and member.role in (Role.TEAM, Role.ADMIN):

@@ -10,7 +10,7 @@ from handlers import payloads
 from handlers.labels import PLAN_STATUS_LABELS
 from handlers.payloads import Pick
 from handlers.router import Context, Router
-from handlers.services import plan
+from handlers.services import members, plan
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import PlanItem, PlanStatus, Verdict
 
@@ -97,6 +97,24 @@ async def verdict(ctx: Context) -> list[Reply]:
             )
         )
     ]
+
+
+@router.command("quiet")
+async def quiet(ctx: Context) -> list[Reply]:
+    """No more news of plan items (or, typed again, news again)."""
+    assert ctx.member is not None
+    if ctx.member.quiet_at is None:
+        ctx.member = await members.set_quiet(ctx.store, ctx.member, True)
+        return [
+            Reply(
+                T(
+                    "I will not send you news of the plan any more. /status still shows where "
+                    "your submissions stand. Type /quiet again to get news again."
+                )
+            )
+        ]
+    ctx.member = await members.set_quiet(ctx.store, ctx.member, False)
+    return [Reply(T("I will tell you again when a problem you reported moves on in the plan."))]
 
 
 @router.command("status")

@@ -130,6 +130,7 @@ class Member:
     created_at: datetime
     unreachable_at: datetime | None = None
     removed_at: datetime | None = None  # removed by the team (a re-join clears it)
+    quiet_at: datetime | None = None  # asked (/quiet) not to be told of plan changes
 
     @property
     def onboarded(self) -> bool:
@@ -375,6 +376,8 @@ class PlanItem:
     created_at: datetime
     updated_at: datetime
     objective: str | None = None
+    indicator: str | None = None  # how success is measured (the plan form's KPI column)
+    result: str | None = None  # the expected result
     actor: str | None = None  # community, joint or external
     source: str | None = None  # the budget source or agency named
     budget: int | None = None  # baht
@@ -708,17 +711,26 @@ class PlanStore(Protocol):
     async def update_plan_item(
         self, item_id: int, status: PlanStatus, progress: int, done_round: int
     ) -> PlanItem: ...
+    async def update_plan_details(self, item_id: int, **details: Any) -> PlanItem:
+        """Change an item's title, objective, indicator, result, actor, source, budget,
+        responsible or due date."""
+        ...
+
     async def add_plan_update(
         self, item_id: int, status: PlanStatus, progress: int, note: str | None, who: str
     ) -> None: ...
     async def plan_updates(self, item_id: int) -> list[dict[str, Any]]: ...
     async def plan_reporters(self, item_id: int) -> list[Member]:
         """Members who reported a problem of the item's groups (a submission not hidden, or
-        "same problem"), still members; each once."""
+        "same problem"), still members and not quiet (/quiet); each once."""
         ...
 
     async def add_plan_notices(self, notices: Sequence[PlanNotice]) -> int:
         """Record who is to be told; a notice recorded before is not again. How many are new."""
+        ...
+
+    async def plan_notices_waiting(self, channels: Sequence[str]) -> bool:
+        """Whether any notice to a member on ``channels`` waits to be queued (a read, no lock)."""
         ...
 
     async def claim_plan_notices(self, limit: int, channels: Sequence[str]) -> list[PlanNotice]:

@@ -40,6 +40,7 @@ MEMBER_COMMANDS = [
     "forget",
     "status",
     "plan",
+    "quiet",
 ]
 OPEN_COMMANDS = ["help", "cancel", "start"]
 TEAM_ONLY = "Sorry, this command is only for the tambon team."

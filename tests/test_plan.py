@@ -6,14 +6,20 @@ done or dropped — through the outbox, once each — and asked whether it is re
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bot import web
+from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
+from bot.nlp import KeywordTagger
 from handlers.services import plan
 from storage.base import PlanStatus, Role, Store, Tambon, Verdict
 from tests import test_telegram
@@ -233,3 +239,241 @@ async def test_only_reporters_answer(engine: Engine, store: Store, tambon: Tambo
     assert await store.plan_verdicts(item.id, item.done_round) == {}
     assert not await plan.give_verdict(store, item, reporter, item.done_round, Verdict.NO)
     assert await store.plan_verdicts(item.id, item.done_round) == {Verdict.NO: 1}
+
+
+async def test_the_report_has_the_plan_table_and_its_follow_through(
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    from bot import report
+    from handlers.services.summary import read_report
+    from tests.test_report import _pdf_text
+
+    for user in ("v1", "v2", "v3"):
+        await onboard(engine, store, tambon, user)
+    await console(engine, "v1", PROBLEMS[0], "1")
+    await console(engine, "v2", PROBLEMS[1], "1")
+    road, water = sorted(await store.list_submissions(tambon.id), key=lambda s: s.id)
+    paved = await plan.add_item(
+        store,
+        tambon,
+        title="ลาดยางถนนหมู่ 3",
+        submissions=[road.id],
+        actor="joint",
+        source="อบต.",
+        budget=250_000,
+        responsible="กองช่าง อบต.",
+        objective="สัญจรสะดวก",
+        indicator="ถนน 1.2 กม.",
+        result="รถไม่ล้ม",
+        by="x",
+    )
+    await plan.add_item(store, tambon, title="ขุดบ่อบาดาล", submissions=[water.id], by="x")
+    paved = await plan.set_status(store, paved, PlanStatus.IN_PLAN, by="x")
+    paved = await plan.set_status(store, paved, PlanStatus.DONE, by="x")
+    v1 = await store.get_member("console", "v1")
+    assert v1 is not None
+    await plan.give_verdict(store, paved, v1, paved.done_round, Verdict.PARTLY)
+    summary, submissions = await read_report(store, tambon)
+    assert summary.plan is not None
+    assert summary.plan.by_status == {"done": 1, "proposed": 1}
+    assert summary.plan.verdicts == {"yes": 0, "partly": 1, "no": 0}
+    assert summary.plan.days_to_done is not None
+    html = report.render(summary, submissions, "html", "th")
+    assert th("The plan: projects") in html
+    assert "ลาดยางถนนหมู่ 3" in html
+    assert "250,000" in html
+    assert "ถนน 1.2 กม." in html
+    assert th("Following the plan through") in html
+    assert f"{th('partly')} 1" in html
+    markdown = report.render(summary, submissions, "md", "en")
+    assert "The plan: projects" in markdown
+    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
+    rows = list(book["plan"].values)
+    assert rows[0][:5] == ("item", "year", "strategy", "actor", "project")
+    assert {r[4] for r in rows[1:]} == {"ลาดยางถนนหมู่ 3", "ขุดบ่อบาดาล"}
+    paved_row = next(r for r in rows[1:] if r[4] == "ลาดยางถนนหมู่ 3")
+    assert (paved_row[8], paved_row[14], paved_row[17]) == (250_000, "done", 1)
+    text, _ = _pdf_text(report.pdf(summary, submissions, "th"), tmp_path)
+    flat = text.replace(" ", "").replace("\n", "")
+    assert th("The plan: projects").replace(" ", "") in flat
+    assert "ลาดยางถนนหมู่3" in flat
+    assert "250,000" in flat
+
+
+async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """LINE, where most villagers are: the notice is a push (no reply token for news), in Thai,
+    with the three answers as buttons; the answer comes back as a postback."""
+    from tests import test_line
+    from tests.line_standin import Events, LineStandIn
+
+    standin = LineStandIn(test_line.TOKEN)
+    await standin.start()
+    channel = LineChannel(
+        Engine(store, tagger), test_line.SECRET, test_line.TOKEN, base_url=standin.base_url
+    )
+    await channel.start()
+    runner = await web.serve(web.build_app(line=channel), "127.0.0.1:0")
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}{web.LINE_PATH}"
+    events = Events(test_line.SECRET, standin)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def post(*batch: dict[str, object]) -> int:
+                body = events.body(*batch)
+                headers = {
+                    "Content-Type": "application/json",
+                    "X-Line-Signature": events.sign(body),
+                }
+                async with http.post(url, data=body, headers=headers) as response:
+                    return response.status
+
+            sent = await test_line.onboard(post, events, standin, store, tambon)
+            assert await post(events.text(test_line.USER, PROBLEMS[0])) == 200
+            await test_line.seen(standin, sent + 1)
+            assert await post(events.postback(test_line.USER, "ok:")) == 200
+            await test_line.seen(standin, sent + 2)
+            (road,) = await store.list_submissions(tambon.id)
+            item = await plan.add_item(
+                store, tambon, title="ลาดยางถนน", submissions=[road.id], by="x"
+            )
+            item = await plan.set_status(store, item, PlanStatus.DONE, by="x")
+            pushes_before = sum(1 for c in standin.calls if c.kind == "push")
+            await channel.pipeline.queue_notices()
+            messages = await test_line.seen(standin, sent + 3)
+            assert th(DONE, title="ลาดยางถนน", ref=item.id) in standin.texts_to(test_line.USER)[-1]
+            assert sum(1 for c in standin.calls if c.kind == "push") == pushes_before + 1
+            answer = f"verdict:{item.id}.{item.done_round}.partly"
+            assert answer in test_line.buttons(messages[-1])
+            assert await post(events.postback(test_line.USER, answer)) == 200
+            await test_line.seen(standin, sent + 4)
+            assert await store.plan_verdicts(item.id, item.done_round) == {Verdict.PARTLY: 1}
+    finally:
+        await runner.cleanup()
+        await channel.stop()
+        await standin.stop()
+
+
+async def test_quiet_people_are_not_told(engine: Engine, store: Store, tambon: Tambon) -> None:
+    await onboard(engine, store, tambon, "v1")
+    await onboard(engine, store, tambon, "v2")
+    await console(engine, "v1", PROBLEMS[0], "1")
+    await console(engine, "v2", PROBLEMS[0] + " จริงๆ", "1", "1")  # "the same problem"
+    (quiet,) = await console(engine, "v1", "/quiet")
+    assert (
+        th(
+            "I will not send you news of the plan any more. /status still shows where your "
+            "submissions stand. Type /quiet again to get news again."
+        )
+        in quiet
+    )
+    refs = [s.id for s in await store.list_submissions(tambon.id)]
+    item = await plan.add_item(store, tambon, title="ซ่อมถนน", submissions=refs, by="x")
+    reporters = {m.pseudonym for m in await store.plan_reporters(item.id)}
+    v1, v2 = await store.get_member("console", "v1"), await store.get_member("console", "v2")
+    assert v1 is not None
+    assert v2 is not None
+    assert reporters == {v2.pseudonym}
+    (loud,) = await console(engine, "v1", "/quiet")
+    assert th("I will tell you again when a problem you reported moves on in the plan.") in loud
+    assert len(await store.plan_reporters(item.id)) == 2
+
+
+async def test_telegram_sends_at_most_thirty_messages_a_second(
+    standin: TelegramStandIn, store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """Notices to many people go out evenly spaced, within Telegram's limit for a bot."""
+    channel = TelegramChannel(
+        Engine(store, tagger),
+        test_telegram.TOKEN,
+        base_url=standin.base_url,
+        messages_per_second=30,
+    )
+    await channel.start()
+    try:
+        group = await store.create_group(tambon.id, "ถนนพัง", ["ถนน"], ["infrastructure"], 3)
+        for n in range(75):
+            member = await store.upsert_member(
+                "telegram", str(900_000 + n), tambon.id, Role.VILLAGER, "th"
+            )
+            await store.update_member(member.id, consent_at=datetime.now(UTC), village_moo=3)
+            await store.add_group_reporter(group, member.id, 3, False)
+        item = await plan.add_item(store, tambon, title="ซ่อมถนน", groups=[group], by="x")
+        await plan.set_status(store, item, PlanStatus.IN_PLAN, by="x")
+        await channel.pipeline.queue_notices()
+        text = th(IN_PLAN, title="ซ่อมถนน", ref=item.id)
+        await standin.wait_for(
+            lambda: sum(1 for c in standin.calls if c.params.get("text") == text) == 75, 30
+        )
+    finally:
+        standin.release_polls()
+        await channel.stop()
+    times = sorted(c.at for c in standin.calls if c.params.get("text") == text)
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 31  # 30 a second, evenly spaced (the window's two ends may both count)
+
+
+async def test_a_csv_import_adds_and_updates_many_items_all_or_none(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path, tmp_path: Path
+) -> None:
+    await onboard(engine, store, tambon, "v1")
+    await console(engine, "v1", PROBLEMS[0], "1")
+    await console(engine, "v1", PROBLEMS[1], "1")
+    road, water = sorted(await store.list_submissions(tambon.id), key=lambda s: s.id)
+    first = await plan.add_item(store, tambon, title="ซ่อมถนน", submissions=[road.id], by="x")
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    sheet = tmp_path / "plan.csv"
+    # As Excel saves it: a byte-order mark, Thai, a budget with thousands separators.
+    sheet.write_text(
+        "id,title,status,progress,note,budget,source,submissions\n"
+        f'{first.id},,funded,30,ได้งบ อบต.,"1,200,000",อบต.,\n'
+        f",ขุดบ่อบาดาล,in_plan,,,80000,กรมทรัพยากรน้ำ,{water.id}\n",
+        encoding="utf-8-sig",
+    )
+    out = await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(sheet))
+    assert (
+        th(
+            "Plan items: {added} added, {updated} updated, {unchanged} unchanged.",
+            added=1,
+            updated=1,
+            unchanged=0,
+        )
+        in out
+    )
+    items = {i.title: i for i in await store.list_plan_items(tambon.id)}
+    assert (items["ซ่อมถนน"].status, items["ซ่อมถนน"].progress) == (PlanStatus.FUNDED, 30)
+    assert (items["ซ่อมถนน"].budget, items["ซ่อมถนน"].source) == (1_200_000, "อบต.")
+    assert items["ขุดบ่อบาดาล"].status is PlanStatus.IN_PLAN
+    assert items["ขุดบ่อบาดาล"].groups == (water.group_id,)
+    assert (await store.plan_updates(items["ซ่อมถนน"].id))[-1]["note"] == "ได้งบ อบต."
+    # The same file again changes nothing; a bad row refuses the whole file.
+    again = await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(sheet))
+    assert (
+        th(
+            "Plan items: {added} added, {updated} updated, {unchanged} unchanged.",
+            added=1,
+            updated=0,
+            unchanged=1,
+        )
+        in again
+    )
+    before = {i.id: i for i in await store.list_plan_items(tambon.id)}
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        f"id,status,progress\n{first.id},done,\n{first.id},finished,\n", encoding="utf-8"
+    )
+    refused = run_cli(env, "plan", "import", "--tambon", tambon.code, str(bad))
+    assert refused.returncode == 2
+    assert (
+        th("Row {row}: a number, a status or a date could not be read.", row=3) in refused.stderr
+    )
+    assert {i.id: i for i in await store.list_plan_items(tambon.id)} == before  # row 2 undone
+    for content in ("not,a,plan\n1,2,3\n", "\x00\xff\xfe garbage"):
+        junk = tmp_path / "junk.csv"
+        junk.write_bytes(content.encode("latin-1"))
+        done = run_cli(env, "plan", "import", "--tambon", tambon.code, str(junk))
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from handlers.types import T
 
 # What a bot says when addressed in a group chat: it never discusses anyone's data there.
@@ -32,3 +34,22 @@ def split_text(text: str, limit: int) -> list[str]:
         rest = rest[cut:].lstrip("\n")
     pieces.append(rest)
     return [p for p in pieces if p] or [""]
+
+
+class Pace:
+    """At most ``per_second`` calls a second, evenly spaced, across every task of a process
+    (Telegram allows a bot about 30 messages a second in all). A caller waits its turn."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            now = loop.time()
+            turn = max(now, self._next)
+            self._next = turn + self.interval
+        if turn > now:
+            await asyncio.sleep(turn - now)

@@ -46,13 +46,14 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot import i18n
-from bot.channels import GROUP_NOTICE, split_text
+from bot.channels import GROUP_NOTICE, Pace, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers.types import Attachment, Incoming, Media, T
 from storage.base import InboxItem
 
 CHANNEL = "telegram"
+MESSAGES_PER_SECOND = 30  # a bot's overall limit (Bot API FAQ)
 # Updates handled at once (different senders only); chosen by bench/telegram_intake.py.
 DEFAULT_CONCURRENCY = 8
 # Seconds between two edits of one live tally message.
@@ -181,6 +182,7 @@ class TelegramChannel:
         live_interval: float = LIVE_TALLY_INTERVAL,
         pipeline: Pipeline | None = None,
         poll_timeout: int = POLL_TIMEOUT,
+        messages_per_second: float = MESSAGES_PER_SECOND,
     ) -> None:
         self.engine = engine
         self.live = LiveTallies(self, live_interval)
@@ -201,6 +203,8 @@ class TelegramChannel:
         )
         self.pipeline = pipeline or Pipeline(engine, concurrency=concurrency)
         self.pipeline.register(self)
+        # Telegram: about 30 messages a second for a bot in all, else 429s.
+        self.pace = Pace(messages_per_second)
         self._polling: asyncio.Task[None] | None = None
         self._parsed: dict[str, Update] = {}  # updates read on arrival, by key, until handled
         self.ready = False
@@ -434,6 +438,8 @@ class TelegramChannel:
 
     async def deliver(self, recipient: str, call: dict[str, Any]) -> None:
         """Make one planned Bot API call, sorting its failures for the pipeline."""
+        if call["op"] != "answer":  # answering a button press sends no message
+            await self.pace.wait()
         try:
             await self._call(recipient, call)
         except RetryAfter as error:

@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_parser.add_argument(
         "--table",
-        choices=["groups", "submissions", "poll"],
+        choices=["groups", "submissions", "poll", "plan"],
         default="groups",
         help="which table --format csv writes (xlsx has them all)",
     )
@@ -260,7 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.load()
     func: Command = args.func
     try:
-        settings.limits  # noqa: B018 - a wrong value is reported before any command runs
+        # A wrong value is reported before any command runs.
+        settings.limits  # noqa: B018
+        settings.count("TELEGRAM_MESSAGES_PER_SECOND")
         asyncio.run(func(args, settings))
     except CliError as error:
         print(i18n.render(error.text, settings.locale), file=sys.stderr)

@@ -25,6 +25,8 @@ async def cmd_plan_add(args: argparse.Namespace, settings: Settings) -> None:
                 groups=args.group or (),
                 submissions=args.submission or (),
                 objective=args.objective,
+                indicator=args.indicator,
+                result=args.result,
                 actor=args.actor,
                 source=args.source,
                 budget=args.budget,
@@ -99,6 +101,49 @@ async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
             )
 
 
+async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
+    """Add and update many items from a CSV file (UTF-8, as Excel saves it; the columns of
+    ``plan.IMPORT_COLUMNS``): all rows or none."""
+    import csv
+    from pathlib import Path
+
+    path = Path(args.file)
+    try:
+        # A CLI process: nothing else waits on this event loop while the file is read.
+        with path.open(encoding="utf-8-sig", newline="") as source:  # noqa: ASYNC230
+            reader = csv.DictReader(source)
+            rows = list(reader)
+            columns = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error):
+        raise CliError(T("Cannot read {file} as a CSV file in UTF-8.", file=args.file)) from None
+    unknown = [c for c in columns if c not in plan.IMPORT_COLUMNS]
+    if unknown or not columns:
+        raise CliError(
+            T(
+                "Unknown columns: {names}. The columns are: {columns}.",
+                names=", ".join(unknown) or "-",
+                columns=", ".join(plan.IMPORT_COLUMNS),
+            )
+        )
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        try:
+            done = await plan.import_rows(store, tambon, rows, by=args.by)
+        except plan.PlanRefused as refused:
+            raise CliError(refused.reason) from refused
+    print(
+        i18n.render(
+            T(
+                "Plan items: {added} added, {updated} updated, {unchanged} unchanged.",
+                added=done.added,
+                updated=done.updated,
+                unchanged=done.unchanged,
+            ),
+            settings.locale,
+        )
+    )
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("plan", help="the tambon plan's items, from problem groups to done")
     plan_sub = parser.add_subparsers(dest="plan_command", required=True)
@@ -108,6 +153,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--submission", type=int, action="append", metavar="N")
     add.add_argument("--group", type=int, action="append", metavar="N")
     add.add_argument("--objective")
+    add.add_argument("--indicator", help="how success is measured")
+    add.add_argument("--result", help="the expected result")
     add.add_argument("--actor", choices=list(plan.ACTORS))
     add.add_argument("--source", help="the budget source or agency")
     add.add_argument("--budget", type=int, metavar="BAHT")
@@ -128,3 +175,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     listing.add_argument("--tambon", required=True, metavar="CODE")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=cmd_plan_list)
+    importing = plan_sub.add_parser("import", help="add and update items from a CSV file")
+    importing.add_argument("--tambon", required=True, metavar="CODE")
+    importing.add_argument("file", metavar="FILE.csv")
+    importing.add_argument("--by", default=operator_name(), help="who, for the record")
+    importing.set_defaults(func=cmd_plan_import)

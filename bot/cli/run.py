@@ -147,6 +147,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                 webhook=bool(webhook_url),
                 default_locale=settings.locale,
                 pipeline=pipeline,
+                messages_per_second=settings.count("TELEGRAM_MESSAGES_PER_SECOND"),
             )
         if settings.line_enabled:
             from bot.channels.line import LineChannel

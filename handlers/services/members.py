@@ -109,6 +109,11 @@ async def set_reachable(store: Store, member: Member, reachable: bool) -> Member
     )
 
 
+async def set_quiet(store: Store, member: Member, quiet: bool) -> Member:
+    """The member asks for no more news of the plan (or for news again)."""
+    return await store.update_member(member.id, quiet_at=datetime.now(UTC) if quiet else None)
+
+
 class LastAdmin(Exception):
     """The change would leave the tambon without an administrator."""
 

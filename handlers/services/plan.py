@@ -78,6 +78,8 @@ async def add_item(
     groups: Sequence[int] = (),
     submissions: Sequence[int] = (),
     objective: str | None = None,
+    indicator: str | None = None,
+    result: str | None = None,
     actor: str | None = None,
     source: str | None = None,
     budget: int | None = None,
@@ -121,6 +123,8 @@ async def add_item(
                 created_at=moment,
                 updated_at=moment,
                 objective=objective,
+                indicator=indicator,
+                result=result,
                 actor=actor,
                 source=source,
                 budget=budget,
@@ -233,3 +237,123 @@ async def give_verdict(
         ]
         await store.add_plan_notices([PlanNotice(item.id, m.id, REOPENED, round_) for m in team])
     return True
+
+
+# The columns `tambon-bot plan import` reads (each optional but ``title`` for a new item).
+IMPORT_COLUMNS = (
+    "id",
+    "title",
+    "status",
+    "progress",
+    "note",
+    "objective",
+    "indicator",
+    "result",
+    "actor",
+    "source",
+    "budget",
+    "responsible",
+    "due",
+    "submissions",
+    "groups",
+)
+DETAILS = (
+    "title",
+    "objective",
+    "indicator",
+    "result",
+    "actor",
+    "source",
+    "budget",
+    "responsible",
+    "due",
+)
+
+
+@dataclass
+class Imported:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+async def import_rows(
+    store: Store, tambon: Tambon, rows: Sequence[dict[str, str]], *, by: str
+) -> Imported:
+    """Add and update many items at once (a spreadsheet the team keeps): a row with an ``id``
+    changes that item (its details, then its status, progress and note, told to its reporters
+    as any change is), a row without one adds an item. All rows or none: the first bad row
+    refuses the whole file, saying which row and why."""
+    done = Imported()
+    async with store.transaction():
+        for number, row in enumerate(rows, start=2):  # row 1 is the header
+            try:
+                await _import_row(store, tambon, row, by, done)
+            except PlanRefused as refused:
+                raise PlanRefused(
+                    T("Row {row}: {reason}", row=number, reason=refused.reason)
+                ) from refused
+            except ValueError:
+                raise PlanRefused(
+                    T("Row {row}: a number, a status or a date could not be read.", row=number)
+                ) from None
+    return done
+
+
+async def _import_row(
+    store: Store, tambon: Tambon, row: dict[str, str], by: str, done: Imported
+) -> None:
+    cell = {k: (v or "").strip() for k, v in row.items() if k}
+    details: dict[str, object] = {k: cell[k] for k in DETAILS if cell.get(k)}
+    if "budget" in details:
+        details["budget"] = int(str(details["budget"]).replace(",", ""))
+    status = PlanStatus(cell["status"]) if cell.get("status") else None
+    progress = int(cell["progress"].rstrip("%")) if cell.get("progress") else None
+    if not cell.get("id"):
+        item = await add_item(
+            store,
+            tambon,
+            by=by,
+            title=str(details.pop("title", "")),
+            submissions=[int(n) for n in cell.get("submissions", "").split("|") if n],
+            groups=[int(n) for n in cell.get("groups", "").split("|") if n],
+            **details,  # type: ignore[arg-type]
+        )
+        done.added += 1
+    else:
+        found = await store.get_plan_item(int(cell["id"]))
+        if found is None or found.tambon_id != tambon.id:
+            raise PlanRefused(T("There is no plan item {ref}.", ref=cell["id"]))
+        item = found
+        changed = {k: v for k, v in details.items() if getattr(item, k) != v}
+        if changed:
+            _check_details(changed)
+            item = await store.update_plan_details(item.id, **changed)
+        moved = status is not None and status is not item.status
+        if moved or (progress is not None and progress != item.progress):
+            item = await set_status(
+                store, item, status or item.status, by=by, note=cell.get("note"), progress=progress
+            )
+        if changed or moved or (progress is not None and progress != found.progress):
+            done.updated += 1
+        else:
+            done.unchanged += 1
+        return
+    if status is not None and status is not PlanStatus.PROPOSED:
+        await set_status(store, item, status, by=by, note=cell.get("note"), progress=progress)
+
+
+def _check_details(details: dict[str, object]) -> None:
+    title = details.get("title")
+    if title is not None and len(str(title)) > MAX_TITLE_CHARS:
+        raise PlanRefused(
+            T("A plan item needs a title of 1 to {limit} characters.", limit=MAX_TITLE_CHARS)
+        )
+    if details.get("actor") is not None and details["actor"] not in ACTORS:
+        raise PlanRefused(T("Who acts must be community, joint or external."))
+    budget = details.get("budget")
+    if isinstance(budget, int) and budget < 0:
+        raise PlanRefused(T("A budget is an amount in baht, 0 or more."))
+    due = details.get("due")
+    if due is not None and not _is_date(str(due)):
+        raise PlanRefused(T("A due date is written YYYY-MM-DD, for example 2027-03-31."))

@@ -10,13 +10,48 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from statistics import median
+from typing import Any
 
 from handlers.services.polls import Results, count_ballots, latest_poll
-from storage.base import AuditEntry, ProblemGroup, Store, Submission, Tambon
+from storage.base import (
+    AuditEntry,
+    PlanItem,
+    PlanStatus,
+    ProblemGroup,
+    Store,
+    Submission,
+    Tambon,
+    Verdict,
+)
 
 TOP_GROUPS = 10
 AUDIT_ROWS = 10  # the report's audit section: the team's latest actions
 NEEDS_SHOWN = 30  # per who-can-act, in the report; the rest are counted (and in the appendix)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """A plan item as the report's plan table shows it (the columns of a local development
+    plan's project table, form Por. 02), with what its reporters said of it."""
+
+    item: PlanItem
+    strategy: str | None  # the category of its first linked group: the plan's strategy
+    villages: tuple[int, ...]  # the target: where its problems were reported
+    reporters: int
+    verdicts: dict[str, int]  # of its latest "done": yes, partly, no
+
+
+@dataclass(frozen=True)
+class PlanSection:
+    """The plan and how it was followed through."""
+
+    rows: list[PlanRow]
+    by_status: dict[str, int]
+    # Median days from an item's first report to the plan, and from the plan to done.
+    days_to_plan: float | None
+    days_to_done: float | None
+    verdicts: dict[str, int]  # all items' latest answers together
 
 
 @dataclass(frozen=True)
@@ -44,6 +79,7 @@ class TambonSummary:
     # there are in all.
     audit: list[AuditEntry] = field(default_factory=list)
     audit_count: int = 0
+    plan: PlanSection | None = None  # None: no plan items yet
 
     @property
     def villages_silent(self) -> list[int]:
@@ -55,8 +91,72 @@ async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list
     submissions = await store.all_submissions(tambon.id)
     summary = await build_summary(store, tambon, submissions)
     trail = await store.list_audit(tambon.id)
-    summary = replace(summary, audit=trail[-AUDIT_ROWS:], audit_count=len(trail))
+    summary = replace(
+        summary,
+        audit=trail[-AUDIT_ROWS:],
+        audit_count=len(trail),
+        plan=await plan_section(store, tambon, submissions),
+    )
     return summary, submissions
+
+
+async def plan_section(
+    store: Store, tambon: Tambon, submissions: Sequence[Submission]
+) -> PlanSection | None:
+    """The tambon's plan items for the report, by strategy (category) and who acts, with the
+    follow-through figures; None when there are none."""
+    items = await store.list_plan_items(tambon.id)
+    if not items:
+        return None
+    groups = {g.id: g for g in await store.list_groups(tambon.id)}
+    first_report: dict[int, datetime] = {}
+    for submission in submissions:
+        if submission.group_id is not None and submission.group_id not in first_report:
+            first_report[submission.group_id] = submission.created_at
+    rows: list[PlanRow] = []
+    to_plan: list[float] = []
+    to_done: list[float] = []
+    verdicts: Counter[str] = Counter()
+    for item in items:
+        linked = [groups[g] for g in item.groups if g in groups]
+        answers = await store.plan_verdicts(item.id, item.done_round)
+        verdicts.update({v.value: n for v, n in answers.items()})
+        rows.append(
+            PlanRow(
+                item=item,
+                strategy=next((g.categories[0] for g in linked if g.categories), None),
+                villages=tuple(sorted({v for g in linked for v in g.villages})),
+                reporters=len(await store.plan_reporters(item.id)),
+                verdicts={v.value: answers.get(v, 0) for v in Verdict},
+            )
+        )
+        updates = await store.plan_updates(item.id)
+        planned = _first_at(updates, PLANNED)
+        reported = [first_report[g] for g in item.groups if g in first_report]
+        if planned is not None and reported:
+            to_plan.append((planned - min(reported)).total_seconds() / 86400)
+        done = _first_at(updates, {PlanStatus.DONE.value})
+        if planned is not None and done is not None:
+            to_done.append((done - planned).total_seconds() / 86400)
+    rows.sort(key=lambda r: (r.strategy or "~", r.item.actor or "~", r.item.id))
+    return PlanSection(
+        rows=rows,
+        by_status=dict(Counter(i.status.value for i in items)),
+        days_to_plan=median(to_plan) if to_plan else None,
+        days_to_done=median(to_done) if to_done else None,
+        verdicts={v.value: verdicts.get(v.value, 0) for v in Verdict},
+    )
+
+
+# The statuses that mean an item is in the plan (the first of them dates its entry).
+PLANNED = {s.value for s in PlanStatus} - {PlanStatus.PROPOSED.value, PlanStatus.DROPPED.value}
+
+
+def _first_at(updates: Sequence[dict[str, Any]], statuses: set[str]) -> datetime | None:
+    for update in updates:
+        if update["status"] in statuses:
+            return datetime.fromisoformat(update["at"])
+    return None
 
 
 async def _each(

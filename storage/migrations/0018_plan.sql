@@ -7,6 +7,8 @@ CREATE TABLE plan_items (
     year_be     INTEGER NOT NULL,
     title       TEXT NOT NULL CHECK (length(trim(title)) > 0),
     objective   TEXT,
+    indicator   TEXT,
+    result      TEXT,
     actor       TEXT CHECK (actor IN ('community', 'joint', 'external')),
     source      TEXT,
     budget      INTEGER CHECK (budget >= 0),
@@ -62,3 +64,6 @@ CREATE TABLE plan_verdicts (
     at        TEXT NOT NULL,
     PRIMARY KEY (item_id, member_id, round)
 );
+
+-- A member who asked (/quiet) not to be told of plan changes any more.
+ALTER TABLE members ADD COLUMN quiet_at TEXT;

@@ -20,7 +20,16 @@ PAGE = 1000  # submissions per query when reading them all
 _KINDS = {kind.value: kind for kind in Kind}
 
 _MEMBER_FIELDS = frozenset(
-    {"role", "village_moo", "locale", "consent_at", "tambon_id", "unreachable_at", "removed_at"}
+    {
+        "role",
+        "village_moo",
+        "locale",
+        "consent_at",
+        "tambon_id",
+        "unreachable_at",
+        "removed_at",
+        "quiet_at",
+    }
 )
 
 

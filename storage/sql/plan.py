@@ -8,6 +8,20 @@ from typing import Any
 from storage.base import Member, PlanItem, PlanNotice, PlanStatus, Verdict
 from storage.sql.common import Row, SQLBase, _now, from_row
 
+PLAN_DETAILS = frozenset(
+    {
+        "title",
+        "objective",
+        "indicator",
+        "result",
+        "actor",
+        "source",
+        "budget",
+        "responsible",
+        "due",
+    }
+)
+
 
 class PlanQueries(SQLBase):
     """Plan items, their changes, who is told of them, and the reporters' verdicts."""
@@ -23,14 +37,17 @@ class PlanQueries(SQLBase):
         async with self.transaction():
             now = _now()
             item_id = await self._insert(
-                "INSERT INTO plan_items (tambon_id, year_be, title, objective, actor, source,"
-                " budget, responsible, due, status, progress, done_round, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO plan_items (tambon_id, year_be, title, objective, indicator, result,"
+                " actor, source, budget, responsible, due, status, progress, done_round,"
+                " created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     item.tambon_id,
                     item.year_be,
                     item.title,
                     item.objective,
+                    item.indicator,
+                    item.result,
                     item.actor,
                     item.source,
                     item.budget,
@@ -75,6 +92,22 @@ class PlanQueries(SQLBase):
             raise LookupError(item_id)
         return updated
 
+    async def update_plan_details(self, item_id: int, **details: Any) -> PlanItem:
+        unknown = set(details) - PLAN_DETAILS
+        if unknown:
+            raise ValueError(f"cannot update plan item fields {sorted(unknown)}")
+        if details:
+            # Column names come from the fixed set, never from input.
+            assignments = ", ".join(f"{name} = ?" for name in details)
+            await self._exec(
+                f"UPDATE plan_items SET {assignments}, updated_at = ? WHERE id = ? RETURNING 1",
+                (*details.values(), _now(), item_id),
+            )
+        updated = await self.get_plan_item(item_id)
+        if updated is None:
+            raise LookupError(item_id)
+        return updated
+
     async def add_plan_update(
         self, item_id: int, status: PlanStatus, progress: int, note: str | None, who: str
     ) -> None:
@@ -96,7 +129,8 @@ class PlanQueries(SQLBase):
 
     async def plan_reporters(self, item_id: int) -> list[Member]:
         rows = await self._all(
-            "SELECT * FROM members WHERE removed_at IS NULL AND consent_at IS NOT NULL AND id IN ("
+            "SELECT * FROM members WHERE removed_at IS NULL AND consent_at IS NOT NULL"
+            " AND quiet_at IS NULL AND id IN ("
             " SELECT s.author_id FROM submissions s JOIN plan_item_groups l"
             " ON l.group_id = s.group_id WHERE l.item_id = ? AND s.hidden_at IS NULL"
             " UNION SELECT r.member_id FROM group_reporters r JOIN plan_item_groups l"
@@ -116,17 +150,24 @@ class PlanQueries(SQLBase):
             )
         return added
 
+    _WAITING_NOTICES = (
+        "SELECT n.item_id, n.member_id, n.event, n.round FROM plan_notices n"
+        " JOIN members m ON m.id = n.member_id"
+        " WHERE n.queued_at IS NULL AND m.channel IN ({marks})"
+        " ORDER BY n.created_at, n.item_id, n.member_id LIMIT ?"
+    )
+
+    async def plan_notices_waiting(self, channels: Sequence[str]) -> bool:
+        if not channels:
+            return False
+        marks = ", ".join("?" for _ in channels)
+        return bool(await self._all(self._WAITING_NOTICES.format(marks=marks), (*channels, 1)))
+
     async def claim_plan_notices(self, limit: int, channels: Sequence[str]) -> list[PlanNotice]:
         if not channels:
             return []
         marks = ", ".join("?" for _ in channels)
-        rows = await self._all(
-            "SELECT n.item_id, n.member_id, n.event, n.round FROM plan_notices n"
-            " JOIN members m ON m.id = n.member_id"
-            f" WHERE n.queued_at IS NULL AND m.channel IN ({marks})"
-            " ORDER BY n.created_at, n.item_id, n.member_id LIMIT ?",
-            (*channels, limit),
-        )
+        rows = await self._all(self._WAITING_NOTICES.format(marks=marks), (*channels, limit))
         now = _now()
         claimed = []
         for row in rows:
