@@ -386,6 +386,20 @@ class PlanItem:
     groups: tuple[int, ...] = ()
 
 
+# A plan item's details, as a spreadsheet names them (the fields besides its status).
+PLAN_DETAILS = (
+    "title",
+    "objective",
+    "indicator",
+    "result",
+    "actor",
+    "source",
+    "budget",
+    "responsible",
+    "due",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class PlanNotice:
     """One person to be told of one change of a plan item."""

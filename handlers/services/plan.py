@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from handlers.services import audit
 from handlers.types import T, Text
 from storage.base import (
+    PLAN_DETAILS,
     Member,
     PlanItem,
     PlanNotice,
@@ -240,34 +241,7 @@ async def give_verdict(
 
 
 # The columns `tambon-bot plan import` reads (each optional but ``title`` for a new item).
-IMPORT_COLUMNS = (
-    "id",
-    "title",
-    "status",
-    "progress",
-    "note",
-    "objective",
-    "indicator",
-    "result",
-    "actor",
-    "source",
-    "budget",
-    "responsible",
-    "due",
-    "submissions",
-    "groups",
-)
-DETAILS = (
-    "title",
-    "objective",
-    "indicator",
-    "result",
-    "actor",
-    "source",
-    "budget",
-    "responsible",
-    "due",
-)
+IMPORT_COLUMNS = ("id", "status", "progress", "note", *PLAN_DETAILS, "submissions", "groups")
 
 
 @dataclass
@@ -304,7 +278,7 @@ async def _import_row(
     store: Store, tambon: Tambon, row: dict[str, str], by: str, done: Imported
 ) -> None:
     cell = {k: (v or "").strip() for k, v in row.items() if k}
-    details: dict[str, object] = {k: cell[k] for k in DETAILS if cell.get(k)}
+    details: dict[str, object] = {k: cell[k] for k in PLAN_DETAILS if cell.get(k)}
     if "budget" in details:
         details["budget"] = int(str(details["budget"]).replace(",", ""))
     status = PlanStatus(cell["status"]) if cell.get("status") else None

@@ -5,22 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from storage.base import Member, PlanItem, PlanNotice, PlanStatus, Verdict
+from storage.base import PLAN_DETAILS, Member, PlanItem, PlanNotice, PlanStatus, Verdict
 from storage.sql.common import Row, SQLBase, _now, from_row
-
-PLAN_DETAILS = frozenset(
-    {
-        "title",
-        "objective",
-        "indicator",
-        "result",
-        "actor",
-        "source",
-        "budget",
-        "responsible",
-        "due",
-    }
-)
 
 
 class PlanQueries(SQLBase):
@@ -93,7 +79,7 @@ class PlanQueries(SQLBase):
         return updated
 
     async def update_plan_details(self, item_id: int, **details: Any) -> PlanItem:
-        unknown = set(details) - PLAN_DETAILS
+        unknown = set(details) - set(PLAN_DETAILS)
         if unknown:
             raise ValueError(f"cannot update plan item fields {sorted(unknown)}")
         if details:
