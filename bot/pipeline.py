@@ -58,6 +58,7 @@ LEASE = timedelta(seconds=60)  # how long a process may take over sending one re
 MAX_BACKOFF = 60.0
 CLAIM_BATCH = 20  # replies claimed for one recipient at a time
 NOTICE_BATCH = 200  # plan notices rendered and queued in one transaction
+STOP_GRACE = 10.0  # seconds stop() lets the platform calls under way finish
 SETTLE_DELAY = 0.02  # seconds a "sent" mark waits to be written with others
 # What became of one reply.
 SENT, SKIPPED, STOP = object(), object(), object()
@@ -115,11 +116,22 @@ K = TypeVar("K", bound=Hashable)
 
 
 class Lanes(Generic[K]):
-    """At most one task per key; a key kicked while its task runs makes it go round again."""
+    """At most one task per key; a key kicked while its task runs makes it go round again.
 
-    def __init__(self, work: Callable[[K], Awaitable[None]], limit: int) -> None:
+    At most ``limit`` run at once in each ``group`` of keys (all keys are one group unless
+    told): the outbox counts each channel apart, so that a channel waiting for its platform's
+    pace (Telegram's 30 a second) does not hold up another's."""
+
+    def __init__(
+        self,
+        work: Callable[[K], Awaitable[None]],
+        limit: int,
+        group: Callable[[K], Hashable] = lambda key: None,
+    ) -> None:
         self._work = work
-        self._limit = asyncio.Semaphore(limit)
+        self._limit = limit
+        self._group = group
+        self._limits: dict[Hashable, asyncio.Semaphore] = {}
         self._running: dict[K, asyncio.Task[None]] = {}
         self._again: set[K] = set()
 
@@ -133,7 +145,10 @@ class Lanes(Generic[K]):
         try:
             while True:
                 self._again.discard(key)
-                async with self._limit:
+                group = self._group(key)
+                if group not in self._limits:
+                    self._limits[group] = asyncio.Semaphore(self._limit)
+                async with self._limits[group]:
                     try:
                         await self._work(key)
                     except Exception:
@@ -188,7 +203,9 @@ class Pipeline:
         # Only this process uses the store (SQLite): leases left by a crash can go at once.
         self.exclusive_store = exclusive_store
         self.inbox: Lanes[tuple[str, str]] = Lanes(self._handle_sender, concurrency)
-        self.outbox: Lanes[tuple[str, str]] = Lanes(self._deliver_recipient, senders)
+        self.outbox: Lanes[tuple[str, str]] = Lanes(
+            self._deliver_recipient, senders, group=lambda key: key[0]
+        )
         self._wake = asyncio.Event()
         # Updates accepted by this process and not handled yet, per sender.
         self._accepted: Counter[tuple[str, str]] = Counter()
@@ -198,6 +215,7 @@ class Pipeline:
         # every reply sent meanwhile (they stay leased to this process until then).
         # A recipient's next reply waits for these marks: see _settle_for.
         self._sent: dict[tuple[str, str], list[int]] = {}
+        self._stopping = False  # stop() under way: claim no more replies
         self._settling: asyncio.Task[None] | None = None
 
     def register(self, adapter: Adapter) -> None:
@@ -210,6 +228,7 @@ class Pipeline:
         self._users += 1
         if self._loop is not None:
             return
+        self._stopping = False
         if self.exclusive_store:
             await self.store.outbox_release_leases()
         await self.prune()
@@ -222,7 +241,13 @@ class Pipeline:
         self._loop.cancel()
         await asyncio.gather(self._loop, return_exceptions=True)
         self._loop = None
-        # What is under way is cut short: its transaction rolls back and it is done again
+        # Replies: no new ones are taken; each call under way may finish (a few seconds at
+        # most), and what was claimed and not sent is handed back at once, so that the next
+        # process sends it without waiting for the lease to run out, and nothing is sent twice.
+        self._stopping = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.outbox.idle(), STOP_GRACE)
+        # What is still under way is cut short: its transaction rolls back and it is done again
         # after the restart; a reply being sent may be sent once more.
         await self.inbox.close()
         await self.outbox.close()
@@ -402,7 +427,7 @@ class Pipeline:
         channel, recipient = key
         adapter = self.adapters[channel]
         await self._settle_for(key)
-        while True:
+        while not self._stopping:
             batch = await self.store.outbox_claim(
                 channel, recipient, _now(), self.lease, limit=CLAIM_BATCH
             )
@@ -413,6 +438,9 @@ class Pipeline:
     async def _deliver_batch(self, adapter: Adapter, batch: Sequence[OutboxMessage]) -> bool:
         """Send claimed messages in order; False when one must wait (the rest released)."""
         for index, message in enumerate(batch):
+            if self._stopping:
+                await self.store.outbox_release([m.id for m in batch[index:]])
+                return False
             outcome = await self._deliver_one(adapter, message)
             if outcome is SENT:
                 self._mark_sent(message)

@@ -50,6 +50,8 @@ AUDIT_LABELS: dict[str, Text] = {
     "plan.added": T("plan item added"),
     "plan.status": T("plan item status changed"),
     "plan.reopened": T("plan item reopened by the villagers' answers"),
+    "plan.year": T("plan year started"),
+    "plan.phase": T("plan phase set"),
 }
 
 # Where a plan item stands, as villagers and the team read it.
@@ -61,6 +63,16 @@ PLAN_STATUS_LABELS: dict[str, Text] = {
     "in_progress": T("work in progress"),
     "done": T("done"),
     "dropped": T("dropped"),
+}
+
+# The phases of a plan year.
+PHASE_LABELS: dict[str, Text] = {
+    "collecting": T("collecting problems"),
+    "hearing": T("the hearing"),
+    "drafting": T("drafting the plan"),
+    "approved": T("plan approved"),
+    "implementing": T("carrying it out"),
+    "evaluated": T("evaluated"),
 }
 
 # Who can act on a need (DESIGN.md §5).

@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from handlers import payloads
-from handlers.labels import PLAN_STATUS_LABELS
+from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.services import members, plan
+from handlers.services.submissions import who
 from handlers.types import Choice, Lines, Reply, T, Text
-from storage.base import PlanItem, PlanStatus, Verdict
+from storage.base import PlanItem, PlanPhase, PlanStatus, Role, Verdict
 
 router = Router()
 
@@ -94,6 +95,64 @@ async def verdict(ctx: Context) -> list[Reply]:
             T(
                 "Thank you: your answer is recorded and shown beside the team's status in the "
                 "tambon report. You can change it by pressing another button."
+            )
+        )
+    ]
+
+
+@router.command("year", roles=(Role.TEAM, Role.ADMIN))
+async def year(ctx: Context) -> list[Reply]:
+    """The plan year and its phase, the seed's calendar, and a button per phase."""
+    assert ctx.member is not None
+    current = await ctx.store.current_plan_year(ctx.member.tambon_id)
+    reminder = plan.calendar(ctx.now())
+    if current is None:
+        return [
+            Reply(
+                T(
+                    "No plan year is started. On the server: tambon-bot year start --tambon "
+                    "CODE (the unmet items of earlier years come along, marked carried).\n"
+                    "{reminder}",
+                    reminder=reminder,
+                )
+            )
+        ]
+    choices = [
+        Choice(PHASE_LABELS[p.value], Pick(payloads.PHASE, p.value).pack())
+        for p in PlanPhase
+        if p is not current.phase
+    ]
+    return [
+        Reply(
+            T(
+                "Plan year {year}: {phase}.\n{reminder}\nMove to another phase?",
+                year=current.year_be,
+                phase=PHASE_LABELS[current.phase.value],
+                reminder=reminder,
+            ),
+            choices,
+        )
+    ]
+
+
+@router.action(payloads.PHASE, roles=(Role.TEAM, Role.ADMIN))
+async def set_phase(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    if pick is None or pick.arg not in {p.value for p in PlanPhase}:
+        return await year(ctx)
+    tambon = await ctx.store.get_tambon(ctx.member.tambon_id)
+    assert tambon is not None
+    try:
+        changed = await plan.set_phase(ctx.store, tambon, PlanPhase(pick.arg), by=who(ctx.member))
+    except plan.PlanRefused as refused:
+        return [Reply(refused.reason)]
+    return [
+        Reply(
+            T(
+                "Plan year {year} is now in: {phase}.",
+                year=changed.year_be,
+                phase=PHASE_LABELS[changed.phase.value],
             )
         )
     ]

@@ -12,10 +12,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from handlers import payloads as p
-from handlers.labels import village_label
+from handlers.labels import PHASE_LABELS, village_label
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
-from handlers.services import limits
+from handlers.services import limits, plan
 from handlers.services.polls import (
     OPTION_CHARS,
     TITLE_CHARS,
@@ -460,6 +460,18 @@ async def new_poll(ctx: Context) -> list[Reply]:
                 T(
                     "Type /newpoll followed by the poll's title, for example: /newpoll "
                     "Priorities for next year's plan"
+                )
+            )
+        ]
+    year = await plan.polls_allowed(ctx.store, ctx.member.tambon_id)
+    if year is not None:
+        return [
+            Reply(
+                T(
+                    "Polls are for the hearing phase; the plan year {year} is now in: {phase}. "
+                    "To open one, set the phase to the hearing first (/year).",
+                    year=year.year_be,
+                    phase=PHASE_LABELS[year.phase.value],
                 )
             )
         ]

@@ -53,6 +53,25 @@ class PlanStatus(enum.StrEnum):
     DROPPED = "dropped"
 
 
+class PlanPhase(enum.StrEnum):
+    """Where a tambon's plan year is, set by the team."""
+
+    COLLECTING = "collecting"
+    HEARING = "hearing"
+    DRAFTING = "drafting"
+    APPROVED = "approved"
+    IMPLEMENTING = "implementing"
+    EVALUATED = "evaluated"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanYear:
+    tambon_id: int
+    year_be: int
+    phase: PlanPhase
+    started_at: datetime
+
+
 class Verdict(enum.StrEnum):
     """A reporter's answer to "is it really done?"."""
 
@@ -384,6 +403,7 @@ class PlanItem:
     responsible: str | None = None
     due: str | None = None  # YYYY-MM-DD
     groups: tuple[int, ...] = ()
+    carried: int = 0  # how many years it was carried over unmet
 
 
 # A plan item's details, as a spreadsheet names them (the fields besides its status).
@@ -446,6 +466,15 @@ class DeliveryStore(Protocol):
         ...
 
     async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]: ...
+
+    # Pushes per month (LINE's monthly quota).
+    async def count_push(self, channel: str, month: str) -> int:
+        """One more push sent on ``channel`` in ``month`` (YYYY-MM); the month's count."""
+        ...
+
+    async def push_counts(self, month: str) -> dict[str, int]:
+        """Pushes sent in ``month``, per channel."""
+        ...
 
     # Outbox: replies written with the effects that produced them, delivered in order.
     async def outbox_add(
@@ -762,6 +791,17 @@ class PlanStore(Protocol):
         self, item_id: int, member_id: int, round: int, verdict: Verdict
     ) -> None: ...
     async def plan_verdicts(self, item_id: int, round: int) -> dict[Verdict, int]: ...
+    async def current_plan_year(self, tambon_id: int) -> PlanYear | None:
+        """The tambon's latest plan year, if the team started one."""
+        ...
+
+    async def start_plan_year(self, tambon_id: int, year_be: int) -> PlanYear: ...
+    async def set_plan_phase(self, tambon_id: int, year_be: int, phase: PlanPhase) -> PlanYear: ...
+    async def carry_plan_items(self, tambon_id: int, to_year: int) -> int:
+        """Move the items of earlier years not done nor dropped into ``to_year``, marked carried
+        (once more); how many."""
+        ...
+
     async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
         """The plan items each group is linked to."""
         ...

@@ -29,6 +29,7 @@ TEAM_COMMANDS = [
     "members",
     "role",
     "remove",
+    "year",
 ]
 MEMBER_COMMANDS = [
     "mine",

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from bot import web
+from bot.channels import push_month
 from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
@@ -345,7 +346,9 @@ async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
             await channel.pipeline.queue_notices()
             messages = await test_line.seen(standin, sent + 3)
             assert th(DONE, title="ลาดยางถนน", ref=item.id) in standin.texts_to(test_line.USER)[-1]
-            assert sum(1 for c in standin.calls if c.kind == "push") == pushes_before + 1
+            pushes = sum(1 for c in standin.calls if c.kind == "push")
+            assert pushes == pushes_before + 1
+            assert await store.push_counts(push_month()) == {"line": pushes}  # the quota's count
             answer = f"verdict:{item.id}.{item.done_round}.partly"
             assert answer in test_line.buttons(messages[-1])
             assert await post(events.postback(test_line.USER, answer)) == 200
@@ -477,3 +480,124 @@ async def test_a_csv_import_adds_and_updates_many_items_all_or_none(
         done = run_cli(env, "plan", "import", "--tambon", tambon.code, str(junk))
         assert done.returncode == 2
         assert "Traceback" not in done.stderr
+
+
+async def test_a_plan_year_its_phases_the_calendar_and_carried_items(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    await onboard(engine, store, tambon, "v1")
+    await console(engine, "v1", PROBLEMS[0], "1")
+    await console(engine, "v1", PROBLEMS[1], "1")
+    road, water = sorted(await store.list_submissions(tambon.id), key=lambda s: s.id)
+    # Without a plan year nothing is gated (as before); /year says how to start one.
+    (none,) = await console(engine, "lead", "/year")
+    assert "tambon-bot year start" in none
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    await run_cli_ok(env, "year", "start", "--tambon", tambon.code, "--year", "2569")
+    assert json.loads(await run_cli_ok(env, "year", "show", "--tambon", tambon.code)) == {
+        "year": 2569,
+        "phase": "collecting",
+    }
+    # Polls belong to the hearing phase.
+    (gated,) = await console(engine, "lead", "/newpoll ลำดับความสำคัญ")
+    assert (
+        th(
+            "Polls are for the hearing phase; the plan year {year} is now in: {phase}. To open "
+            "one, set the phase to the hearing first (/year).",
+            year=2569,
+            phase=th("collecting problems"),
+        )
+        in gated
+    )
+    _, moved = await console(engine, "lead", "/year", "1")  # the first other phase: hearing
+    assert th("Plan year {year} is now in: {phase}.", year=2569, phase=th("the hearing")) in moved
+    (opened,) = await console(engine, "lead", "/newpoll ลำดับความสำคัญ")
+    assert "ลำดับความสำคัญ" in opened  # the poll's set-up card
+    await console(engine, "lead", "/cancel")
+    # Items of the year; a new year carries the unmet ones, marked carried.
+    paved = await plan.add_item(store, tambon, title="ลาดยาง", submissions=[road.id], by="x")
+    well = await plan.add_item(store, tambon, title="บ่อบาดาล", submissions=[water.id], by="x")
+    assert paved.year_be == 2569
+    await plan.set_status(store, paved, PlanStatus.DONE, by="x")
+    out = await run_cli_ok(env, "year", "start", "--tambon", tambon.code)
+    assert "2570" in out
+    carried = await store.get_plan_item(well.id)
+    done = await store.get_plan_item(paved.id)
+    assert carried is not None
+    assert done is not None
+    assert (carried.year_be, carried.carried) == (2570, 1)
+    assert (done.year_be, done.carried) == (2569, 0)
+    assert (await store.current_plan_year(tambon.id)) is not None
+    for bad in (
+        ["year", "start", "--tambon", tambon.code, "--year", "2569"],  # not after the latest
+        ["year", "start", "--tambon", tambon.code, "--year", "2026"],  # the common era
+        ["year", "phase", "--tambon", "999999", "hearing"],
+    ):
+        refused = run_cli(env, *bad)
+        assert refused.returncode == 2, bad
+        assert "Traceback" not in refused.stderr
+    actions = [e.action for e in await store.list_audit(tambon.id)]
+    assert actions.count("plan.year") == 2
+    assert actions.count("plan.phase") == 1
+
+
+def test_the_calendar_follows_the_month_in_thailand() -> None:
+    january = plan.calendar(datetime(2027, 1, 15, tzinfo=UTC)).msgid
+    march = plan.calendar(datetime(2027, 3, 1, tzinfo=UTC)).msgid
+    june = plan.calendar(datetime(2027, 6, 1, tzinfo=UTC)).msgid
+    assert "January" in january
+    assert march.startswith("February–March")
+    assert june.startswith("The seed's calendar")
+    # 31 January 20:00 UTC is already 1 February in Thailand.
+    assert plan.calendar(datetime(2027, 1, 31, 20, tzinfo=UTC)).msgid == march
+
+
+async def test_a_restart_in_the_middle_of_a_batch_neither_doubles_nor_skips(
+    standin: TelegramStandIn, store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """The bot is stopped (as systemd restarts it) while a batch of notices is going out, and
+    started again: everyone is told exactly once."""
+
+    def channel() -> TelegramChannel:
+        return TelegramChannel(
+            Engine(store, tagger),
+            test_telegram.TOKEN,
+            base_url=standin.base_url,
+            messages_per_second=100,
+        )
+
+    group = await store.create_group(tambon.id, "ถนนพัง", ["ถนน"], ["infrastructure"], 3)
+    for n in range(200):
+        member = await store.upsert_member(
+            "telegram", str(910_000 + n), tambon.id, Role.VILLAGER, "th"
+        )
+        await store.update_member(member.id, consent_at=datetime.now(UTC), village_moo=3)
+        await store.add_group_reporter(group, member.id, 3, False)
+    item = await plan.add_item(store, tambon, title="ซ่อมถนน", groups=[group], by="x")
+    first = channel()
+    await first.start()
+    text = th(IN_PLAN, title="ซ่อมถนน", ref=item.id)
+
+    def told_count() -> int:
+        return sum(1 for c in standin.calls if c.params.get("text") == text)
+
+    try:
+        await plan.set_status(store, item, PlanStatus.IN_PLAN, by="x")
+        await first.pipeline.queue_notices()
+        await standin.wait_for(lambda: told_count() >= 60, 30)
+    finally:
+        standin.release_polls()
+        await first.stop()
+    assert told_count() < 200  # stopped in the middle
+    second = channel()
+    await second.start()
+    try:
+        await standin.wait_for(lambda: told_count() >= 200, 60)
+        await asyncio.sleep(0.5)  # time for a doubled one to arrive, were there one
+    finally:
+        standin.release_polls()
+        await second.stop()
+    per_chat = Counter(c.params["chat_id"] for c in standin.calls if c.params.get("text") == text)
+    assert len(per_chat) == 200
+    assert set(per_chat.values()) == {1}

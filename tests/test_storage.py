@@ -435,6 +435,13 @@ class TestStoreContract:
         await backend.set_plan_verdict(item.id, member.id, 1, Verdict.PARTLY)  # changed their mind
         assert await backend.plan_verdicts(item.id, 1) == {Verdict.PARTLY: 1}
 
+    async def test_pushes_are_counted_per_channel_and_month(self, backend: Store) -> None:
+        assert await backend.count_push("line", "2026-12") == 1
+        assert await backend.count_push("line", "2026-12") == 2
+        assert await backend.count_push("line", "2027-01") == 1
+        assert await backend.push_counts("2026-12") == {"line": 2}
+        assert await backend.push_counts("2027-02") == {}
+
     async def test_transaction_rolls_back_on_error(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)
         with pytest.raises(RuntimeError):  # noqa: PT012 - the crash happens inside the transaction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta, timezone
 
 from handlers.types import T
 
@@ -53,3 +54,11 @@ class Pace:
             self._next = turn + self.interval
         if turn > now:
             await asyncio.sleep(turn - now)
+
+
+BANGKOK = timezone(timedelta(hours=7))
+
+
+def push_month(now: datetime | None = None) -> str:
+    """The month a push counts in (YYYY-MM, Thailand's time, as LINE's quota counts)."""
+    return (now or datetime.now(UTC)).astimezone(BANGKOK).strftime("%Y-%m")

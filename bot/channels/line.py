@@ -59,7 +59,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot import i18n
-from bot.channels import GROUP_NOTICE, split_text
+from bot.channels import GROUP_NOTICE, push_month, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers.types import Attachment, Incoming, Media, T
@@ -378,10 +378,12 @@ class LineChannel:
                 PushMessageRequest(to=recipient, messages=messages),
                 x_line_retry_key=call.get("retry_key"),
             )
+            # Counted against the Official Account's monthly quota (tambon-bot inbox status).
+            await self.engine.store.count_push(CHANNEL, push_month())
         except ApiException as error:
             status = error.status or 0
             if status == 409:
-                return  # this retry key was accepted before: the push went out
+                return  # this retry key was accepted before: the push went out (and counted)
             if status == 403:
                 raise Unreachable("blocked or not a friend") from error
             if status == 429 or status >= 500:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from bot.channels import push_month
 from bot.cli.common import open_db
 from bot.settings import Settings
 
@@ -18,6 +19,8 @@ async def cmd_inbox_status(args: argparse.Namespace, settings: Settings) -> None
         counts["dead_letters"] = len(await store.dead_letters())
         for state, count in sorted((await store.outbox_counts()).items()):
             counts[f"outbox.{state}"] = count
+        # LINE counts pushes against the Official Account's monthly quota.
+        counts["line.pushes_this_month"] = (await store.push_counts(push_month())).get("line", 0)
     if args.json:
         print(json.dumps(counts))
     else:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from bot import i18n
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record
 from bot.settings import Settings
 from handlers.services import plan
 from handlers.types import T
-from storage.base import PlanStatus, Verdict
+from storage.base import PlanPhase, PlanStatus, Verdict
 
 
 async def cmd_plan_add(args: argparse.Namespace, settings: Settings) -> None:
@@ -144,6 +145,54 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+async def cmd_year_start(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        try:
+            started, carried = await plan.start_year(store, tambon, by=args.by, year_be=args.year)
+        except plan.PlanRefused as refused:
+            raise CliError(refused.reason) from refused
+    print(
+        i18n.render(
+            T(
+                "Plan year {year} started ({phase}); {carried} items of earlier years carried "
+                "over.",
+                year=started.year_be,
+                phase=started.phase.value,
+                carried=carried,
+            ),
+            settings.locale,
+        )
+    )
+
+
+async def cmd_year_phase(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        try:
+            changed = await plan.set_phase(store, tambon, PlanPhase(args.phase), by=args.by)
+        except plan.PlanRefused as refused:
+            raise CliError(refused.reason) from refused
+    print(
+        i18n.render(
+            T("Plan year {year}: {phase}.", year=changed.year_be, phase=changed.phase.value),
+            settings.locale,
+        )
+    )
+
+
+async def cmd_year_show(args: argparse.Namespace, settings: Settings) -> None:
+    """The year and phase as one JSON line (null when none is started)."""
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        current = await store.current_plan_year(tambon.id)
+    print(
+        json.dumps(
+            None if current is None else {"year": current.year_be, "phase": current.phase.value}
+        )
+    )
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("plan", help="the tambon plan's items, from problem groups to done")
     plan_sub = parser.add_subparsers(dest="plan_command", required=True)
@@ -180,3 +229,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     importing.add_argument("file", metavar="FILE.csv")
     importing.add_argument("--by", default=operator_name(), help="who, for the record")
     importing.set_defaults(func=cmd_plan_import)
+
+    year = sub.add_parser("year", help="the tambon's plan year and its phase")
+    year_sub = year.add_subparsers(dest="year_command", required=True)
+    start = year_sub.add_parser("start", help="start a plan year; unmet items are carried over")
+    start.add_argument("--tambon", required=True, metavar="CODE")
+    start.add_argument("--year", type=int, metavar="BE", help="Buddhist era (default: this year)")
+    start.add_argument("--by", default=operator_name(), help="who, for the record")
+    start.set_defaults(func=cmd_year_start)
+    phase = year_sub.add_parser("phase", help="set the plan year's phase")
+    phase.add_argument("--tambon", required=True, metavar="CODE")
+    phase.add_argument("phase", choices=[p.value for p in PlanPhase])
+    phase.add_argument("--by", default=operator_name(), help="who, for the record")
+    phase.set_defaults(func=cmd_year_phase)
+    show = year_sub.add_parser("show", help="the plan year and phase, as JSON")
+    show.add_argument("--tambon", required=True, metavar="CODE")
+    show.set_defaults(func=cmd_year_show)

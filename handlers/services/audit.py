@@ -26,6 +26,8 @@ REPORT_TAKEN = "report.taken"
 PLAN_ADDED = "plan.added"
 PLAN_STATUS = "plan.status"
 PLAN_REOPENED = "plan.reopened"
+PLAN_YEAR = "plan.year"
+PLAN_PHASE = "plan.phase"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

@@ -22,7 +22,9 @@ from storage.base import (
     Member,
     PlanItem,
     PlanNotice,
+    PlanPhase,
     PlanStatus,
+    PlanYear,
     Role,
     Store,
     Tambon,
@@ -70,6 +72,86 @@ def plan_year(now: datetime) -> int:
     return now.astimezone(BANGKOK).year + 543
 
 
+class YearRefused(PlanRefused):
+    """A plan year that cannot be started, or a phase set without a year."""
+
+
+async def start_year(
+    store: Store,
+    tambon: Tambon,
+    *,
+    by: str,
+    year_be: int | None = None,
+    now: datetime | None = None,
+) -> tuple[PlanYear, int]:
+    """Start the tambon's plan year (Buddhist era; by default this year, or the one after the
+    latest), in the collecting phase; the items of earlier years not done nor dropped come
+    along, marked carried. The year and how many items were carried."""
+    current = await store.current_plan_year(tambon.id)
+    year = year_be or max(
+        plan_year(now or datetime.now(UTC)), (current.year_be + 1) if current else 0
+    )
+    if current is not None and year <= current.year_be:
+        raise YearRefused(
+            T(
+                "The plan year {year} is started already; the next is {next}.",
+                year=current.year_be,
+                next=current.year_be + 1,
+            )
+        )
+    if not 2500 <= year <= 2700:
+        raise YearRefused(T("A plan year is a Buddhist-era year, for example 2570."))
+    async with store.transaction():
+        started = await store.start_plan_year(tambon.id, year)
+        carried = await store.carry_plan_items(tambon.id, year)
+        await audit.record(store, tambon.id, by, audit.PLAN_YEAR, year=year, carried=carried)
+    return started, carried
+
+
+async def set_phase(store: Store, tambon: Tambon, phase: PlanPhase, *, by: str) -> PlanYear:
+    current = await store.current_plan_year(tambon.id)
+    if current is None:
+        raise YearRefused(
+            T(
+                "Start the plan year first: tambon-bot year start --tambon {code}.",
+                code=tambon.code,
+            )
+        )
+    async with store.transaction():
+        changed = await store.set_plan_phase(tambon.id, current.year_be, phase)
+        await audit.record(
+            store, tambon.id, by, audit.PLAN_PHASE, year=current.year_be, phase=phase.value
+        )
+    return changed
+
+
+async def polls_allowed(store: Store, tambon_id: int) -> PlanYear | None:
+    """None when the team may open a poll now: no plan year set, or its hearing phase.
+    Otherwise the plan year, whose phase says why not."""
+    current = await store.current_plan_year(tambon_id)
+    if current is None or current.phase is PlanPhase.HEARING:
+        return None
+    return current
+
+
+def calendar(now: datetime) -> Text:
+    """The seed's calendar, as the team is reminded of it (by the month in Thailand)."""
+    month = now.astimezone(BANGKOK).month
+    if month == 1:
+        return T(
+            "This month the villages review their community plans (the seed's calendar: January)."
+        )
+    if month in (2, 3):
+        return T(
+            "February–March: the tambon integrates the village plans at the hearing (the seed's "
+            "calendar)."
+        )
+    return T(
+        "The seed's calendar: the villages review their plans in January; the tambon integrates "
+        "them at the hearing in February–March."
+    )
+
+
 async def add_item(
     store: Store,
     tambon: Tambon,
@@ -111,12 +193,13 @@ async def add_item(
         if group is None or group.tambon_id != tambon.id:
             raise PlanRefused(T("There is no problem group {ref} in this tambon.", ref=group_id))
     moment = now or datetime.now(UTC)
+    current = await store.current_plan_year(tambon.id)
     async with store.transaction():
         item = await store.add_plan_item(
             PlanItem(
                 id=0,
                 tambon_id=tambon.id,
-                year_be=plan_year(moment),
+                year_be=current.year_be if current else plan_year(moment),
                 title=title,
                 status=PlanStatus.PROPOSED,
                 progress=0,

@@ -18,6 +18,7 @@ CREATE TABLE plan_items (
                                                 'in_progress', 'done', 'dropped')),
     progress    INTEGER NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),
     done_round  INTEGER NOT NULL DEFAULT 0,
+    carried     INTEGER NOT NULL DEFAULT 0,  -- years it was carried over, not yet met
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
@@ -67,3 +68,22 @@ CREATE TABLE plan_verdicts (
 
 -- A member who asked (/quiet) not to be told of plan changes any more.
 ALTER TABLE members ADD COLUMN quiet_at TEXT;
+
+-- A tambon's plan year (Buddhist era) and the phase it is in, set by the team.
+CREATE TABLE plan_years (
+    tambon_id  INTEGER NOT NULL REFERENCES tambons (id) ON DELETE CASCADE,
+    year_be    INTEGER NOT NULL,
+    phase      TEXT NOT NULL CHECK (phase IN ('collecting', 'hearing', 'drafting', 'approved',
+                                              'implementing', 'evaluated')),
+    started_at TEXT NOT NULL,
+    PRIMARY KEY (tambon_id, year_be)
+);
+
+-- Pushes sent per channel and month (Bangkok time): LINE counts them against the Official
+-- Account's monthly quota, so the administrator watches them (tambon-bot inbox status).
+CREATE TABLE push_counts (
+    channel TEXT NOT NULL,
+    month   TEXT NOT NULL,
+    pushes  INTEGER NOT NULL,
+    PRIMARY KEY (channel, month)
+);

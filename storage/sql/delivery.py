@@ -128,6 +128,19 @@ class DeliveryQueries(SQLBase):
 
     # -- outbox --------------------------------------------------------------------------
 
+    async def count_push(self, channel: str, month: str) -> int:
+        row = await self._one(
+            "INSERT INTO push_counts (channel, month, pushes) VALUES (?, ?, 1)"
+            " ON CONFLICT (channel, month) DO UPDATE SET pushes = push_counts.pushes + 1"
+            " RETURNING pushes",
+            (channel, month),
+        )
+        return int(row["pushes"]) if row else 0
+
+    async def push_counts(self, month: str) -> dict[str, int]:
+        rows = await self._all("SELECT channel, pushes FROM push_counts WHERE month = ?", (month,))
+        return {str(r["channel"]): int(r["pushes"]) for r in rows}
+
     async def outbox_add(
         self,
         messages: Sequence[tuple[str, str, str]],

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from storage.base import PLAN_DETAILS, Member, PlanItem, PlanNotice, PlanStatus, Verdict
+from storage.base import (
+    PLAN_DETAILS,
+    Member,
+    PlanItem,
+    PlanNotice,
+    PlanPhase,
+    PlanStatus,
+    PlanYear,
+    Verdict,
+)
 from storage.sql.common import Row, SQLBase, _now, from_row
 
 
@@ -190,6 +199,38 @@ class PlanQueries(SQLBase):
             (item_id, round),
         )
         return {Verdict(verdict): int(count) for verdict, count in rows}
+
+    async def current_plan_year(self, tambon_id: int) -> PlanYear | None:
+        row = await self._one(
+            "SELECT * FROM plan_years WHERE tambon_id = ? ORDER BY year_be DESC LIMIT 1",
+            (tambon_id,),
+        )
+        return from_row(PlanYear, row) if row else None
+
+    async def start_plan_year(self, tambon_id: int, year_be: int) -> PlanYear:
+        row = await self._one(
+            "INSERT INTO plan_years (tambon_id, year_be, phase, started_at) VALUES (?, ?, ?, ?)"
+            " RETURNING *",
+            (tambon_id, year_be, PlanPhase.COLLECTING.value, _now()),
+        )
+        return from_row(PlanYear, row)
+
+    async def set_plan_phase(self, tambon_id: int, year_be: int, phase: PlanPhase) -> PlanYear:
+        row = await self._one(
+            "UPDATE plan_years SET phase = ? WHERE tambon_id = ? AND year_be = ? RETURNING *",
+            (phase.value, tambon_id, year_be),
+        )
+        if row is None:
+            raise LookupError(year_be)
+        return from_row(PlanYear, row)
+
+    async def carry_plan_items(self, tambon_id: int, to_year: int) -> int:
+        return await self._exec(
+            "UPDATE plan_items SET year_be = ?, carried = carried + 1, updated_at = ?"
+            " WHERE tambon_id = ? AND year_be < ? AND status NOT IN ('done', 'dropped')"
+            " RETURNING 1",
+            (to_year, _now(), tambon_id, to_year),
+        )
 
     async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
         found: dict[int, list[PlanItem]] = {}
