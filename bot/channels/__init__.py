@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
+from bot import i18n
 from handlers.types import T
 
 # What a bot says when addressed in a group chat: it never discusses anyone's data there.
@@ -56,9 +57,6 @@ class Pace:
             await asyncio.sleep(turn - now)
 
 
-BANGKOK = timezone(timedelta(hours=7))
-
-
 def push_month(now: datetime | None = None) -> str:
     """The month a push counts in (YYYY-MM, Thailand's time, as LINE's quota counts)."""
-    return (now or datetime.now(UTC)).astimezone(BANGKOK).strftime("%Y-%m")
+    return (now or datetime.now(UTC)).astimezone(i18n.BANGKOK).strftime("%Y-%m")
