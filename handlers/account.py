@@ -57,6 +57,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /hide N REASON, /unhide N – hide a submission from reports (team)"))
         lines.append(T("• /members, /role N, /remove N – the tambon's members (team)"))
         lines.append(T("• /year – the plan year, its phase and the calendar (team)"))
+        lines.append(T("• /item N – move plan item N on: in the plan, funded, done … (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
 
 

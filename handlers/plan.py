@@ -9,7 +9,7 @@ from dataclasses import replace
 from handlers import payloads
 from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS
 from handlers.payloads import Pick
-from handlers.router import Context, Router
+from handlers.router import THAI_DIGITS, Context, Router
 from handlers.services import members, plan
 from handlers.services.submissions import who
 from handlers.types import Choice, Lines, Reply, T, Text
@@ -153,6 +153,94 @@ async def set_phase(ctx: Context) -> list[Reply]:
                 "Plan year {year} is now in: {phase}.",
                 year=changed.year_be,
                 phase=PHASE_LABELS[changed.phase.value],
+            )
+        )
+    ]
+
+
+@router.command("item", roles=(Role.TEAM, Role.ADMIN))
+async def item_command(ctx: Context) -> list[Reply]:
+    """Quick updates from chat: /item 3 shows item 3 with a button per status; /item 3 STATUS
+    [PERCENT%] [NOTE] sets it (dropped needs the reason as the note)."""
+    assert ctx.member is not None
+    ref, _, rest = ctx.args.strip().partition(" ")
+    number = ref.lstrip("#").translate(THAI_DIGITS)
+    found = await ctx.store.get_plan_item(int(number)) if number.isdecimal() else None
+    if found is None or found.tambon_id != ctx.member.tambon_id:
+        return [
+            Reply(
+                T(
+                    "There is no plan item {ref} in your tambon. Type /plan to see their "
+                    "numbers, then for example /item 3.",
+                    ref=ref[:20] or "?",
+                )
+            )
+        ]
+    words = rest.split(maxsplit=1)
+    if not words:
+        return [_item_card(found)]
+    status = words[0].lower()
+    if status not in {s.value for s in PlanStatus} - {PlanStatus.PROPOSED.value}:
+        return [Reply(T("Please choose one of the buttons."), _item_card(found).choices)]
+    note = words[1] if len(words) > 1 else ""
+    progress = None
+    first, _, remainder = note.partition(" ")
+    if first.endswith("%") and first[:-1].translate(THAI_DIGITS).isdecimal():
+        progress, note = int(first[:-1].translate(THAI_DIGITS)), remainder
+    return await _move(ctx, found, PlanStatus(status), note or None, progress)
+
+
+def _item_card(item: PlanItem) -> Reply:
+    return Reply(
+        T(
+            "Plan item {ref} “{title}”: {status}, {progress}%. Move it to (its reporters are "
+            "told when it enters the plan, gets a budget, is done or dropped; to drop it type "
+            "/item {ref} dropped and the reason):",
+            ref=item.id,
+            title=item.title,
+            status=PLAN_STATUS_LABELS[item.status.value],
+            progress=item.progress,
+        ),
+        [
+            Choice(PLAN_STATUS_LABELS[s.value], Pick(payloads.ITEM, f"{item.id}.{s.value}").pack())
+            for s in PlanStatus
+            if s not in (item.status, PlanStatus.PROPOSED, PlanStatus.DROPPED)
+        ],
+    )
+
+
+@router.action(payloads.ITEM, roles=(Role.TEAM, Role.ADMIN))
+async def item_button(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = Pick.unpack(ctx.incoming.choice)
+    ref, _, status = (pick.arg if pick else "").partition(".")
+    found = await ctx.store.get_plan_item(int(ref)) if ref.isdecimal() else None
+    if (
+        found is None
+        or found.tambon_id != ctx.member.tambon_id
+        or status not in {s.value for s in PlanStatus}
+    ):
+        return [Reply(T("Sorry, I could not read that answer. Type /status."))]
+    return await _move(ctx, found, PlanStatus(status), None, None)
+
+
+async def _move(
+    ctx: Context, item: PlanItem, status: PlanStatus, note: str | None, progress: int | None
+) -> list[Reply]:
+    assert ctx.member is not None
+    try:
+        moved = await plan.set_status(
+            ctx.store, item, status, by=who(ctx.member), note=note, progress=progress
+        )
+    except plan.PlanRefused as refused:
+        return [Reply(refused.reason)]
+    return [
+        Reply(
+            T(
+                "Plan item {ref} is now: {status} ({progress}%).",
+                ref=moved.id,
+                status=PLAN_STATUS_LABELS[moved.status.value],
+                progress=moved.progress,
             )
         )
     ]

@@ -30,6 +30,7 @@ TEAM_COMMANDS = [
     "role",
     "remove",
     "year",
+    "item",
 ]
 MEMBER_COMMANDS = [
     "mine",

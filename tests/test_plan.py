@@ -21,7 +21,7 @@ from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
 from bot.nlp import KeywordTagger
-from handlers.services import plan
+from handlers.services import plan, tambons
 from storage.base import PlanStatus, Role, Store, Tambon, Verdict
 from tests import test_telegram
 from tests.conftest import console, onboard, run_cli, run_cli_ok, th
@@ -601,3 +601,53 @@ async def test_a_restart_in_the_middle_of_a_batch_neither_doubles_nor_skips(
     per_chat = Counter(c.params["chat_id"] for c in standin.calls if c.params.get("text") == text)
     assert len(per_chat) == 200
     assert set(per_chat.values()) == {1}
+
+
+async def test_quick_updates_from_chat(engine: Engine, store: Store, tambon: Tambon) -> None:
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    await onboard(engine, store, tambon, "v1")
+    await console(engine, "v1", PROBLEMS[0], "1")
+    (road,) = await store.list_submissions(tambon.id)
+    item = await plan.add_item(store, tambon, title="ลาดยาง", submissions=[road.id], by="x")
+    card, moved = await console(
+        engine, "lead", f"/item {item.id}", "1"
+    )  # first button: in the plan
+    assert "ลาดยาง" in card
+    assert th("in the tambon plan") in card
+    stored = await store.get_plan_item(item.id)
+    assert stored is not None
+    assert stored.status is PlanStatus.IN_PLAN
+    assert (
+        th(
+            "Plan item {ref} is now: {status} ({progress}%).",
+            ref=item.id,
+            status=th("in the tambon plan"),
+            progress=0,
+        )
+        in moved
+    )
+    (halfway,) = await console(engine, "lead", f"/item {item.id} in_progress ๔๐% ลาดยางไปครึ่งทาง")
+    assert "40%" in halfway
+    stored = await store.get_plan_item(item.id)
+    assert stored is not None
+    assert (stored.status, stored.progress) == (PlanStatus.IN_PROGRESS, 40)
+    assert (await store.plan_updates(item.id))[-1]["note"] == "ลาดยางไปครึ่งทาง"
+    (no_reason,) = await console(engine, "lead", f"/item {item.id} dropped")
+    assert th("Please give the reason an item is dropped: its reporters are told.") in no_reason
+    (dropped,) = await console(engine, "lead", f"/item {item.id} dropped ไม่มีงบประมาณ")
+    assert th("dropped") in dropped
+    stored = await store.get_plan_item(item.id)
+    assert stored is not None
+    assert stored.status is PlanStatus.DROPPED
+    (nonsense,) = await console(engine, "lead", f"/item {item.id} finished")
+    assert th("Please choose one of the buttons.") in nonsense
+    other = await tambons.create_tambon(store, "600802", 2)
+    await onboard(engine, store, other, "outsider", village=1, role=Role.TEAM)
+    (outsider,) = await console(engine, "outsider", f"/item {item.id} done")
+    assert "ลาดยาง" not in outsider
+    stored = await store.get_plan_item(item.id)
+    assert stored is not None
+    assert stored.status is PlanStatus.DROPPED
+    assert [
+        e.who.split()[0] for e in await store.list_audit(tambon.id) if e.action == "plan.status"
+    ] == ["team"] * 3
