@@ -336,6 +336,7 @@ def table(
             "verdict_yes",
             "verdict_partly",
             "verdict_no",
+            "verdict_photos",
         ]
         rows_out: list[list[object]] = [header]
         for r in summary.plan.rows if summary.plan else []:
@@ -361,6 +362,7 @@ def table(
                     r.verdicts.get("yes", 0),
                     r.verdicts.get("partly", 0),
                     r.verdicts.get("no", 0),
+                    r.photos,
                 ]
             )
         return rows_out

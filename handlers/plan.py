@@ -4,6 +4,7 @@ tambon's items."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import replace
 
 from handlers import payloads
@@ -12,7 +13,7 @@ from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
 from handlers.services import members, plan
 from handlers.services.submissions import who
-from handlers.types import Choice, Lines, Reply, T, Text
+from handlers.types import Choice, Lines, Media, Reply, T, Text
 from storage.base import PlanItem, PlanPhase, PlanStatus, Role, Verdict
 
 router = Router()
@@ -95,9 +96,47 @@ async def verdict(ctx: Context) -> list[Reply]:
             T(
                 "Thank you: your answer is recorded and shown beside the team's status in the "
                 "tambon report. You can change it by pressing another button."
-            )
+            ),
+            [
+                Choice(
+                    T("Add a photo of how it is now"),
+                    Pick(payloads.PHOTO, f"{item.id}.{parts[1]}").pack(),
+                )
+            ],
         )
     ]
+
+
+class PlanStep(enum.StrEnum):
+    PHOTO = "plan.photo"
+
+
+@router.action(payloads.PHOTO)
+async def ask_photo(ctx: Context) -> list[Reply]:
+    pick = Pick.unpack(ctx.incoming.choice)
+    parts = (pick.arg if pick else "").split(".")
+    if len(parts) < 2 or not parts[0].isdecimal() or not parts[1].isdecimal():
+        return [Reply(T("Sorry, I could not read that answer. Type /status."))]
+    ctx.goto(PlanStep.PHOTO, item=int(parts[0]), round=int(parts[1]))
+    return [Reply(T("Please send the photo now (or /cancel)."))]
+
+
+@router.step(PlanStep.PHOTO)
+async def take_photo(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    attachment = ctx.incoming.attachment
+    if attachment is None or attachment.media is not Media.PHOTO or not attachment.file_id:
+        return [Reply(T("Please send a photo, or /cancel."))]
+    item_id, round_ = int(ctx.data.get("item", 0)), int(ctx.data.get("round", 0))
+    ctx.finish()
+    item = await ctx.store.get_plan_item(item_id)
+    if item is None or item.tambon_id != ctx.member.tambon_id:
+        return [Reply(T("Sorry, I could not read that answer. Type /status."))]
+    try:
+        await plan.add_verdict_photo(ctx.store, item, ctx.member, round_, attachment.file_id)
+    except plan.PlanRefused as refused:
+        return [Reply(refused.reason)]
+    return [Reply(T("Thank you: the photo is kept with your answer, for the tambon team."))]
 
 
 @router.command("year", roles=(Role.TEAM, Role.ADMIN))

@@ -791,6 +791,16 @@ class PlanStore(Protocol):
         self, item_id: int, member_id: int, round: int, verdict: Verdict
     ) -> None: ...
     async def plan_verdicts(self, item_id: int, round: int) -> dict[Verdict, int]: ...
+    async def set_plan_verdict_photo(
+        self, item_id: int, member_id: int, round: int, file_id: str
+    ) -> bool:
+        """Keep a photo with the member's answer; False when they have no answer to add it to."""
+        ...
+
+    async def plan_verdict_photos(self, item_id: int, round: int) -> int:
+        """How many answers of the round came with a photo."""
+        ...
+
     async def current_plan_year(self, tambon_id: int) -> PlanYear | None:
         """The tambon's latest plan year, if the team started one."""
         ...

@@ -99,7 +99,14 @@ async def test_a_plan_item_from_report_to_done_and_back_on_telegram(
     )
     # A late answer to the old question is closed politely; done again is a new question.
     before = len(standin.sent(USER + 1))
-    await press(standin, f"verdict:{item.id}.{round_}.no", before + 1, USER + 1)
+    # (pressed on the "done" message itself, as a villager scrolling back up would)
+    asked = [
+        c
+        for c in standin.sent(USER + 1)
+        if c.params.get("text") == th(DONE, title=item.title, ref=item.id)
+    ]
+    standin.press(USER + 1, f"verdict:{item.id}.{round_}.no", asked[0].result)
+    await reply_count(standin, before + 1, USER + 1)
     assert (
         th("Thank you. This question is closed: the item has changed since. Type /status.")
         in (standin.sent(USER + 1)[-1].params["text"])
@@ -651,3 +658,82 @@ async def test_quick_updates_from_chat(engine: Engine, store: Store, tambon: Tam
     assert [
         e.who.split()[0] for e in await store.list_audit(tambon.id) if e.action == "plan.status"
     ] == ["team"] * 3
+
+
+async def test_a_photo_of_how_it_is_now_goes_with_the_answer(
+    standin: TelegramStandIn, telegram: TelegramChannel, store: Store, tambon: Tambon
+) -> None:
+    sent = await onboard_telegram(standin, store, tambon, USER)
+    standin.text(USER, PROBLEMS[0])
+    await reply_count(standin, sent + 1, USER)
+    await press(standin, "ok:", sent + 2, USER)
+    (road,) = await store.list_submissions(tambon.id)
+    item = await plan.add_item(store, tambon, title="ลาดยาง", submissions=[road.id], by="x")
+    item = await plan.set_status(store, item, PlanStatus.DONE, by="x")
+    await telegram.pipeline.queue_notices()
+    await reply_count(standin, sent + 3, USER)
+    answer = f"{item.id}.{item.done_round}"
+    await press(standin, f"verdict:{answer}.no", sent + 4, USER)
+    await press(standin, f"photo:{answer}", sent + 5, USER)
+    assert th("Please send the photo now (or /cancel).") in standin.sent(USER)[-1].params["text"]
+    standin.text(USER, "ถ่ายไม่ได้ค่ะ")  # words instead of a photo: asked again, nothing kept
+    await reply_count(standin, sent + 6, USER)
+    assert th("Please send a photo, or /cancel.") in standin.sent(USER)[-1].params["text"]
+    standin.photo(USER, None, file_id="AgACstill-broken")
+    await reply_count(standin, sent + 7, USER)
+    assert (
+        th("Thank you: the photo is kept with your answer, for the tambon team.")
+        in (standin.sent(USER)[-1].params["text"])
+    )
+    assert await store.plan_verdict_photos(item.id, item.done_round) == 1
+    assert await store.plan_verdicts(item.id, item.done_round) == {Verdict.NO: 1}
+    assert len(await store.list_submissions(tambon.id)) == 1  # the photo filed nothing new
+
+
+async def test_five_thousand_reporters_told_once_each_at_the_pace(
+    standin: TelegramStandIn, store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """An item linked to 5,000 reporters is done: each is told once, and the stand-in, timing
+    every call, never sees more in a second than the pace allows. (The pace is raised to 250 a
+    second here to keep the suite quick; bench/notify.py measures the real 30 a second.)"""
+    pace = 250
+    channel = TelegramChannel(
+        Engine(store, tagger),
+        test_telegram.TOKEN,
+        base_url=standin.base_url,
+        messages_per_second=pace,
+    )
+    group = await store.create_group(tambon.id, "ถนนพัง", ["ถนน"], ["infrastructure"], 3)
+    async with store.transaction():
+        for n in range(5000):
+            member = await store.upsert_member(
+                "telegram", str(950_000 + n), tambon.id, Role.VILLAGER, "th"
+            )
+            await store.update_member(member.id, consent_at=datetime.now(UTC), village_moo=3)
+            await store.add_group_reporter(group, member.id, 3, False)
+    await channel.start()
+    try:
+        item = await plan.add_item(store, tambon, title="ซ่อมถนน", groups=[group], by="x")
+        item = await plan.set_status(store, item, PlanStatus.DONE, by="x")
+        await channel.pipeline.queue_notices()
+        text = th(DONE, title="ซ่อมถนน", ref=item.id)
+        await standin.wait_for(
+            lambda: sum(1 for c in standin.calls if c.params.get("text") == text) >= 5000, 120
+        )
+        await asyncio.sleep(0.5)  # time for a doubled one to arrive, were there one
+    finally:
+        standin.release_polls()
+        await channel.stop()
+    calls = [c for c in standin.calls if c.params.get("text") == text]
+    per_chat = Counter(c.params["chat_id"] for c in calls)
+    assert len(per_chat) == 5000
+    assert set(per_chat.values()) == {1}
+    times = sorted(c.at for c in calls)
+    start = 0
+    busiest = 0
+    for end, moment in enumerate(times):  # the most calls in any one second
+        while times[start] <= moment - 1.0:
+            start += 1
+        busiest = max(busiest, end - start + 1)
+    assert busiest <= pace + 1
+    assert await store.plan_notice_counts(item.id) == {"done": 5000}

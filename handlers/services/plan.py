@@ -414,3 +414,11 @@ def _check_details(details: dict[str, object]) -> None:
     due = details.get("due")
     if due is not None and not _is_date(str(due)):
         raise PlanRefused(T("A due date is written YYYY-MM-DD, for example 2027-03-31."))
+
+
+async def add_verdict_photo(
+    store: Store, item: PlanItem, member: Member, round_: int, file_id: str
+) -> None:
+    """A reporter adds a photo of how it is now to their answer of the round."""
+    if not await store.set_plan_verdict_photo(item.id, member.id, round_, file_id):
+        raise PlanRefused(T("Please answer the question first, then add a photo."))

@@ -40,6 +40,7 @@ class PlanRow:
     villages: tuple[int, ...]  # the target: where its problems were reported
     reporters: int
     verdicts: dict[str, int]  # of its latest "done": yes, partly, no
+    photos: int = 0  # answers that came with a photo of how it is now
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ async def plan_section(
                 villages=tuple(sorted({v for g in linked for v in g.villages})),
                 reporters=len(await store.plan_reporters(item.id)),
                 verdicts={v.value: answers.get(v, 0) for v in Verdict},
+                photos=await store.plan_verdict_photos(item.id, item.done_round),
             )
         )
         updates = await store.plan_updates(item.id)

@@ -63,6 +63,7 @@ CREATE TABLE plan_verdicts (
     round     INTEGER NOT NULL,
     verdict   TEXT NOT NULL CHECK (verdict IN ('yes', 'partly', 'no')),
     at        TEXT NOT NULL,
+    photo     TEXT,  -- the platform's file id of a photo sent with the answer (never downloaded)
     PRIMARY KEY (item_id, member_id, round)
 );
 

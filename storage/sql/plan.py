@@ -232,6 +232,25 @@ class PlanQueries(SQLBase):
             (to_year, _now(), tambon_id, to_year),
         )
 
+    async def set_plan_verdict_photo(
+        self, item_id: int, member_id: int, round: int, file_id: str
+    ) -> bool:
+        return bool(
+            await self._exec(
+                "UPDATE plan_verdicts SET photo = ? WHERE item_id = ? AND member_id = ?"
+                " AND round = ? RETURNING 1",
+                (file_id, item_id, member_id, round),
+            )
+        )
+
+    async def plan_verdict_photos(self, item_id: int, round: int) -> int:
+        row = await self._one(
+            "SELECT count(*) FROM plan_verdicts WHERE item_id = ? AND round = ?"
+            " AND photo IS NOT NULL",
+            (item_id, round),
+        )
+        return int(row[0]) if row else 0
+
     async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
         found: dict[int, list[PlanItem]] = {}
         for group in dict.fromkeys(group_ids):
