@@ -40,21 +40,24 @@ def split_text(text: str, limit: int) -> list[str]:
 
 class Pace:
     """At most ``per_second`` calls a second, evenly spaced, across every task of a process
-    (Telegram allows a bot about 30 messages a second in all). A caller waits its turn."""
+    (Telegram allows a bot about 30 messages a second in all). A caller waits its turn.
+
+    The spacing is measured from when the previous caller actually went, not from a schedule:
+    a process that falls behind (a busy moment) goes on at the pace, never in a burst to catch
+    up."""
 
     def __init__(self, per_second: float) -> None:
         self.interval = 1 / per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
+        self._last = float("-inf")
+        self._lock = asyncio.Lock()  # callers queue in order
 
     async def wait(self) -> None:
         loop = asyncio.get_running_loop()
         async with self._lock:
-            now = loop.time()
-            turn = max(now, self._next)
-            self._next = turn + self.interval
-        if turn > now:
-            await asyncio.sleep(turn - now)
+            wait = self._last + self.interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last = loop.time()
 
 
 def push_month(now: datetime | None = None) -> str:
