@@ -177,19 +177,8 @@ def choose_thresholds(
     return Thresholds(alone=alone, with_lexicon=with_lexicon, with_trusted=with_trusted)
 
 
-def source_scores(
-    categories: Sequence[str],
-    thresholds: Thresholds,
-    probabilities: Sequence[Sequence[float]],
-    hits: Sequence[tuple[set[str], set[str]]],
-    labels: Sequence[frozenset[str]],
-    sources: Sequence[str],
-) -> dict[str, float]:
-    """Each source's macro F1 (over the categories it has examples of) on cross-validated
-    probabilities."""
-    by_category = source_category_scores(
-        categories, thresholds, probabilities, hits, labels, sources
-    )
+def macro(by_category: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Each source's macro F1, over the categories it has examples of."""
     return {
         source: sum(f1s.values()) / len(f1s) if f1s else 0.0 for source, f1s in by_category.items()
     }
@@ -259,20 +248,21 @@ def train(
     if source_weights is None and len(set(sources)) > 1:
         largest = max(set(sources), key=sources.count)
         candidates = [{largest: balance} for balance in BALANCES]
-    best: tuple[tuple[float, float], Thresholds, dict[str, float]] | None = None
+    best: tuple[tuple[float, float], Thresholds, dict[str, dict[str, float]]] | None = None
     for candidate in candidates:
         chosen = choose_thresholds(
             categories, probabilities, hits, labels, sources, candidate, speaks_for
         )
-        scores = source_scores(categories, chosen, probabilities, hits, labels, sources)
+        by_category = source_category_scores(
+            categories, chosen, probabilities, hits, labels, sources
+        )
+        scores = macro(by_category)
         key = (min(scores.values()), sum(scores.values()) / len(scores))
         if best is None or key > best[0]:
-            best = (key, chosen, scores)
+            best = (key, chosen, by_category)
     assert best is not None
-    _, thresholds, scores = best
-    per_category = source_category_scores(
-        categories, thresholds, probabilities, hits, labels, sources
-    )
+    _, thresholds, per_category = best
+    scores = macro(per_category)
     model = fit(
         feats,
         labels,
