@@ -44,7 +44,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core import Engine, Outgoing
 from handlers.types import Incoming
-from storage.base import InboxItem, OutboxMessage
+from storage.base import InboxItem, OutboxMessage, PlanItem
 
 log = logging.getLogger(__name__)
 
@@ -287,35 +287,35 @@ class Pipeline:
         queued in one transaction, so none is queued twice, whichever process gets there first.
         The outbox then delivers them like replies, one recipient's in order. How many."""
         from handlers.plan import notice
+        from handlers.services.plan import notice_detail
 
         queued = 0
         # Most of the time nothing waits: a read, so that the loop takes no write lock.
         while await self.store.plan_notices_waiting(list(self.adapters)):
             async with self.store.transaction():
                 claimed = await self.store.claim_plan_notices(limit, list(self.adapters))
+                items: dict[int, PlanItem | None] = {}
+                # One rendering per item, change and language (a batch is mostly one of each).
+                rendered: dict[tuple[int, str, str], Outgoing] = {}
                 messages = []
                 for claim in claimed:
                     member = await self.store.get_member_by_id(claim.member_id)
-                    item = await self.store.get_plan_item(claim.item_id)
-                    if (
-                        member is None
-                        or item is None
-                        or member.unreachable_at is not None
-                        or member.quiet_at is not None
-                    ):
+                    if member is None or member.unreachable_at or member.quiet_at:
                         continue
-                    detail = None
-                    if claim.event == "dropped":
-                        notes = [u["note"] for u in await self.store.plan_updates(item.id)]
-                        detail = next((n for n in reversed(notes) if n), None)
-                    elif claim.event == "reopened":
-                        updates = await self.store.plan_updates(item.id)
-                        detail = updates[-1]["note"] if updates else None
-                    out = self.engine.render(
-                        notice(item, claim.event, detail), self.engine.locale_of(member)
+                    if claim.item_id not in items:
+                        items[claim.item_id] = await self.store.get_plan_item(claim.item_id)
+                    item = items[claim.item_id]
+                    if item is None:
+                        continue
+                    key = (item.id, claim.event, self.engine.locale_of(member))
+                    if key not in rendered:
+                        detail = await notice_detail(self.store, item, claim.event)
+                        rendered[key] = self.engine.render(
+                            notice(item, claim.event, detail), key[2]
+                        )
+                    calls = self.adapters[member.channel].plan(
+                        Decoded(recipient=member.platform_user_id), [rendered[key]]
                     )
-                    adapter = self.adapters[member.channel]
-                    calls = adapter.plan(Decoded(recipient=member.platform_user_id), [out])
                     messages += [
                         (member.channel, member.platform_user_id, json.dumps(call))
                         for call in calls

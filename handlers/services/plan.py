@@ -125,9 +125,9 @@ async def set_phase(store: Store, tambon: Tambon, phase: PlanPhase, *, by: str) 
     return changed
 
 
-async def polls_allowed(store: Store, tambon_id: int) -> PlanYear | None:
-    """None when the team may open a poll now: no plan year set, or its hearing phase.
-    Otherwise the plan year, whose phase says why not."""
+async def year_closed_to_polls(store: Store, tambon_id: int) -> PlanYear | None:
+    """The plan year when its phase keeps polls closed (any phase but the hearing); None when
+    the team may open a poll (no plan year started, or its hearing phase)."""
     current = await store.current_plan_year(tambon_id)
     if current is None or current.phase is PlanPhase.HEARING:
         return None
@@ -271,6 +271,15 @@ async def set_status(
                 [PlanNotice(item.id, member.id, event, round_) for member in reporters]
             )
     return updated
+
+
+async def notice_detail(store: Store, item: PlanItem, event: str) -> str | None:
+    """What a notice of ``event`` says beyond the item: the reason it was dropped, or how many
+    of those who answered said "no" when it was reopened (both the latest note written)."""
+    if event not in (TOLD[PlanStatus.DROPPED], REOPENED):
+        return None
+    notes = [u["note"] for u in await store.plan_updates(item.id) if u["note"]]
+    return notes[-1] if notes else None
 
 
 async def give_verdict(
