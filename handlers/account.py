@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 from handlers import payloads as p
-from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, village_label
+from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, preview, village_label
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.services import members
@@ -82,7 +82,7 @@ def _mine_item(s: Submission) -> Text:
         kind=KIND_LABELS[s.kind],
         categories=category_labels(s.categories),
         village=village_label(s.village_moo),
-        text=s.text if len(s.text) <= 120 else s.text[:119] + "…",
+        text=preview(s.text, 120),
     )
     if s.hidden_at is None:
         return item

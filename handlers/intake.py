@@ -18,6 +18,7 @@ from handlers.labels import (
     KIND_LABELS,
     NO_VILLAGE,
     category_labels,
+    preview,
     village_label,
 )
 from handlers.payloads import Pick
@@ -277,7 +278,7 @@ def _confirmation(draft: Draft) -> Reply:
         "• Type: {kind}\n"
         "• Village: {village}\n"
         "Shall I file it?",
-        text=_preview(draft["text"]),
+        text=preview(draft["text"]),
         categories=category_labels(draft["categories"]),
         kind=KIND_LABELS[draft["kind"]],
         village=village_label(draft["village"]),
@@ -326,7 +327,7 @@ def _fix_card(draft: Draft) -> Reply:
             "• Village: {village}\n"
             "• Who can act: {actor}",
             ref=draft["fix"],
-            text=_preview(draft["text"]),
+            text=preview(draft["text"]),
             categories=category_labels(draft["categories"]),
             kind=KIND_LABELS[draft["kind"]],
             village=village_label(draft["village"]),
@@ -432,10 +433,6 @@ async def _apply_fix(ctx: Context) -> list[Reply]:
             )
         )
     ]
-
-
-def _preview(text: str, limit: int = 300) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _category_picker(draft: Draft) -> Reply:
@@ -583,7 +580,7 @@ def _duplicate_question(group: ProblemGroup, shared: Sequence[str]) -> Reply:
             "This sounds like problem #{ref}: “{title}” (shared words: {words}; {village}), "
             "reported by {count} people in {villages} villages. Is yours the same problem?",
             ref=group.id,
-            title=_preview(group.title, 120),
+            title=preview(group.title, 120),
             words=", ".join(shared),
             village=village_label(group.village_moo),
             count=group.reporters,

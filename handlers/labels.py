@@ -83,6 +83,11 @@ ACTOR_LABELS: dict[str, Text] = {
 }
 
 
+def preview(text: str, limit: int = 300) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut, for a line in chat."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def village_label(moo: int | None, name: str | None = None) -> Text:
     if moo is None:
         return NO_VILLAGE

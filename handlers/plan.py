@@ -8,7 +8,7 @@ import enum
 from dataclasses import replace
 
 from handlers import payloads
-from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS
+from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, preview
 from handlers.payloads import Pick
 from handlers.router import THAI_DIGITS, Context, Router
 from handlers.services import members, plan
@@ -315,7 +315,7 @@ async def status(ctx: Context) -> list[Reply]:
     items = await ctx.store.items_of_groups([s.group_id for s in own if s.group_id is not None])
     lines: list[Text] = []
     for submission in own:
-        short = submission.text if len(submission.text) <= 60 else submission.text[:59] + "…"
+        short = preview(submission.text, 60)
         linked = items.get(submission.group_id, []) if submission.group_id is not None else []
         if submission.hidden_at is not None:
             where: Text | Lines = T("hidden by the working team")

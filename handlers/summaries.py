@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers import payloads
-from handlers.labels import category_label, village_label
+from handlers.labels import category_label, preview, village_label
 from handlers.router import Context, Router
 from handlers.services import reportlinks
 from handlers.services.submissions import who
@@ -39,7 +39,7 @@ async def summary(ctx: Context) -> list[Reply]:
         T(
             "{n}. {title} — {count} people, {villages} villages",
             n=i,
-            title=_short(ctx.hide_numbers(g.title)),
+            title=preview(ctx.hide_numbers(g.title), TITLE_CHARS),
             count=g.reporters,
             villages=max(1, len(g.villages)),
         )
@@ -137,10 +137,6 @@ async def report(ctx: Context) -> list[Reply]:
     ]
 
 
-def _short(title: str) -> str:
-    return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
-
-
 def _snapshot(counted: TambonSummary) -> dict[str, Any]:
     return {
         "submissions": counted.submissions,
@@ -169,7 +165,7 @@ def _changes(
         lines.append(
             T(
                 "New among the top problems: {titles}",
-                titles=[_short(ctx.hide_numbers(g.title)) for g in new_top],
+                titles=[preview(ctx.hide_numbers(g.title), TITLE_CHARS) for g in new_top],
             )
         )
     return T("🆕 Since your last summary ({date}):\n{changes}", date=at, changes=Lines(lines))

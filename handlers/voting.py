@@ -463,7 +463,7 @@ async def new_poll(ctx: Context) -> list[Reply]:
                 )
             )
         ]
-    year = await plan.polls_allowed(ctx.store, ctx.member.tambon_id)
+    year = await plan.year_closed_to_polls(ctx.store, ctx.member.tambon_id)
     if year is not None:
         return [
             Reply(
