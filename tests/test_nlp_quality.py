@@ -274,3 +274,36 @@ def test_a_lexicon_word_wrong_more_often_than_right_is_doubted(tagger: KeywordTa
     assert "สุขภาพ" not in untrusted_words(matched, silent, tagger.lexicon)
     # Fewer than EVIDENCE messages prove nothing either.
     assert "สุขภาพ" not in untrusted_words(matched[:-1], dust[:-1], tagger.lexicon)
+
+
+def test_a_named_file_that_is_not_there_stops_train_and_eval_politely(tmp_path: Path) -> None:
+    """A mistyped path gets a one-line answer before any training, in Thai by default, and
+    leaves the model file as it was."""
+    model_path = tmp_path / "model.json"
+    model_path.write_text("{}", encoding="utf-8")
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "TAMBON_MODEL_PATH": str(model_path),
+    }
+    missing = str(tmp_path / "ไม่มี.jsonl")
+    for args in (
+        ["train", "--data", str(DATA / "tagging_dev.jsonl"), "--test", missing],
+        ["train", "--data", missing],
+        ["tag", "--eval", missing],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert "ไม่พบไฟล์" in done.stderr
+        assert missing in done.stderr
+        assert "trained on" not in done.stdout
+        assert model_path.read_text(encoding="utf-8") == "{}"

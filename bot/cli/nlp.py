@@ -60,9 +60,10 @@ def training_examples(path: Path) -> list[Example]:
 
 
 async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
+    files = _files(args.eval, ())
     tagger = tagger_for(settings)
-    if args.eval:
-        for path in map(Path, args.eval):
+    if files:
+        for path in files:
             name, report = score_file(tagger, path)
             if args.json:
                 print(json.dumps({"file": path.name, **report.as_dict()}, ensure_ascii=False))
@@ -91,8 +92,12 @@ async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _files(given: list[str] | None, default: Iterable[str]) -> list[Path]:
-    """The files named, or the default ones that exist (a missing default is said, not fatal)."""
+    """The files named, or the default ones that exist (a missing default is said, not fatal;
+    a missing file the person named stops the command before any work is done)."""
     if given:
+        missing = [name for name in given if not Path(name).is_file()]
+        if missing:
+            raise CliError(T("There is no file {file}.", file=", ".join(missing)))
         return [Path(name) for name in given]
     found = []
     for path in map(Path, default):
@@ -108,8 +113,9 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
     from bot.nlp.tagger import KeywordTagger
     from bot.nlp.training import Example, train
 
+    data, tests = _files(args.data, DEFAULT_DATA), _files(args.test, DEFAULT_TEST)
     examples: list[Example] = []
-    for path in _files(args.data, DEFAULT_DATA):
+    for path in data:
         examples += training_examples(path)
     corrected = 0
     if not args.no_corrections:
@@ -145,7 +151,7 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
         print(f"  cross-validated macro F1 on {source}: {score:.3f}")
         f1s = model.cross_validated_categories.get(source, {})
         print("    " + ", ".join(f"{category} {f1:.3f}" for category, f1 in f1s.items()))
-    for path in _files(args.test, DEFAULT_TEST):
+    for path in tests:
         title, before = score_file(before_tagger, path)
         _, after = score_file(after_tagger, path)
         print(f"\n== {title}\n{'':<24}{'before':>10}{'after':>10}")
