@@ -95,10 +95,8 @@ def test_packaged_model_meets_the_quality_bar_on_both_test_parts() -> None:
     )
     rural, real = map(json.loads, done.stdout.splitlines())
     assert rural["messages"] >= 200
-    # Issue 13 asks 0.85 here too; the model that meets the real-data bar scores 0.838 on our
-    # hand-written rural messages (0.881 before), so this is a floor against regression, not
-    # the goal (README, "Tagging quality"; docs/tagger.md, "Known weaknesses").
-    assert rural["macro_f1"] >= 0.80
+    assert rural["macro_f1"] >= 0.85
+    assert rural["unsure_rate"] < 0.10
     assert rural["kind_accuracy"] >= 0.85
     assert rural["village_accuracy"] >= 0.95
     assert real["messages"] >= 5000
@@ -307,3 +305,78 @@ def test_a_named_file_that_is_not_there_stops_train_and_eval_politely(tmp_path: 
         assert missing in done.stderr
         assert "trained on" not in done.stdout
         assert model_path.read_text(encoding="utf-8") == "{}"
+
+
+def test_long_messages_may_have_levels_of_their_own(tmp_path: Path) -> None:
+    """Thresholds for long messages: chosen by message length, kept in the model file, and a
+    model file without them (version 2) still read as one set for every message."""
+    from bot.nlp.classifier import Thresholds
+
+    short = Thresholds(alone={"water": 0.4}, with_lexicon={"water": 0.1})
+    longer = Thresholds(alone={"water": 0.9}, with_lexicon={"water": 1.01})
+    both = Thresholds(
+        alone=short.alone, with_lexicon=short.with_lexicon, longer=longer, short_words=8
+    )
+    assert both.for_words(8) is both
+    assert both.for_words(9) is longer
+    assert short.for_words(500) is short
+    # The same classifier and lexicon hit: a short message keeps the hit, a long one does not.
+    assert both.for_words(5).choose({"water": 0.5}, ["water"], ()) == ["water"]
+    assert both.for_words(40).choose({"water": 0.5}, ["water"], ()) == []
+    again = Thresholds.from_json(both.to_json(), ["water"])
+    assert again == both
+    assert Thresholds.from_json(short.to_json(), ["water"]).longer is None
+
+    packaged = json.loads((ROOT / "bot" / "nlp" / "model.json").read_text(encoding="utf-8"))
+    old = {**packaged, "version": 2}
+    old["thresholds"] = {k: v for k, v in packaged["thresholds"].items() if k != "longer"}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    model = LinearModel.load(path)
+    assert model.thresholds.longer is None
+    assert model.thresholds.for_words(100) is model.thresholds
+
+
+def test_levels_for_long_messages_are_chosen_apart_from_the_short_ones(
+    tagger: KeywordTagger,
+) -> None:
+    """A word that names the topic of short messages and only the place in long ones (the
+    school in "the road in front of the school is broken ..."): one set of levels must tag
+    both or neither; levels per length keep the short ones and drop the long ones, and the
+    cross-validated score says so. Too few long messages and training tries no cut."""
+    from bot.nlp import training
+
+    categories = ["education", "infrastructure"]
+    n, m = 50, 10  # short about schools; long about a road by the school; long about schools
+    education, road = frozenset({"education"}), frozenset({"infrastructure"})
+    labels = [education] * n + [road] * n + [education] * m
+    probabilities = [[0.03, 0.1]] * n + [[0.03, 0.9]] * n + [[0.6, 0.1]] * m
+    hits = (
+        [({"education"}, set())] * n
+        + [({"education", "infrastructure"}, set())] * n
+        + [({"education"}, set())] * m
+    )
+    judged = training.Judged(
+        probabilities,
+        hits,
+        labels,
+        sources=["rural"] * (2 * n + m),
+        words=[5] * n + [30] * (n + m),
+        speaks_for=[None] * (2 * n + m),
+    )
+    scores = {}
+    for cut in (None, 8):
+        chosen = training.choose_by_length(categories, judged, cut)
+        by_category = training.source_category_scores(categories, chosen, judged)
+        scores[cut] = by_category["rural"]["education"]
+        if cut is not None:
+            assert chosen.longer is not None
+            assert chosen.short_words == 8
+            assert chosen.with_lexicon_for("education", trusted=True) <= 0.03
+            assert chosen.longer.with_lexicon_for("education", trusted=True) > 0.03
+    assert scores[8] == 1.0
+    assert scores[None] < 0.75
+
+    short_few = training.examples_from_gold(load_gold(DATA / "tagging_dev.jsonl")[:60])
+    model = training.train(tagger, short_few)
+    assert model.thresholds.longer is None  # fewer than MIN_SIDE long messages: no cut tried

@@ -147,6 +147,11 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
     print(
         f"trained on {len(examples)} messages ({corrected} from corrections); written to {output}"
     )
+    if model.thresholds.longer is not None:
+        print(
+            f"  messages of more than {model.thresholds.short_words} words have levels of "
+            "their own (chosen by cross-validation)"
+        )
     for source, score in model.cross_validated.items():
         print(f"  cross-validated macro F1 on {source}: {score:.3f}")
         f1s = model.cross_validated_categories.get(source, {})

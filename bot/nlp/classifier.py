@@ -21,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
-MODEL_VERSION = 2  # 1: one pair of thresholds for every category (still read)
+# 1: one pair of thresholds for every category; 2: per category; 3: and, optionally, other ones
+# for long messages (all still read).
+MODEL_VERSION = 3
 CHAR_NGRAMS = (3,)
 # Defaults for a category the training chose no threshold for.
 ALONE = 0.5
@@ -55,6 +57,17 @@ class Thresholds:
     with_lexicon: Mapping[str, float] = field(default_factory=dict)
     # ... and any other lexicon word this much.
     with_trusted: Mapping[str, float] = field(default_factory=dict)
+    # A message of more than ``short_words`` words is judged by ``longer`` (None: every message
+    # by these). In a long report a word is more often a landmark than its topic ("the road
+    # in front of the school"), so training may choose other levels for long messages.
+    longer: Thresholds | None = None
+    short_words: int = 0
+
+    def for_words(self, words: int) -> Thresholds:
+        """The thresholds for a message of this many words."""
+        if self.longer is not None and words > self.short_words:
+            return self.longer
+        return self
 
     def alone_for(self, category: str) -> float:
         return self.alone.get(category, ALONE)
@@ -80,11 +93,14 @@ class Thresholds:
         return chosen + sorted(sure, key=probabilities.__getitem__, reverse=True)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "alone": dict(self.alone),
             "with_lexicon": dict(self.with_lexicon),
             "with_trusted": dict(self.with_trusted),
         }
+        if self.longer is not None:
+            data["longer"] = {"after_words": self.short_words, **self.longer.to_json()}
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], categories: Sequence[str]) -> Thresholds:
@@ -93,10 +109,13 @@ class Thresholds:
                 return {c: float(value) for c in categories}
             return {c: float(v) for c, v in value.items()}
 
+        longer = data.get("longer")
         return cls(
             alone=per_category(data["alone"]),
             with_lexicon=per_category(data["with_lexicon"]),
             with_trusted=per_category(data.get("with_trusted", {})),
+            longer=None if longer is None else cls.from_json(longer, categories),
+            short_words=0 if longer is None else int(longer["after_words"]),
         )
 
 
@@ -216,7 +235,7 @@ class LinearModel:
     @classmethod
     def load(cls, path: Path) -> LinearModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") not in (1, MODEL_VERSION):
+        if data.get("version") not in (1, 2, MODEL_VERSION):
             raise ValueError(f"{path} holds a model of another version")
         categories = list(data["categories"])
         return cls(

@@ -311,7 +311,7 @@ class KeywordTagger:
             zip(model.categories, model.message_probabilities(tokens, clean), strict=True)
         )
         trusted = trusted_categories(self.lexicon, matched, model.untrusted) if lexicon else set()
-        chosen = model.thresholds.choose(probabilities, lexicon, trusted)
+        chosen = model.thresholds.for_words(len(tokens)).choose(probabilities, lexicon, trusted)
         if not chosen:  # unsure: no category reached its level of confidence
             # Its guesses: what the lexicon found (the person's own words), then the likeliest.
             likeliest = sorted(probabilities, key=probabilities.__getitem__, reverse=True)

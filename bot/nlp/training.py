@@ -9,6 +9,7 @@ the training data found doubtful, one for the others), with the best F1.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
@@ -27,6 +28,15 @@ WITH_LEXICON = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 1.01)  # 1.01: the lexicon
 WITH_TRUSTED = (0.0, 0.02, 0.05)
 # Weights tried for the largest source's F1 against the others' in choosing thresholds.
 BALANCES = (0.5, 1.0, 2.0, 3.0)
+# Where a message stops being short, tried in training (None: the same levels for every
+# message): a long report names places and things beside its topic. Our rural messages have at
+# most 12 words (nine in ten at most 10); half the Traffy reports have more than 30.
+LENGTH_CUTS: tuple[int | None, ...] = (None, 8, 12, 20)
+# A cut is tried only when each side of it has at least this many training messages; and a
+# category with fewer examples than MIN_POSITIVES on one side keeps there the levels chosen on
+# all messages (from no example at all, any levels score the same, the loosest first).
+MIN_SIDE = 200
+MIN_POSITIVES = 5
 # A lexicon word is doubted for a category when it was wrong more often than right in at least
 # this many training messages.
 EVIDENCE = 5
@@ -60,9 +70,11 @@ class Example:
         return covers(self.speaks_for, category)
 
 
-def _features(tagger: KeywordTagger, text: str) -> list[str]:
+def _features(tagger: KeywordTagger, text: str) -> tuple[list[str], int]:
+    """A message's features and its number of words."""
     clean = normalise(text)
-    return features([t.casefold() for t in tagger.tokenize(clean)], clean)
+    tokens = [t.casefold() for t in tagger.tokenize(clean)]
+    return features(tokens, clean), len(tokens)
 
 
 def _mean_f1(
@@ -131,19 +143,43 @@ def _cross_validated(
     return probabilities
 
 
+@dataclass(frozen=True)
+class Judged:
+    """What thresholds are chosen from, message by message: cross-validated probabilities (in
+    the order of the categories), the lexicon's hits (categories from trusted words, from
+    doubted ones), the gold labels, the source, the number of words, and the categories its
+    labels cover (None: every one)."""
+
+    probabilities: Sequence[Sequence[float]]
+    hits: Sequence[tuple[set[str], set[str]]]
+    labels: Sequence[frozenset[str]]
+    sources: Sequence[str]
+    words: Sequence[int]
+    speaks_for: Sequence[frozenset[str] | None]
+
+    def only(self, rows: Sequence[int]) -> Judged:
+        """The same, for these messages only."""
+        return Judged(
+            probabilities=[self.probabilities[i] for i in rows],
+            hits=[self.hits[i] for i in rows],
+            labels=[self.labels[i] for i in rows],
+            sources=[self.sources[i] for i in rows],
+            words=[self.words[i] for i in rows],
+            speaks_for=[self.speaks_for[i] for i in rows],
+        )
+
+
 def choose_thresholds(
     categories: Sequence[str],
-    probabilities: Sequence[Sequence[float]],
-    hits: Sequence[tuple[set[str], set[str]]],
-    labels: Sequence[frozenset[str]],
-    sources: Sequence[str],
+    judged: Judged,
     source_weights: Mapping[str, float] | None = None,
-    speaks_for: Sequence[frozenset[str] | None] | None = None,
+    fallback: Thresholds | None = None,
 ) -> Thresholds:
-    """Per category, the thresholds with the best F1 (a weighted mean over the sources).
-    ``hits`` are each message's lexicon categories, (from trusted words, from doubted ones)."""
+    """Per category, the thresholds with the best F1 (a weighted mean over the sources). A
+    category with fewer than ``MIN_POSITIVES`` examples takes ``fallback``'s levels, when
+    given."""
     by_source: _Sources = defaultdict(list)
-    for i, source in enumerate(sources):
+    for i, source in enumerate(judged.sources):
         by_source[source].append(i)
     weights = source_weights or {}
     alone: dict[str, float] = {}
@@ -152,19 +188,20 @@ def choose_thresholds(
     for i, category in enumerate(categories):
         rows = {
             source: np.asarray(
-                [
-                    row
-                    for row in indexes
-                    if speaks_for is None or covers(speaks_for[row], category)
-                ],
+                [row for row in indexes if covers(judged.speaks_for[row], category)],
                 dtype=np.intp,
             )
             for source, indexes in by_source.items()
         }
-        gold = np.array([category in label for label in labels])
-        trusted = np.array([category in t for t, _ in hits])
-        doubted = np.array([category in u for _, u in hits])
-        p = np.array([probs[i] for probs in probabilities])
+        gold = np.array([category in label for label in judged.labels])
+        if fallback is not None and int(gold.sum()) < MIN_POSITIVES:
+            alone[category] = fallback.alone_for(category)
+            with_lexicon[category] = fallback.with_lexicon_for(category)
+            with_trusted[category] = fallback.with_lexicon_for(category, trusted=True)
+            continue
+        trusted = np.array([category in t for t, _ in judged.hits])
+        doubted = np.array([category in u for _, u in judged.hits])
+        p = np.array([probs[i] for probs in judged.probabilities])
         best = (-1.0, 0.5, 0.1, 0.1)
         for a in ALONE:
             for w in WITH_LEXICON:
@@ -177,6 +214,29 @@ def choose_thresholds(
     return Thresholds(alone=alone, with_lexicon=with_lexicon, with_trusted=with_trusted)
 
 
+def choose_by_length(
+    categories: Sequence[str],
+    judged: Judged,
+    cut: int | None,
+    source_weights: Mapping[str, float] | None = None,
+) -> Thresholds:
+    """``choose_thresholds``, separately for the messages of at most ``cut`` words and for the
+    longer ones (None: for all together)."""
+    whole = choose_thresholds(categories, judged, source_weights)
+    if cut is None:
+        return whole
+    short, longer = (
+        choose_thresholds(
+            categories,
+            judged.only([i for i, n in enumerate(judged.words) if (n > cut) == is_long]),
+            source_weights,
+            fallback=whole,
+        )
+        for is_long in (False, True)
+    )
+    return dataclasses.replace(short, longer=longer, short_words=cut)
+
+
 def macro(by_category: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
     """Each source's macro F1, over the categories it has examples of."""
     return {
@@ -185,20 +245,15 @@ def macro(by_category: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
 
 
 def source_category_scores(
-    categories: Sequence[str],
-    thresholds: Thresholds,
-    probabilities: Sequence[Sequence[float]],
-    hits: Sequence[tuple[set[str], set[str]]],
-    labels: Sequence[frozenset[str]],
-    sources: Sequence[str],
+    categories: Sequence[str], thresholds: Thresholds, judged: Judged
 ) -> dict[str, dict[str, float]]:
     """Each source's F1 per category it has examples of, on cross-validated probabilities."""
     counts: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for probs, (trusted, doubted), label, source in zip(
-        probabilities, hits, labels, sources, strict=True
+    for probs, (trusted, doubted), label, source, n in zip(
+        judged.probabilities, judged.hits, judged.labels, judged.sources, judged.words, strict=True
     ):
         chosen = set(
-            thresholds.choose(
+            thresholds.for_words(n).choose(
                 dict(zip(categories, probs, strict=True)), [*trusted, *doubted], trusted
             )
         )
@@ -229,9 +284,15 @@ def train(
     given and there are several sources, the largest source's weight is chosen from
     ``BALANCES``: the one whose thresholds leave the worst-served source best off (its
     cross-validated macro F1 highest), so that thousands of city reports do not drown the
-    villagers' own way of writing, nor the other way round."""
+    villagers' own way of writing, nor the other way round. Chosen the same way: whether long
+    messages get levels of their own, and from how many words (``LENGTH_CUTS``)."""
     categories = list(tagger.categories)
-    feats = [_features(tagger, e.text) for e in examples]
+    feats: list[list[str]] = []
+    words: list[int] = []
+    for e in examples:
+        message_features, n = _features(tagger, e.text)
+        feats.append(message_features)
+        words.append(n)
     labels = [e.categories for e in examples]
     weights = [e.weight for e in examples]
     sources = [e.source for e in examples]
@@ -244,22 +305,25 @@ def train(
         hits.append((trusted, set(found) - trusted))
     speaks_for = [e.speaks_for for e in examples]
     probabilities = _cross_validated(feats, labels, weights, categories, min_df, seed, speaks_for)
-    candidates: list[Mapping[str, float]] = [source_weights or {}]
+    judged = Judged(probabilities, hits, labels, sources, words, speaks_for)
+    balances: list[Mapping[str, float]] = [source_weights or {}]
     if source_weights is None and len(set(sources)) > 1:
         largest = max(set(sources), key=sources.count)
-        candidates = [{largest: balance} for balance in BALANCES]
+        balances = [{largest: balance} for balance in BALANCES]
+    cuts = [
+        cut
+        for cut in LENGTH_CUTS
+        if cut is None or MIN_SIDE <= sum(n <= cut for n in words) <= len(words) - MIN_SIDE
+    ]
     best: tuple[tuple[float, float], Thresholds, dict[str, dict[str, float]]] | None = None
-    for candidate in candidates:
-        chosen = choose_thresholds(
-            categories, probabilities, hits, labels, sources, candidate, speaks_for
-        )
-        by_category = source_category_scores(
-            categories, chosen, probabilities, hits, labels, sources
-        )
-        scores = macro(by_category)
-        key = (min(scores.values()), sum(scores.values()) / len(scores))
-        if best is None or key > best[0]:
-            best = (key, chosen, by_category)
+    for cut in cuts:
+        for balance in balances:
+            chosen = choose_by_length(categories, judged, cut, balance)
+            by_category = source_category_scores(categories, chosen, judged)
+            scores = macro(by_category)
+            key = (min(scores.values()), sum(scores.values()) / len(scores))
+            if best is None or key > best[0]:
+                best = (key, chosen, by_category)
     assert best is not None
     _, thresholds, per_category = best
     scores = macro(per_category)
