@@ -511,6 +511,16 @@ class DeliveryStore(Protocol):
         ...
 
     async def outbox_retry(self, message_id: int, error: str, retry_at: datetime) -> None: ...
+    async def outbox_hold(self, message_id: int, reason: str, until: datetime) -> None:
+        """Set a message aside until ``until`` (the platform's allowance for the month is
+        spent): it no longer keeps the recipient's later messages waiting."""
+        ...
+
+    async def outbox_unhold(self, now: datetime) -> int:
+        """Put back in line the messages held until ``now`` or before (their day of retries
+        counts from then); returns how many."""
+        ...
+
     async def outbox_drop(self, channel: str, recipient: str, reason: str) -> int:
         """Drop every pending message to someone who cannot be reached; returns how many."""
         ...
@@ -605,7 +615,10 @@ class MemberStore(Protocol):
 
     async def update_member(self, member_id: int, **fields: Any) -> Member: ...
     async def forget_member(self, member_id: int) -> int:
-        """Delete a member, their conversation and their own submissions; returns how many."""
+        """Delete a member, their conversation and their own submissions, and what the
+        platforms brought and took for them: the words of their handled updates (the keys
+        stay, to recognise a redelivery), their settled or held replies, their dead letters.
+        Returns how many submissions went."""
         ...
 
     # Conversations

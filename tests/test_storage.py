@@ -367,6 +367,61 @@ class TestStoreContract:
         assert kept.relayed
         assert await backend.list_corrections(own.id) == []
 
+    async def test_forget_member_clears_what_the_platforms_brought_and_took(
+        self, backend: Store
+    ) -> None:
+        tambon_id = await _tambon(backend)
+        member = await backend.upsert_member("line", "U9", tambon_id, Role.VILLAGER, None)
+        other = await backend.upsert_member("line", "U8", tambon_id, Role.VILLAGER, None)
+        now = datetime.now(UTC)
+        await backend.inbox_add(
+            "line",
+            [
+                InboxItem("k1", "U9", "words of U9"),
+                InboxItem("k2", "U9", "more of U9"),
+                InboxItem("k3", "U8", "words of U8"),
+            ],
+        )
+        assert await backend.inbox_take("line", "U9", now) is not None  # handled: k1
+        await backend.inbox_failed("line", "k2", "boom", now, max_attempts=1)  # a dead letter
+        assert await backend.inbox_take("line", "U8", now) is not None
+        queued = await backend.outbox_add(
+            [("line", "U9", "reply quoting U9"), ("line", "U8", "reply quoting U8")]
+        )
+        assert queued == []
+        for recipient in ("U9", "U8"):
+            (message,) = await backend.outbox_claim("line", recipient, now, timedelta(seconds=60))
+            await backend.outbox_settle([message.id], "sent")
+        await backend.outbox_add([("line", "U9", "a goodbye still to send")])
+
+        await backend.forget_member(member.id)
+        assert await backend.dead_letters("line") == []
+        assert await backend.outbox_counts() == {"sent": 1, "pending": 1}
+        (waiting,) = await backend.outbox_claim("line", "U9", now, timedelta(seconds=60))
+        assert waiting.payload == "a goodbye still to send"
+        # The handled update's key stays (a redelivery is still recognised), its words go.
+        assert await backend.inbox_add("line", [InboxItem("k1", "U9", "again")]) == []
+        assert await backend.get_member_by_id(other.id) is not None
+
+    async def test_a_held_message_waits_aside_then_goes_first(self, backend: Store) -> None:
+        """A push held until the platform's allowance renews does not keep the person's later
+        messages waiting; back in line, it is the first of theirs to go."""
+        now = datetime.now(UTC)
+        await backend.outbox_add([("line", "U1", "notice"), ("line", "U1", "reply")])
+        notice, reply = await backend.outbox_claim("line", "U1", now, timedelta(seconds=60))
+        await backend.outbox_hold(notice.id, "monthly limit", now + timedelta(days=3))
+        await backend.outbox_release([reply.id])
+        assert await backend.outbox_recipients(now) == [("line", "U1")]
+        (again,) = await backend.outbox_claim("line", "U1", now, timedelta(seconds=60))
+        assert again.id == reply.id
+        await backend.outbox_settle([reply.id], "sent")
+        assert await backend.outbox_counts() == {"held": 1, "sent": 1}
+        assert await backend.outbox_unhold(now + timedelta(days=2)) == 0
+        assert await backend.outbox_unhold(now + timedelta(days=3)) == 1
+        (back,) = await backend.outbox_claim("line", "U1", now, timedelta(seconds=60))
+        assert back.id == notice.id
+        assert back.attempts == 1
+
     async def test_hidden_submissions_are_kept_and_left_out(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)
         group = await backend.create_group(tambon_id, "ไฟดับทั้งซอย", ["ไฟ"], ["infrastructure"], 2)

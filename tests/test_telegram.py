@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -624,3 +625,46 @@ async def test_editing_a_photo_caption_keeps_one_copy_of_the_photo(
     (submission,) = await store.list_submissions(tambon.id)
     assert submission.text == "สะพานไม้ผุพัง อันตรายมากค่ะ"
     assert [a.file_id for a in submission.attachments] == ["AgAC-once"]
+
+
+async def test_forget_leaves_none_of_the_words_in_the_store(
+    telegram: TelegramChannel,
+    standin: TelegramStandIn,
+    store: Store,
+    tambon: Tambon,
+    db_path: Path,
+) -> None:
+    """DESIGN §6: after /forget none of the person's words are anywhere in the store — not in
+    the updates the inbox keeps for recognising redeliveries, not in the replies that quoted
+    them, not in a dead letter. The updates' keys stay, so a redelivery is still stored once."""
+    words = "ซอยกุหลาบเจ็ดสีน้ำท่วมขังหน้าบ้านเลขที่๙๙"
+    n = await onboard(standin, store, tambon)
+    update = standin.text(USER, words)
+    await reply_count(standin, n + 1)
+    await press(standin, "ok:", n + 2)
+    standin.text(USER, "/forget")
+    await reply_count(standin, n + 3)
+    await press(standin, "forget:yes", n + 4)
+    await telegram.pipeline.drain()
+    assert await store.get_member("telegram", str(USER)) is None
+
+    def rows_holding(needle: str) -> list[tuple[str, tuple[object, ...]]]:
+        found = []
+        with sqlite3.connect(db_path) as db:
+            tables = [
+                r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
+            for table in tables:
+                for row in db.execute(f'SELECT * FROM "{table}"'):
+                    if any(isinstance(v, str) and needle in v for v in row):
+                        found.append((table, row))
+        return found
+
+    assert rows_holding(words) == []
+    assert rows_holding(words[:12]) == []  # nor a piece of them (a reply's preview)
+    # The key of the update that carried them is kept: sent again, it is not taken as new.
+    handled = len(standin.sent(USER))
+    standin.redeliver(update)
+    await telegram.pipeline.drain()
+    assert len(standin.sent(USER)) == handled
+    assert await store.get_member("telegram", str(USER)) is None

@@ -228,6 +228,20 @@ class DeliveryQueries(SQLBase):
             (_at(retry_at), error[:2000], message_id),
         )
 
+    async def outbox_hold(self, message_id: int, reason: str, until: datetime) -> None:
+        await self._exec(
+            "UPDATE outbox SET state = 'held', next_at = ?, leased_until = '', last_error = ?,"
+            " attempts = attempts + 1 WHERE id = ? RETURNING 1",
+            (_at(until), reason[:2000], message_id),
+        )
+
+    async def outbox_unhold(self, now: datetime) -> int:
+        return await self._exec(
+            "UPDATE outbox SET state = 'pending', next_at = '', created_at = ?"
+            " WHERE state = 'held' AND next_at <= ? RETURNING 1",
+            (_now(), _at(now)),
+        )
+
     async def outbox_drop(self, channel: str, recipient: str, reason: str) -> int:
         return await self._exec(
             "UPDATE outbox SET state = 'dropped', done_at = ?, leased_until = '', last_error = ?"

@@ -130,6 +130,28 @@ class MemberQueries(SQLBase):
 
     async def forget_member(self, member_id: int) -> int:
         async with self.transaction():
+            who = await self._one(
+                "SELECT channel, platform_user_id FROM members WHERE id = ?", (member_id,)
+            )
+            if who is not None:
+                # What the platforms brought and took: handled updates keep their key (a
+                # redelivery is still recognised) but not their words; settled and held replies,
+                # and dead letters, go.
+                person = (who["channel"], who["platform_user_id"])
+                await self._exec(
+                    "UPDATE inbox SET payload = '' WHERE channel = ? AND sender = ?"
+                    " AND done_at IS NOT NULL RETURNING 1",
+                    person,
+                )
+                await self._exec(
+                    "DELETE FROM outbox WHERE channel = ? AND recipient = ?"
+                    " AND state <> 'pending' RETURNING 1",
+                    person,
+                )
+                await self._exec(
+                    "DELETE FROM dead_letters WHERE channel = ? AND sender = ? RETURNING 1",
+                    person,
+                )
             removed = await self._all(
                 "DELETE FROM submissions WHERE author_id = ? AND relayed = 0"
                 " RETURNING id, group_id",
