@@ -17,7 +17,9 @@ before it was accepted by the platform, refused for good, or given up on.
 Delivery: a reply is marked sent once the platform accepted it (the marks of replies sent within
 a few milliseconds of each other are written together). A timeout, a 5xx or a refused
 connection is retried with backoff (a 429 after its ``retry_after``); a permanent refusal of the
-person (blocked, unfollowed) marks them unreachable and drops what was waiting for them. If the
+person (blocked, unfollowed) marks them unreachable and drops what was waiting for them. A push
+refused because the month's allowance is spent is held, out of the person's line, until the
+allowance renews, and then sent before their newer messages. If the
 process dies after the platform accepted a reply and before it was marked, the reply is sent
 again after the restart: at least once, never lost.
 
@@ -60,6 +62,7 @@ CLAIM_BATCH = 20  # replies claimed for one recipient at a time
 NOTICE_BATCH = 200  # plan notices rendered and queued in one transaction
 STOP_GRACE = 10.0  # seconds stop() lets the platform calls under way finish
 SETTLE_DELAY = 0.02  # seconds a "sent" mark waits to be written with others
+UNHOLD_EVERY = 60.0  # seconds between looks for held messages whose allowance has renewed
 # What became of one reply.
 SENT, SKIPPED, STOP = object(), object(), object()
 
@@ -70,6 +73,16 @@ class Transient(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class OutOfAllowance(Exception):
+    """The platform's allowance of messages for the month is spent (LINE's free pushes): the
+    message is held until ``until``, when the allowance renews, and the person's later
+    messages (replies with a reply token cost nothing) no longer wait for it."""
+
+    def __init__(self, reason: str, until: datetime) -> None:
+        super().__init__(reason)
+        self.until = until
 
 
 class Unreachable(Exception):
@@ -260,12 +273,22 @@ class Pipeline:
         if pruned:
             log.info("pruned %d old redelivery keys and delivered replies", pruned)
 
+    async def release_held(self, now: datetime | None = None) -> int:
+        """Put back in line the messages held for an allowance that has renewed by ``now``."""
+        released = await self.store.outbox_unhold(now or _now())
+        if released:
+            log.info("%d held messages back in line: the allowance renewed", released)
+        return released
+
     async def _run(self) -> None:
-        last_prune = asyncio.get_running_loop().time()
+        last_prune = last_unhold = asyncio.get_running_loop().time()
         while True:
             try:
                 self.kick_due(await self.store.inbox_senders(_now()))
                 await self.queue_notices()
+                if asyncio.get_running_loop().time() - last_unhold > UNHOLD_EVERY:
+                    last_unhold = asyncio.get_running_loop().time()
+                    await self.release_held()
                 await self._kick_outbox()
                 if asyncio.get_running_loop().time() - last_prune > 3600:
                     last_prune = asyncio.get_running_loop().time()
@@ -491,6 +514,11 @@ class Pipeline:
             dropped = await self.store.outbox_drop(channel, recipient, "unreachable")
             log.info("%s recipient unreachable; %d replies dropped", channel, dropped + 1)
             return STOP
+        except OutOfAllowance as error:
+            until = error.until.isoformat()
+            log.warning("%s reply %d held until %s: %s", channel, message.id, until, error)
+            await self.store.outbox_hold(message.id, str(error), error.until)
+            return SKIPPED
         except Refused as error:
             log.warning("%s refused a reply for good: %s", channel, error)
             await self.store.outbox_settle([message.id], "failed", str(error))

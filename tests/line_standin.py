@@ -45,6 +45,9 @@ class LineStandIn:
         self.token_owner: dict[str, str] = {}  # reply token -> user id
         self._used: set[str] = set()
         self._push_failures: list[int] = []
+        # Pushes the Official Account may still send this month (None: no limit); past it
+        # LINE answers 429 "You have reached your monthly limit." and sends nothing.
+        self.pushes_left: int | None = None
         # As for the Telegram stand-in: failures injected into this fraction of the sends.
         self.chaos = 0.0
         self.injected: dict[str, int] = defaultdict(int)
@@ -149,6 +152,10 @@ class LineStandIn:
         problem = self._check(request, body, "push")
         if problem is not None:
             return problem
+        if self.pushes_left is not None:
+            if self.pushes_left <= 0:
+                return self._error("push", 429, "You have reached your monthly limit.")
+            self.pushes_left -= 1
         if self._push_failures:
             status = self._push_failures.pop(0)
             return self._error("push", status, "The user hasn't added the LINE Official Account")

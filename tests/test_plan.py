@@ -6,9 +6,12 @@ done or dropped — through the outbox, once each — and asked whether it is re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,15 +19,16 @@ import aiohttp
 import pytest
 
 from bot import web
-from bot.channels import push_month
+from bot.channels import next_push_month, push_month
 from bot.channels.line import LineChannel
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
 from bot.nlp import KeywordTagger
 from handlers.services import plan, tambons
-from storage.base import PlanStatus, Role, Store, Tambon, Verdict
+from storage.base import PlanStatus, Role, Store, Submission, Tambon, Verdict
 from tests import test_telegram
 from tests.conftest import console, onboard, run_cli, run_cli_ok, th
+from tests.line_standin import Events, LineStandIn
 from tests.telegram_standin import TelegramStandIn
 from tests.test_telegram import USER, press, reply_count
 from tests.test_telegram import onboard as onboard_telegram
@@ -313,11 +317,9 @@ async def test_the_report_has_the_plan_table_and_its_follow_through(
     assert "250,000" in flat
 
 
-async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
-    store: Store, tambon: Tambon, tagger: KeywordTagger
-) -> None:
-    """LINE, where most villagers are: the notice is a push (no reply token for news), in Thai,
-    with the three answers as buttons; the answer comes back as a postback."""
+@contextlib.asynccontextmanager
+async def line_bot(store: Store, tagger: KeywordTagger) -> AsyncIterator[LineBot]:
+    """The LINE stand-in, the bot's LINE channel on it and its webhook: a villager on LINE."""
     from tests import test_line
     from tests.line_standin import Events, LineStandIn
 
@@ -342,32 +344,107 @@ async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
                 async with http.post(url, data=body, headers=headers) as response:
                     return response.status
 
-            sent = await test_line.onboard(post, events, standin, store, tambon)
-            assert await post(events.text(test_line.USER, PROBLEMS[0])) == 200
-            await test_line.seen(standin, sent + 1)
-            assert await post(events.postback(test_line.USER, "ok:")) == 200
-            await test_line.seen(standin, sent + 2)
-            (road,) = await store.list_submissions(tambon.id)
-            item = await plan.add_item(
-                store, tambon, title="ลาดยางถนน", submissions=[road.id], by="x"
-            )
-            item = await plan.set_status(store, item, PlanStatus.DONE, by="x")
-            pushes_before = sum(1 for c in standin.calls if c.kind == "push")
-            await channel.pipeline.queue_notices()
-            messages = await test_line.seen(standin, sent + 3)
-            assert th(DONE, title="ลาดยางถนน", ref=item.id) in standin.texts_to(test_line.USER)[-1]
-            pushes = sum(1 for c in standin.calls if c.kind == "push")
-            assert pushes == pushes_before + 1
-            assert await store.push_counts(push_month()) == {"line": pushes}  # the quota's count
-            answer = f"verdict:{item.id}.{item.done_round}.partly"
-            assert answer in test_line.buttons(messages[-1])
-            assert await post(events.postback(test_line.USER, answer)) == 200
-            await test_line.seen(standin, sent + 4)
-            assert await store.plan_verdicts(item.id, item.done_round) == {Verdict.PARTLY: 1}
+            yield LineBot(standin, channel, events, post)
     finally:
         await runner.cleanup()
         await channel.stop()
         await standin.stop()
+
+
+@dataclass
+class LineBot:
+    standin: LineStandIn
+    channel: LineChannel
+    events: Events
+    post: Callable[..., Awaitable[int]]
+
+
+async def line_reporter(bot: LineBot, store: Store, tambon: Tambon) -> tuple[int, Submission]:
+    """A LINE villager who joined and filed a problem: how many messages they got, and it."""
+    from tests import test_line
+
+    sent = await test_line.onboard(bot.post, bot.events, bot.standin, store, tambon)
+    assert await bot.post(bot.events.text(test_line.USER, PROBLEMS[0])) == 200
+    await test_line.seen(bot.standin, sent + 1)
+    assert await bot.post(bot.events.postback(test_line.USER, "ok:")) == 200
+    await test_line.seen(bot.standin, sent + 2)
+    (road,) = await store.list_submissions(tambon.id)
+    return sent + 2, road
+
+
+async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """LINE, where most villagers are: the notice is a push (no reply token for news), in Thai,
+    with the three answers as buttons; the answer comes back as a postback."""
+    from tests import test_line
+
+    async with line_bot(store, tagger) as bot:
+        sent, road = await line_reporter(bot, store, tambon)
+        item = await plan.add_item(store, tambon, title="ลาดยางถนน", submissions=[road.id], by="x")
+        item = await plan.set_status(store, item, PlanStatus.DONE, by="x")
+        pushes_before = sum(1 for c in bot.standin.calls if c.kind == "push")
+        await bot.channel.pipeline.queue_notices()
+        messages = await test_line.seen(bot.standin, sent + 1)
+        assert th(DONE, title="ลาดยางถนน", ref=item.id) in bot.standin.texts_to(test_line.USER)[-1]
+        pushes = sum(1 for c in bot.standin.calls if c.kind == "push")
+        assert pushes == pushes_before + 1
+        assert await store.push_counts(push_month()) == {"line": pushes}  # the quota's count
+        answer = f"verdict:{item.id}.{item.done_round}.partly"
+        assert answer in test_line.buttons(messages[-1])
+        assert await bot.post(bot.events.postback(test_line.USER, answer)) == 200
+        await test_line.seen(bot.standin, sent + 2)
+        assert await store.plan_verdicts(item.id, item.done_round) == {Verdict.PARTLY: 1}
+
+
+async def test_a_notice_waits_for_lines_monthly_allowance_without_silencing_the_villager(
+    store: Store, tambon: Tambon, tagger: KeywordTagger, db_path: Path
+) -> None:
+    """LINE's free messages for the month are spent: the push is refused with 429 "monthly
+    limit". The notice is held, not retried all day and given up; the villager's own messages
+    are still answered (replies with a reply token are free); when the month renews (or the
+    administrator raised the plan and releases them) the notice goes out, once."""
+    from tests import test_line
+
+    async with line_bot(store, tagger) as bot:
+        sent, road = await line_reporter(bot, store, tambon)
+        item = await plan.add_item(store, tambon, title="ลาดยางถนน", submissions=[road.id], by="x")
+        await plan.set_status(store, item, PlanStatus.IN_PLAN, by="x")
+        bot.standin.pushes_left = 0
+        await bot.channel.pipeline.queue_notices()
+        await bot.channel.pipeline.drain(within=5)
+        refused = [r for r in bot.standin.rejected if r[1] == 429]
+        assert refused == [("push", 429, "You have reached your monthly limit.")]
+        assert (await store.outbox_counts()).get("held") == 1
+        assert len(bot.standin.messages_to(test_line.USER)) == sent  # not told yet
+
+        assert await bot.post(bot.events.text(test_line.USER, "/status")) == 200
+        await test_line.seen(bot.standin, sent + 1)  # answered at once, by reply
+        assert bot.standin.calls[-1].kind == "reply"
+
+        bot.standin.pushes_left = 300  # a new month
+        assert await bot.channel.pipeline.release_held() == 0  # not before it has come
+        assert await bot.channel.pipeline.release_held(next_push_month()) == 1
+        await bot.channel.pipeline.drain(within=5)
+        await test_line.seen(bot.standin, sent + 2)
+        notice = th(IN_PLAN, title="ลาดยางถนน", ref=item.id)
+        assert sum(notice in t for t in bot.standin.texts_to(test_line.USER)) == 1
+        assert (await store.outbox_counts()).get("held") is None
+
+        # Spent again; the administrator raises the plan and releases the held notice at once.
+        bot.standin.pushes_left = 0
+        await plan.set_status(store, item, PlanStatus.FUNDED, by="x")
+        await bot.channel.pipeline.queue_notices()
+        await bot.channel.pipeline.drain(within=5)
+        env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+        assert "outbox.held\t1" in await run_cli_ok(env, "inbox", "status")
+        bot.standin.pushes_left = 1000
+        released = await run_cli_ok(env, "inbox", "release")
+        assert released.strip() == th(
+            "{count} held messages are back in line; the running bot sends them now.", count=1
+        )
+        await test_line.seen(bot.standin, sent + 3)
+        assert (await store.outbox_counts()).get("held") is None
 
 
 async def test_quiet_people_are_not_told(engine: Engine, store: Store, tambon: Tambon) -> None:
@@ -561,6 +638,18 @@ def test_the_calendar_follows_the_month_in_thailand() -> None:
     assert june.startswith("The seed's calendar")
     # 31 January 20:00 UTC is already 1 February in Thailand.
     assert plan.calendar(datetime(2027, 1, 31, 20, tzinfo=UTC)).msgid == march
+
+
+def test_lines_allowance_renews_at_midnight_on_the_first_in_thailand() -> None:
+    from bot import i18n
+
+    assert next_push_month(datetime(2026, 12, 15, 9, tzinfo=UTC)) == datetime(
+        2027, 1, 1, tzinfo=i18n.BANGKOK
+    )
+    # 31 December, 18:00 UTC is already 1 January in Thailand: the allowance renewed.
+    renewed = next_push_month(datetime(2026, 12, 31, 18, tzinfo=UTC))
+    assert renewed == datetime(2027, 2, 1, tzinfo=i18n.BANGKOK)
+    assert renewed.astimezone(UTC) == datetime(2027, 1, 31, 17, tzinfo=UTC)
 
 
 async def test_a_restart_in_the_middle_of_a_batch_neither_doubles_nor_skips(

@@ -63,3 +63,10 @@ class Pace:
 def push_month(now: datetime | None = None) -> str:
     """The month a push counts in (YYYY-MM, Thailand's time, as LINE's quota counts)."""
     return (now or datetime.now(UTC)).astimezone(i18n.BANGKOK).strftime("%Y-%m")
+
+
+def next_push_month(now: datetime | None = None) -> datetime:
+    """When the next month's pushes start to count (midnight of the 1st, Thailand's time)."""
+    here = (now or datetime.now(UTC)).astimezone(i18n.BANGKOK)
+    year, month = (here.year + 1, 1) if here.month == 12 else (here.year, here.month + 1)
+    return datetime(year, month, 1, tzinfo=i18n.BANGKOK)

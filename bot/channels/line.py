@@ -59,9 +59,9 @@ from linebot.v3.webhooks import (
 )
 
 from bot import i18n
-from bot.channels import GROUP_NOTICE, push_month, split_text
+from bot.channels import GROUP_NOTICE, next_push_month, push_month, split_text
 from bot.core import Engine, Outgoing
-from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
+from bot.pipeline import Decoded, OutOfAllowance, Pipeline, Refused, Transient, Unreachable
 from handlers.types import Attachment, Incoming, Media, T
 from storage.base import InboxItem
 
@@ -386,11 +386,28 @@ class LineChannel:
                 return  # this retry key was accepted before: the push went out (and counted)
             if status == 403:
                 raise Unreachable("blocked or not a friend") from error
+            if status == 429 and _monthly_limit(error):
+                raise OutOfAllowance(
+                    "LINE push: the month's allowance of messages is spent", next_push_month()
+                ) from error
             if status == 429 or status >= 500:
                 raise Transient(f"LINE push: {status}", _retry_after(error)) from error
             raise Refused(f"LINE push: {status} {error.reason}") from error
         except Exception as error:
             raise Transient(f"LINE push: {error!r}") from error
+
+
+def _monthly_limit(error: ApiException) -> bool:
+    """Whether a 429 says the Official Account's messages for the month are spent ("You have
+    reached your monthly limit."), rather than a rate to slow down for."""
+    body = error.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        message = json.loads(body or "{}").get("message", "")
+    except (ValueError, AttributeError):
+        return False
+    return "monthly limit" in str(message).lower()
 
 
 def _retry_after(error: ApiException) -> float | None:

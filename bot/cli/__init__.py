@@ -12,7 +12,7 @@ from bot import i18n
 from bot.cli.audit import cmd_audit
 from bot.cli.backup import cmd_backup, cmd_restore
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
-from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_status
+from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_release, cmd_inbox_status
 from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role
 from bot.cli.nlp import cmd_tag, cmd_train
 from bot.cli.plan import add_parsers as add_plan_parsers
@@ -197,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     dead = inbox_sub.add_parser("dead", help="updates that failed again and again, oldest first")
     dead.add_argument("--json", action="store_true")
     dead.set_defaults(func=cmd_inbox_dead)
+    release = inbox_sub.add_parser(
+        "release", help="send the messages held for LINE's monthly quota now (after raising it)"
+    )
+    release.set_defaults(func=cmd_inbox_release)
 
     report_parser = sub.add_parser("report", help="the tambon report (html, pdf, md; csv, xlsx)")
     report_parser.add_argument("--tambon", required=True, metavar="CODE")

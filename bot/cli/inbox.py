@@ -1,13 +1,16 @@
-"""``tambon-bot inbox status|dead``: watching the durable path."""
+"""``tambon-bot inbox status|dead|release``: watching the durable path."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 
+from bot import i18n
 from bot.channels import push_month
 from bot.cli.common import open_db
 from bot.settings import Settings
+from handlers.types import T
 
 
 async def cmd_inbox_status(args: argparse.Namespace, settings: Settings) -> None:
@@ -45,3 +48,19 @@ async def cmd_inbox_dead(args: argparse.Namespace, settings: Settings) -> None:
             print(json.dumps({**row, "payload": json.loads(letter.payload)}, ensure_ascii=False))
         else:
             print("\t".join(str(v) for v in row.values()))
+
+
+async def cmd_inbox_release(args: argparse.Namespace, settings: Settings) -> None:
+    """Put the held messages back in line now (the LINE plan was raised before the month
+    renewed); the running bot sends them at once."""
+    async with open_db(settings) as store:
+        released = await store.outbox_unhold(datetime.max.replace(tzinfo=UTC))
+    print(
+        i18n.render(
+            T(
+                "{count} held messages are back in line; the running bot sends them now.",
+                count=released,
+            ),
+            settings.locale,
+        )
+    )
