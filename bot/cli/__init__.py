@@ -29,6 +29,7 @@ from bot.cli.run import cmd_console, cmd_run
 from bot.cli.submissions import cmd_correct, cmd_export, cmd_hide
 from bot.cli.tambons import cmd_invite, cmd_tambon_create, cmd_tambon_list
 from bot.settings import LIMIT_MAX, SettingError, Settings
+from handlers.services import Refused
 from handlers.types import T
 from storage.base import Role
 
@@ -270,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(func(args, settings))
     except CliError as error:
         print(i18n.render(error.text, settings.locale), file=sys.stderr)
+        return EXIT_USAGE
+    except Refused as refused:  # a service would not make the change: its reason
+        print(i18n.render(refused.reason, settings.locale), file=sys.stderr)
         return EXIT_USAGE
     except SettingError as error:
         wrong = T(

@@ -17,8 +17,7 @@ from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot import i18n
-from bot.cli.common import CliError
+from bot.cli.common import CliError, say
 from bot.settings import Settings
 from handlers.types import T
 from storage import sqlite_path
@@ -52,13 +51,13 @@ def _copy_sqlite(source: Path, target: Path) -> None:
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
     output = Path(args.output)
     await asyncio.to_thread(backup, settings.database_url, output, force=args.force)
-    print(i18n.render(T("Backup written to {file}.", file=str(output)), settings.locale))
+    say(settings, T("Backup written to {file}.", file=str(output)))
 
 
 async def cmd_restore(args: argparse.Namespace, settings: Settings) -> None:
     source = Path(args.file)
     await asyncio.to_thread(restore, settings.database_url, source, force=args.force)
-    print(i18n.render(T("Restored from {file}.", file=str(source)), settings.locale))
+    say(settings, T("Restored from {file}.", file=str(source)))
 
 
 def backup(url: str, output: Path, *, force: bool = False) -> None:

@@ -4,6 +4,7 @@ a listing's lines."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,13 @@ def operator_name() -> str:
         return f"operator {getpass.getuser()}"
     except (KeyError, OSError):  # no login name (a container's bare user id)
         return "operator"
+
+
+def say(settings: Settings, text: Text, *, error: bool = False) -> None:
+    """Print a catalog sentence in the operator's language (to stderr with ``error``)."""
+    from bot import i18n
+
+    print(i18n.render(text, settings.locale), file=sys.stderr if error else sys.stdout)
 
 
 class CliError(Exception):

@@ -6,9 +6,8 @@ import argparse
 import json
 from datetime import UTC, datetime
 
-from bot import i18n
 from bot.channels import push_month
-from bot.cli.common import open_db
+from bot.cli.common import open_db, say
 from bot.settings import Settings
 from handlers.types import T
 
@@ -55,12 +54,10 @@ async def cmd_inbox_release(args: argparse.Namespace, settings: Settings) -> Non
     renewed); the running bot sends them at once."""
     async with open_db(settings) as store:
         released = await store.outbox_unhold(datetime.max.replace(tzinfo=UTC))
-    print(
-        i18n.render(
-            T(
-                "{count} held messages are back in line; the running bot sends them now.",
-                count=released,
-            ),
-            settings.locale,
-        )
+    say(
+        settings,
+        T(
+            "{count} held messages are back in line; the running bot sends them now.",
+            count=released,
+        ),
     )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record
+from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
 from handlers.services import members
 from handlers.types import T
@@ -44,12 +43,7 @@ async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:
             changed = await members.change_role(store, member, Role(args.role), by=operator_name())
         except members.LastAdmin:
             raise _last_admin(args.id) from None
-    print(
-        i18n.render(
-            T("Member {ref} is now: {role}.", ref=changed.id, role=changed.role.value),
-            settings.locale,
-        )
-    )
+    say(settings, T("Member {ref} is now: {role}.", ref=changed.id, role=changed.role.value))
 
 
 async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> None:
@@ -61,14 +55,12 @@ async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> Non
             await members.remove(store, member, by=operator_name())
         except members.LastAdmin:
             raise _last_admin(args.id) from None
-    print(
-        i18n.render(
-            T(
-                "Member {ref} removed; what they filed stays in the tambon's records.",
-                ref=args.id,
-            ),
-            settings.locale,
-        )
+    say(
+        settings,
+        T(
+            "Member {ref} removed; what they filed stays in the tambon's records.",
+            ref=args.id,
+        ),
     )
 
 

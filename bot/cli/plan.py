@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record
+from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
 from handlers.services import plan
 from handlers.types import T
@@ -17,25 +16,22 @@ async def cmd_plan_add(args: argparse.Namespace, settings: Settings) -> None:
     """Prints the new item's id alone."""
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
-        try:
-            item = await plan.add_item(
-                store,
-                tambon,
-                title=args.title,
-                by=args.by,
-                groups=args.group or (),
-                submissions=args.submission or (),
-                objective=args.objective,
-                indicator=args.indicator,
-                result=args.result,
-                actor=args.actor,
-                source=args.source,
-                budget=args.budget,
-                responsible=args.responsible,
-                due=args.due,
-            )
-        except plan.PlanRefused as refused:
-            raise CliError(refused.reason) from refused
+        item = await plan.add_item(
+            store,
+            tambon,
+            title=args.title,
+            by=args.by,
+            groups=args.group or (),
+            submissions=args.submission or (),
+            objective=args.objective,
+            indicator=args.indicator,
+            result=args.result,
+            actor=args.actor,
+            source=args.source,
+            budget=args.budget,
+            responsible=args.responsible,
+            due=args.due,
+        )
     print(item.id)
 
 
@@ -44,27 +40,22 @@ async def cmd_plan_status(args: argparse.Namespace, settings: Settings) -> None:
         item = await store.get_plan_item(args.id)
         if item is None:
             raise CliError(T("There is no plan item {ref}.", ref=args.id))
-        try:
-            updated = await plan.set_status(
-                store,
-                item,
-                PlanStatus(args.status),
-                by=args.by,
-                note=args.note,
-                progress=args.progress,
-            )
-        except plan.PlanRefused as refused:
-            raise CliError(refused.reason) from refused
-    print(
-        i18n.render(
-            T(
-                "Plan item {ref} is now: {status} ({progress}%).",
-                ref=updated.id,
-                status=updated.status.value,
-                progress=updated.progress,
-            ),
-            settings.locale,
+        updated = await plan.set_status(
+            store,
+            item,
+            PlanStatus(args.status),
+            by=args.by,
+            note=args.note,
+            progress=args.progress,
         )
+    say(
+        settings,
+        T(
+            "Plan item {ref} is now: {status} ({progress}%).",
+            ref=updated.id,
+            status=updated.status.value,
+            progress=updated.progress,
+        ),
     )
 
 
@@ -128,57 +119,38 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
         )
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
-        try:
-            done = await plan.import_rows(store, tambon, rows, by=args.by)
-        except plan.PlanRefused as refused:
-            raise CliError(refused.reason) from refused
-    print(
-        i18n.render(
-            T(
-                "Plan items: {added} added, {updated} updated, {unchanged} unchanged.",
-                added=done.added,
-                updated=done.updated,
-                unchanged=done.unchanged,
-            ),
-            settings.locale,
-        )
+        done = await plan.import_rows(store, tambon, rows, by=args.by)
+    say(
+        settings,
+        T(
+            "Plan items: {added} added, {updated} updated, {unchanged} unchanged.",
+            added=done.added,
+            updated=done.updated,
+            unchanged=done.unchanged,
+        ),
     )
 
 
 async def cmd_year_start(args: argparse.Namespace, settings: Settings) -> None:
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
-        try:
-            started, carried = await plan.start_year(store, tambon, by=args.by, year_be=args.year)
-        except plan.PlanRefused as refused:
-            raise CliError(refused.reason) from refused
-    print(
-        i18n.render(
-            T(
-                "Plan year {year} started ({phase}); {carried} items of earlier years carried "
-                "over.",
-                year=started.year_be,
-                phase=started.phase.value,
-                carried=carried,
-            ),
-            settings.locale,
-        )
+        started, carried = await plan.start_year(store, tambon, by=args.by, year_be=args.year)
+    say(
+        settings,
+        T(
+            "Plan year {year} started ({phase}); {carried} items of earlier years carried over.",
+            year=started.year_be,
+            phase=started.phase.value,
+            carried=carried,
+        ),
     )
 
 
 async def cmd_year_phase(args: argparse.Namespace, settings: Settings) -> None:
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
-        try:
-            changed = await plan.set_phase(store, tambon, PlanPhase(args.phase), by=args.by)
-        except plan.PlanRefused as refused:
-            raise CliError(refused.reason) from refused
-    print(
-        i18n.render(
-            T("Plan year {year}: {phase}.", year=changed.year_be, phase=changed.phase.value),
-            settings.locale,
-        )
-    )
+        changed = await plan.set_phase(store, tambon, PlanPhase(args.phase), by=args.by)
+    say(settings, T("Plan year {year}: {phase}.", year=changed.year_be, phase=changed.phase.value))
 
 
 async def cmd_year_show(args: argparse.Namespace, settings: Settings) -> None:

@@ -18,29 +18,24 @@ from storage.base import Store, Tambon
 
 
 async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
-    from handlers.services.submissions import CorrectionRefused, correct_tags
+    from handlers.services.submissions import correct_tags
     from storage.base import Kind
 
     async with open_db(settings) as store:
         submission = await store.get_submission(args.id)
         if submission is None:
             raise CliError(T("There is no submission #{ref}.", ref=args.id))
-        try:
-            updated = await correct_tags(
-                store,
-                submission,
-                categories=(
-                    args.categories.split(",") if args.categories else submission.categories
-                ),
-                kind=Kind(args.kind) if args.kind else submission.kind,
-                village=args.village if args.village is not None else submission.village_moo,
-                actor=args.actor or submission.actor,
-                known_categories=tagger_for(settings).categories,
-                member_id=None,
-                corrected_by=args.by,
-            )
-        except CorrectionRefused as refused:
-            raise CliError(refused.reason) from refused
+        updated = await correct_tags(
+            store,
+            submission,
+            categories=(args.categories.split(",") if args.categories else submission.categories),
+            kind=Kind(args.kind) if args.kind else submission.kind,
+            village=args.village if args.village is not None else submission.village_moo,
+            actor=args.actor or submission.actor,
+            known_categories=tagger_for(settings).categories,
+            member_id=None,
+            corrected_by=args.by,
+        )
     row = tambons.submission_row(updated)
     row["actor"] = updated.actor
     print(json.dumps(row, ensure_ascii=False))
@@ -49,20 +44,17 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
 async def cmd_hide(args: argparse.Namespace, settings: Settings) -> None:
     """``hide --id N --reason TEXT`` and ``unhide --id N``: prints the submission's number,
     whether it is hidden now, and whether this command changed it, as one JSON line."""
-    from handlers.services.submissions import CorrectionRefused, hide, unhide
+    from handlers.services.submissions import hide, unhide
 
     async with open_db(settings) as store:
         submission = await store.get_submission(args.id)
         if submission is None:
             raise CliError(T("There is no submission #{ref}.", ref=args.id))
         hiding = getattr(args, "reason", None) is not None
-        try:
-            if hiding:
-                changed = await hide(store, submission, args.reason, args.by)
-            else:
-                changed = await unhide(store, submission, args.by)
-        except CorrectionRefused as refused:
-            raise CliError(refused.reason) from refused
+        if hiding:
+            changed = await hide(store, submission, args.reason, args.by)
+        else:
+            changed = await unhide(store, submission, args.by)
     print(json.dumps({"id": submission.id, "hidden": hiding, "changed": changed}))
 
 

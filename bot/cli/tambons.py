@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record
+from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
 from handlers.services import gazetteer, members, tambons
 from handlers.types import T
@@ -88,15 +86,13 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
         message = quote(f"/start {invite.code}", safe="")
         print(f"https://line.me/R/oaMessage/{quote(basic_id, safe='')}/?{message}")
     if not (username and basic_id):
-        print(
-            i18n.render(
-                T(
-                    "Set TELEGRAM_BOT_USERNAME and LINE_BOT_BASIC_ID to print the Telegram and "
-                    "LINE links as well."
-                ),
-                settings.locale,
+        say(
+            settings,
+            T(
+                "Set TELEGRAM_BOT_USERNAME and LINE_BOT_BASIC_ID to print the Telegram and "
+                "LINE links as well."
             ),
-            file=sys.stderr,
+            error=True,
         )
 
 
@@ -135,4 +131,4 @@ async def cmd_invite_revoke(args: argparse.Namespace, settings: Settings) -> Non
             raise CliError(T("There is no join code {code}.", code=args.code))
         if not await tambons.revoke_invite(store, args.code, by=operator_name()):
             raise CliError(T("Join code {code} was withdrawn already.", code=args.code))
-    print(i18n.render(T("Join code {code} withdrawn.", code=args.code), settings.locale))
+    say(settings, T("Join code {code} withdrawn.", code=args.code))

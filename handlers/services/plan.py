@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from handlers.services import audit
+from handlers.services import Refused, audit
 from handlers.types import T, Text
 from storage.base import (
     PLAN_DETAILS,
@@ -59,12 +59,8 @@ class ReopenRule:
         return no >= self.at_least and no > self.share * answered
 
 
-class PlanRefused(ValueError):
+class PlanRefused(Refused):
     """A plan change that cannot be made; ``reason`` says why, in the user's language."""
-
-    def __init__(self, reason: Text) -> None:
-        super().__init__(reason.msgid)
-        self.reason = reason
 
 
 def plan_year(now: datetime) -> int:

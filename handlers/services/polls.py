@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from handlers.services import audit
+from handlers.services import Refused, audit
 from handlers.services.privacy import redact_numbers
-from handlers.types import T, Text
+from handlers.types import T
 from storage.base import (
     Ballot,
     Member,
@@ -127,12 +127,8 @@ def tally(poll: Poll, ballots: Iterable[Ballot], paper: Iterable[PaperBallots] =
     return Results(poll, ordered, chat, on_paper)
 
 
-class BallotsRefused(ValueError):
+class BallotsRefused(Refused):
     """Ballots that do not fit the poll; ``reason`` says why, to the person who entered them."""
-
-    def __init__(self, reason: Text) -> None:
-        super().__init__(reason.msgid)
-        self.reason = reason
 
 
 async def latest_poll(store: Store, tambon_id: int) -> Poll | None:

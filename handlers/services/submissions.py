@@ -6,17 +6,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from handlers.services import audit
-from handlers.types import T, Text
+from handlers.services import Refused, audit
+from handlers.types import T
 from storage.base import Correction, Kind, Member, NewSubmission, Store, Submission
 
 
-class CorrectionRefused(ValueError):
+class CorrectionRefused(Refused):
     """Tags that cannot be applied; ``reason`` says why, to the person correcting."""
-
-    def __init__(self, reason: Text) -> None:
-        super().__init__(reason.msgid)
-        self.reason = reason
 
 
 def who(member: Member) -> str:
