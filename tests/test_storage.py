@@ -474,6 +474,30 @@ class TestStoreContract:
         assert item.budget == 50_000
         assert [m.id for m in await backend.plan_reporters(item.id)] == [member.id]
         assert (await backend.items_of_groups([group]))[group] == [item]
+        # Several items over shared groups, read together: each with its groups, in order.
+        other = await backend.create_group(tambon_id, "ถนนพัง", ["ถนน"], ["infrastructure"], 2)
+        empty = await backend.create_group(tambon_id, "ขยะ", ["ขยะ"], ["environment"], 2)
+        both = await backend.add_plan_item(
+            PlanItem(
+                0,
+                tambon_id,
+                2569,
+                "ซ่อมถนนและไฟ",
+                PlanStatus.PROPOSED,
+                0,
+                0,
+                now,
+                now,
+                groups=(other, group),
+            )
+        )
+        assert both.groups == tuple(sorted((other, group)))
+        assert await backend.list_plan_items(tambon_id) == [item, both]
+        assert await backend.items_of_groups([other, group, empty, group]) == {
+            group: [item, both],
+            other: [both],
+            empty: [],
+        }
         updated = await backend.update_plan_item(item.id, PlanStatus.DONE, 100, 1)
         assert (updated.status, updated.progress, updated.done_round) == (PlanStatus.DONE, 100, 1)
         await backend.add_plan_update(item.id, PlanStatus.DONE, 100, "เสร็จ", "somchai")

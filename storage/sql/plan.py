@@ -17,16 +17,32 @@ from storage.base import (
 )
 from storage.sql.common import Row, SQLBase, _now, from_row
 
+# Ids in one "IN (...)" list: well under SQLite's and PostgreSQL's limits on parameters.
+IN_BATCH = 500
+
 
 class PlanQueries(SQLBase):
     """Plan items, their changes, who is told of them, and the reporters' verdicts."""
 
     async def _item(self, row: Row) -> PlanItem:
-        groups = await self._all(
-            "SELECT group_id FROM plan_item_groups WHERE item_id = ? ORDER BY group_id",
-            (row["id"],),
-        )
-        return from_row(PlanItem, row, groups=tuple(int(g["group_id"]) for g in groups))
+        (item,) = await self._items([row])
+        return item
+
+    async def _items(self, rows: Sequence[Row]) -> list[PlanItem]:
+        """Plan items from their rows, each with its problem groups (read together)."""
+        groups: dict[int, list[int]] = {int(row["id"]): [] for row in rows}
+        ids = list(groups)
+        for start in range(0, len(ids), IN_BATCH):
+            batch = ids[start : start + IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            links = await self._all(
+                f"SELECT item_id, group_id FROM plan_item_groups WHERE item_id IN ({marks})"
+                " ORDER BY group_id",
+                tuple(batch),
+            )
+            for link in links:
+                groups[int(link["item_id"])].append(int(link["group_id"]))
+        return [from_row(PlanItem, row, groups=tuple(groups[int(row["id"])])) for row in rows]
 
     async def add_plan_item(self, item: PlanItem) -> PlanItem:
         async with self.transaction():
@@ -72,7 +88,7 @@ class PlanQueries(SQLBase):
         rows = await self._all(
             "SELECT * FROM plan_items WHERE tambon_id = ? ORDER BY id", (tambon_id,)
         )
-        return [await self._item(row) for row in rows]
+        return await self._items(rows)
 
     async def update_plan_item(
         self, item_id: int, status: PlanStatus, progress: int, done_round: int
@@ -252,12 +268,19 @@ class PlanQueries(SQLBase):
         return int(row[0]) if row else 0
 
     async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
-        found: dict[int, list[PlanItem]] = {}
-        for group in dict.fromkeys(group_ids):
+        found: dict[int, list[PlanItem]] = {group: [] for group in group_ids}
+        wanted = list(found)
+        for start in range(0, len(wanted), IN_BATCH):
+            batch = wanted[start : start + IN_BATCH]
+            marks = ", ".join("?" * len(batch))
             rows = await self._all(
-                "SELECT i.* FROM plan_items i JOIN plan_item_groups l ON l.item_id = i.id"
-                " WHERE l.group_id = ? ORDER BY i.id",
-                (group,),
+                "SELECT l.group_id AS linked_group, i.* FROM plan_items i"
+                f" JOIN plan_item_groups l ON l.item_id = i.id WHERE l.group_id IN ({marks})"
+                " ORDER BY i.id",
+                tuple(batch),
             )
-            found[group] = [await self._item(row) for row in rows]
+            distinct = list({int(row["id"]): row for row in rows}.values())
+            items = {item.id: item for item in await self._items(distinct)}
+            for row in rows:
+                found[int(row["linked_group"])].append(items[int(row["id"])])
         return found
