@@ -163,6 +163,7 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
                 503,
                 T("Sorry, this report could not be made just now. Please try again in a while."),
             )
+        await reportlinks.opened(store, link, kind)
         media_type, _, charset = rendered.media_type.partition("; charset=")
         extra = {}
         if kind == "pdf":

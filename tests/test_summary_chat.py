@@ -129,6 +129,14 @@ async def test_report_links_serve_the_live_report_until_they_expire(
             assert (await response.read()).startswith(b"%PDF-")
         async with http.get(reportlinks.url(listener, token, "chart")) as response:
             assert (await response.read()).startswith(b"\x89PNG")
+        # Each opening is in the audit trail: the file and the link, not who opened it.
+        opened = [e for e in await store.list_audit(tambon.id) if e.action == "report.opened"]
+        assert [e.detail["file"] for e in opened] == ["html", "html", "pdf", "chart"]
+        assert {e.who for e in opened} == {"report link"}
+        assert all(e.detail["made_by"] is None for e in opened)
+        # ... and not among the team's latest actions at the end of the report.
+        async with http.get(reportlinks.url(listener, token, "html")) as response:
+            assert "report.opened" not in await response.text()
         # Wrong tokens, other files and expired links get a polite page and no data.
         expired = "expired-token-expired-token"
         past = datetime.now(UTC) - timedelta(hours=1)

@@ -51,6 +51,20 @@ def url(public_url: str, token: str, kind: str) -> str:
     return base if kind == "html" else f"{base}/{KINDS[kind][0]}"
 
 
+async def opened(store: Store, link: ReportLink, kind: str) -> None:
+    """A live report link served one of its files: audited. Whoever holds a link may open it,
+    so the record names the link (who made it, when) and the file, not the person."""
+    await audit.record(
+        store,
+        link.tambon_id,
+        "report link",
+        audit.REPORT_OPENED,
+        file=kind,
+        made_by=link.member_id,
+        made_at=link.created_at.isoformat(timespec="seconds"),
+    )
+
+
 async def valid_link(store: Store, token: str) -> ReportLink | None:
     """The link of ``token`` if it exists and has not expired."""
     link = await store.get_report_link(token_hash(token))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from statistics import median
 from typing import Any
 
+from handlers.services import audit
 from handlers.services.polls import Results, count_ballots, latest_poll
 from storage.base import (
     AuditEntry,
@@ -91,7 +92,8 @@ async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list
     """The summary and every submission, for a report: the submissions are read once."""
     submissions = await store.all_submissions(tambon.id)
     summary = await build_summary(store, tambon, submissions)
-    trail = await store.list_audit(tambon.id)
+    # The team's actions; the openings of report links (audited too) are not theirs.
+    trail = [e for e in await store.list_audit(tambon.id) if e.action != audit.REPORT_OPENED]
     summary = replace(
         summary,
         audit=trail[-AUDIT_ROWS:],
