@@ -173,7 +173,9 @@ def _forget_question() -> Reply:
     return Reply(
         T(
             "This deletes your membership and everything you filed yourself (problems you "
-            "filed for other villagers stay, without your name). It cannot be undone. Delete?"
+            "filed for other villagers stay, without your name; so do your votes in polls "
+            "already closed, so that their results stay as announced). It cannot be undone. "
+            "Delete?"
         ),
         [
             Choice(T("Yes, delete my data"), Pick(p.FORGET, "yes").pack()),

@@ -22,6 +22,8 @@ from storage.base import (
     PlanItem,
     PlanNotice,
     PlanStatus,
+    PollMethod,
+    PollStatus,
     Role,
     Store,
     StoredAttachment,
@@ -402,6 +404,47 @@ class TestStoreContract:
         # The handled update's key stays (a redelivery is still recognised), its words go.
         assert await backend.inbox_add("line", [InboxItem("k1", "U9", "again")]) == []
         assert await backend.get_member_by_id(other.id) is not None
+
+    async def test_forget_keeps_closed_polls_counted_and_drops_open_ones(
+        self, backend: Store
+    ) -> None:
+        """A hearing's announced result does not change when a voter asks to be forgotten: their
+        ballot in a closed poll stays, on a stand-in with no account and a new pseudonym; in a
+        poll still open it goes, with its log."""
+        tambon_id = await _tambon(backend)
+        voter = await backend.upsert_member("line", "U7", tambon_id, Role.VILLAGER, None)
+        other = await backend.upsert_member("line", "U6", tambon_id, Role.VILLAGER, None)
+        polls = []
+        for title in ("ปิดแล้ว", "ยังเปิด"):
+            poll = await backend.create_poll(
+                tambon_id, title, PollMethod.APPROVAL, 1, [("ถนน", None), ("น้ำ", None)]
+            )
+            await backend.set_poll_status(poll.id, PollStatus.OPEN)
+            await backend.cast_ballot(poll.id, voter.id, voter.pseudonym, 3, [1])
+            await backend.cast_ballot(poll.id, other.id, other.pseudonym, 2, [2])
+            polls.append(poll)
+            if title == "ปิดแล้ว":  # one poll open at a time in a tambon
+                await backend.set_poll_status(poll.id, PollStatus.CLOSED)
+        closed, still_open = polls
+
+        await backend.forget_member(voter.id)
+        assert await backend.get_member("line", "U7") is None
+        kept = await backend.list_ballots(closed.id)
+        assert sorted(b.choices for b in kept) == [(1,), (2,)]  # the count is unchanged
+        (stand_in_ballot,) = [b for b in kept if b.choices == (1,)]
+        assert stand_in_ballot.member_id != voter.id
+        assert stand_in_ballot.village_moo == 3
+        stand_in = await backend.get_member_by_id(stand_in_ballot.member_id)
+        assert stand_in is not None
+        assert stand_in.platform_user_id != "U7"
+        assert stand_in.consent_at is None
+        assert stand_in.removed_at is not None
+        assert [m.id for m in await backend.list_members(tambon_id)] == [other.id]
+        voters = {entry["voter"] for entry in await backend.ballot_log(closed.id)}
+        assert voter.pseudonym not in voters
+        assert stand_in.pseudonym in voters
+        assert [b.member_id for b in await backend.list_ballots(still_open.id)] == [other.id]
+        assert {e["voter"] for e in await backend.ballot_log(still_open.id)} == {other.pseudonym}
 
     async def test_a_held_message_waits_aside_then_goes_first(self, backend: Store) -> None:
         """A push held until the platform's allowance renews does not keep the person's later

@@ -16,6 +16,10 @@ from storage.sql.common import (
     from_row,
 )
 
+# The channel of the stand-in that keeps a forgotten person's ballots in closed polls counted:
+# no platform has it, so nobody is ever messaged or matched through it.
+FORGOTTEN = "forgotten"
+
 
 class MemberQueries(SQLBase):
     """Members and their conversations."""
@@ -152,6 +156,7 @@ class MemberQueries(SQLBase):
                     "DELETE FROM dead_letters WHERE channel = ? AND sender = ? RETURNING 1",
                     person,
                 )
+            await self._keep_closed_ballots(member_id)
             removed = await self._all(
                 "DELETE FROM submissions WHERE author_id = ? AND relayed = 0"
                 " RETURNING id, group_id",
@@ -163,6 +168,51 @@ class MemberQueries(SQLBase):
                 await self._retitle_group(group_id)
         self._poll_options.clear()  # option texts may have changed
         return len(removed)
+
+    async def _keep_closed_ballots(self, member_id: int) -> None:
+        """Before a member is erased: their ballots in closed polls stay counted (a hearing's
+        result, once announced, does not change) on a stand-in with no account, name, consent
+        or village, and a new pseudonym in the ballot log; their ballots in polls still open go
+        with them, and so does those ballots' log."""
+        kept = [
+            int(row["id"])
+            for row in await self._all(
+                "SELECT b.id FROM ballots b JOIN polls p ON p.id = b.poll_id"
+                " WHERE b.member_id = ? AND p.status = 'closed'",
+                (member_id,),
+            )
+        ]
+        if kept:
+            now = _now()
+            pseudonym = "P-" + secrets.token_hex(5)
+            stand_in = await self._insert(
+                "INSERT INTO members (channel, platform_user_id, tambon_id, role, pseudonym,"
+                " created_at, removed_at) SELECT ?, ?, tambon_id, ?, ?, ?, ? FROM members"
+                " WHERE id = ? RETURNING id",
+                (
+                    FORGOTTEN,
+                    secrets.token_hex(16),
+                    Role.VILLAGER.value,
+                    pseudonym,
+                    now,
+                    now,
+                    member_id,
+                ),
+            )
+            marks = ", ".join("?" * len(kept))
+            await self._exec(
+                f"UPDATE ballots SET member_id = ? WHERE id IN ({marks}) RETURNING 1",
+                (stand_in, *kept),
+            )
+            await self._exec(
+                f"UPDATE ballot_log SET pseudonym = ? WHERE ballot_id IN ({marks}) RETURNING 1",
+                (pseudonym, *kept),
+            )
+        await self._exec(
+            "DELETE FROM ballot_log WHERE ballot_id IN"
+            " (SELECT id FROM ballots WHERE member_id = ?) RETURNING 1",
+            (member_id,),
+        )
 
     # -- conversations -------------------------------------------------------------------
 
