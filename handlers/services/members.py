@@ -86,7 +86,9 @@ async def consent(
 
 async def forget(store: Store, member: Member) -> int:
     """Erase a person: membership, conversation, their own submissions and every place their
-    words were shown (group titles, poll options, cached reports). How many submissions went."""
+    words were shown (group titles, poll options, the durable path's kept updates and replies).
+    Their ballots in closed polls stay counted, on an anonymous stand-in. How many submissions
+    went."""
     return await store.forget_member(member.id)
 
 
