@@ -219,10 +219,13 @@ def choose_by_length(
     judged: Judged,
     cut: int | None,
     source_weights: Mapping[str, float] | None = None,
+    whole: Thresholds | None = None,
 ) -> Thresholds:
     """``choose_thresholds``, separately for the messages of at most ``cut`` words and for the
-    longer ones (None: for all together)."""
-    whole = choose_thresholds(categories, judged, source_weights)
+    longer ones (None: for all together). ``whole``: the levels already chosen on all messages
+    with these weights, when the caller has them."""
+    if whole is None:
+        whole = choose_thresholds(categories, judged, source_weights)
     if cut is None:
         return whole
     short, longer = (
@@ -315,10 +318,12 @@ def train(
         for cut in LENGTH_CUTS
         if cut is None or MIN_SIDE <= sum(n <= cut for n in words) <= len(words) - MIN_SIDE
     ]
+    # The levels on all messages, per balance: every cut falls back on them.
+    wholes = [choose_thresholds(categories, judged, balance) for balance in balances]
     best: tuple[tuple[float, float], Thresholds, dict[str, dict[str, float]]] | None = None
     for cut in cuts:
-        for balance in balances:
-            chosen = choose_by_length(categories, judged, cut, balance)
+        for balance, whole in zip(balances, wholes, strict=True):
+            chosen = choose_by_length(categories, judged, cut, balance, whole)
             by_category = source_category_scores(categories, chosen, judged)
             scores = macro(by_category)
             key = (min(scores.values()), sum(scores.values()) / len(scores))
