@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from storage.base import (
@@ -21,6 +21,13 @@ from storage.sql.common import Row, SQLBase, _now, from_row
 IN_BATCH = 500
 
 
+def _in_batches(ids: Sequence[int]) -> Iterator[tuple[tuple[int, ...], str]]:
+    """``ids`` in batches for an ``IN (...)`` list: each batch and its placeholders."""
+    for start in range(0, len(ids), IN_BATCH):
+        batch = tuple(ids[start : start + IN_BATCH])
+        yield batch, ", ".join("?" * len(batch))
+
+
 class PlanQueries(SQLBase):
     """Plan items, their changes, who is told of them, and the reporters' verdicts."""
 
@@ -31,14 +38,11 @@ class PlanQueries(SQLBase):
     async def _items(self, rows: Sequence[Row]) -> list[PlanItem]:
         """Plan items from their rows, each with its problem groups (read together)."""
         groups: dict[int, list[int]] = {int(row["id"]): [] for row in rows}
-        ids = list(groups)
-        for start in range(0, len(ids), IN_BATCH):
-            batch = ids[start : start + IN_BATCH]
-            marks = ", ".join("?" * len(batch))
+        for batch, marks in _in_batches(list(groups)):
             links = await self._all(
                 f"SELECT item_id, group_id FROM plan_item_groups WHERE item_id IN ({marks})"
                 " ORDER BY group_id",
-                tuple(batch),
+                batch,
             )
             for link in links:
                 groups[int(link["item_id"])].append(int(link["group_id"]))
@@ -93,15 +97,18 @@ class PlanQueries(SQLBase):
     async def update_plan_item(
         self, item_id: int, status: PlanStatus, progress: int, done_round: int
     ) -> PlanItem:
-        await self._exec(
+        row = await self._one(
             "UPDATE plan_items SET status = ?, progress = ?, done_round = ?, updated_at = ?"
-            " WHERE id = ? RETURNING 1",
+            " WHERE id = ? RETURNING *",
             (status.value, progress, done_round, _now(), item_id),
         )
-        updated = await self.get_plan_item(item_id)
-        if updated is None:
+        return await self._updated(row, item_id)
+
+    async def _updated(self, row: Row | None, item_id: int) -> PlanItem:
+        """The item an UPDATE ... RETURNING * gave back; LookupError when there is none."""
+        if row is None:
             raise LookupError(item_id)
-        return updated
+        return await self._item(row)
 
     async def update_plan_details(self, item_id: int, **details: Any) -> PlanItem:
         unknown = set(details) - set(PLAN_DETAILS)
@@ -110,14 +117,13 @@ class PlanQueries(SQLBase):
         if details:
             # Column names come from the fixed set, never from input.
             assignments = ", ".join(f"{name} = ?" for name in details)
-            await self._exec(
-                f"UPDATE plan_items SET {assignments}, updated_at = ? WHERE id = ? RETURNING 1",
+            row = await self._one(
+                f"UPDATE plan_items SET {assignments}, updated_at = ? WHERE id = ? RETURNING *",
                 (*details.values(), _now(), item_id),
             )
-        updated = await self.get_plan_item(item_id)
-        if updated is None:
-            raise LookupError(item_id)
-        return updated
+        else:
+            row = await self._one("SELECT * FROM plan_items WHERE id = ?", (item_id,))
+        return await self._updated(row, item_id)
 
     async def add_plan_update(
         self, item_id: int, status: PlanStatus, progress: int, note: str | None, who: str
@@ -269,15 +275,12 @@ class PlanQueries(SQLBase):
 
     async def items_of_groups(self, group_ids: Sequence[int]) -> dict[int, list[PlanItem]]:
         found: dict[int, list[PlanItem]] = {group: [] for group in group_ids}
-        wanted = list(found)
-        for start in range(0, len(wanted), IN_BATCH):
-            batch = wanted[start : start + IN_BATCH]
-            marks = ", ".join("?" * len(batch))
+        for batch, marks in _in_batches(list(found)):
             rows = await self._all(
                 "SELECT l.group_id AS linked_group, i.* FROM plan_items i"
                 f" JOIN plan_item_groups l ON l.item_id = i.id WHERE l.group_id IN ({marks})"
                 " ORDER BY i.id",
-                tuple(batch),
+                batch,
             )
             distinct = list({int(row["id"]): row for row in rows}.values())
             items = {item.id: item for item in await self._items(distinct)}
