@@ -179,6 +179,15 @@ class Engine:
             await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
         return rendered, list(ctx.events)
 
+    async def count_failed(self, channel: str, user_id: str) -> None:
+        """Count a message whose handling failed (and rolled back, taking its count with it)
+        against the person's messages a minute, in a transaction of its own: input that
+        crashes handling is limited like any other, not sent again and again for free."""
+        async with self.store.transaction():
+            await limits.over(
+                self.store, self.limits.messages, limits.person(channel, user_id), self.clock()
+            )
+
     async def notify(self, events: list[tuple[str, int]]) -> None:
         """Tell the listeners (a live tally) what a committed message did."""
         for name, value in events:
@@ -218,16 +227,24 @@ class Engine:
             return None
 
     def render(self, reply: Reply, locale: str) -> Outgoing:
+        """A reply for one person: every parameter that is not the reader's own words is shown
+        with phone and ID numbers hidden (``i18n.render_for_person``)."""
         return Outgoing(
-            text=i18n.render(reply.text, locale),
-            choices=tuple((i18n.render(c.label, locale), c.payload) for c in reply.choices),
+            text=i18n.render_for_person(reply.text, locale),
+            choices=tuple(
+                (i18n.render_for_person(c.label, locale), c.payload) for c in reply.choices
+            ),
             reply=reply,
             file_url=(
                 reportlinks.url(self.public_url, reply.file.token, reply.file.kind)
                 if reply.file is not None and self.public_url
                 else None
             ),
-            no_file=i18n.render(reply.no_file, locale) if reply.no_file is not None else None,
+            no_file=(
+                i18n.render_for_person(reply.no_file, locale)
+                if reply.no_file is not None
+                else None
+            ),
             file_failed=i18n.render(FILE_FAILED, locale) if reply.file is not None else None,
         )
 

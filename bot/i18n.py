@@ -20,7 +20,7 @@ from babel.support import Translations
 
 import locales
 from handlers.services.privacy import HIDDEN, redact_numbers
-from handlers.types import Lines, T, Text
+from handlers.types import Lines, Own, T, Text
 
 LOCALES = ("th", "en")
 DEFAULT_LOCALE = "th"
@@ -65,23 +65,39 @@ def buddhist_year(moment: datetime) -> int:
 
 
 def render(text: Text, locale: str) -> str:
-    """Translate ``text`` into ``locale`` and fill in its parameters (rendered recursively)."""
+    """Translate ``text`` into ``locale`` and fill in its parameters (rendered recursively),
+    as they are: for the operator and for reports that hide numbers themselves."""
+    return _render(text, locale, None)
+
+
+def render_for_person(text: Text, locale: str) -> str:
+    """``text`` as a person reads it in chat: every text parameter with phone and ID numbers
+    hidden (it may be another person's words), except the reader's own words (:class:`Own`).
+    The engine renders every reply this way, so no flow can forget to."""
+    return _render(text, locale, render(HIDDEN, locale))
+
+
+def _render(text: Text, locale: str, hidden: str | None) -> str:
     template = gettext(text.msgid, locale)
     if not text.params:
         return template
-    values = {name: _render_value(value, locale) for name, value in text.params.items()}
+    values = {name: _render_value(value, locale, hidden) for name, value in text.params.items()}
     return template.format_map(values)
 
 
-def _render_value(value: object, locale: str) -> object:
+def _render_value(value: object, locale: str, hidden: str | None) -> object:
+    if isinstance(value, str):
+        return value if hidden is None else redact_numbers(value, hidden)
+    if isinstance(value, Own):
+        return value.text
     if isinstance(value, Text):
-        return render(value, locale)
+        return _render(value, locale, hidden)
     if isinstance(value, Lines):
-        return value.sep.join(render(item, locale) for item in value.items)
+        return value.sep.join(_render(item, locale, hidden) for item in value.items)
     if isinstance(value, datetime):
         return format_date(value, locale)
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return list_separator(locale).join(str(_render_value(v, locale)) for v in value)
+    if isinstance(value, Sequence):
+        return list_separator(locale).join(str(_render_value(v, locale, hidden)) for v in value)
     return value
 
 

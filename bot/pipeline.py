@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core import Engine, Outgoing
+from handlers.services import limits
 from handlers.types import Incoming
 from storage.base import InboxItem, OutboxMessage, PlanItem
 
@@ -54,6 +55,11 @@ log = logging.getLogger(__name__)
 # and LINE redelivers within a day as well; Telegram numbers updates afresh only after a week
 # without any, by which time the old keys are gone.
 KEEP_DELIVERY = timedelta(days=3)
+# How long a handled update and a settled reply keep their words: they may quote another
+# person's (a button press echoes the message it was under), and nothing reads them once the
+# work is done; the keys stay for KEEP_DELIVERY. Pruned every PRUNE_EVERY.
+KEEP_WORDS = timedelta(minutes=10)
+PRUNE_EVERY = 600.0
 MAX_ATTEMPTS = 5  # an update that fails this often goes to the dead letters
 GIVE_UP_AFTER = timedelta(hours=24)  # a reply not delivered by then is marked failed
 LEASE = timedelta(seconds=60)  # how long a process may take over sending one reply
@@ -269,9 +275,11 @@ class Pipeline:
         await self.settle_sent()
 
     async def prune(self) -> None:
-        pruned = await self.store.prune_delivery(_now() - self.keep)
+        now = _now()
+        pruned = await self.store.prune_delivery(now - self.keep, now - KEEP_WORDS)
+        pruned += await limits.prune(self.store, self.engine.limits, now)
         if pruned:
-            log.info("pruned %d old redelivery keys and delivered replies", pruned)
+            log.info("pruned %d old redelivery keys, delivered replies and counts", pruned)
 
     async def release_held(self, now: datetime | None = None) -> int:
         """Put back in line the messages held for an allowance that has renewed by ``now``."""
@@ -290,7 +298,7 @@ class Pipeline:
                     last_unhold = asyncio.get_running_loop().time()
                     await self.release_held()
                 await self._kick_outbox()
-                if asyncio.get_running_loop().time() - last_prune > 3600:
+                if asyncio.get_running_loop().time() - last_prune > PRUNE_EVERY:
                     last_prune = asyncio.get_running_loop().time()
                     await self.prune()
             except Exception:
@@ -427,6 +435,8 @@ class Pipeline:
         self, channel: str, sender: str, key: str, attempts: int, error: Exception
     ) -> None:
         log.error("%s update %s could not be handled", channel, key, exc_info=error)
+        if sender:
+            await self.engine.count_failed(channel, sender)
         retry_at = _now() + timedelta(seconds=backoff(attempts + 1))
         dead = await self.store.inbox_failed(
             channel, key, f"{type(error).__name__}: {error}", retry_at, self.max_attempts

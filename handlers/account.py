@@ -9,7 +9,7 @@ from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, preview, 
 from handlers.payloads import Pick
 from handlers.router import Context, Router
 from handlers.services import members
-from handlers.types import Choice, Lines, Reply, T, Text
+from handlers.types import Choice, Lines, Own, Reply, T, Text
 from storage.base import Role, Submission
 
 router = Router()
@@ -82,7 +82,7 @@ def _mine_item(s: Submission) -> Text:
         kind=KIND_LABELS[s.kind],
         categories=category_labels(s.categories),
         village=village_label(s.village_moo),
-        text=preview(s.text, 120),
+        text=Own(preview(s.text, 120)),
     )
     if s.hidden_at is None:
         return item

@@ -22,7 +22,13 @@ from handlers.labels import (
     village_label,
 )
 from handlers.payloads import Pick
-from handlers.router import STICKERS_UNREADABLE, THAI_DIGITS, Context, Router, text_problem
+from handlers.router import (
+    STICKERS_UNREADABLE,
+    Context,
+    Router,
+    number,
+    text_problem,
+)
 from handlers.services import limits
 from handlers.services.grouping import best_match
 from handlers.services.submissions import (
@@ -33,7 +39,7 @@ from handlers.services.submissions import (
     who,
     withdraw,
 )
-from handlers.types import Attachment, Choice, Media, Reply, T, Text
+from handlers.types import Attachment, Choice, Media, Own, Reply, T, Text
 from storage.base import (
     Kind,
     NewSubmission,
@@ -278,7 +284,7 @@ def _confirmation(draft: Draft) -> Reply:
         "• Type: {kind}\n"
         "• Village: {village}\n"
         "Shall I file it?",
-        text=preview(draft["text"]),
+        text=Own(preview(draft["text"])),
         categories=category_labels(draft["categories"]),
         kind=KIND_LABELS[draft["kind"]],
         village=village_label(draft["village"]),
@@ -373,15 +379,15 @@ async def actor(ctx: Context) -> list[Reply]:
 async def fix(ctx: Context) -> list[Reply]:
     """A team member corrects a filed submission's tags: /fix 12."""
     assert ctx.member is not None
-    number = ctx.args.strip().lstrip("#").translate(THAI_DIGITS)
-    submission = await ctx.store.get_submission(int(number)) if number.isdecimal() else None
+    ref = number(ctx.args.strip().lstrip("#"))
+    submission = await ctx.store.get_submission(ref) if ref is not None else None
     if submission is None or submission.tambon_id != ctx.member.tambon_id:
         return [
             Reply(
                 T(
                     "There is no submission #{ref} in your tambon. Type /fix followed by a "
                     "reference number, for example /fix 12.",
-                    ref=number or "?",
+                    ref=ctx.args.strip().lstrip("#")[:20] or "?",
                 )
             )
         ]
@@ -541,10 +547,11 @@ async def _village_picker(ctx: Context, question: Text) -> Reply:
 async def _picked_village(ctx: Context) -> int | None:
     assert ctx.member is not None
     pick = Pick.unpack(ctx.incoming.choice)
-    if pick is None or pick.action != p.VILLAGE or not pick.arg.isdecimal():
+    moo = number(pick.arg) if pick is not None and pick.action == p.VILLAGE else None
+    if moo is None:
         return None
     villages = {v.moo for v in await ctx.store.list_villages(ctx.member.tambon_id)}
-    return int(pick.arg) if int(pick.arg) in villages else None
+    return moo if moo in villages else None
 
 
 @router.step(IntakeStep.VILLAGE)
@@ -575,12 +582,13 @@ async def _check_duplicate(ctx: Context) -> list[Reply]:
 
 
 def _duplicate_question(group: ProblemGroup, shared: Sequence[str]) -> Reply:
+    # Only the words the two reports share, never the other person's sentence: it may hold
+    # their name, their house, their phone number.
     return Reply(
         T(
-            "This sounds like problem #{ref}: “{title}” (shared words: {words}; {village}), "
+            "This sounds like problem #{ref} (words in common: {words}; {village}), "
             "reported by {count} people in {villages} villages. Is yours the same problem?",
             ref=group.id,
-            title=preview(group.title, 120),
             words=", ".join(shared),
             village=village_label(group.village_moo),
             count=group.reporters,

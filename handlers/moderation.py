@@ -7,7 +7,7 @@ is answered as unknown, as /fix does, so numbers cannot be probed across tambons
 
 from __future__ import annotations
 
-from handlers.router import THAI_DIGITS, Context, Router
+from handlers.router import Context, Router, number
 from handlers.services.submissions import CorrectionRefused, hide, unhide, who
 from handlers.types import Reply, T
 from storage.base import Role, Submission
@@ -17,10 +17,10 @@ router = Router()
 TEAM = (Role.TEAM, Role.ADMIN)
 
 
-async def _own_submission(ctx: Context, number: str) -> Submission | None:
+async def _own_submission(ctx: Context, typed: str) -> Submission | None:
     assert ctx.member is not None
-    number = number.lstrip("#").translate(THAI_DIGITS)
-    submission = await ctx.store.get_submission(int(number)) if number.isdecimal() else None
+    ref = number(typed.lstrip("#"))
+    submission = await ctx.store.get_submission(ref) if ref is not None else None
     if submission is None or submission.tambon_id != ctx.member.tambon_id:
         return None
     return submission

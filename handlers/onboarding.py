@@ -9,7 +9,7 @@ from datetime import datetime
 from handlers import payloads as p
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
-from handlers.router import THAI_DIGITS, Context, Router
+from handlers.router import THAI_DIGITS, Context, Router, number
 from handlers.services import limits, members
 from handlers.types import Choice, Reply, T
 from handlers.voting import here
@@ -75,7 +75,9 @@ async def start(ctx: Context) -> list[Reply]:
             return [_wait(until, now)]
     if invite is None or problem is not None:
         return [_code_refused(problem or members.InviteProblem.UNKNOWN, ctx.args.strip()[:20])]
-    await limits.succeeded(ctx.store, ctx.limits.join_codes, ctx.who)
+    # A right code clears the wrong guesses only once the join changes something (below, at
+    # consent): someone already in, or who turns back, keeps their count, so a code from the
+    # poster cannot buy more guesses.
     tambon = await ctx.store.get_tambon(invite.tambon_id)
     assert tambon is not None
     if (
@@ -191,7 +193,7 @@ async def choose_village(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
     tambon_id, role = _joining(ctx)
     villages = {v.moo for v in await ctx.store.list_villages(tambon_id)}
-    moo = int(pick.arg) if pick and pick.action == p.VILLAGE and pick.arg.isdecimal() else None
+    moo = number(pick.arg) if pick and pick.action == p.VILLAGE else None
     allowed = moo in villages or (moo == 0 and role is not Role.VILLAGER)
     if moo is None or not allowed:
         return [
@@ -270,6 +272,7 @@ async def consent(ctx: Context) -> list[Reply]:
             ctx.member = None
             ctx.conversation = None
         return [_code_refused(refused.problem, code)]
+    await limits.succeeded(ctx.store, ctx.limits.join_codes, ctx.who)
     ctx.finish()
     replies = [
         Reply(

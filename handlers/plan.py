@@ -10,10 +10,10 @@ from dataclasses import replace
 from handlers import payloads
 from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, preview
 from handlers.payloads import Pick
-from handlers.router import THAI_DIGITS, Context, Router
+from handlers.router import Context, Router, number
 from handlers.services import members, plan
 from handlers.services.submissions import who
-from handlers.types import Choice, Lines, Media, Reply, T, Text
+from handlers.types import Choice, Lines, Media, Own, Reply, T, Text
 from storage.base import PlanItem, PlanPhase, PlanStatus, Role, Verdict
 
 router = Router()
@@ -78,9 +78,10 @@ async def verdict(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     pick = Pick.unpack(ctx.incoming.choice)
     parts = (pick.arg if pick else "").split(".")
-    if len(parts) != 3 or not parts[0].isdecimal() or not parts[1].isdecimal():
+    item_id, round_ = (number(parts[0]), number(parts[1])) if len(parts) == 3 else (None, None)
+    if item_id is None or round_ is None:
         return [Reply(T("Sorry, I could not read that answer. Type /status."))]
-    item = await ctx.store.get_plan_item(int(parts[0]))
+    item = await ctx.store.get_plan_item(item_id)
     if (
         item is None
         or item.tambon_id != ctx.member.tambon_id
@@ -88,7 +89,7 @@ async def verdict(ctx: Context) -> list[Reply]:
     ):
         return [Reply(T("Sorry, I could not read that answer. Type /status."))]
     try:
-        await plan.give_verdict(ctx.store, item, ctx.member, int(parts[1]), Verdict(parts[2]))
+        await plan.give_verdict(ctx.store, item, ctx.member, round_, Verdict(parts[2]))
     except plan.PlanRefused as refused:
         return [Reply(refused.reason)]
     return [
@@ -115,9 +116,10 @@ class PlanStep(enum.StrEnum):
 async def ask_photo(ctx: Context) -> list[Reply]:
     pick = Pick.unpack(ctx.incoming.choice)
     parts = (pick.arg if pick else "").split(".")
-    if len(parts) < 2 or not parts[0].isdecimal() or not parts[1].isdecimal():
+    item_id, round_ = (number(parts[0]), number(parts[1])) if len(parts) >= 2 else (None, None)
+    if item_id is None or round_ is None:
         return [Reply(T("Sorry, I could not read that answer. Type /status."))]
-    ctx.goto(PlanStep.PHOTO, item=int(parts[0]), round=int(parts[1]))
+    ctx.goto(PlanStep.PHOTO, item=item_id, round=round_)
     return [Reply(T("Please send the photo now (or /cancel)."))]
 
 
@@ -203,8 +205,8 @@ async def item_command(ctx: Context) -> list[Reply]:
     [PERCENT%] [NOTE] sets it (dropped needs the reason as the note)."""
     assert ctx.member is not None
     ref, _, rest = ctx.args.strip().partition(" ")
-    number = ref.lstrip("#").translate(THAI_DIGITS)
-    found = await ctx.store.get_plan_item(int(number)) if number.isdecimal() else None
+    item_id = number(ref.lstrip("#"))
+    found = await ctx.store.get_plan_item(item_id) if item_id is not None else None
     if found is None or found.tambon_id != ctx.member.tambon_id:
         return [
             Reply(
@@ -224,8 +226,8 @@ async def item_command(ctx: Context) -> list[Reply]:
     note = words[1] if len(words) > 1 else ""
     progress = None
     first, _, remainder = note.partition(" ")
-    if first.endswith("%") and first[:-1].translate(THAI_DIGITS).isdecimal():
-        progress, note = int(first[:-1].translate(THAI_DIGITS)), remainder
+    if first.endswith("%") and number(first[:-1]) is not None:
+        progress, note = number(first[:-1]), remainder
     return await _move(ctx, found, PlanStatus(status), note or None, progress)
 
 
@@ -253,7 +255,8 @@ async def item_button(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     pick = Pick.unpack(ctx.incoming.choice)
     ref, _, status = (pick.arg if pick else "").partition(".")
-    found = await ctx.store.get_plan_item(int(ref)) if ref.isdecimal() else None
+    item_id = number(ref)
+    found = await ctx.store.get_plan_item(item_id) if item_id is not None else None
     if (
         found is None
         or found.tambon_id != ctx.member.tambon_id
@@ -315,7 +318,7 @@ async def status(ctx: Context) -> list[Reply]:
     items = await ctx.store.items_of_groups([s.group_id for s in own if s.group_id is not None])
     lines: list[Text] = []
     for submission in own:
-        short = preview(submission.text, 60)
+        short = Own(preview(submission.text, 60))
         linked = items.get(submission.group_id, []) if submission.group_id is not None else []
         if submission.hidden_at is not None:
             where: Text | Lines = T("hidden by the working team")

@@ -163,6 +163,18 @@ class Router:
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
+# No id, count or position of ours is longer: a longer number is "not found", and never reaches
+# int() (Python refuses over 4,300 digits) or the store (SQLite's integers end at 19 digits).
+MAX_DIGITS = 12
+
+
+def number(text: str) -> int | None:
+    """A whole number typed or carried in a button (Arabic or Thai digits), or None when
+    ``text`` is not one, or is too long to be one of ours."""
+    text = text.strip()
+    if not text.isdecimal() or len(text) > MAX_DIGITS:
+        return None
+    return int(text.translate(THAI_DIGITS))
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
@@ -196,8 +208,9 @@ def resolve_choice(incoming: Incoming, conversation: Conversation | None) -> Inc
         return incoming
     typed = incoming.text.strip().translate(THAI_DIGITS).rstrip(".")
     payload: str | None = None
-    if typed.isdecimal() and 1 <= int(typed) <= len(conversation.offered):
-        payload = conversation.offered[int(typed) - 1][0]
+    position = number(typed)
+    if position is not None and 1 <= position <= len(conversation.offered):
+        payload = conversation.offered[position - 1][0]
     else:
         wanted = _plain(typed)
         for candidate, label in conversation.offered:

@@ -14,7 +14,7 @@ from itertools import groupby
 from handlers import payloads
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
-from handlers.router import THAI_DIGITS, Context, Router
+from handlers.router import Context, Router, number
 from handlers.services import members
 from handlers.services.submissions import who
 from handlers.types import Choice, Lines, Reply, T, Text
@@ -37,8 +37,8 @@ async def _target(ctx: Context, ref: str, command: str) -> Member | list[Reply]:
     """Member ``ref`` of the team member's own tambon, when they may change that member's role
     or remove them; otherwise the answer that says why not."""
     assert ctx.member is not None
-    number = ref.strip().lstrip("#").translate(THAI_DIGITS)
-    found = await ctx.store.get_member_by_id(int(number)) if number.isdecimal() else None
+    member_id = number(ref.strip().lstrip("#"))
+    found = await ctx.store.get_member_by_id(member_id) if member_id is not None else None
     if found is None or found.tambon_id != ctx.member.tambon_id or found.removed_at is not None:
         return _unknown(ref, command)
     if found.role not in _given_by(ctx.member):

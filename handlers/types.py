@@ -25,6 +25,19 @@ class Text:
 
 
 @dataclass(frozen=True, slots=True)
+class Own:
+    """The reader's own words, shown back to them as typed (their draft, ``/mine``,
+    ``/status``, ``/mydata``).
+
+    Every other piece of text in a reply may be somebody else's words (a problem's title, a
+    ballot option, a plan item), so the engine shows it with phone and ID numbers hidden; only
+    text wrapped in ``Own`` is exempt. Wrap nothing in ``Own`` that another person wrote.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Lines:
     """Several sentences shown one per line (or separated by ``sep``)."""
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from handlers import payloads as p
 from handlers.labels import PHASE_LABELS, village_label
 from handlers.payloads import Pick
-from handlers.router import THAI_DIGITS, Context, Router
+from handlers.router import THAI_DIGITS, Context, Router, number
 from handlers.services import limits, plan
 from handlers.services.polls import (
     OPTION_CHARS,
@@ -251,7 +251,7 @@ async def ballot_step(ctx: Context) -> list[Reply]:
         return [replace(_ballot_card(poll, []), edit_previous=True)]
     if pick.arg == SUBMIT:
         return await _submit(ctx, poll, chosen)
-    position = int(pick.arg) if pick.arg.isdecimal() else 0
+    position = number(pick.arg) or 0
     if position not in {o.position for o in poll.options}:
         return [
             Reply(T("Please answer with one of the choices below.")),
@@ -277,8 +277,9 @@ async def quick_vote(ctx: Context) -> list[Reply]:
     """One tap on a choose-one poll's card: the ballot, cast or changed."""
     pick = Pick.unpack(ctx.incoming.choice)
     poll_ref, _, position = pick.arg.partition(".") if pick else ("", "", "")
-    poll = await ctx.store.get_poll(int(poll_ref)) if poll_ref.isdecimal() else None
-    if poll is None or not position.isdecimal():
+    poll_id, option = number(poll_ref), number(position)
+    poll = await ctx.store.get_poll(poll_id) if poll_id is not None else None
+    if poll is None or option is None:
         return [
             Reply(
                 T(
@@ -298,7 +299,7 @@ async def quick_vote(ctx: Context) -> list[Reply]:
         ]
     # A tap may come while the person is in the middle of something else: leave that be.
     # (_submit checks presence, so a hall-only poll refuses those not in the hall.)
-    replies = await _submit(ctx, poll, [int(position)], finish=ctx.step == VoteStep.BALLOT)
+    replies = await _submit(ctx, poll, [option], finish=ctx.step == VoteStep.BALLOT)
     # The card stays: tapping another option changes the ballot until the poll closes.
     return [replace(reply, keep_buttons=True) for reply in replies]
 
@@ -606,9 +607,8 @@ async def paper(ctx: Context) -> list[Reply]:
     """/paper COUNT CHOICE [CHOICE ...]: COUNT paper ballots that read the same."""
     assert ctx.member is not None
     poll = await latest_poll(ctx.store, ctx.member.tambon_id)
-    numbers = [
-        int(n) for n in ctx.args.replace(">", " ").replace(",", " ").split() if n.isdecimal()
-    ]
+    typed = [number(n) for n in ctx.args.replace(">", " ").replace(",", " ").split()]
+    numbers = [n for n in typed if n is not None]
     usage = T(
         "Type /paper, the number of paper ballots, then the options they chose in order, for "
         "example /paper 12 3 1 for twelve ballots that put option 3 first and option 1 second."

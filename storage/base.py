@@ -533,8 +533,15 @@ class DeliveryStore(Protocol):
         """How many messages are in each state."""
         ...
 
-    async def prune_delivery(self, before: datetime) -> int:
-        """Forget ledger keys and settled messages older than ``before``; returns how many."""
+    async def prune_delivery(self, before: datetime, words_before: datetime | None = None) -> int:
+        """Forget ledger keys and settled messages older than ``before``; take the words out
+        of handled updates and settled messages older than ``words_before``. Returns how many
+        rows went."""
+        ...
+
+    async def prune_attempts(self, before: datetime) -> int:
+        """Forget counts of use and of guesses whose window began and whose pause ended
+        before ``before``; returns how many."""
         ...
 
 
@@ -614,11 +621,17 @@ class MemberStore(Protocol):
         ...
 
     async def update_member(self, member_id: int, **fields: Any) -> Member: ...
-    async def forget_member(self, member_id: int) -> int:
+    async def forget_member(
+        self, member_id: int, *, counts_of: str | None = None, keep_counts: Sequence[str] = ()
+    ) -> int:
         """Delete a member, their conversation and their own submissions, and what the
-        platforms brought and took for them: the words of their handled updates (the keys
-        stay, to recognise a redelivery), their settled or held replies, their dead letters.
-        Returns how many submissions went."""
+        platforms brought and took for them: their settled or held replies and their dead
+        letters; the words of every handled update and settled reply, theirs or anybody's
+        (the keys stay, to recognise a redelivery), since another person's may quote them;
+        other people's dead letters that quote their submissions lose their words; and the
+        counts of use kept for ``counts_of`` (limits), but those of ``keep_counts`` kinds (a
+        count of wrong guesses, which runs out by itself). Returns how many submissions
+        went."""
         ...
 
     # Conversations

@@ -44,7 +44,9 @@ async def cmd_inbox_dead(args: argparse.Namespace, settings: Settings) -> None:
             "error": letter.last_error,
         }
         if args.json:
-            print(json.dumps({**row, "payload": json.loads(letter.payload)}, ensure_ascii=False))
+            # A dead letter whose words were forgotten (/forget) keeps an empty payload.
+            payload = json.loads(letter.payload) if letter.payload else None
+            print(json.dumps({**row, "payload": payload}, ensure_ascii=False))
         else:
             print("\t".join(str(v) for v in row.values()))
 

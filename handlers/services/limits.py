@@ -33,6 +33,11 @@ JOIN_CODES = Limit("join", 5, timedelta(minutes=15), timedelta(minutes=15))
 HALL_CODES = Limit("hall", 5, timedelta(hours=1), timedelta(hours=1))
 
 
+# The kinds that count guesses: they outlive a /forget until they run out, so that joining and
+# declining cannot wipe them.
+GUESSES = (JOIN_CODES.kind, HALL_CODES.kind)
+
+
 # Ordinary use, not guessing: more than this many in the window is refused with a pause. A
 # villager at a hearing presses a few buttons a minute; thirty messages a minute is a script or
 # a stuck phone. Twenty problems an hour from one villager is more than a hearing's worth; the
@@ -133,3 +138,14 @@ async def failed(store: Store, limit: Limit, who: str, now: datetime) -> datetim
 async def succeeded(store: Store, limit: Limit, who: str) -> None:
     """A right guess: the count starts again."""
     await store.clear_attempts(limit.kind, who)
+
+
+async def prune(store: Store, limits: Limits, now: datetime) -> int:
+    """Forget the counts that no longer count: their window and their pause are over (so
+    nobody's platform id stays in the ``attempts`` table for longer than the longest of them).
+    How many went."""
+    longest = max(
+        max(limit.window, limit.lockout)
+        for limit in (limits.join_codes, limits.hall_codes, limits.messages, limits.submissions)
+    )
+    return await store.prune_attempts(now - longest)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from handlers.services import audit
+from handlers.services import audit, limits
 from storage.base import Conversation, Invite, Member, Role, Store
 
 
@@ -87,9 +87,14 @@ async def consent(
 async def forget(store: Store, member: Member) -> int:
     """Erase a person: membership, conversation, their own submissions and every place their
     words were shown (group titles, poll options, the durable path's kept updates and replies).
-    Their ballots in closed polls stay counted, on an anonymous stand-in. How many submissions
-    went."""
-    return await store.forget_member(member.id)
+    Their ballots in closed polls stay counted, on an anonymous stand-in. Their counts of use
+    go too, but a count of wrong join or hall codes (gone by itself within the hour): else a
+    guesser could wipe it by joining and declining. How many submissions went."""
+    return await store.forget_member(
+        member.id,
+        counts_of=limits.person(member.channel, member.platform_user_id),
+        keep_counts=limits.GUESSES,
+    )
 
 
 async def set_language(store: Store, member: Member, locale: str) -> Member:

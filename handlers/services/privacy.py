@@ -30,11 +30,26 @@ HIDDEN = T("[number hidden]")
 _MAYBE = re.compile(rf"{_DIGIT}(?:{_SEP}{_DIGIT}){{8}}")
 
 
+# A link's path may hold digits that look like a number (a report link's token): left alone.
+_LINK = re.compile(r"https?://\S+")
+
+
 def redact_numbers(text: str, hidden: str) -> str:
     """``text`` with phone and citizen ID numbers replaced by ``hidden`` (:data:`HIDDEN`,
     rendered in the reader's language)."""
     if not _MAYBE.search(text):
         return text
+    if "://" in text:
+        parts = _LINK.split(text)
+        links = _LINK.findall(text)
+        out = [_redact(parts[0], hidden)]
+        for link, part in zip(links, parts[1:], strict=True):
+            out += [link, _redact(part, hidden)]
+        return "".join(out)
+    return _redact(text, hidden)
+
+
+def _redact(text: str, hidden: str) -> str:
     return PHONE.sub(hidden, CITIZEN_ID.sub(hidden, text))
 
 

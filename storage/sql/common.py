@@ -157,6 +157,16 @@ class SQLBase:
         words were taken back (storage/sql/submissions.py; forgetting a member needs it)."""
         raise NotImplementedError
 
+    async def _blank_delivered(self, before: str | None) -> int:
+        """Take the words out of handled updates and settled replies (all, or those settled
+        before ``before``); storage/sql/delivery.py, forgetting a member needs it."""
+        raise NotImplementedError
+
+    async def _blank_dead_letters_quoting(self, texts: Iterable[str]) -> int:
+        """Take the words out of dead letters that quote any of ``texts``
+        (storage/sql/delivery.py; forgetting a member needs it)."""
+        raise NotImplementedError
+
     def _overlapping_reads(self) -> bool:
         """Whether a query may run while another's rows are being used (page prefetch)."""
         return True

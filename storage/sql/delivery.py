@@ -3,7 +3,9 @@ outbox."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from storage.base import DeadLetter, InboxEvent, InboxItem, OutboxMessage
@@ -256,13 +258,51 @@ class DeliveryQueries(SQLBase):
             " RETURNING 1"
         )
 
+    async def _blank_delivered(self, before: str | None) -> int:
+        # A handled update's row is its redelivery key and a settled reply's row says it went:
+        # neither needs the words any more.
+        since = "" if before is None else " AND done_at < ?"
+        params = () if before is None else (before,)
+        blanked = await self._exec(
+            "UPDATE inbox SET payload = '' WHERE done_at IS NOT NULL AND payload <> ''"
+            f"{since} RETURNING 1",
+            params,
+        )
+        return blanked + await self._exec(
+            "UPDATE outbox SET payload = '' WHERE state NOT IN ('pending', 'held')"
+            f" AND payload <> ''{since} RETURNING 1",
+            params,
+        )
+
+    async def _blank_dead_letters_quoting(self, texts: Iterable[str]) -> int:
+        pieces = quotable_pieces(texts)
+        if not pieces:
+            return 0
+        quoting = [
+            int(row["id"])
+            for row in await self._all("SELECT id, payload FROM dead_letters WHERE payload <> ''")
+            if any(piece in _words_of(row["payload"]) for piece in pieces)
+        ]
+        for chunk in range(0, len(quoting), 500):
+            ids = quoting[chunk : chunk + 500]
+            await self._exec(
+                "UPDATE dead_letters SET payload = '', last_error = 'words forgotten'"
+                f" WHERE id IN ({', '.join('?' * len(ids))}) RETURNING 1",
+                ids,
+            )
+        return len(quoting)
+
     async def outbox_counts(self) -> dict[str, int]:
         rows = await self._all("SELECT state, count(*) AS n FROM outbox GROUP BY state")
         return {r["state"]: int(r["n"]) for r in rows}
 
-    async def prune_delivery(self, before: datetime) -> int:
+    async def prune_delivery(self, before: datetime, words_before: datetime | None = None) -> int:
         cutoff = before.astimezone(UTC).isoformat(timespec="seconds")
         async with self.transaction():
+            if words_before is not None:
+                await self._blank_delivered(
+                    words_before.astimezone(UTC).isoformat(timespec="seconds")
+                )
             pruned = await self._exec(
                 "DELETE FROM processed_updates WHERE received_at < ? RETURNING 1", (cutoff,)
             )
@@ -275,3 +315,40 @@ class DeliveryQueries(SQLBase):
                 (cutoff,),
             )
         return pruned
+
+
+# Digits (a phone number may be shown hidden) and line breaks cut a text into the pieces that
+# another reply may quote as they are; a piece this long is the person's own sentence.
+_CUTS = re.compile(r"[0-9\u0e50-\u0e59\n]+")
+PIECE_CHARS = 12
+
+
+def quotable_pieces(texts: Iterable[str]) -> list[str]:
+    """The first characters of each long enough run of a text between digits and line breaks:
+    what a reply that quoted it, whole, cut short or with its numbers hidden, still holds."""
+    pieces = {
+        piece.strip()[:PIECE_CHARS]
+        for text in texts
+        for piece in _CUTS.split(text)
+        if len(piece.strip()) >= PIECE_CHARS
+    }
+    return sorted(pieces)
+
+
+def _words_of(payload: str) -> str:
+    """A stored update's or reply's strings, unescaped (payloads are JSON, some with \\u)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return payload
+    strings: list[str] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return "\n".join(strings)

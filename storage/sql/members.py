@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from storage.base import Attempts, Conversation, Member, Role
@@ -78,6 +80,14 @@ class MemberQueries(SQLBase):
             ),
         )
 
+    async def prune_attempts(self, before: datetime) -> int:
+        at = _db_value(before)
+        return await self._exec(
+            "DELETE FROM attempts WHERE first_at < ? AND (locked_until IS NULL"
+            " OR locked_until < ?) RETURNING 1",
+            (at, at),
+        )
+
     async def clear_attempts(self, kind: str, who: str) -> None:
         await self._exec("DELETE FROM attempts WHERE kind = ? AND who = ?", (kind, who))
 
@@ -132,21 +142,23 @@ class MemberQueries(SQLBase):
             raise LookupError(member_id)
         return member
 
-    async def forget_member(self, member_id: int) -> int:
+    async def forget_member(
+        self, member_id: int, *, counts_of: str | None = None, keep_counts: Sequence[str] = ()
+    ) -> int:
         async with self.transaction():
             who = await self._one(
                 "SELECT channel, platform_user_id FROM members WHERE id = ?", (member_id,)
             )
-            if who is not None:
-                # What the platforms brought and took: handled updates keep their key (a
-                # redelivery is still recognised) but not their words; settled and held replies,
-                # and dead letters, go.
-                person = (who["channel"], who["platform_user_id"])
-                await self._exec(
-                    "UPDATE inbox SET payload = '' WHERE channel = ? AND sender = ?"
-                    " AND done_at IS NOT NULL RETURNING 1",
-                    person,
+            texts = [
+                str(r["text"])
+                for r in await self._all(
+                    "SELECT text FROM submissions WHERE author_id = ? AND relayed = 0",
+                    (member_id,),
                 )
+            ]
+            if who is not None:
+                # Their held replies and their dead letters go.
+                person = (who["channel"], who["platform_user_id"])
                 await self._exec(
                     "DELETE FROM outbox WHERE channel = ? AND recipient = ?"
                     " AND state <> 'pending' RETURNING 1",
@@ -155,6 +167,18 @@ class MemberQueries(SQLBase):
                 await self._exec(
                     "DELETE FROM dead_letters WHERE channel = ? AND sender = ? RETURNING 1",
                     person,
+                )
+            # Their words may be in other people's rows too: a reply that showed a problem's
+            # title, a button press that echoes the message it was under. Every handled update
+            # and settled reply, whoever's, loses its words now (the keys stay, so redeliveries
+            # are still recognised); other people's dead letters that quote them lose theirs.
+            await self._blank_delivered(None)
+            await self._blank_dead_letters_quoting(texts)
+            if counts_of is not None:
+                marks = ", ".join("?" * len(keep_counts)) or "''"
+                await self._exec(
+                    f"DELETE FROM attempts WHERE who = ? AND kind NOT IN ({marks}) RETURNING 1",
+                    (counts_of, *keep_counts),
                 )
             await self._keep_closed_ballots(member_id)
             removed = await self._all(

@@ -1,0 +1,155 @@
+"""One test per hole found by probing the bot from outside (issue "Nobody sees what is not
+theirs"); each failed before its fix. Finding 1, the structural redaction, is in
+test_privacy.py; the listener's timeouts in test_listener_limits.py; the dispatch fuzzing in
+test_dispatch_fuzz.py."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.channels.telegram import TelegramChannel
+from bot.core import Engine
+from bot.nlp import KeywordTagger
+from bot.pipeline import Pipeline
+from handlers.services import limits
+from handlers.services.limits import Limits
+from handlers.types import Tags
+from storage.base import Attempts, Role, Store, Tambon
+from tests import test_telegram
+from tests.conftest import console, join_code, onboard, th
+from tests.telegram_standin import TelegramStandIn
+from tests.test_telegram import USER, press, reply_count, texts
+from tests.test_telegram import onboard as tg_onboard
+
+standin = test_telegram.standin
+telegram = test_telegram.telegram
+
+PAUSED = "That was several wrong join codes in a row"
+WRONG = "/start 11111111"
+
+
+async def test_the_right_code_does_not_buy_more_guesses(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Finding 2: four wrong guesses, the poster's code, again and again: the fifth wrong
+    guess is paused all the same, for a member for whom the code changes nothing."""
+    await onboard(engine, store, tambon, "a")
+    poster = await join_code(store, tambon, Role.VILLAGER)
+    answers = await console(engine, "a", *[WRONG] * 4, f"/start {poster}", WRONG)
+    assert not any(PAUSED in a for a in answers[:5])
+    assert "ท่าตะโก" in answers[4]  # "already a member"
+    assert (
+        th(
+            "That was several wrong join codes in a row, so joining is paused for you for "
+            "{minutes} minutes. Please check the code with your tambon team or village head, "
+            "then try again.",
+            minutes=15,
+        )
+        in answers[5]
+    )
+    # A join that changes something (a new person's first join) does clear the count.
+    first = await console(engine, "b", *[WRONG] * 4, f"/start {poster}", "3", "1", WRONG)
+    assert PAUSED not in first[-1]
+
+
+P_TEXT = "หน้าบ้านลุงสมหมาย ถนนหมู่3เป็นหลุมเป็นบ่อ รถสัญจรลำบาก โทร 081-234-5678"
+P_OWN = "หน้าบ้านลุงสมหมาย"  # words only P wrote
+Q_TEXT = "ถนนหมู่3เป็นหลุมเป็นบ่อ รถสัญจรลำบากมาก"
+
+
+def every_value(path: Path) -> str:
+    """Every row of every table, as SQL text, with JSON's \\u escapes undone too."""
+    with sqlite3.connect(path) as db:
+        dump = "\n".join(db.iterdump())
+    return dump + "\n" + dump.encode().decode("unicode_escape", errors="ignore")
+
+
+async def test_forget_leaves_no_words_in_other_peoples_rows(
+    telegram: TelegramChannel,
+    standin: TelegramStandIn,
+    store: Store,
+    tambon: Tambon,
+    db_path: Path,
+) -> None:
+    """Finding 3: after P's /forget, P's words and number are nowhere in the store: not in
+    Q's "same problem?" question or Q's button press (Telegram echoes the message), not in the
+    team's /summary reply, and no count of use is kept under P's platform id."""
+    p_user, q_user, lead = USER, USER + 1, USER + 2
+    n = await tg_onboard(standin, store, tambon, p_user)
+    standin.text(p_user, P_TEXT)
+    await reply_count(standin, n + 1, p_user)
+    await press(standin, "ok:", n + 2, p_user)
+    n = await tg_onboard(standin, store, tambon, q_user)
+    standin.text(q_user, Q_TEXT)
+    await reply_count(standin, n + 1, q_user)
+    await press(standin, "ok:", n + 2, q_user)  # the "same problem?" question
+    await press(standin, "dup:same", n + 3, q_user)
+    await tg_onboard(standin, store, tambon, lead, role=Role.TEAM)
+    standin.text(lead, "/summary")
+    # P's words were shown to the team.
+    await standin.wait_for(lambda: any(P_OWN in text for text in texts(standin, lead)))
+    assert P_OWN in every_value(db_path)
+    n = len(standin.sent(p_user))
+    standin.text(p_user, "/forget")
+    await reply_count(standin, n + 1, p_user)
+    await press(standin, "forget:yes", n + 2, p_user)
+    await telegram.pipeline.settle_sent()
+    stored = every_value(db_path)
+    assert P_OWN not in stored
+    assert "081-234-5678" not in stored
+    assert f"telegram:{p_user}" not in stored  # no count of use kept
+    assert await store.get_member("telegram", str(q_user)) is not None  # Q is untouched
+
+
+async def test_counts_that_ran_out_are_pruned(store: Store) -> None:
+    """Finding 3: the attempts table is pruned (it kept every telegram:<id> for ever)."""
+    now = datetime.now(UTC)
+    await store.save_attempts(Attempts("messages", "telegram:1", 3, now - timedelta(hours=3)))
+    await store.save_attempts(Attempts("messages", "telegram:2", 3, now - timedelta(seconds=5)))
+    await store.save_attempts(
+        Attempts("join", "telegram:3", 5, now - timedelta(hours=3), now + timedelta(minutes=5))
+    )
+    assert await limits.prune(store, Limits(), now) == 1
+    assert await store.get_attempts("messages", "telegram:1") is None
+    assert await store.get_attempts("messages", "telegram:2") is not None
+    assert await store.get_attempts("join", "telegram:3") is not None  # paused still
+
+
+class DownTagger(KeywordTagger):
+    """A tagger that fails on every text: input the bot cannot handle, whatever it is."""
+
+    def tag(self, text: str, village_names: Mapping[int, str] | None = None) -> Tags:
+        raise RuntimeError("the tagger is down")
+
+
+async def test_messages_that_crash_handling_are_still_limited(
+    standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Finding 6: a message whose handling fails rolled its count back, so such messages were
+    never limited. Counted outside the failed transaction, the sender is paused like anyone who
+    sends too fast, and told so, instead of queueing endless retries."""
+    engine = Engine(store, DownTagger(), limits=Limits.allowing(messages=6))
+    channel = TelegramChannel(
+        engine,
+        test_telegram.TOKEN,
+        base_url=standin.base_url,
+        pipeline=Pipeline(engine, max_attempts=2),
+    )
+    await channel.start()
+    try:
+        n = await tg_onboard(standin, store, tambon)
+        for index in range(6):
+            standin.text(USER, f"ถนนพังครั้งที่ {index}")
+        slow = th(
+            "You are sending messages faster than I can read them. Please wait {seconds} "
+            "seconds, then send your last message again.",
+            seconds=60,
+        ).split("60")[0]
+        await standin.wait_for(lambda: any(slow in t for t in texts(standin)[n:]), within=30)
+        assert len(await store.dead_letters()) < 6  # some were answered "too fast" instead
+    finally:
+        standin.release_polls()
+        await channel.stop()
