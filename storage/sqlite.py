@@ -13,6 +13,7 @@ no statement costs nothing.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, closing
@@ -27,6 +28,16 @@ from storage.base import ConstraintError, StoredAttachment, Submission
 from storage.migrations import load_migrations
 from storage.sql import SQLStore
 from storage.sql.common import _KINDS, _now
+
+
+def private_file(path: Path) -> None:
+    """Make ``path`` readable by its owner only (0600), creating it empty if it is not there:
+    villagers' words, whatever the umask. SQLite gives its -wal and -shm files the database
+    file's permissions."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        os.chmod(path, 0o600)
 
 
 class SQLiteStore(SQLStore):
@@ -67,6 +78,7 @@ class SQLiteStore(SQLStore):
     async def open(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.path))
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         await self._db.execute("PRAGMA journal_mode=WAL")

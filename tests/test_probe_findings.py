@@ -5,7 +5,10 @@ test_dispatch_fuzz.py."""
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +21,9 @@ from handlers.services import limits
 from handlers.services.limits import Limits
 from handlers.types import Tags
 from storage.base import Attempts, Role, Store, Tambon
+from storage.sqlite import SQLiteStore
 from tests import test_telegram
-from tests.conftest import console, join_code, onboard, th
+from tests.conftest import console, join_code, onboard, run_cli_ok, th
 from tests.telegram_standin import TelegramStandIn
 from tests.test_telegram import USER, press, reply_count, texts
 from tests.test_telegram import onboard as tg_onboard
@@ -153,3 +157,28 @@ async def test_messages_that_crash_handling_are_still_limited(
     finally:
         standin.release_polls()
         await channel.stop()
+
+
+async def test_the_database_and_its_backups_are_private(tmp_path: Path) -> None:
+    """Finding 7: under the usual umask (022) the live database and its backups were made
+    world-readable, and a backup kept the report-link tokens of delivered replies."""
+    old = os.umask(0o022)
+    try:
+        live = tmp_path / "live.db"
+        store = SQLiteStore(live)
+        await store.open()
+        token = "Zm9yZ2V0LW1lLXRva2VuLTE5Mi1iaXRz"
+        sent = await store.outbox_add(
+            [("telegram", "1", json.dumps({"text": f"https://example.org/reports/{token}"}))],
+            lease_until=datetime.now(UTC) + timedelta(minutes=1),
+        )
+        await store.outbox_settle([m.id for m in sent], "sent")
+        backup = tmp_path / "backup.db"
+        env = {"TAMBON_DATABASE_URL": f"sqlite:///{live}", "PATH": "/usr/bin:/bin"}
+        await run_cli_ok(env, "backup", "-o", str(backup))
+        await store.close()
+    finally:
+        os.umask(old)
+    for path in (live, backup):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    assert token.encode() not in backup.read_bytes()

@@ -74,6 +74,11 @@ MAX_BUTTON_LABEL = 40
 MAX_ALT_TEXT = 400
 # LINE says a reply token must be used promptly; older events are answered by push.
 REPLY_TOKEN_SECONDS = 50
+# LINE stamps each event with when it happened and redelivers for about a day; the ledger that
+# recognises a redelivery keeps its keys for three (bot/pipeline.py's KEEP_DELIVERY). An event
+# older than this is refused, so that a captured signed body cannot be played again once its
+# key is pruned (a four-day-old postback changed a ballot back).
+MAX_EVENT_AGE_SECONDS = 24 * 3600
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +239,13 @@ class LineChannel:
         key = raw.get("webhookEventId") if isinstance(raw, dict) else None
         if not isinstance(key, str) or not key:
             log.info("LINE event without a webhookEventId dropped")
+            return None
+        stamp = raw.get("timestamp")
+        if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+            log.info("LINE event %s without a timestamp dropped", key)
+            return None
+        if stamp / 1000 < time.time() - MAX_EVENT_AGE_SECONDS:
+            log.warning("LINE event %s dropped: older than a day (a replayed body?)", key)
             return None
         try:
             Event.from_dict(raw)

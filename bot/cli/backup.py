@@ -21,6 +21,7 @@ from bot.cli.common import CliError, say
 from bot.settings import Settings
 from handlers.types import T
 from storage import sqlite_path
+from storage.sqlite import private_file
 
 
 def _is_sqlite(url: str) -> bool:
@@ -43,9 +44,18 @@ def _postgres_tool(name: str) -> str:
     return found
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
+def _copy_sqlite(source: Path, target: Path, *, for_backup: bool = False) -> None:
+    private_file(target)
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+        if for_backup:
+            # What was delivered needs no words in a copy that lives for months (a reply may
+            # hold a report link's token, or another person's words): only the keys stay, and
+            # VACUUM leaves no old page behind.
+            dst.execute("UPDATE inbox SET payload = '' WHERE done_at IS NOT NULL")
+            dst.execute("UPDATE outbox SET payload = '' WHERE state NOT IN ('pending', 'held')")
+            dst.commit()
+            dst.execute("VACUUM")
 
 
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> None:
@@ -69,8 +79,10 @@ def backup(url: str, output: Path, *, force: bool = False) -> None:
         if not isinstance(database, Path) or not database.exists():
             raise CliError(T("There is no database file to back up: {file}.", file=str(database)))
         output.unlink(missing_ok=True)
-        _copy_sqlite(database, output)
+        _copy_sqlite(database, output, for_backup=True)
     else:
+        output.unlink(missing_ok=True)
+        private_file(output)  # pg_dump writes into it and keeps its permissions
         done = subprocess.run(
             [_postgres_tool("pg_dump"), "--format=custom", "--file", str(output), "--dbname", url],
             capture_output=True,
