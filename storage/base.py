@@ -465,6 +465,11 @@ class DeliveryStore(Protocol):
         (True). Otherwise it is tried again from ``retry_at``."""
         ...
 
+    async def dead_letter_add(self, channel: str, item: InboxItem, error: str) -> bool:
+        """Keep an update that cannot be read straight in the dead letters, its key in the
+        ledger (a redelivery is recognised); False when the key was there already."""
+        ...
+
     async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]: ...
 
     # Pushes per month (LINE's monthly quota).

@@ -12,7 +12,9 @@ import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from bot import web
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
 from bot.nlp import KeywordTagger
@@ -22,14 +24,17 @@ from handlers.services.limits import Limits
 from handlers.types import Tags
 from storage.base import Attempts, Role, Store, Tambon
 from storage.sqlite import SQLiteStore
-from tests import test_telegram
+from tests import test_telegram, test_webhook_input
 from tests.conftest import console, join_code, onboard, run_cli_ok, th
+from tests.line_standin import Events
 from tests.telegram_standin import TelegramStandIn
 from tests.test_telegram import USER, press, reply_count, texts
 from tests.test_telegram import onboard as tg_onboard
+from tests.test_webhook_input import Site
 
 standin = test_telegram.standin
 telegram = test_telegram.telegram
+site = test_webhook_input.site
 
 PAUSED = "That was several wrong join codes in a row"
 WRONG = "/start 11111111"
@@ -182,3 +187,59 @@ async def test_the_database_and_its_backups_are_private(tmp_path: Path) -> None:
     for path in (live, backup):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     assert token.encode() not in backup.read_bytes()
+
+
+def unreadable_updates(standin: TelegramStandIn, user: int) -> list[dict[str, Any]]:
+    """Updates python-telegram-bot cannot read, from a real-looking client: a text holding an
+    unpaired UTF-16 surrogate, and a button press without chat_instance (not queued yet)."""
+    surrogate = standin.text(user, "ถนนพัง \ud83d", queue=False)
+    press = standin._update(callback_query={"id": "77", "from": standin.user(user), "data": "ok:"})
+    return [surrogate, press]
+
+
+async def test_one_unreadable_update_holds_up_nobody_when_polling(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Finding 9: one update the bot cannot read made the whole getUpdates batch fail, again
+    and again; another person's /start waited 40 s and more. Read one by one, the unreadable
+    one goes to the dead letters and the batch is confirmed."""
+    for update in unreadable_updates(standin, USER + 5):
+        standin.push(update)
+    code = await join_code(store, tambon)
+    standin.text(USER, f"/start {code}")
+    await standin.wait_for(lambda: len(standin.sent(USER)) >= 2, within=3)
+    letters = await store.dead_letters("telegram")
+    assert len(letters) == 1  # the press; the text is kept with U+FFFD and answered
+    assert "chat_instance" not in letters[0].payload
+    await standin.wait_for(lambda: len(standin.sent(USER + 5)) >= 1, within=3)
+
+
+async def test_unreadable_and_unasked_updates_are_confirmed_on_the_webhook(
+    site: tuple[Site, Events], store: Store
+) -> None:
+    """Finding 9 on the webhook: an update the bot cannot read got 503 for ever, and a valid
+    one of a kind it did not subscribe to got 400; both are confirmed now (the first kept as a
+    dead letter). Finding 11: a text that is a number or an object is refused with 400."""
+    server, _ = site
+    headers = {"X-Telegram-Bot-Api-Secret-Token": test_webhook_input.SECRET}
+    standin = TelegramStandIn()
+    for update in unreadable_updates(standin, USER):
+        assert await server.post(web.TELEGRAM_PATH, json.dumps(update).encode(), headers) == 200
+    assert len(await store.dead_letters("telegram")) == 1
+    reaction = {
+        "update_id": 900,
+        "message_reaction": {
+            "chat": {"id": USER, "type": "private"},
+            "message_id": 3,
+            "date": 0,
+            "old_reaction": [],
+            "new_reaction": [],
+        },
+    }
+    assert await server.post(web.TELEGRAM_PATH, json.dumps(reaction).encode(), headers) == 200
+    for text in (5, {"a": 1}, ["x"]):
+        forged = standin.text(USER, "x")
+        forged["message"]["text"] = text
+        assert await server.post(web.TELEGRAM_PATH, json.dumps(forged).encode(), headers) == 400
+    assert len(await store.dead_letters("telegram")) == 1
+    assert await test_webhook_input.kept(store) <= 1  # the surrogate text, handled or waiting

@@ -63,6 +63,8 @@ POLL_TIMEOUT = 10
 MAX_PARSED = 10_000  # parsed updates kept for the handler; beyond, they are parsed again
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CHOSEN_MARK = "\n\n👉 "
+# Seconds a long-polling call may take beyond its timeout before we give up on it.
+POLL_READ_MARGIN = 10.0
 # The parts of an update that carry its sender.
 _SENDER_PARTS = ("message", "edited_message", "callback_query", "my_chat_member")
 
@@ -165,6 +167,30 @@ def update_sender(data: Any) -> str | None:
     return None  # an update kind we did not ask for
 
 
+def well_formed(data: dict[str, Any]) -> bool:
+    """Whether an update's texts are texts: a forged one with a number or an object for a
+    message's text or a button's data is no update Telegram sends."""
+    for part in _SENDER_PARTS:
+        body = data.get(part)
+        if not isinstance(body, dict):
+            continue
+        for name in ("text", "caption", "data"):
+            if name in body and not isinstance(body[name], str):
+                return False
+    return True
+
+
+def storable_json(data: Any) -> str:
+    """An update as JSON the store can keep: an unpaired UTF-16 surrogate (which Telegram may
+    pass on from a client) becomes U+FFFD instead of failing the whole batch's write."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 class TelegramChannel:
     """Runs the engine's conversation on Telegram."""
 
@@ -240,7 +266,7 @@ class TelegramChannel:
         parsed update (``update``, when python-telegram-bot has read it already) is kept for
         the handler, so that it is not parsed again."""
         sender = update_sender(data)
-        if sender is None:
+        if sender is None or not well_formed(data):
             return None
         if update is None:
             try:
@@ -250,7 +276,7 @@ class TelegramChannel:
         item = InboxItem(
             key=f"{self.bot_id}:{data['update_id']}",
             sender=sender,
-            payload=json.dumps(data, ensure_ascii=False),
+            payload=storable_json(data),
         )
         if len(self._parsed) > MAX_PARSED:
             self._parsed.clear()
@@ -259,12 +285,47 @@ class TelegramChannel:
 
     async def process_webhook(self, data: Any) -> bool:
         """Keep one update posted to the webhook; False when it is not an update (nothing
-        kept). Returns once it is committed to the inbox: then Telegram may be told."""
-        item = self.inbox_item(data)
-        if item is None:
+        kept). Returns once it is committed to the inbox (or to the dead letters, when it is
+        one we cannot read): then Telegram may be told. An update of a kind we did not ask for
+        is confirmed and dropped, so that Telegram does not send it again and again."""
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("update_id"), int)
+            and not any(part in data for part in _SENDER_PARTS)
+        ):
+            log.info("Telegram update of a kind we did not ask for dropped")
+            return True
+        if update_sender(data) is None or not well_formed(data):
             return False
-        await self.pipeline.accept(CHANNEL, [item])
+        await self._keep([data])
         return True
+
+    async def _keep(self, batch: Sequence[Any]) -> None:
+        """Keep a batch of raw updates, each read on its own: the readable ones go to the
+        inbox, an unreadable one (python-telegram-bot cannot parse it) to the dead letters, a
+        kind we did not ask for nowhere. One bad update never holds up the others."""
+        items: list[InboxItem] = []
+        unreadable: list[InboxItem] = []
+        for raw in batch:
+            sender = update_sender(raw)
+            if sender is None or not well_formed(raw):
+                log.info("Telegram update %.40r dropped: not one we read", raw)
+                continue
+            data = json.loads(storable_json(raw))  # what the store keeps, the handler reads
+            try:
+                update = Update.de_json(data, self.bot)
+            except Exception as error:
+                log.warning("Telegram update %s unreadable: %s", data.get("update_id"), error)
+                unreadable.append(
+                    InboxItem(f"{self.bot_id}:{data['update_id']}", sender, storable_json(data))
+                )
+                continue
+            item = self.inbox_item(data, update)
+            if item is not None:
+                items.append(item)
+        await self.pipeline.accept(CHANNEL, items)
+        for item in unreadable:
+            await self.pipeline.store.dead_letter_add(CHANNEL, item, "unreadable update")
 
     async def _poll(self) -> None:
         """Long polling that confirms a batch only once it is in the inbox."""
@@ -272,14 +333,26 @@ class TelegramChannel:
         pause = 1.0
         while True:
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                # The raw batch, read here one update at a time: Bot.get_updates parses the
+                # whole batch at once, so one update it cannot read would fail every call.
+                batch = await self.bot._post(
+                    "getUpdates",
+                    {
+                        "offset": offset,
+                        "timeout": self.poll_timeout,
+                        "allowed_updates": ALLOWED_UPDATES,
+                    },
+                    read_timeout=self.poll_timeout + POLL_READ_MARGIN,
                 )
-                if updates:
-                    items = [self.inbox_item(u.to_dict(), u) for u in updates]
-                    await self.pipeline.accept(CHANNEL, [i for i in items if i is not None])
+                ids = [
+                    u["update_id"]
+                    for u in batch or []
+                    if isinstance(u, dict) and isinstance(u.get("update_id"), int)
+                ]
+                if ids:
+                    await self._keep(batch)
                     # The next call's offset tells Telegram this batch arrived.
-                    offset = updates[-1].update_id + 1
+                    offset = max(ids) + 1
                 pause = 1.0
             except asyncio.CancelledError:
                 raise

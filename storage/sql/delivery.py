@@ -119,6 +119,18 @@ class DeliveryQueries(SQLBase):
             )
             return True
 
+    async def dead_letter_add(self, channel: str, item: InboxItem, error: str) -> bool:
+        async with self.transaction():
+            if not await self.claim_update(channel, item.key):
+                return False  # kept already (a redelivery)
+            now = _now()
+            await self._exec(
+                "INSERT INTO dead_letters (channel, event_key, sender, payload, received_at,"
+                " failed_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, 0, ?) RETURNING id",
+                (channel, item.key, item.sender, item.payload, now, now, error[:2000]),
+            )
+        return True
+
     async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]:
         if channel is None:
             rows = await self._all("SELECT * FROM dead_letters ORDER BY id")
