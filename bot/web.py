@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.listener import BodyTooSlow, Guard, read_body
+
 if TYPE_CHECKING:
     from bot.channels.line import LineChannel
     from bot.channels.telegram import TelegramChannel
@@ -19,6 +21,7 @@ TELEGRAM_PATH = "/telegram/webhook"
 LINE_PATH = "/line/webhook"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
+GUARD = web.AppKey("guard", Guard)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +35,9 @@ def build_app(
     locale: str = "th",
 ) -> web.Application:
     """The aiohttp application with a route per configured channel, and report links."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    guard = Guard()
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[guard.middleware])
+    app[GUARD] = guard
     if store is not None:
         _add_report_routes(app, store, locale)
 
@@ -62,7 +67,10 @@ def build_app(
             if not hmac.compare_digest(given, secret):
                 log.warning("Telegram webhook call with a wrong secret from %s", request.remote)
                 return web.Response(status=403, text="forbidden")
-            data = parse_json(await request.read())
+            try:
+                data = parse_json(await read_body(request))
+            except BodyTooSlow:
+                return web.Response(status=408, text="too slow")
             if data is None:
                 return web.Response(status=400, text="malformed JSON")
             if not telegram.ready:
@@ -84,7 +92,10 @@ def build_app(
 
         async def line_webhook(request: web.Request) -> web.Response:
             signature = request.headers.get("X-Line-Signature", "")
-            body = await request.read()
+            try:
+                body = await read_body(request)
+            except BodyTooSlow:
+                return web.Response(status=408, text="too slow")
             if not signature:
                 return web.Response(status=400, text="missing signature")
             if not line.ready:
@@ -184,9 +195,21 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+class _GuardedRunner(web.AppRunner):
+    """An AppRunner whose sites take their connections through the app's :class:`Guard`
+    (bot/listener.py: header timeouts, a cap on waiting connections per address)."""
+
+    @property
+    def server(self) -> Any:
+        inner = super().server
+        guard = self.app.get(GUARD)
+        return inner if inner is None or guard is None else guard.protocol(inner)
+
+
 async def serve(app: web.Application, listen: str) -> web.AppRunner:
     """Start listening; the caller cleans the runner up."""
-    runner = web.AppRunner(app, access_log=None)
+    # An idle keep-alive connection is closed by the guard's clock; aiohttp's own is a backstop.
+    runner = _GuardedRunner(app, access_log=None, keepalive_timeout=75)
     await runner.setup()
     host, port = parse_listen(listen)
     await web.TCPSite(runner, host, port).start()
