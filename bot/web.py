@@ -132,6 +132,7 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
     from handlers.types import T, Text
 
     by_name = {name: kind for kind, (name, _) in reportlinks.KINDS.items()}
+    media_of = {kind: media.split(";")[0] for kind, (_, media) in reportlinks.KINDS.items()}
     headers = {
         # Links carry a secret: no caching by proxies, no referrer to other sites, no indexing.
         "Cache-Control": "private, no-store",
@@ -166,6 +167,10 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
                     "chat for a new one."
                 ),
             )
+        if request.method == "HEAD":
+            # A HEAD (a link preview, a checker) learns the link works; nothing is made or
+            # recorded for it.
+            return web.Response(headers=headers, content_type=media_of[kind])
         try:
             rendered = await reportfiles.render(store, link, kind)
         except Exception:

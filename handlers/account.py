@@ -52,6 +52,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /results – the count of the latest poll (team)"))
         lines.append(T("• /summary – what the tambon said so far (team)"))
         lines.append(T("• /report – the full report as a PDF, and its live link (team)"))
+        lines.append(T("• /links – the report links still open, to end one (team)"))
         lines.append(T("• /newpoll TITLE, /closepoll, /paper – run the hearing's poll (team)"))
         lines.append(T("• /invite – a new join code; /revoke CODE – withdraw one (team)"))
         lines.append(T("• /hide N REASON, /unhide N – hide a submission from reports (team)"))

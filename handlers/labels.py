@@ -48,6 +48,7 @@ AUDIT_LABELS: dict[str, Text] = {
     "submission.unhidden": T("submission shown again"),
     "report.taken": T("report taken"),
     "report.opened": T("report link opened"),
+    "report.revoked": T("report link ended"),
     "plan.added": T("plan item added"),
     "plan.status": T("plan item status changed"),
     "plan.reopened": T("plan item reopened by the villagers' answers"),

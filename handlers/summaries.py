@@ -12,7 +12,7 @@ from typing import Any
 
 from handlers import payloads
 from handlers.labels import category_label, preview, village_label
-from handlers.router import Context, Router
+from handlers.router import Context, Router, number
 from handlers.services import reportlinks
 from handlers.services.submissions import who
 from handlers.services.summary import TambonSummary, build_summary
@@ -24,6 +24,7 @@ router = Router()
 TOP = 5
 TITLE_CHARS = 60
 TEAM = (Role.TEAM, Role.ADMIN)
+MAX_LINKS_SHOWN = 10
 
 
 @router.command("summary", roles=TEAM)
@@ -169,3 +170,55 @@ def _changes(
             )
         )
     return T("🆕 Since your last summary ({date}):\n{changes}", date=at, changes=Lines(lines))
+
+
+@router.command("links", roles=TEAM)
+async def links(ctx: Context) -> list[Reply]:
+    """/links: the report links of the tambon that still open, each with a button to end it
+    (one shared by mistake, or in the hands of someone who left)."""
+    assert ctx.member is not None
+    live = await reportlinks.live_links(ctx.store, ctx.member.tambon_id)
+    if not live:
+        return [Reply(T("No report link of your tambon is open now."))]
+    makers = {m.id: m.pseudonym for m in await ctx.store.list_members(ctx.member.tambon_id)}
+    lines = [
+        T(
+            "Link {ref}: made by {maker} on {made}, open until {until}",
+            ref=link.id,
+            maker=makers.get(link.member_id or 0, "?"),
+            made=link.created_at,
+            until=link.expires_at,
+        )
+        for link in live[:MAX_LINKS_SHOWN]
+    ]
+    return [
+        Reply(
+            T(
+                "Report links that still open ({count}). Tap one to end it at once:\n{lines}",
+                count=len(live),
+                lines=Lines(lines),
+            ),
+            [
+                Choice(
+                    T("End link {ref}", ref=link.id),
+                    payloads.Pick(payloads.LINKS, str(link.id)).pack(),
+                )
+                for link in live[:MAX_LINKS_SHOWN]
+            ],
+        )
+    ]
+
+
+@router.action(payloads.LINKS, roles=TEAM)
+async def end_link(ctx: Context) -> list[Reply]:
+    assert ctx.member is not None
+    pick = payloads.Pick.unpack(ctx.incoming.choice)
+    link_id = number(pick.arg) if pick is not None else None
+    ended = (
+        await reportlinks.revoke(ctx.store, ctx.member.tambon_id, link_id, by=who(ctx.member))
+        if link_id is not None
+        else None
+    )
+    if ended is None:
+        return [Reply(T("That link is not open any more (ended, or expired)."))]
+    return [Reply(T("Report link {ref} ended: it opens nothing any more.", ref=link_id))]

@@ -316,6 +316,8 @@ class ReportLink:
     locale: str
     created_at: datetime
     expires_at: datetime
+    id: int | None = None  # given by the store
+    revoked_at: datetime | None = None
 
 
 class PollClosed(Exception):
@@ -771,6 +773,27 @@ class ReportStore(Protocol):
     async def save_summary_view(self, member_id: int, snapshot: dict[str, Any]) -> None: ...
     async def create_report_link(self, token_hash: str, link: ReportLink) -> None: ...
     async def get_report_link(self, token_hash: str) -> ReportLink | None: ...
+    async def get_report_link_by_id(self, link_id: int) -> ReportLink | None: ...
+    async def list_report_links(self, tambon_id: int, now: datetime) -> list[ReportLink]:
+        """A tambon's links that still open (not expired, not revoked), newest first."""
+        ...
+
+    async def revoke_report_links(
+        self,
+        tambon_id: int,
+        now: datetime,
+        *,
+        link_id: int | None = None,
+        member_id: int | None = None,
+    ) -> list[ReportLink]:
+        """End the tambon's live links: the one ``link_id``, or every one ``member_id`` made;
+        returns those ended."""
+        ...
+
+    async def mark_report_opened(self, link_id: int, now: datetime, since: datetime) -> bool:
+        """Note that a link was opened now, unless it was noted after ``since``: True when this
+        opening should be recorded (once a minute a link, however often it is fetched)."""
+        ...
 
 
 class PlanStore(Protocol):

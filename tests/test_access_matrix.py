@@ -31,6 +31,7 @@ TEAM_COMMANDS = [
     "remove",
     "year",
     "item",
+    "links",
 ]
 MEMBER_COMMANDS = [
     "mine",

@@ -42,7 +42,7 @@ async def _half_request(
     else:
         writer.write(
             b"POST /line/webhook HTTP/1.1\r\nHost: x\r\nX-Line-Signature: a\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"events\": ["
+            b'Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{"events": ['
         )
     return reader, writer
 
@@ -106,6 +106,7 @@ async def test_slow_connections_do_not_stop_the_listener(tmp_path: Path) -> None
                 ) as r:
                     assert r.status == 200
                 assert time.monotonic() - started < 1.0
+
             # The slow ones are closed: by being the oldest waiting, or by the clock (their
             # headers within 10 s, their body within 20 s).
             async def closed(reader: asyncio.StreamReader) -> bool:

@@ -24,6 +24,7 @@ from storage.base import (
     PlanStatus,
     PollMethod,
     PollStatus,
+    ReportLink,
     Role,
     Store,
     StoredAttachment,
@@ -106,6 +107,69 @@ class TestStoreContract:
         await backend.clear_attempts("join", "line:U1")
         assert await backend.get_attempts("join", "line:U1") is None
         assert await backend.get_attempts("hall", "line:U1") is not None
+
+    async def test_attempts_pruned_once_their_window_and_pause_are_over(
+        self, backend: Store
+    ) -> None:
+        now = datetime.now(UTC).replace(microsecond=0)
+        old = now - timedelta(hours=5)
+        await backend.save_attempts(Attempts("messages", "line:U1", 3, old))
+        await backend.save_attempts(Attempts("join", "line:U2", 5, old, now + timedelta(hours=1)))
+        await backend.save_attempts(Attempts("messages", "line:U3", 3, now))
+        assert await backend.prune_attempts(now - timedelta(hours=1)) == 1
+        assert await backend.get_attempts("messages", "line:U1") is None
+        assert await backend.get_attempts("join", "line:U2") is not None
+        assert await backend.get_attempts("messages", "line:U3") is not None
+
+    async def test_an_unreadable_update_kept_straight_as_a_dead_letter(
+        self, backend: Store
+    ) -> None:
+        item = InboxItem("bot:7", "42", '{"update_id": 7}')
+        assert await backend.dead_letter_add("telegram", item, "unreadable update")
+        assert not await backend.dead_letter_add("telegram", item, "unreadable update")
+        (letter,) = await backend.dead_letters("telegram")
+        assert (letter.key, letter.payload, letter.last_error) == (
+            "bot:7",
+            '{"update_id": 7}',
+            "unreadable update",
+        )
+        assert await backend.inbox_add("telegram", [item]) == []  # a redelivery: known
+
+    async def test_report_links_listed_revoked_and_opened(self, backend: Store) -> None:
+        tambon = await _tambon(backend)
+        now = datetime.now(UTC)
+        made = {}
+        for name, member, expires in (
+            ("a", None, now + timedelta(hours=1)),
+            ("b", None, now + timedelta(hours=2)),
+            ("old", None, now - timedelta(seconds=1)),
+        ):
+            await backend.create_report_link(
+                name, ReportLink(tambon, member, "th", now - timedelta(hours=1), expires)
+            )
+            link = await backend.get_report_link(name)
+            assert link is not None
+            assert link.id is not None
+            assert link.revoked_at is None
+            made[name] = link.id
+        assert [x.id for x in await backend.list_report_links(tambon, now)] == [
+            made["b"],
+            made["a"],
+        ]
+        assert await backend.get_report_link_by_id(made["a"]) == await backend.get_report_link("a")
+        (ended,) = await backend.revoke_report_links(tambon, now, link_id=made["a"])
+        assert ended.id == made["a"]
+        assert ended.revoked_at is not None
+        assert await backend.revoke_report_links(tambon, now, link_id=made["a"]) == []
+        assert await backend.revoke_report_links(tambon + 1, now, link_id=made["b"]) == []
+        assert [x.id for x in await backend.list_report_links(tambon, now)] == [made["b"]]
+        assert await backend.mark_report_opened(made["b"], now, now - timedelta(minutes=1))
+        later = now + timedelta(seconds=30)
+        assert not await backend.mark_report_opened(made["b"], later, later - timedelta(minutes=1))
+        much_later = now + timedelta(minutes=2)
+        assert await backend.mark_report_opened(
+            made["b"], much_later, much_later - timedelta(minutes=1)
+        )
 
     async def test_members_listed_by_village_then_role(self, backend: Store) -> None:
         tambon_id = await _tambon(backend)

@@ -203,12 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.set_defaults(func=cmd_inbox_release)
 
-    report_parser = sub.add_parser("report", help="the tambon report (html, pdf, md; csv, xlsx)")
-    report_parser.add_argument("--tambon", required=True, metavar="CODE")
+    report_parser = sub.add_parser(
+        "report", help="the tambon report (html, pdf, md; csv, xlsx); its live links; revoke one"
+    )
+    report_parser.add_argument("--tambon", metavar="CODE")
     report_parser.add_argument(
         "--format", choices=["html", "pdf", "md", "csv", "xlsx"], default="html"
     )
-    report_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    report_parser.add_argument("-o", "--output", metavar="FILE")
     report_parser.add_argument(
         "--public",
         action="store_true",
@@ -220,7 +222,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="groups",
         help="which table --format csv writes (xlsx has them all)",
     )
-    report_parser.set_defaults(func=cmd_report)
+    report_parser.set_defaults(func=cmd_report, report_command=None)
+    report_sub = report_parser.add_subparsers(dest="report_command")
+    links = report_sub.add_parser("links", help="the report links that still open, one a line")
+    links.add_argument("--tambon", required=True, metavar="CODE")
+    links.add_argument("--json", action="store_true", help="one JSON object per line")
+    revoke = report_sub.add_parser("revoke", help="end a report link now (its id, from links)")
+    revoke.add_argument("id", type=int)
 
     demo = sub.add_parser("demo", help="a sample tambon with reports and a closed poll; a report")
     demo.add_argument("-o", "--output", default="data/demo-report.html", metavar="FILE")

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from bot import i18n
-from bot.cli.common import CliError, find_tambon, open_db, operator_name, tagger_for
+from bot.cli.common import (
+    CliError,
+    find_tambon,
+    open_db,
+    operator_name,
+    print_record,
+    say,
+    tagger_for,
+)
 from bot.settings import Settings
 from handlers.services import audit, tambons
 from handlers.types import T
@@ -16,6 +24,15 @@ from handlers.types import T
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     from bot import progress
     from handlers.services.summary import read_report
+
+    if args.report_command == "links":
+        await cmd_report_links(args, settings)
+        return
+    if args.report_command == "revoke":
+        await cmd_report_revoke(args, settings)
+        return
+    if not args.tambon or not args.output:
+        raise CliError(T("Say which tambon and where to write: --tambon CODE -o FILE."))
 
     if args.format == "csv" and args.public and args.table == "submissions":
         raise CliError(T("A copy for the public has no list of submissions."))
@@ -46,6 +63,38 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)  # noqa: ASYNC240 - a CLI process: nothing else waits on this loop
     steps.close()
+
+
+async def cmd_report_links(args: argparse.Namespace, settings: Settings) -> None:
+    """The tambon's live report links, one a line: id, made by (member id), made, expires."""
+    from handlers.services import reportlinks
+
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        links = await reportlinks.live_links(store, tambon.id)
+    for link in links:
+        record = {
+            "id": link.id,
+            "made_by": link.member_id,
+            "created_at": link.created_at.isoformat(timespec="seconds"),
+            "expires_at": link.expires_at.isoformat(timespec="seconds"),
+        }
+        print_record(record, args.json, [str(value) for value in record.values()])
+
+
+async def cmd_report_revoke(args: argparse.Namespace, settings: Settings) -> None:
+    from handlers.services import reportlinks
+
+    async with open_db(settings) as store:
+        link = await store.get_report_link_by_id(args.id) if 0 < args.id < 10**12 else None
+        ended = (
+            await reportlinks.revoke(store, link.tambon_id, args.id, by=operator_name())
+            if link is not None
+            else None
+        )
+    if ended is None:
+        raise CliError(T("There is no live report link {ref}.", ref=args.id))
+    say(settings, T("Report link {ref} ended: it opens nothing any more.", ref=args.id))
 
 
 def _report_file(

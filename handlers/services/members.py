@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from handlers.services import audit, limits
+from handlers.services import audit, limits, reportlinks
 from storage.base import Conversation, Invite, Member, Role, Store
 
 
@@ -90,11 +90,15 @@ async def forget(store: Store, member: Member) -> int:
     Their ballots in closed polls stay counted, on an anonymous stand-in. Their counts of use
     go too, but a count of wrong join or hall codes (gone by itself within the hour): else a
     guesser could wipe it by joining and declining. How many submissions went."""
-    return await store.forget_member(
-        member.id,
-        counts_of=limits.person(member.channel, member.platform_user_id),
-        keep_counts=limits.GUESSES,
-    )
+    async with store.transaction():
+        await reportlinks.revoke_member_links(
+            store, member.tambon_id, member.id, by="forgotten member"
+        )
+        return await store.forget_member(
+            member.id,
+            counts_of=limits.person(member.channel, member.platform_user_id),
+            keep_counts=limits.GUESSES,
+        )
 
 
 async def set_language(store: Store, member: Member, locale: str) -> Member:
@@ -143,6 +147,11 @@ async def change_role(
                 before=member.role.value,
                 after=role.value,
             )
+        if role not in (Role.TEAM, Role.ADMIN):
+            # Out of the team: the report links they made open nothing any more.
+            await reportlinks.revoke_member_links(
+                store, member.tambon_id, member.id, by=by or "system"
+            )
         return await store.update_member(member.id, role=role.value)
 
 
@@ -167,5 +176,8 @@ async def remove(store: Store, member: Member, *, by: str | None = None) -> Memb
         await _keep_an_admin(store, member)
         if by is not None:
             await audit.record(store, member.tambon_id, by, audit.MEMBER_REMOVED, member=member.id)
+        await reportlinks.revoke_member_links(
+            store, member.tambon_id, member.id, by=by or "system"
+        )
         await store.save_conversation(Conversation(member.id))
         return await store.update_member(member.id, consent_at=None, removed_at=datetime.now(UTC))
