@@ -9,6 +9,7 @@ effect at once.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -18,10 +19,10 @@ from typing import Any
 from bot import i18n, reportfiles
 from handlers import build_router
 from handlers.router import Context, Router, dispatch, resolve_choice
-from handlers.services import limits, members, reportlinks
+from handlers.services import limits, members, personal, reportlinks
 from handlers.services.limits import Limits
 from handlers.services.privacy import drop_control_characters
-from handlers.types import FileRef, Incoming, Reply, T, Tagger
+from handlers.types import PERSONAL_DATA, FileRef, Incoming, Reply, T, Tagger
 from handlers.voting import poll_report
 from storage.base import Conversation, Member, Store
 
@@ -221,10 +222,22 @@ class Engine:
         """The bytes of a file a reply refers to; None when its link has expired or the file
         could not be made (logged; the channel says ``file_failed`` instead)."""
         try:
+            if ref.kind == PERSONAL_DATA:
+                return await self._personal_file(int(ref.token))
             return await reportfiles.render_token(self.store, ref.token, ref.kind)
         except Exception:
             log.exception("could not make the %s file of a report link", ref.kind)
             return None
+
+    async def _personal_file(self, member_id: int) -> reportfiles.RenderedFile | None:
+        """What is kept about a person, as JSON (their /mydata), made when it is sent: None
+        once they are forgotten."""
+        member = await self.store.get_member_by_id(member_id)
+        if member is None or member.removed_at is not None:
+            return None
+        data = personal.as_json(await personal.personal_data(self.store, member))
+        body = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        return reportfiles.RenderedFile(body, "mydata.json", "application/json")
 
     def render(self, reply: Reply, locale: str) -> Outgoing:
         """A reply for one person: every parameter that is not the reader's own words is shown
@@ -237,7 +250,9 @@ class Engine:
             reply=reply,
             file_url=(
                 reportlinks.url(self.public_url, reply.file.token, reply.file.kind)
-                if reply.file is not None and self.public_url
+                if reply.file is not None
+                and reply.file.kind in reportlinks.KINDS
+                and self.public_url
                 else None
             ),
             no_file=(

@@ -39,7 +39,9 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
 
 
 def escape_markdown(text: object) -> str:
-    return _MARKDOWN.sub(r"\\\1", str(text))
+    """Text for a Markdown cell or line: markup characters escaped, and line breaks made
+    spaces (a newline in a villager's text would end the table row)."""
+    return _MARKDOWN.sub(r"\\\1", " ".join(str(text).split("\n")).replace("\r", " "))
 
 
 SMALL = 5  # counts below this are shown as "<5" in copies meant for the public

@@ -8,8 +8,8 @@ from handlers import payloads as p
 from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, preview, village_label
 from handlers.payloads import Pick
 from handlers.router import Context, Router
-from handlers.services import members
-from handlers.types import Choice, Lines, Own, Reply, T, Text
+from handlers.services import members, personal
+from handlers.types import PERSONAL_DATA, Choice, FileRef, Lines, Own, Reply, T, Text
 from storage.base import Role, Submission
 
 router = Router()
@@ -144,7 +144,7 @@ async def mydata(ctx: Context) -> list[Reply]:
     assert member.consent_at is not None
     tambon = await ctx.store.get_tambon(member.tambon_id)
     assert tambon is not None
-    own = await ctx.store.list_submissions(member.tambon_id, author_id=member.id)
+    kept = await personal.personal_data(ctx.store, member)
     return [
         Reply(
             T(
@@ -164,10 +164,75 @@ async def mydata(ctx: Context) -> list[Reply]:
                 language=T("English") if member.locale == "en" else T("Thai language"),
                 consent=member.consent_at,
                 pseudonym=member.pseudonym,
-                count=len(own),
+                count=len(kept.submissions),
+            )
+        ),
+        *_what_you_said(kept),
+        Reply(
+            T("All of it as a file, to keep or to show: mydata.json."),
+            file=FileRef(PERSONAL_DATA, str(member.id)),
+            no_file=T("This chat cannot take files; the messages above hold all of it."),
+        ),
+    ]
+
+
+MYDATA_SHOWN = 20  # submissions listed in the chat; the file has them all
+
+
+def _what_you_said(kept: personal.PersonalData) -> list[Reply]:
+    """The person's own words and choices, as kept: submissions (with photos and places),
+    ballots, and the problems they said were the same as theirs."""
+    parts: list[Text] = []
+    if kept.submissions:
+        items = [_kept_submission(s) for s in kept.submissions[:MYDATA_SHOWN]]
+        parts.append(T("Your submissions, as kept:\n\n{items}", items=Lines(items, sep="\n\n")))
+        if len(kept.submissions) > MYDATA_SHOWN:
+            parts.append(
+                T(
+                    "… and {count} more, in the file below.",
+                    count=len(kept.submissions) - MYDATA_SHOWN,
+                )
+            )
+    if kept.ballots:
+        ballots = [
+            T(
+                "Poll #{ref} “{title}”: {choices}",
+                ref=b.poll_id,
+                title=b.poll_title,
+                choices=Lines(
+                    [T("{n}. {text}", n=i, text=c) for i, c in enumerate(b.choices, 1)], sep="; "
+                ),
+            )
+            for b in kept.ballots
+        ]
+        parts.append(T("Your ballots:\n{ballots}", ballots=Lines(ballots)))
+    if kept.co_reports:
+        parts.append(
+            T(
+                "Problems you said were the same as yours: {refs}",
+                refs=", ".join(f"#{group}" for group, _ in kept.co_reports),
             )
         )
+    return [Reply(part) for part in parts]
+
+
+def _kept_submission(s: Submission) -> Text:
+    places = [a for a in s.attachments if a.media == "location"]
+    photos = [a.file_id or "?" for a in s.attachments if a.media == "photo"]
+    lines: list[Text] = [
+        T("#{ref} · {date}\n{text}", ref=s.id, date=s.created_at, text=Own(s.text))
     ]
+    if photos:
+        lines.append(T("Photos (the chat's file references): {refs}", refs=Own(", ".join(photos))))
+    for place in places:
+        lines.append(
+            T(
+                "Location: {latitude}, {longitude}",
+                latitude=Own(f"{place.latitude:.5f}"),
+                longitude=Own(f"{place.longitude:.5f}"),
+            )
+        )
+    return T("{lines}", lines=Lines(lines))
 
 
 def _forget_question() -> Reply:

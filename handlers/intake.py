@@ -7,6 +7,7 @@ reaches the submissions table, and a restart resumes at the same question.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal, TypedDict, cast
@@ -102,9 +103,25 @@ async def _village_names(ctx: Context) -> dict[int, str]:
     return {v.moo: v.name for v in villages if v.name}
 
 
+def _place_on_earth(attachment: Attachment) -> bool:
+    """Whether a shared location's coordinates are a place (the store refuses others)."""
+    lat, lon = attachment.latitude, attachment.longitude
+    return (
+        isinstance(lat, int | float)
+        and isinstance(lon, int | float)
+        and math.isfinite(lat)
+        and math.isfinite(lon)
+        and -90 <= lat <= 90
+        and -180 <= lon <= 180
+    )
+
+
 def _attachment_record(attachment: Attachment | None) -> dict[str, Any] | None:
-    """A photo or location as kept in a draft; None for anything that cannot be attached."""
+    """A photo or location as kept in a draft; None for anything that cannot be attached (a
+    location whose coordinates are no place among them)."""
     if attachment is None or attachment.media not in (Media.PHOTO, Media.LOCATION):
+        return None
+    if attachment.media is Media.LOCATION and not _place_on_earth(attachment):
         return None
     return {
         "media": attachment.media.value,
@@ -120,6 +137,8 @@ def _media_only(ctx: Context, keep: list[dict[str, Any]]) -> list[Reply] | None:
     if attachment is None or (ctx.incoming.text or "").strip():
         return None
     record = _attachment_record(attachment)
+    if record is None and attachment.media is Media.LOCATION:
+        return [Reply(BAD_LOCATION)]
     if record is None:
         return [Reply(STICKERS_UNREADABLE)]
     keep.append(record)
@@ -131,6 +150,10 @@ def _media_only(ctx: Context, keep: list[dict[str, Any]]) -> list[Reply] | None:
 MEDIA_KEPT_PHOTO = T(
     "Thank you for the photo. Now please describe the problem in words, and I will attach the "
     "photo to it."
+)
+BAD_LOCATION = T(
+    "I could not read that location (its coordinates are not a place). Please share it again, "
+    "or describe the place in words."
 )
 MEDIA_KEPT_LOCATION = T(
     "Thank you, I have the location. Now please describe the problem in words, and I will "
@@ -469,6 +492,9 @@ async def confirm(ctx: Context) -> list[Reply]:
     if pick is None and record is not None:
         draft.setdefault("attachments", []).append(record)
         return [_confirmation(draft)]
+    attachment = ctx.incoming.attachment
+    if pick is None and attachment is not None and attachment.media is Media.LOCATION:
+        return [Reply(BAD_LOCATION), _confirmation(draft)]
     if pick is None:
         return [
             Reply(T("Please choose one of the options below, or type /cancel to start over.")),

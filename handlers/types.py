@@ -60,10 +60,15 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class FileRef:
-    """A file made on demand for a report link: "chart" (PNG), "pdf" or "html" (the report)."""
+    """A file made on demand: for a report link, "chart" (PNG), "pdf" or "html" (the report),
+    ``token`` being the link's; or :data:`PERSONAL_DATA`, what is kept about one person (their
+    /mydata, as JSON), ``token`` being their member id — never a link."""
 
     kind: str
     token: str
+
+
+PERSONAL_DATA = "mydata"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,14 @@ from bot.nlp import KeywordTagger
 from bot.pipeline import Pipeline
 from handlers.services import limits
 from handlers.services.limits import Limits
-from handlers.types import Tags
+from handlers.types import Attachment, Incoming, Media, Tags
 from storage.base import Attempts, Role, Store, Tambon
 from storage.sqlite import SQLiteStore
 from tests import test_telegram, test_webhook_input
 from tests.conftest import console, join_code, onboard, run_cli_ok, th
 from tests.line_standin import Events
 from tests.telegram_standin import TelegramStandIn
+from tests.test_privacy import PHONE
 from tests.test_telegram import USER, press, reply_count, texts
 from tests.test_telegram import onboard as tg_onboard
 from tests.test_webhook_input import Site
@@ -243,3 +244,76 @@ async def test_unreadable_and_unasked_updates_are_confirmed_on_the_webhook(
         assert await server.post(web.TELEGRAM_PATH, json.dumps(forged).encode(), headers) == 400
     assert len(await store.dead_letters("telegram")) == 1
     assert await test_webhook_input.kept(store) <= 1  # the surrogate text, handled or waiting
+
+
+async def test_mydata_shows_what_is_kept_as_a_message_and_a_file(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Finding 10: /mydata showed counts only. Now the person sees their words (numbers and
+    all: they are theirs), their photos' file references, their locations, their ballots and
+    the problems they said were the same — in the chat and as a JSON file."""
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    await onboard(engine, store, tambon, "p")
+    await onboard(engine, store, tambon, "q")
+    await console(engine, "q", "น้ำประปาไม่ไหลมาสามวันแล้ว หมู่3", "1")
+    place = Attachment(Media.LOCATION, latitude=15.63512, longitude=100.49471)
+    await engine.handle(Incoming("console", "p", attachment=place))
+    await console(engine, "p", f"ไฟทางดับทั้งซอยหมู่3 โทร {PHONE}", "1")
+    await console(engine, "p", "น้ำประปาไม่ไหลมาสามวัน หมู่3", "1", "1")  # the same as q's
+    await console(engine, "lead", "/newpoll ลำดับความสำคัญ", "1")
+    await console(engine, "p", "/vote", "1")
+    replies = await engine.handle(Incoming("console", "p", text="/mydata"))
+    shown = "\n".join(out.text for out in replies)
+    assert PHONE in shown  # their own words, as typed
+    assert "15.63512, 100.49471" in shown
+    (poll,) = await store.list_polls(tambon.id)
+    assert f"#{poll.id}" in shown
+    (group,) = [s.group_id for s in await store.list_submissions(tambon.id) if "ประปา" in s.text]
+    assert th("Problems you said were the same as yours: {refs}", refs=f"#{group}") in shown
+    (with_file,) = [out for out in replies if out.reply.file is not None]
+    made = await engine.file(with_file.reply.file)  # type: ignore[arg-type]
+    assert made is not None
+    assert made.filename == "mydata.json"
+    data = json.loads(made.data)
+    (mine,) = data["submissions"]
+    assert mine["text"] == f"ไฟทางดับทั้งซอยหมู่3 โทร {PHONE}"
+    assert mine["locations"] == [{"latitude": 15.63512, "longitude": 100.49471}]
+    assert data["same_problem_as"][0]["problem"] == group
+    assert len(data["ballots"]) == 1
+    assert data["ballots"][0]["choices"]
+    # Someone else's submission is not theirs to see (a ballot option is, as on the ballot).
+    assert all("แล้ว" not in s["text"] for s in data["submissions"])
+
+
+async def test_a_location_that_is_no_place_gets_an_answer_not_a_stuck_draft(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Finding 11: latitude 999 was accepted into a draft and then failed the store's CHECK
+    on confirm, every time. Now it is refused at once, politely, and the draft goes on."""
+    await onboard(engine, store, tambon, "p")
+    bad = Attachment(Media.LOCATION, latitude=999.0, longitude=100.5)
+    no_place = th(
+        "I could not read that location (its coordinates are not a place). Please share it "
+        "again, or describe the place in words."
+    )
+    (answer,) = await engine.handle(Incoming("console", "p", attachment=bad))
+    assert answer.text == no_place
+    await console(engine, "p", "ถนนหมู่3เป็นหลุมเป็นบ่อ")
+    answers = await engine.handle(Incoming("console", "p", attachment=bad))
+    assert answers[0].text == no_place
+    (filed,) = await console(engine, "p", "1")
+    assert "#" in filed
+    (kept,) = await store.list_submissions(tambon.id)
+    assert kept.attachments == ()
+
+
+def test_a_newline_cannot_end_a_markdown_row_and_full_width_formulas_are_inert() -> None:
+    """Finding 11: a newline in a villager's text ended the Markdown table; a CSV cell that
+    started with a full-width ＝ got no guard."""
+    from bot.report import escape_markdown
+    from handlers.services.privacy import spreadsheet_safe
+
+    assert "\n" not in escape_markdown("ถนนพัง\n| x | y |\nน้ำท่วม\r\n")
+    for formula in ("＝HYPERLINK(1)", "＋1", "－1", "＠SUM(1)"):
+        assert spreadsheet_safe(formula) == "'" + formula
+    assert spreadsheet_safe("ถนน＝พัง") == "ถนน＝พัง"

@@ -55,7 +55,9 @@ def _redact(text: str, hidden: str) -> str:
 
 # A cell that starts with one of these is run as a formula by Excel or LibreOffice (OWASP's
 # "CSV injection"): "=HYPERLINK(...)", "+cmd|...", "-2+3+cmd|...", "@SUM(...)", tab, return.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Their full-width forms (＝＋－＠) too: spreadsheets in Thai and East Asian locales read them as
+# the ASCII ones when a formula is typed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 # What a spreadsheet file cannot hold (XML 1.0 forbids these control characters).
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 

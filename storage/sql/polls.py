@@ -187,6 +187,12 @@ class PollQueries(SQLBase):
         )
         return self._ballot(row) if row else None
 
+    async def list_member_ballots(self, member_id: int) -> list[Ballot]:
+        rows = await self._all(
+            "SELECT * FROM ballots WHERE member_id = ? ORDER BY poll_id", (member_id,)
+        )
+        return [self._ballot(r) for r in rows]
+
     async def list_ballots(self, poll_id: int) -> list[Ballot]:
         rows = await self._all("SELECT * FROM ballots WHERE poll_id = ? ORDER BY id", (poll_id,))
         return [self._ballot(r) for r in rows]

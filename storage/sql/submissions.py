@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from storage.base import (
@@ -15,11 +16,19 @@ from storage.base import (
     StoredAttachment,
     Submission,
 )
-from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, from_row
+from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts_required, from_row
 
 
 class SubmissionQueries(SQLBase):
     """Submissions, their tag corrections, and the problem groups they form."""
+
+    async def list_member_co_reports(self, member_id: int) -> list[tuple[int, datetime]]:
+        rows = await self._all(
+            "SELECT group_id, created_at FROM group_reporters WHERE member_id = ? AND relayed = 0"
+            " ORDER BY id",
+            (member_id,),
+        )
+        return [(int(r["group_id"]), _ts_required(r["created_at"])) for r in rows]
 
     # -- submissions ---------------------------------------------------------------------
 
