@@ -285,8 +285,21 @@ def test_poll_cli_and_ballot_export(tmp_path: Path) -> None:
     # No ballots is no entry: a polite line, exit 2 and nothing stored (it was a traceback).
     zero = cli("poll", "paper", poll_id, "--choice", "1", "--count", "0", "--by", "x", check=False)
     assert zero.returncode == 2
-    assert th("The number of paper ballots must be 1 or more.") in zero.stderr
+    assert th("The number of paper ballots must be from 1 to {most} at a time.", most=10_000) in (
+        zero.stderr
+    )
     assert "Traceback" not in zero.stderr
+    huge = ("--count", "99999999")
+    assert (
+        cli("poll", "paper", poll_id, "--choice", "1", *huge, "--by", "x", check=False).returncode
+        == 2
+    )
+    # Closed, the result is final: paper after it is refused, politely, and nothing is stored.
+    cli("poll", "close", poll_id)
+    late = cli("poll", "paper", poll_id, "--choice", "1", "--by", "x", check=False)
+    assert late.returncode == 2
+    assert "Traceback" not in late.stderr
+    assert str(poll_id) in late.stderr
     results = json.loads(cli("poll", "results", poll_id, "--json").stdout)
     assert results["poll"] == int(poll_id)
     assert results["method"] == "borda"
@@ -372,7 +385,9 @@ async def test_the_team_runs_a_hearing_from_chat(
     assert "/paper 12 3 1" in bad
     # The same rules as `tambon-bot poll paper`: at least one ballot.
     (none,) = await console(engine, "officer", "/paper 0 1")
-    assert th("The number of paper ballots must be 1 or more.") in none
+    assert (
+        th("The number of paper ballots must be from 1 to {most} at a time.", most=10_000) in none
+    )
     assert sum(p.count for p in await store.list_paper_ballots(poll.id)) == 5
     (closed,) = await console(engine, "officer", "/closepoll")
     assert th("Poll #{ref} is closed. No more ballots are accepted.", ref=poll.id) in closed
@@ -400,10 +415,17 @@ async def test_the_team_runs_a_hearing_from_chat(
     )
     (denied,) = await console(engine, "a", "/newpoll ลองดู")
     assert th("Sorry, this command is only for the tambon team.") in denied
-    # Thai digits read as /here reads them: two paper ballots for ยาเสพติด, counted after the close.
+    # After the close the result is final: paper ballots (here in Thai digits) are refused.
     (thai,) = await console(engine, "officer", "/paper ๒ ๒")
-    assert "1. ยาเสพติด" in thai
-    assert sum(p.count for p in await store.list_paper_ballots(poll.id)) == 7
+    assert (
+        th(
+            "Poll #{ref} is not open, so no paper ballots can be added: paper ballots are "
+            "counted while the poll is open, and a closed poll's result is final.",
+            ref=poll.id,
+        )
+        in thai
+    )
+    assert sum(p.count for p in await store.list_paper_ballots(poll.id)) == 5
 
 
 async def test_a_poll_for_the_people_in_the_hall(
@@ -507,3 +529,21 @@ async def test_a_poll_made_from_problem_groups_never_offers_a_phone_number(
     assert th("[number hidden]") in from_group.text
     (group,) = await store.list_groups(tambon.id)
     assert from_group.group_id == group.id
+
+
+async def test_paper_ballots_only_while_the_poll_is_open(store: Store, tambon: Tambon) -> None:
+    """Issue 23, item 1: paper ballots counted after a close (and before an opening), so an
+    announced result changed. Now they are refused outside the open poll."""
+    from handlers.services.polls import BallotsRefused, record_paper_ballots
+
+    poll = await store.create_poll(
+        tambon.id, "ลำดับ", PollMethod.APPROVAL, 1, [("ถนน", None), ("ประปา", None)]
+    )
+    with pytest.raises(BallotsRefused):
+        await record_paper_ballots(store, poll, [1], 3, "x")  # a draft: not opened yet
+    await store.set_poll_status(poll.id, "open")
+    await record_paper_ballots(store, poll, [1], 3, "x")
+    await store.set_poll_status(poll.id, "closed")
+    with pytest.raises(BallotsRefused):
+        await record_paper_ballots(store, poll, [2], 4, "x")
+    assert [p.count for p in await store.list_paper_ballots(poll.id)] == [3]

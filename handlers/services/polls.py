@@ -26,6 +26,7 @@ from storage.base import (
     Member,
     PaperBallots,
     Poll,
+    PollClosed,
     PollMethod,
     PollStatus,
     ProblemGroup,
@@ -127,6 +128,10 @@ def tally(poll: Poll, ballots: Iterable[Ballot], paper: Iterable[PaperBallots] =
     return Results(poll, ordered, chat, on_paper)
 
 
+# Paper ballots entered at once: more than a tambon's hall holds is a typing slip.
+MAX_PAPER_BALLOTS = 10_000
+
+
 class BallotsRefused(Refused):
     """Ballots that do not fit the poll; ``reason`` says why, to the person who entered them."""
 
@@ -154,8 +159,13 @@ async def record_paper_ballots(
 ) -> None:
     """``count`` paper ballots that read ``choices`` (in rank order), entered by ``entered_by``:
     the one way, from the chat's /paper and from ``tambon-bot poll paper`` alike."""
-    if count < 1:
-        raise BallotsRefused(T("The number of paper ballots must be 1 or more."))
+    if not 1 <= count <= MAX_PAPER_BALLOTS:
+        raise BallotsRefused(
+            T(
+                "The number of paper ballots must be from 1 to {most} at a time.",
+                most=MAX_PAPER_BALLOTS,
+            )
+        )
     if not valid_choices(poll, choices):
         raise BallotsRefused(
             T(
@@ -163,11 +173,22 @@ async def record_paper_ballots(
                 k=poll.choose,
             )
         )
-    async with store.transaction():
-        await store.add_paper_ballots(poll.id, list(choices), count, entered_by)
-        await audit.record(
-            store, poll.tambon_id, entered_by, audit.PAPER_BALLOTS, poll=poll.id, count=count
-        )
+    try:
+        async with store.transaction():
+            await store.add_paper_ballots(poll.id, list(choices), count, entered_by)
+            await audit.record(
+                store, poll.tambon_id, entered_by, audit.PAPER_BALLOTS, poll=poll.id, count=count
+            )
+    except PollClosed:
+        # A closed poll's result is final: no ballot, chat or paper, counts after it; paper is
+        # counted while the poll is open (close it once the hall's count is in).
+        raise BallotsRefused(
+            T(
+                "Poll #{ref} is not open, so no paper ballots can be added: paper ballots are "
+                "counted while the poll is open, and a closed poll's result is final.",
+                ref=poll.id,
+            )
+        ) from None
 
 
 OPTION_CHARS = 80  # a ballot option, as buttons and the report show it

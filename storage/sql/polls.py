@@ -200,11 +200,22 @@ class PollQueries(SQLBase):
     async def add_paper_ballots(
         self, poll_id: int, choices: Sequence[int], count: int, entered_by: str
     ) -> None:
-        await self._exec(
-            "INSERT INTO paper_ballots (poll_id, choices, count, entered_by, entered_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (poll_id, json.dumps(list(choices)), count, entered_by, _now()),
-        )
+        async with self.transaction():
+            # Like a chat ballot: only while the poll is open, and never after a close (which
+            # takes this lock exclusively).
+            await self._lock_key(f"poll:{poll_id}", shared=True)
+            poll = await self._one("SELECT status, closes_at FROM polls WHERE id = ?", (poll_id,))
+            if (
+                poll is None
+                or poll["status"] != PollStatus.OPEN
+                or (poll["closes_at"] and datetime.now(UTC) >= _ts_required(poll["closes_at"]))
+            ):
+                raise PollClosed(poll_id)
+            await self._exec(
+                "INSERT INTO paper_ballots (poll_id, choices, count, entered_by, entered_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (poll_id, json.dumps(list(choices)), count, entered_by, _now()),
+            )
 
     async def list_paper_ballots(self, poll_id: int) -> list[PaperBallots]:
         rows = await self._all(
