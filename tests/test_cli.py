@@ -201,3 +201,20 @@ def test_console_does_not_create_a_sample_when_tambons_exist(env: dict[str, str]
     assert "600801" not in done.stdout
     assert th("Console chat. Type /start followed by your join code.") in done.stdout
     assert cli(env, "tambon", "list").stdout.count("\n") == 1
+
+
+def test_a_script_driving_the_console_loses_no_line(env: dict[str, str]) -> None:
+    """Issue 23, item 12: the 31st line within a minute was dropped with "please wait". The
+    console is the operator's own terminal: no per-person pace there."""
+    code = cli(env, "console", "--user", "u1", stdin="").stdout.split("/start ")[-1].split()[0]
+    problems = [f"ไฟทางดับซอย {n} หมู่2 มืดมาก" for n in range(1, 24)]
+    lines = [f"/start {code}", "2", "1", *[line for p in problems for line in (p, "1", "2")]]
+    session = cli(env, "console", "--user", "u1", stdin="\n".join(lines) + "\n")
+    assert session.returncode == 0, session.stderr
+    slow = th(
+        "You are sending messages faster than I can read them. Please wait {seconds} seconds, "
+        "then send your last message again.",
+        seconds=60,
+    ).split("60")[0]
+    assert slow not in session.stdout
+    assert f"#{len(problems)}" in session.stdout  # every problem filed (more than 20 an hour)

@@ -57,7 +57,13 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
             greeting.append(
                 i18n.render(T("Console chat. Type /start followed by your join code."), locale)
             )
-        engine = Engine(store, tagger_for(settings), default_locale=locale, limits=settings.limits)
+        # The operator's own terminal: no per-person pace (scripts pipe many lines a minute).
+        engine = Engine(
+            store,
+            tagger_for(settings),
+            default_locale=locale,
+            limits=settings.limits.without_use_limits(),
+        )
         await run_console(
             engine, args.user, sys.stdin, sys.stdout, greeting, files_dir=settings.files_dir
         )

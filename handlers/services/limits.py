@@ -46,6 +46,9 @@ MESSAGES = Limit("messages", 30, timedelta(minutes=1), timedelta(minutes=1))
 SUBMISSIONS = Limit("submissions", 20, timedelta(hours=1), timedelta(minutes=30))
 
 
+UNLIMITED = 10**9
+
+
 @dataclass(frozen=True)
 class Limits:
     """The limits in force: the defaults above, or how many the settings allow
@@ -55,6 +58,15 @@ class Limits:
     hall_codes: Limit = HALL_CODES
     messages: Limit = MESSAGES
     submissions: Limit = SUBMISSIONS
+
+    def without_use_limits(self) -> Limits:
+        """These limits without a pace of messages or of problems: for the operator's own
+        terminal (the console), where scripts type fast and nobody else is to be kept out."""
+        return replace(
+            self,
+            messages=replace(self.messages, failures=UNLIMITED),
+            submissions=replace(self.submissions, failures=UNLIMITED),
+        )
 
     @classmethod
     def allowing(
