@@ -218,3 +218,19 @@ def test_a_script_driving_the_console_loses_no_line(env: dict[str, str]) -> None
     ).split("60")[0]
     assert slow not in session.stdout
     assert f"#{len(problems)}" in session.stdout  # every problem filed (more than 20 an hour)
+
+
+def test_report_without_o_writes_a_named_file_and_says_where(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 23, item 8: the docs' `report --tambon 600801 --format pdf` failed with
+    "-o/--output required"; it writes report-600801.pdf here now, and prints the name."""
+    cli(env, "tambon", "create", "--code", "600801", "--villages", "3")
+    for fmt in ("md", "xlsx"):
+        done = run_cli(env, "report", "--tambon", "600801", "--format", fmt, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"report-600801.{fmt}"
+        assert (tmp_path / f"report-600801.{fmt}").stat().st_size > 0
+    nowhere = run_cli(env, "report", "--format", "md", cwd=tmp_path)
+    assert nowhere.returncode == 2
+    assert "Traceback" not in nowhere.stderr

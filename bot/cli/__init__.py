@@ -210,7 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument(
         "--format", choices=["html", "pdf", "md", "csv", "xlsx"], default="html"
     )
-    report_parser.add_argument("-o", "--output", metavar="FILE")
+    report_parser.add_argument(
+        "-o", "--output", metavar="FILE", help="default: report-CODE.FORMAT here (printed)"
+    )
     report_parser.add_argument(
         "--public",
         action="store_true",

@@ -31,8 +31,14 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     if args.report_command == "revoke":
         await cmd_report_revoke(args, settings)
         return
-    if not args.tambon or not args.output:
+    if not args.tambon:
         raise CliError(T("Say which tambon and where to write: --tambon CODE -o FILE."))
+    named = bool(args.output)
+    if not named:
+        # No -o: a name that says what it is, in the current folder; printed, so it can be found.
+        table = f"-{args.table}" if args.format == "csv" else ""
+        public = "-public" if args.public else ""
+        args.output = f"report-{args.tambon}{table}{public}.{args.format}"
 
     if args.format == "csv" and args.public and args.table == "submissions":
         raise CliError(T("A copy for the public has no list of submissions."))
@@ -63,6 +69,8 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)  # noqa: ASYNC240 - a CLI process: nothing else waits on this loop
     steps.close()
+    if not named:
+        print(path)
 
 
 async def cmd_report_links(args: argparse.Namespace, settings: Settings) -> None:
