@@ -170,6 +170,20 @@ async def test_a_second_run_on_one_sqlite_file_is_refused(tmp_path: Path) -> Non
         assert second.returncode == 2
         assert "PostgreSQL" in second.stderr
         assert "Traceback" not in second.stderr
+        # Issue 23, item 6: a restore under the running bot, and a console run beside it, are
+        # refused too (the restore said nothing and replaced the store under the bot).
+        backup = tmp_path / "before.db"
+        done = await asyncio.to_thread(run_cli, env, "backup", "-o", str(backup), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        restore = await asyncio.to_thread(
+            run_cli, env, "restore", str(backup), "--force", cwd=tmp_path
+        )
+        assert restore.returncode == 2
+        assert "Traceback" not in restore.stderr
+        console_env = {k: v for k, v in env.items() if k != "TELEGRAM_BOT_TOKEN"}
+        console = await asyncio.to_thread(run_cli, console_env, "run", cwd=tmp_path)
+        assert console.returncode == 2
+        assert "PostgreSQL" in console.stderr
         assert first.process is not None
         assert first.process.returncode is None  # the first runs on
         await first.kill()

@@ -115,7 +115,17 @@ def restore(url: str, source: Path, *, force: bool = False) -> None:
         except sqlite3.DatabaseError:
             raise CliError(T("{file} is not a backup of this bot.", file=str(source))) from None
         database.parent.mkdir(parents=True, exist_ok=True)
-        _copy_sqlite(source, database)
+        from bot.cli.run import only_runner
+
+        # A running bot holds the store: restoring under it would mix two stores' states. The
+        # run lock also keeps a bot from starting while the copy is made.
+        running = T(
+            "A tambon-bot run is serving {file}; stop it first (systemctl stop tambon-bot), then "
+            "restore.",
+            file=str(database),
+        )
+        with only_runner(str(database), running):
+            _copy_sqlite(source, database)
     else:
         done = subprocess.run(
             [

@@ -15,7 +15,8 @@ from bot import i18n
 from bot.cli.common import CliError, open_db, tagger_for
 from bot.settings import Settings
 from handlers.services import tambons
-from handlers.types import T
+from handlers.types import T, Text
+from storage import sqlite_path
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
@@ -70,7 +71,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def only_runner(database: str) -> Iterator[None]:
+def only_runner(database: str, refusal: Text | None = None) -> Iterator[None]:
     """One ``run`` per SQLite file: its durable path takes over whatever replies a crash left
     half-sent, which is right only if no other process is sending them. A second ``run`` on the
     same file is refused; several processes need PostgreSQL (docs/scaling.md). The kernel lets
@@ -79,12 +80,14 @@ def only_runner(database: str) -> Iterator[None]:
         yield
         return
     lock = Path(database).with_name(Path(database).name + ".run-lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
     with lock.open("a") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise CliError(
-                T(
+                refusal
+                or T(
                     "Another tambon-bot run is already serving {path}. An SQLite store serves one "
                     "process; to run several, use PostgreSQL (docs/scaling.md).",
                     path=database,
@@ -95,8 +98,14 @@ def only_runner(database: str) -> Iterator[None]:
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     if not (settings.telegram_enabled or settings.line_enabled):
+        # The console chat is a run too: one at a time on an SQLite file, as with channels.
         args.user = "console"
-        await cmd_console(args, settings)
+        url = settings.database_url
+        database = sqlite_path(url) if url.startswith("sqlite:") else None
+        with (
+            only_runner(str(database)) if isinstance(database, Path) else contextlib.nullcontext()
+        ):
+            await cmd_console(args, settings)
         return
     await run_channels(settings)
 
