@@ -234,3 +234,23 @@ def test_report_without_o_writes_a_named_file_and_says_where(
     nowhere = run_cli(env, "report", "--format", "md", cwd=tmp_path)
     assert nowhere.returncode == 2
     assert "Traceback" not in nowhere.stderr
+
+
+def test_a_new_tambon_gets_its_first_administrator_from_the_server(env: dict[str, str]) -> None:
+    """Issue 23, item 14: a new tambon had no administrator and `invite --role admin` was an
+    "invalid choice". It makes a one-use code now, and whoever joins with it administers."""
+    cli(env, "tambon", "create", "--code", "600802", "--villages", "2")
+    made = cli(env, "invite", "--tambon", "600802", "--role", "admin")
+    assert made.returncode == 0, made.stderr
+    code = made.stdout.splitlines()[0]
+    cli(env, "console", "--user", "chief", stdin=f"/start {code}\n1\n1\n")
+    listed = cli(env, "member", "list", "--tambon", "600802", "--json")
+    (chief,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert chief["role"] == "admin"
+    again = cli(env, "console", "--user", "other", stdin=f"/start {code}\n")
+    used_up = th(
+        "Sorry, the join code {code} has already been used as many times as it allows. "
+        "Please ask your tambon team or village head for a new one.",
+        code=code,
+    )
+    assert used_up in again.stdout

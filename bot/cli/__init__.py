@@ -67,9 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         "invite", help="make a join code (the code alone on the first line); list; revoke"
     )
     invite.add_argument("--tambon", metavar="CODE")
-    invite.add_argument(
-        "--role", choices=[r.value for r in Role if r is not Role.ADMIN], default="villager"
-    )
+    # Administrator codes only here, on the server (chat's /invite offers the other roles):
+    # how a new tambon gets its first administrator.
+    invite.add_argument("--role", choices=[r.value for r in Role], default="villager")
     invite.add_argument(
         "--days",
         type=int,

@@ -64,8 +64,11 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
         try:
+            role = Role(args.role)
+            # An administrator's code lets one person in, unless told otherwise.
+            uses = args.uses if args.uses is not None or role is not Role.ADMIN else 1
             invite = await tambons.create_invite(
-                store, tambon, Role(args.role), days=args.days, uses=args.uses, by=operator_name()
+                store, tambon, role, days=args.days, uses=uses, by=operator_name()
             )
         except tambons.InviteRefused:
             raise CliError(
