@@ -79,6 +79,7 @@ async def test_slow_connections_do_not_stop_the_listener(tmp_path: Path) -> None
     )
     base = f"http://127.0.0.1:{port}"
     held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    took: list[float] = []  # seconds each answer took
     try:
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
@@ -97,7 +98,9 @@ async def test_slow_connections_do_not_stop_the_listener(tmp_path: Path) -> None
                 started = time.monotonic()
                 async with http.get(f"{base}/healthz", timeout=aiohttp.ClientTimeout(5)) as r:
                     assert r.status == 200
+                took.append(time.monotonic() - started)
                 body = events.body(events.follow(f"U{attempt:032d}"))
+                started = time.monotonic()
                 async with http.post(
                     f"{base}/line/webhook",
                     data=body,
@@ -105,8 +108,8 @@ async def test_slow_connections_do_not_stop_the_listener(tmp_path: Path) -> None
                     timeout=aiohttp.ClientTimeout(5),
                 ) as r:
                     assert r.status == 200
-                assert time.monotonic() - started < 1.0
-
+                took.append(time.monotonic() - started)
+            assert max(took) < 1.0, took
             # The slow ones are closed: by being the oldest waiting, or by the clock (their
             # headers within 10 s, their body within 20 s).
             async def closed(reader: asyncio.StreamReader) -> bool:
