@@ -309,13 +309,14 @@ def table(
                 "|".join(str(v) for v in g.villages),
                 "|".join(g.keywords),
             ]
-            for g in summary.groups
+            for g in summary.all_groups or summary.groups
         ]
     if name == "poll":
         options = summary.poll.options if summary.poll is not None else []
-        header = ["rank", "option", "score", "votes", "chat_votes", "paper_votes"]
+        header = ["rank", "option", "score", "votes", "chat_votes", "paper_votes", "group"]
         return [header] + [
-            [o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes] for o in options
+            [o.rank, o.text, o.score, o.votes, o.chat_votes, o.paper_votes, o.group_id]
+            for o in options
         ]
     if name == "plan":
         header = [

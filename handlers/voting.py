@@ -386,10 +386,8 @@ async def poll_report(store: Store, poll: Poll) -> list[Reply]:
         T(
             "{village}: {counts}",
             village=village_label(v),
-            counts=" · ".join(
-                f"{o.position}) {o.by_village.get(v, 0)}"
-                for o in sorted(counted.options, key=lambda o: o.position)
-            ),
+            # In the list's order and with its numbers, so that each count reads against it.
+            counts=" · ".join(f"{o.rank}) {o.by_village.get(v, 0)}" for o in counted.options),
         )
         for v in villages
     ]
@@ -412,7 +410,7 @@ async def poll_report(store: Store, poll: Poll) -> list[Reply]:
         replies.append(
             Reply(
                 T(
-                    "Chat ballots by village (votes for options 1, 2, …):\n{rows}",
+                    "Chat ballots by village (votes for the options as numbered above):\n{rows}",
                     rows=Lines(by_village),
                 )
             )

@@ -74,6 +74,7 @@ def test_borda_by_hand() -> None:
         "rank": 1,
         "chat_votes": 3,
         "paper_votes": 3,
+        "group": None,  # typed options stand for no problem group
     }
 
 

@@ -113,4 +113,5 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
         print(
             f"{option.rank:>3}. {option.text}\tvotes {option.votes}\tscore {option.score}"
             f"\t(paper {option.paper_votes})"
+            + (f"\tgroup {option.group_id}" if option.group_id is not None else "")
         )

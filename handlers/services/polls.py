@@ -44,6 +44,7 @@ class OptionResult:
     chat_votes: int = 0
     paper_votes: int = 0
     by_village: dict[int, int] = field(default_factory=dict)  # chat votes by village
+    group_id: int | None = None  # the problem group the option stands for, if any
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Results:
                     "rank": o.rank,
                     "chat_votes": o.chat_votes,
                     "paper_votes": o.paper_votes,
+                    "group": o.group_id,
                 }
                 for o in self.options
             ],
@@ -101,7 +103,9 @@ def points(method: PollMethod, choose: int, rank_index: int) -> int:
 
 
 def tally(poll: Poll, ballots: Iterable[Ballot], paper: Iterable[PaperBallots] = ()) -> Results:
-    results = {o.position: OptionResult(o.position, o.text) for o in poll.options}
+    results = {
+        o.position: OptionResult(o.position, o.text, group_id=o.group_id) for o in poll.options
+    }
     chat = 0
     for ballot in ballots:
         chat += 1

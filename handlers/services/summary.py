@@ -73,7 +73,7 @@ class TambonSummary:
     by_village: dict[int, int]
     village_category: dict[int, dict[str, int]]  # the heat table
     kinds: dict[str, int]
-    groups: list[ProblemGroup]  # most reporters first
+    groups: list[ProblemGroup]  # the top ones, most reporters first (chat, HTML, PDF)
     needs_by_actor: dict[str, list[Submission]] = field(default_factory=dict)  # the first few
     needs_count: dict[str, int] = field(default_factory=dict)  # all of them, by who can act
     poll: Results | None = None
@@ -82,6 +82,9 @@ class TambonSummary:
     audit: list[AuditEntry] = field(default_factory=list)
     audit_count: int = 0
     plan: PlanSection | None = None  # None: no plan items yet
+    # Every group, most reporters first: the spreadsheets list them all, since `plan add
+    # --group N` needs any group's id.
+    all_groups: list[ProblemGroup] = field(default_factory=list)
 
     @property
     def villages_silent(self) -> list[int]:
@@ -240,6 +243,7 @@ async def build_summary(
         village_category={v: dict(c) for v, c in sorted(heat.items())},
         kinds=dict(kinds),
         groups=groups[:TOP_GROUPS],
+        all_groups=groups,
         needs_by_actor=dict(needs),
         needs_count=dict(needs_count),
         poll=results,

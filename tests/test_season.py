@@ -1,0 +1,94 @@
+"""What a new team stumbled on in a whole season on the console (issue "The season without a
+stumble"); each test failed before its fix. Others are beside the code they test:
+test_polls.py (item 1), test_cli.py (items 8, 12, 14), test_scaling.py (item 6)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from bot import report
+from bot.core import Engine
+from handlers.services.submissions import file_submission
+from handlers.services.summary import TOP_GROUPS, build_summary
+from storage.base import Kind, NewSubmission, PollMethod, Role, Store, Tambon
+from tests.conftest import console, onboard, run_cli_ok, th
+
+# Twelve problems that share no words, so each is a group of its own.
+DISTINCT = [
+    "ถนนลูกรังพังหมด",
+    "น้ำประปาไม่ไหล",
+    "ไฟฟ้าดับทุกคืน",
+    "ขยะล้นถังส่งกลิ่น",
+    "หมาจรจัดกัดเด็ก",
+    "ยาเสพติดระบาดในหมู่บ้าน",
+    "ราคาข้าวตกต่ำ",
+    "โรงเรียนขาดครู",
+    "ไข้เลือดออกระบาด",
+    "ผู้สูงอายุไม่มีคนดูแล",
+    "ควันจากการเผาอ้อย",
+    "ลักขโมยวัวควาย",
+]
+
+
+async def test_every_group_is_in_the_spreadsheets_and_poll_results_name_groups(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 4: the groups table stopped at ten, though `plan add --group N` needs every
+    group's id; poll results showed no group ids at all."""
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    await onboard(engine, store, tambon, "v")
+    villager = await store.get_member("console", "v")
+    assert villager is not None
+    for n, text in enumerate(DISTINCT):
+        await file_submission(
+            store,
+            NewSubmission(
+                tambon.id,
+                text,
+                Kind.PROBLEM,
+                ["social"],
+                3,
+                villager.id,
+                False,
+                "console",
+                f"m{n}",
+            ),
+            keywords=[f"word{n}"],
+            suggested=(["social"], Kind.PROBLEM, 3),
+            member=villager,
+        )
+    groups = await store.list_groups(tambon.id)
+    assert len(groups) > TOP_GROUPS
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    table = report.table_csv(summary, submissions, "groups", "th")
+    ids = {int(row["group"]) for row in csv.DictReader(io.StringIO(table))}
+    assert ids == {g.id for g in groups}
+    await console(engine, "lead", "/newpoll ลำดับความสำคัญ", "1")
+    (poll,) = await store.list_polls(tambon.id)
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    results = json.loads(await run_cli_ok(env, "poll", "results", str(poll.id), "--json"))
+    assert {o["group"] for o in results["options"]} <= {g.id for g in groups}
+    assert all(o["group"] is not None for o in results["options"])
+
+
+async def test_votes_by_village_use_the_numbers_of_the_list_above(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Item 10: "หมู่ 2: … 4) 1 · 5) 1" used the options' original numbers while the list
+    above was sorted by rank."""
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    poll = await store.create_poll(
+        tambon.id, "ลำดับ", PollMethod.APPROVAL, 1, [("ถนน", None), ("ประปา", None), ("ขยะ", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    for user, village in (("a", 2), ("b", 2), ("c", 3)):
+        await onboard(engine, store, tambon, user, village=village)
+        await console(engine, user, "/vote", "3")  # everyone for ขยะ, option 3
+    (shown,) = await console(engine, "lead", "/results")
+    assert "1. ขยะ" in shown  # first in the list
+    moo2 = next(line for line in shown.splitlines() if line.startswith(th("Moo {moo}", moo=2)))
+    assert ": 1) 2 · " in moo2  # ขยะ's two votes, under its number in the list
