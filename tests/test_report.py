@@ -324,7 +324,8 @@ async def test_csv_tables_for_the_officers_spreadsheets(
     assert {g["reporters"] for g in public} == {"<5"}
     assert report.table_csv(summary, submissions, "submissions", public=True).count("\n") == 1
     poll = report.table_csv(summary, [], "poll")
-    assert poll.splitlines() == ["rank,option,score,votes,chat_votes,paper_votes,group"]  # no poll yet
+    # No poll yet: the header alone.
+    assert poll.splitlines() == ["rank,option,score,votes,chat_votes,paper_votes,group"]
 
 
 def test_pdf_fonts_fall_back_to_the_temporary_folder(
