@@ -181,8 +181,9 @@ def _render_template(
 
 
 def _plan_year(summary: TambonSummary, locale: str) -> str:
-    """Next year's plan, numbered as Thai plans are (Buddhist era); English adds the common era."""
-    year = i18n.buddhist_year(summary.generated_at) + 1
+    """The plan year (handlers.services.plan.this_plan_year), numbered as Thai plans are
+    (Buddhist era); English adds the common era."""
+    year = summary.plan_year or i18n.buddhist_year(summary.generated_at)
     return str(year) if locale == "th" else f"{year} ({year - i18n.BUDDHIST_ERA_OFFSET})"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import report
+from bot import i18n, report
 from bot.core import Engine
 from handlers.services.summary import build_summary
 from storage.base import Store, Tambon
@@ -59,7 +59,7 @@ async def test_html_report_content_and_escaping(
     assert th("Tambon community plan: what the tambon said") in html
     assert th("Public health") in html
     assert "ท่าตะโก" in html
-    assert str(summary.generated_at.year + 543 + 1) in html  # the plan year, Buddhist era
+    assert str(i18n.buddhist_year(summary.generated_at)) in html  # the plan year, Buddhist era
     # Numbers and order: 3 submissions from 2 people; infrastructure (2) before health (1).
     assert summary.reporters == 2
     assert summary.by_category[:2] == [("infrastructure", 2), ("health", 1)]
@@ -369,7 +369,7 @@ async def test_english_report_names_places_in_english_and_gives_both_years(
     await _sample(engine, store, tambon)
     summary = await build_summary(store, tambon)
     html = report.render(summary, [], "html", "en")
-    be = summary.generated_at.year + 543 + 1
+    be = i18n.buddhist_year(summary.generated_at)
     assert f"{be} ({be - 543})" in html
     assert "Tha Tako" in html
     assert "Nakhon Sawan" in html

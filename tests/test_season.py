@@ -92,3 +92,22 @@ async def test_votes_by_village_use_the_numbers_of_the_list_above(
     assert "1. ขยะ" in shown  # first in the list
     moo2 = next(line for line in shown.splitlines() if line.startswith(th("Moo {moo}", moo=2)))
     assert ": 1) 2 · " in moo2  # ขยะ's two votes, under its number in the list
+
+
+async def test_one_plan_year_everywhere(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 5: the report's cover said แผนปี 2570 while `year start` and /year said 2569. One
+    rule (handlers.services.plan.this_plan_year) for the report, chat and the command line."""
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    before = await build_summary(store, tambon)
+    await run_cli_ok(env, "year", "start", "--tambon", tambon.code)
+    shown = json.loads(await run_cli_ok(env, "year", "show", "--tambon", tambon.code))
+    assert before.plan_year == shown["year"]  # before a year is started: the one it would be
+    summary = await build_summary(store, tambon)
+    cover = report.render(summary, [], "html", "th")
+    assert f"{th('Plan year')} {shown['year']}" in cover
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    (year,) = await console(engine, "lead", "/year")
+    assert str(shown["year"]) in year
+    assert str(shown["year"] + 1) not in cover

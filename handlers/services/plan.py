@@ -68,6 +68,14 @@ def plan_year(now: datetime) -> int:
     return now.astimezone(BANGKOK).year + 543
 
 
+async def this_plan_year(store: Store, tambon_id: int, now: datetime | None = None) -> int:
+    """The one rule for "this plan year", used by chat, the command line and the report: the
+    year the tambon started (``year start``, ``/year``), or, before any is started, the
+    Buddhist-era year now — the year ``year start`` would start."""
+    current = await store.current_plan_year(tambon_id)
+    return current.year_be if current is not None else plan_year(now or datetime.now(UTC))
+
+
 class YearRefused(PlanRefused):
     """A plan year that cannot be started, or a phase set without a year."""
 

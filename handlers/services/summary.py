@@ -14,6 +14,7 @@ from statistics import median
 from typing import Any
 
 from handlers.services import audit
+from handlers.services.plan import this_plan_year
 from handlers.services.polls import Results, count_ballots, latest_poll
 from storage.base import (
     AuditEntry,
@@ -85,6 +86,7 @@ class TambonSummary:
     # Every group, most reporters first: the spreadsheets list them all, since `plan add
     # --group N` needs any group's id.
     all_groups: list[ProblemGroup] = field(default_factory=list)
+    plan_year: int = 0  # Buddhist era: handlers.services.plan.this_plan_year
 
     @property
     def villages_silent(self) -> list[int]:
@@ -244,6 +246,7 @@ async def build_summary(
         kinds=dict(kinds),
         groups=groups[:TOP_GROUPS],
         all_groups=groups,
+        plan_year=await this_plan_year(store, tambon.id),
         needs_by_actor=dict(needs),
         needs_count=dict(needs_count),
         poll=results,
