@@ -68,11 +68,36 @@ async def mine(ctx: Context) -> list[Reply]:
     submissions = await ctx.store.list_submissions(
         ctx.member.tambon_id, author_id=ctx.member.id, limit=MINE_LIMIT
     )
-    if not submissions:
+    same = [
+        group
+        for group_id, _ in (await ctx.store.list_member_co_reports(ctx.member.id))[-MINE_LIMIT:]
+        if (group := await ctx.store.get_group(group_id)) is not None
+    ]
+    if not submissions and not same:
         return [Reply(T("You have not filed anything yet. Just type a problem or need to start."))]
-    items = [_mine_item(s) for s in submissions]
-    heading = T("Your latest {count} submissions, newest first:", count=len(items))
-    return [Reply(T("{heading}\n\n{items}", heading=heading, items=Lines(items, sep="\n\n")))]
+    replies = []
+    if submissions:
+        items = [_mine_item(s) for s in submissions]
+        heading = T("Your latest {count} submissions, newest first:", count=len(items))
+        replies.append(
+            Reply(T("{heading}\n\n{items}", heading=heading, items=Lines(items, sep="\n\n")))
+        )
+    if same:
+        # Someone else's words: the group's keywords only. /status follows them in the plan.
+        replies.append(
+            Reply(
+                T(
+                    "Problems you said were yours too (type /status to follow them):\n{items}",
+                    items=Lines(
+                        [
+                            T("#{ref} {words}", ref=g.id, words=", ".join(g.keywords[:5]))
+                            for g in same
+                        ]
+                    ),
+                )
+            )
+        )
+    return replies
 
 
 def _mine_item(s: Submission) -> Text:

@@ -313,33 +313,54 @@ async def status(ctx: Context) -> list[Reply]:
     own = await ctx.store.list_submissions(
         ctx.member.tambon_id, author_id=ctx.member.id, limit=MAX_STATUS
     )
-    if not own:
+    # Problems they said were theirs too ("the same problem"): their notices come from these.
+    same = [
+        group
+        for group_id, _ in (await ctx.store.list_member_co_reports(ctx.member.id))[-MAX_STATUS:]
+        if (group := await ctx.store.get_group(group_id)) is not None
+    ]
+    if not own and not same:
         return [Reply(T("You have not filed anything yet. Just type a problem or need to start."))]
-    items = await ctx.store.items_of_groups([s.group_id for s in own if s.group_id is not None])
+    groups = [s.group_id for s in own if s.group_id is not None] + [g.id for g in same]
+    items = await ctx.store.items_of_groups(groups)
     lines: list[Text] = []
     for submission in own:
         short = Own(preview(submission.text, 60))
         linked = items.get(submission.group_id, []) if submission.group_id is not None else []
         if submission.hidden_at is not None:
             where: Text | Lines = T("hidden by the working team")
-        elif not linked:
-            where = T("heard; not in a plan item yet")
         else:
-            where = Lines(
-                [
-                    T(
-                        "plan item {ref} “{title}”: {status}, {progress}%",
-                        ref=i.id,
-                        title=i.title,
-                        status=PLAN_STATUS_LABELS[i.status.value],
-                        progress=i.progress,
-                    )
-                    for i in linked
-                ],
-                sep="; ",
-            )
+            where = _where(linked)
         lines.append(T("#{ref} {text}\n→ {where}", ref=submission.id, text=short, where=where))
+    for group in same:
+        lines.append(
+            T(
+                "Problem #{ref} ({words}), which you said was yours too\n→ {where}",
+                ref=group.id,
+                words=", ".join(group.keywords[:5]),
+                where=_where(items.get(group.id, [])),
+            )
+        )
     return [Reply(T("Where your submissions stand:\n\n{lines}", lines=Lines(lines, sep="\n\n")))]
+
+
+def _where(linked: list[PlanItem]) -> Text | Lines:
+    """Where a problem stands in the plan: its items, or heard and waiting."""
+    if not linked:
+        return T("heard; not in a plan item yet")
+    return Lines(
+        [
+            T(
+                "plan item {ref} “{title}”: {status}, {progress}%",
+                ref=i.id,
+                title=i.title,
+                status=PLAN_STATUS_LABELS[i.status.value],
+                progress=i.progress,
+            )
+            for i in linked
+        ],
+        sep="; ",
+    )
 
 
 @router.command("plan")

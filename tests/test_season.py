@@ -11,9 +11,10 @@ from pathlib import Path
 
 from bot import report
 from bot.core import Engine
+from handlers.services import plan
 from handlers.services.submissions import file_submission
 from handlers.services.summary import TOP_GROUPS, build_summary
-from storage.base import Kind, NewSubmission, PollMethod, Role, Store, Tambon
+from storage.base import Kind, NewSubmission, PlanStatus, PollMethod, Role, Store, Tambon
 from tests.conftest import console, onboard, run_cli_ok, th
 
 # Twelve problems that share no words, so each is a group of its own.
@@ -111,3 +112,24 @@ async def test_one_plan_year_everywhere(
     (year,) = await console(engine, "lead", "/year")
     assert str(shown["year"]) in year
     assert str(shown["year"] + 1) not in cover
+
+
+async def test_a_same_problem_reporter_follows_it_in_status_and_mine(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Item 9: a villager who answered "same problem" was a reporter of the plan item (told of
+    it, asked whether it was solved), yet /status and /mine said she had filed nothing."""
+    await onboard(engine, store, tambon, "p")
+    await onboard(engine, store, tambon, "q")
+    await console(engine, "p", "ถนนหมู่3เป็นหลุมเป็นบ่อ รถสัญจรลำบาก", "1")
+    await console(engine, "q", "ถนนหมู่3เป็นหลุมเป็นบ่อ รถสัญจรลำบากมาก", "1", "1")
+    (road,) = await store.list_groups(tambon.id)
+    assert road.reporters == 2
+    item = await plan.add_item(store, tambon, title="ลาดยางถนนหมู่ 3", groups=[road.id], by="x")
+    await plan.set_status(store, item, PlanStatus.IN_PLAN, by="x")
+    status, mine = await console(engine, "q", "/status", "/mine")
+    nothing = th("You have not filed anything yet. Just type a problem or need to start.")
+    assert nothing not in status
+    assert nothing not in mine
+    assert "ลาดยางถนนหมู่ 3" in status
+    assert f"#{road.id}" in mine
