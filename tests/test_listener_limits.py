@@ -110,6 +110,7 @@ async def test_slow_connections_do_not_stop_the_listener(tmp_path: Path) -> None
                     assert r.status == 200
                 took.append(time.monotonic() - started)
             assert max(took) < 1.0, took
+
             # The slow ones are closed: by being the oldest waiting, or by the clock (their
             # headers within 10 s, their body within 20 s).
             async def closed(reader: asyncio.StreamReader) -> bool:

@@ -202,6 +202,7 @@ def test_retraining_learns_from_corrections(tmp_path: Path) -> None:
             str(DATA / "tagging_dev.jsonl"),
             "--test",
             str(DATA / "tagging_test.jsonl"),
+            "--force",  # learned from corrections, whatever the held-out score says
         ],
         capture_output=True,
         text=True,
@@ -380,3 +381,48 @@ def test_levels_for_long_messages_are_chosen_apart_from_the_short_ones(
     short_few = training.examples_from_gold(load_gold(DATA / "tagging_dev.jsonl")[:60])
     model = training.train(tagger, short_few)
     assert model.thresholds.longer is None  # fewer than MIN_SIDE long messages: no cut tried
+
+
+def test_a_worse_model_is_not_installed_without_force(tmp_path: Path) -> None:
+    """Issue 23, item 3: `train` replaced a good model with a worse one. Trained on a few
+    messages, the new model scores worse on a held-out part than the one in use, so it is kept
+    aside and the model in use stays; --force installs it."""
+    tiny = tmp_path / "tiny.jsonl"
+    lines = (DATA / "tagging_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    tiny.write_text("\n".join(lines[:30]) + "\n", encoding="utf-8")
+    model_path = tmp_path / "model.json"
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/t.db",
+        "TAMBON_MODEL_PATH": str(model_path),
+    }
+    args = [
+        "train",
+        "--no-corrections",
+        "--data",
+        str(tiny),
+        "--test",
+        str(DATA / "tagging_test.jsonl"),
+    ]
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not model_path.exists()  # the packaged model stays in use
+    assert (tmp_path / "model.new.json").exists()
+    forced = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args, "--force"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert model_path.exists()

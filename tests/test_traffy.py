@@ -10,6 +10,8 @@ import gzip
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bot.nlp import traffy
 from tests.conftest import run_cli
 
@@ -100,10 +102,13 @@ def test_a_file_that_names_each_rows_part_is_taken_at_its_word(tmp_path: Path) -
     assert traffy.split(tickets, "dev") == []
 
 
-def test_train_with_no_data_found_says_so_politely(tmp_path: Path) -> None:
-    env = {"TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "PATH": "/usr/bin:/bin"}
-    done = run_cli(env, "train", "--no-corrections", "-o", str(tmp_path / "m.json"), cwd=tmp_path)
-    assert done.returncode == 2
-    assert "not found, left out" in done.stdout
-    assert "Traceback" not in done.stderr
-    assert not (tmp_path / "m.json").exists()
+def test_a_missing_default_source_stops_training() -> None:
+    """Issue 23, item 3: a default source that was not found was left out, and a worse model
+    trained on the rest replaced the good one. Now it stops the command before any work; and
+    the defaults are found from the project's folder, wherever train is run."""
+    from bot.cli.common import CliError
+    from bot.cli.nlp import DEFAULT_TEST, PROJECT, _files
+
+    with pytest.raises(CliError):
+        _files(None, ("tests/data/not-there.jsonl",))
+    assert _files(None, DEFAULT_TEST) == [PROJECT / name for name in DEFAULT_TEST]

@@ -151,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     train_parser.add_argument(
         "--no-corrections", action="store_true", help="ignore corrections in the store"
     )
+    train_parser.add_argument(
+        "--force",
+        action="store_true",
+        help="install the new model even if it scores worse than the one in use on a test part",
+    )
     train_parser.set_defaults(func=cmd_train)
 
     poll = sub.add_parser("poll", help="priority polls for hearings")

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # What `tambon-bot train` learns from and reports on when not told (paths from the project's
 # directory; the Traffy file is the shared data beside it, see docs/tagger.md).
+# Relative to the project's folder (not the working folder, so that train runs from anywhere).
+PROJECT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = ("tests/data/tagging_dev.jsonl", "../shared/data/traffy-dev.csv.gz")
 DEFAULT_TEST = ("tests/data/tagging_test.jsonl", "tests/data/traffy_test.csv.gz")
 
@@ -92,20 +94,14 @@ async def cmd_tag(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _files(given: list[str] | None, default: Iterable[str]) -> list[Path]:
-    """The files named, or the default ones that exist (a missing default is said, not fatal;
-    a missing file the person named stops the command before any work is done)."""
-    if given:
-        missing = [name for name in given if not Path(name).is_file()]
-        if missing:
-            raise CliError(T("There is no file {file}.", file=", ".join(missing)))
-        return [Path(name) for name in given]
-    found = []
-    for path in map(Path, default):
-        if path.exists():
-            found.append(path)
-        else:
-            print(f"not found, left out: {path}")
-    return found
+    """The files named, or the default ones (from the project's folder). A missing one stops
+    the command before any work is done, default or not: a model trained without one of its
+    sources is worse, and would be installed all the same."""
+    paths = [Path(name) for name in given] if given else [PROJECT / name for name in default]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise CliError(T("There is no file {file}.", file=", ".join(missing)))
+    return paths
 
 
 async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
@@ -142,11 +138,11 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
     before_tagger = tagger_for(settings)
     model = train(KeywordTagger(before_tagger.lexicon), examples)
     output = Path(args.output or settings.get("TAMBON_MODEL_PATH") or "data/tagger-model.json")
-    model.save(output)
-    after_tagger = KeywordTagger(before_tagger.lexicon, LinearModel.load(output))
-    print(
-        f"trained on {len(examples)} messages ({corrected} from corrections); written to {output}"
-    )
+    # Written beside the model in use first: installed only once it is known not to be worse.
+    candidate = output.with_name(output.stem + ".new.json")
+    model.save(candidate)
+    after_tagger = KeywordTagger(before_tagger.lexicon, LinearModel.load(candidate))
+    print(f"trained on {len(examples)} messages ({corrected} from corrections)")
     if model.thresholds.longer is not None:
         print(
             f"  messages of more than {model.thresholds.short_words} words have levels of "
@@ -156,6 +152,7 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
         print(f"  cross-validated macro F1 on {source}: {score:.3f}")
         f1s = model.cross_validated_categories.get(source, {})
         print("    " + ", ".join(f"{category} {f1:.3f}" for category, f1 in f1s.items()))
+    worse: list[tuple[str, float, float]] = []
     for path in tests:
         title, before = score_file(before_tagger, path)
         _, after = score_file(after_tagger, path)
@@ -177,3 +174,21 @@ async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
         for label, b, a in rows:
             print(f"{label:<24}{b:>10.3f}{a:>10.3f}")
         print(f"{'gold categories':<24}{before.mean_gold:>20.3f}")
+        if after.macro_f1 < before.macro_f1 - 0.0005:
+            worse.append((str(path), before.macro_f1, after.macro_f1))
+    # The held-out parts only guard against a regression here: nothing is tuned on them.
+    if worse and not args.force:
+        file, was, now = worse[0]
+        raise CliError(
+            T(
+                "The new model scores worse than the one in use on {file} (macro F1 {now} "
+                "against {was}), so it was not installed; it is kept in {candidate}. Add "
+                "--force to install it anyway.",
+                file=file,
+                now=f"{now:.3f}",
+                was=f"{was:.3f}",
+                candidate=str(candidate),
+            )
+        )
+    candidate.replace(output)
+    print(f"written to {output}")
