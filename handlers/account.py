@@ -45,6 +45,10 @@ async def help_(ctx: Context) -> list[Reply]:
     else:
         lines.append(T("• /status – where your submissions stand; /plan – the tambon's plan"))
         lines.append(T("• /quiet – no more news of the plan (again: news again)"))
+    if member is not None and member.onboarded:
+        lines.append(
+            T("• /here CODE – say you are in the hearing's hall (the code on its screen)")
+        )
     if member is not None and member.onboarded and member.role.can_relay:
         lines.append(T("• /relay – file a problem for a villager who does not chat"))
     if member is not None and member.onboarded and member.role in (Role.TEAM, Role.ADMIN):
@@ -54,6 +58,7 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /report – the full report as a PDF, and its live link (team)"))
         lines.append(T("• /links – the report links still open, to end one (team)"))
         lines.append(T("• /newpoll TITLE, /closepoll, /paper – run the hearing's poll (team)"))
+        lines.append(T("• /presence – the hall's code and QR code, who is in the hall (team)"))
         lines.append(T("• /invite – a new join code; /revoke CODE – withdraw one (team)"))
         lines.append(T("• /hide N REASON, /unhide N – hide a submission from reports (team)"))
         lines.append(T("• /members, /role N, /remove N – the tambon's members (team)"))

@@ -31,6 +31,15 @@ async def hide_submission(ctx: Context) -> list[Reply]:
     """Hide a submission: /hide 12 the reason."""
     assert ctx.member is not None
     number, _, reason = ctx.args.strip().partition(" ")
+    if not number:
+        return [
+            Reply(
+                T(
+                    "Type /hide, the reference number and the reason, for example: /hide 12 "
+                    "rude words."
+                )
+            )
+        ]
     submission = await _own_submission(ctx, number)
     if submission is None:
         return [

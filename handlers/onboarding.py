@@ -282,7 +282,17 @@ async def consent(ctx: Context) -> list[Reply]:
             )
         )
     ]
-    if ctx.member.role.can_relay:
+    if ctx.member.role in (Role.TEAM, Role.ADMIN):
+        replies.append(
+            Reply(
+                T(
+                    "As a member of the tambon team you can also file a problem for a villager "
+                    "who does not chat (/relay), and see the tambon's summary (/summary); type "
+                    "/help for all the team's commands."
+                )
+            )
+        )
+    elif ctx.member.role.can_relay:
         replies.append(
             Reply(
                 T(

@@ -15,7 +15,7 @@ from handlers.services import plan
 from handlers.services.submissions import file_submission
 from handlers.services.summary import TOP_GROUPS, build_summary
 from storage.base import Kind, NewSubmission, PlanStatus, PollMethod, Role, Store, Tambon
-from tests.conftest import console, onboard, run_cli_ok, th
+from tests.conftest import console, join_code, onboard, run_cli, run_cli_ok, th
 
 # Twelve problems that share no words, so each is a group of its own.
 DISTINCT = [
@@ -133,3 +133,75 @@ async def test_a_same_problem_reporter_follows_it_in_status_and_mine(
     assert nothing not in mine
     assert "ลาดยางถนนหมู่ 3" in status
     assert f"#{road.id}" in mine
+
+
+async def test_smaller_stumbles_in_chat(engine: Engine, store: Store, tambon: Tambon) -> None:
+    """Item 16: a team member was greeted "as a ศอช.ต member"; /help listed neither /presence
+    nor /here; /hide with nothing after it answered "no submission #?"."""
+    await onboard(engine, store, tambon, "v")
+    code = await join_code(store, tambon, Role.TEAM)
+    *_, welcome = await console(engine, "lead", f"/start {code}", "1", "1")
+    assert (
+        th(
+            "As a community organisations centre member you can also file a problem for a "
+            "villager who does not chat: type /relay."
+        )
+        not in welcome
+    )
+    assert "/summary" in welcome
+    help_team, hide = await console(engine, "lead", "/help", "/hide")
+    assert "/presence" in help_team
+    assert "/here" in help_team
+    (help_villager,) = await console(engine, "v", "/help")
+    assert "/here" in help_villager
+    assert "/presence" not in help_villager
+    assert "#?" not in hide
+    assert "/hide 12" in hide
+
+
+def test_smaller_stumbles_on_the_command_line(tmp_path: Path) -> None:
+    """Item 16: a listen port in use gave an OSError traceback; a command piped into `head`
+    gave BrokenPipeError; `plan add --budget 250,000` was refused."""
+    import socket
+    import subprocess
+    import sys
+
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{tmp_path}/t.db", "PATH": "/usr/bin:/bin"}
+    run_cli(env, "tambon", "create", "--code", "600801", "--villages", "3")
+    added = run_cli(
+        env, "plan", "add", "--tambon", "600801", "--title", "ลาดยาง", "--budget", "250,000"
+    )
+    assert added.returncode == 0, added.stderr
+    listed = json.loads(run_cli(env, "plan", "list", "--tambon", "600801", "--json").stdout)
+    assert (
+        listed["budget"] == 250_000 if isinstance(listed, dict) else listed[0]["budget"] == 250_000
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_cli(
+            {
+                **env,
+                "LINE_CHANNEL_SECRET": "s",
+                "LINE_CHANNEL_ACCESS_TOKEN": "t",
+                "LINE_API_BASE_URL": "http://127.0.0.1:9",
+                "TAMBON_LISTEN": f"127.0.0.1:{port}",
+            },
+            "run",
+        )
+    assert busy.returncode == 2
+    assert "Traceback" not in busy.stderr
+    assert "TAMBON_LISTEN" in busy.stderr
+    # `true` reads nothing and is gone long before the program writes: a closed pipe.
+    piped = subprocess.run(
+        f"{sys.executable} -m bot.cli tambon list | true",
+        shell=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert "Traceback" not in piped.stderr
+    assert "BrokenPipe" not in piped.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -301,4 +302,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _reader_gone()
+        return 0
+    try:
+        sys.stdout.flush()  # here, not at exit, where a closed pipe can only be complained of
+    except BrokenPipeError:
+        _reader_gone()
     return 0
+
+
+def _reader_gone() -> None:
+    """The reader of our output went away (`tambon-bot plan list | head`): nothing more to say,
+    and no traceback for it; stdout points at nothing, so that the exit's flush is quiet too."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -12,6 +12,14 @@ from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
 
 
+def _baht(text: str) -> int:
+    """--budget as people write it (250000, 250,000, Thai digits)."""
+    try:
+        return plan.parse_baht(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount in baht: {text}") from None
+
+
 async def cmd_plan_add(args: argparse.Namespace, settings: Settings) -> None:
     """Prints the new item's id alone."""
     async with open_db(settings) as store:
@@ -178,7 +186,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--result", help="the expected result")
     add.add_argument("--actor", choices=list(plan.ACTORS))
     add.add_argument("--source", help="the budget source or agency")
-    add.add_argument("--budget", type=int, metavar="BAHT")
+    add.add_argument("--budget", type=_baht, metavar="BAHT", help="250000 or 250,000")
     add.add_argument("--responsible")
     add.add_argument("--due", metavar="YYYY-MM-DD")
     add.add_argument("--by", default=operator_name(), help="who, for the record")

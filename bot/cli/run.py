@@ -188,7 +188,17 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             locale=settings.locale,
         )
         listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
-        runner = await web.serve(app, listen)
+        try:
+            runner = await web.serve(app, listen)
+        except (OSError, ValueError) as error:
+            raise CliError(
+                T(
+                    "Cannot listen on {listen}: {error}. Is another program (or another "
+                    "tambon-bot) using that port? Set TAMBON_LISTEN to a free host:port.",
+                    listen=listen,
+                    error=getattr(error, "strerror", None) or str(error),
+                )
+            ) from None
         try:
             if line is not None:
                 await line.start()

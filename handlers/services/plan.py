@@ -59,6 +59,19 @@ class ReopenRule:
         return no >= self.at_least and no > self.share * answered
 
 
+def parse_baht(text: str) -> int:
+    """An amount in baht as people write it: "250000", "250,000", "๒๕๐,๐๐๐", "250,000.00";
+    ValueError otherwise (the command line and the CSV import alike)."""
+    cleaned = text.strip().replace(",", "").replace(" ", "").translate(_THAI_DIGITS)
+    whole, _, cents = cleaned.partition(".")
+    if not whole.isdigit() or (cents and not (cents.isdigit() and int(cents) == 0)):
+        raise ValueError(f"not an amount in baht: {text!r}")
+    return int(whole)
+
+
+_THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
+
+
 class PlanRefused(Refused):
     """A plan change that cannot be made; ``reason`` says why, in the user's language."""
 
@@ -376,7 +389,7 @@ async def _import_row(
     cell = {k: (v or "").strip() for k, v in row.items() if k}
     details: dict[str, object] = {k: cell[k] for k in PLAN_DETAILS if cell.get(k)}
     if "budget" in details:
-        details["budget"] = int(str(details["budget"]).replace(",", ""))
+        details["budget"] = parse_baht(str(details["budget"]))
     status = PlanStatus(cell["status"]) if cell.get("status") else None
     progress = int(cell["progress"].rstrip("%")) if cell.get("progress") else None
     if not cell.get("id"):
