@@ -174,7 +174,12 @@ class Engine:
             limits=self.limits,
         )
         replies = await dispatch(self.router, ctx)
-        locale = self.locale_of(ctx.member)
+        # Someone not yet a member is answered in the language their app says they use.
+        locale = (
+            self.locale_of(ctx.member)
+            if ctx.member is not None
+            else hinted_locale(incoming.locale_hint, self.default_locale)
+        )
         rendered = [self.render(reply, locale) for reply in replies]
         if ctx.member is not None and ctx.conversation is not None:
             await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
@@ -262,6 +267,12 @@ class Engine:
             ),
             file_failed=i18n.render(FILE_FAILED, locale) if reply.file is not None else None,
         )
+
+
+def hinted_locale(hint: str | None, default: str) -> str:
+    """Thai or English from a platform's language code ("en-US", "th"), else ``default``."""
+    language = (hint or "").split("-")[0].lower()
+    return language if language in i18n.LOCALES else default
 
 
 def _with_offer(

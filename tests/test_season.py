@@ -4,18 +4,24 @@ test_polls.py (item 1), test_cli.py (items 8, 12, 14), test_scaling.py (item 6).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
 from pathlib import Path
 
 from bot import report
+from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
-from handlers.services import plan
+from bot.nlp import KeywordTagger
+from handlers.services import members, plan
 from handlers.services.submissions import file_submission
 from handlers.services.summary import TOP_GROUPS, build_summary
+from handlers.types import Incoming
 from storage.base import Kind, NewSubmission, PlanStatus, PollMethod, Role, Store, Tambon
+from tests import test_telegram
 from tests.conftest import console, join_code, onboard, run_cli, run_cli_ok, th
+from tests.telegram_standin import TelegramStandIn
 
 # Twelve problems that share no words, so each is a group of its own.
 DISTINCT = [
@@ -205,3 +211,58 @@ def test_smaller_stumbles_on_the_command_line(tmp_path: Path) -> None:
     )
     assert "Traceback" not in piped.stderr
     assert "BrokenPipe" not in piped.stderr
+
+
+async def test_telegram_away_at_start_is_waited_out(store: Store, tagger: KeywordTagger) -> None:
+    """Item 17: `tambon-bot run` exited with a traceback when getMe failed at start; it waits
+    for Telegram now, saying so in the log."""
+    standin = TelegramStandIn(test_telegram.TOKEN)
+    await standin.start()
+    standin.fail_next("getMe", 502, "Bad Gateway")
+    standin.fail_next("getMe", 502, "Bad Gateway")
+    channel = TelegramChannel(
+        Engine(store, tagger), test_telegram.TOKEN, base_url=standin.base_url
+    )
+    try:
+        await asyncio.wait_for(channel.start(), 30)
+        assert channel.ready
+        assert sum(1 for c in standin.calls if c.method == "getMe") >= 3
+    finally:
+        standin.release_polls()
+        await channel.stop()
+        await standin.stop()
+
+
+async def test_the_first_greeting_is_in_the_language_the_app_uses(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 17: Telegram's language_code was read and never used; an English-speaking user was
+    greeted in Thai until /language. And `member list` now says who cannot be reached."""
+    code = await join_code(store, tambon)
+    (welcome, *_) = await engine.handle(
+        Incoming("telegram", "77", text=f"/start {code}", locale_hint="en-GB")
+    )
+    assert welcome.text.startswith("Welcome to Tambon")
+    member = await store.get_member("telegram", "77")
+    assert member is not None
+    assert member.locale == "en"
+    (thai, *_) = await engine.handle(
+        Incoming("telegram", "78", text=f"/start {code}", locale_hint="th")
+    )
+    assert thai.text == th(
+        "Welcome to Tambon {tambon}, Amphoe {amphoe}, {province} province. "
+        "You are joining as: {role}.",
+        tambon=tambon.name_th,
+        amphoe=tambon.amphoe_th,
+        province=tambon.province_th,
+        role=th("Villager"),
+    )
+    await onboard(engine, store, tambon, "gone")
+    gone = await store.get_member("console", "gone")
+    assert gone is not None
+    await members.set_reachable(store, gone, False)
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    listed = await run_cli_ok(env, "member", "list", "--tambon", tambon.code, "--json")
+    states = {row["id"]: row["state"] for row in map(json.loads, listed.splitlines())}
+    assert states[gone.id] == "unreachable"
+    assert states[member.id] == "joining"

@@ -42,7 +42,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot import i18n
@@ -238,7 +238,7 @@ class TelegramChannel:
     # -- life cycle -----------------------------------------------------------------------
 
     async def start(self, *, webhook_url: str | None = None, secret: str | None = None) -> None:
-        await self.bot.initialize()
+        await self._introduce()
         await self.pipeline.start()
         if webhook_url:
             await self.bot.set_webhook(
@@ -249,6 +249,23 @@ class TelegramChannel:
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._polling = asyncio.create_task(self._poll())
         self.ready = True
+
+    async def _introduce(self) -> None:
+        """getMe, until Telegram answers: a network down or Telegram away at start is waited
+        out (said in the log, with backoff up to a minute); a token Telegram refuses is not."""
+        pause = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                return
+            except (InvalidToken, Forbidden):
+                raise
+            except TelegramError as error:
+                log.warning(
+                    "Telegram did not answer getMe (%s); trying again in %.0f s", error, pause
+                )
+                await asyncio.sleep(pause)
+                pause = min(60.0, pause * 2)
 
     async def stop(self) -> None:
         self.ready = False

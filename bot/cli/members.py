@@ -28,7 +28,17 @@ async def cmd_member_list(args: argparse.Namespace, settings: Settings) -> None:
             "consented": member.onboarded,
         }
         village = "-" if member.village_moo is None else member.village_moo
-        state = "member" if member.onboarded else "joining"
+        # Removed, half-way through joining, not reachable (blocked the bot, unfollowed), or
+        # a member the bot can write to.
+        if member.removed_at is not None:
+            state = "removed"
+        elif not member.onboarded:
+            state = "joining"
+        elif member.unreachable_at is not None:
+            state = "unreachable"
+        else:
+            state = "member"
+        record["state"] = state
         print_record(
             record, args.json, [member.id, member.role.value, village, member.pseudonym, state]
         )

@@ -115,8 +115,12 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
     import logging
     import signal
 
+    from telegram.error import Forbidden, InvalidToken
+
     from bot import web
     from bot.core import Engine
+
+    TelegramRefused = (InvalidToken, Forbidden)
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -204,7 +208,15 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                 await line.start()
                 log.info("LINE channel running (webhook at %s%s)", listen, web.LINE_PATH)
             if telegram is not None:
-                await telegram.start(webhook_url=webhook_url, secret=secret)
+                try:
+                    await telegram.start(webhook_url=webhook_url, secret=secret)
+                except TelegramRefused:
+                    raise CliError(
+                        T(
+                            "Telegram refused the bot's token (TELEGRAM_BOT_TOKEN). Check it with "
+                            "@BotFather and start again."
+                        )
+                    ) from None
                 log.info("Telegram channel running (%s)", "webhook" if webhook_url else "polling")
             await stop.wait()
         finally:
