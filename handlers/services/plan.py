@@ -60,7 +60,7 @@ class ReopenRule:
 
 
 def parse_baht(text: str) -> int:
-    """An amount in baht as people write it: "250000", "250,000", "๒๕๐,๐๐๐", "250,000.00";
+    """An amount in baht as people write it: "250000", "250,000", in Thai digits, "250,000.00";
     ValueError otherwise (the command line and the CSV import alike)."""
     cleaned = text.strip().replace(",", "").replace(" ", "").translate(_THAI_DIGITS)
     whole, _, cents = cleaned.partition(".")
