@@ -8,6 +8,8 @@ import asyncio
 import csv
 import io
 import json
+import re
+import subprocess
 from pathlib import Path
 
 from bot import report
@@ -266,3 +268,63 @@ async def test_the_first_greeting_is_in_the_language_the_app_uses(
     states = {row["id"]: row["state"] for row in map(json.loads, listed.splitlines())}
     assert states[gone.id] == "unreachable"
     assert states[member.id] == "joining"
+
+
+CATEGORIES = [
+    "infrastructure",
+    "water",
+    "agriculture",
+    "economy",
+    "health",
+    "social",
+    "education",
+    "environment",
+    "safety",
+    "governance",
+]
+
+
+async def test_every_table_of_the_pdf_fits_the_page(
+    store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    """Item 2: with all ten categories the village × category table ran past the A4 page and
+    its last column was lost. Every word of the printed report lies within the page's text
+    area now (poppler's word boxes)."""
+    await onboard(Engine(store, KeywordTagger()), store, tambon, "v")
+    villager = await store.get_member("console", "v")
+    assert villager is not None
+    n = 0
+    for village in range(1, 6):
+        for category in CATEGORIES:
+            n += 1
+            await file_submission(
+                store,
+                NewSubmission(
+                    tambon.id,
+                    f"เรื่องที่ {n}",
+                    Kind.PROBLEM,
+                    [category],
+                    village,
+                    villager.id,
+                    False,
+                    "console",
+                    f"m{n}",
+                ),
+                keywords=[f"word{n}"],
+                suggested=([category], Kind.PROBLEM, village),
+                member=villager,
+            )
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    path = tmp_path / "report.pdf"
+    path.write_bytes(report.pdf(summary, submissions, "th"))
+    boxes = subprocess.run(  # noqa: ASYNC221 - a test, nothing else on this loop
+        ["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    page = re.search(r'<page width="([0-9.]+)"', boxes)
+    assert page is not None
+    right_edge = float(page.group(1)) - 14 / 25.4 * 72  # the @page margin: 14 mm
+    rightmost = max(float(x) for x in re.findall(r'xMax="([0-9.]+)"', boxes))
+    assert rightmost <= right_edge + 1, (rightmost, right_edge)
+    text = re.sub(r"\s+", "", " ".join(re.findall(r">([^<]+)</word>", boxes)))
+    assert text.count("หมู่1") >= 5  # the table's rows are printed
