@@ -328,3 +328,51 @@ async def test_every_table_of_the_pdf_fits_the_page(
     assert rightmost <= right_edge + 1, (rightmost, right_edge)
     text = re.sub(r"\s+", "", " ".join(re.findall(r">([^<]+)</word>", boxes)))
     assert text.count("หมู่1") >= 5  # the table's rows are printed
+
+
+async def test_the_plan_table_exported_imports_back_with_thai_or_english_headers(
+    store: Store, tambon: Tambon, db_path: Path, tmp_path: Path
+) -> None:
+    """Item 11: `report --table plan` wrote item, project, budget_baht …, and `plan import` of
+    that file answered "unknown columns"; Thai headers were refused too. Export → edit in a
+    spreadsheet → import goes round now."""
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    road = await plan.add_item(store, tambon, title="ลาดยางถนนหมู่ 3", by="x")
+    well = await plan.add_item(store, tambon, title="ขุดบ่อบาดาลหมู่ 5", by="x")
+    exported = tmp_path / "plan.csv"
+    await run_cli_ok(
+        env,
+        "report",
+        "--tambon",
+        tambon.code,
+        "--format",
+        "csv",
+        "--table",
+        "plan",
+        "-o",
+        str(exported),
+    )
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))
+    for row in rows:  # the team edits one row in a spreadsheet
+        if row["item"] == str(road.id):
+            row["status"], row["budget_baht"] = "funded", "250,000"
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(edited))
+    road_now, well_now = await store.get_plan_item(road.id), await store.get_plan_item(well.id)
+    assert road_now is not None
+    assert well_now is not None
+    assert (road_now.status, road_now.budget) == (PlanStatus.FUNDED, 250_000)
+    assert (well_now.status, well_now.title) == (well.status, well.title)
+    # A sheet the team starts in Thai: the columns' Thai names.
+    thai = tmp_path / "thai.csv"
+    thai.write_text(
+        f"{th('Project')},{th('Budget (baht)')},{th('Who acts')}\nซ่อมไฟทาง,12000,joint\n",
+        encoding="utf-8-sig",
+    )
+    await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(thai))
+    (light,) = [i for i in await store.list_plan_items(tambon.id) if i.title == "ซ่อมไฟทาง"]
+    assert (light.budget, light.actor) == (12000, "joint")

@@ -12,6 +12,25 @@ from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
 
 
+def _normal(header: str) -> str:
+    return " ".join(header.split()).casefold()
+
+
+def _column_names(locale: str) -> dict[str, str | None]:
+    """Every header `plan import` reads, to the column it stands for: the column's own name,
+    the export's name for it, its name in Thai and in English; the export's computed columns
+    map to None (read, then left out)."""
+    from bot import i18n
+
+    names: dict[str, str | None] = {c: c for c in plan.IMPORT_COLUMNS}
+    names.update(plan.EXPORT_NAMES)
+    names.update({c: None for c in plan.EXPORT_ONLY})
+    for column, label in plan.COLUMN_LABELS.items():
+        for language in dict.fromkeys((locale, "th", "en")):
+            names[_normal(i18n.render(label, language))] = column
+    return names
+
+
 def _baht(text: str) -> int:
     """--budget as people write it (250000, 250,000, Thai digits)."""
     try:
@@ -116,7 +135,8 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
             columns = reader.fieldnames or []
     except (OSError, UnicodeDecodeError, csv.Error):
         raise CliError(T("Cannot read {file} as a CSV file in UTF-8.", file=args.file)) from None
-    unknown = [c for c in columns if c not in plan.IMPORT_COLUMNS]
+    names = _column_names(settings.locale)
+    unknown = [c for c in columns if _normal(c) not in names]
     if unknown or not columns:
         raise CliError(
             T(
@@ -125,6 +145,11 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
                 columns=", ".join(plan.IMPORT_COLUMNS),
             )
         )
+    # Each row by the columns' own names; what the export computes is left out.
+    rows = [
+        {names[_normal(k)]: v for k, v in row.items() if k and names[_normal(k)] is not None}
+        for row in rows
+    ]
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
         done = await plan.import_rows(store, tambon, rows, by=args.by)

@@ -351,6 +351,44 @@ async def give_verdict(
 
 # The columns `tambon-bot plan import` reads (each optional but ``title`` for a new item).
 IMPORT_COLUMNS = ("id", "status", "progress", "note", *PLAN_DETAILS, "submissions", "groups")
+# The plan table's export (`report --table plan`, the XLSX sheet) names some of them otherwise,
+# and adds columns it computes: an exported file, edited in a spreadsheet, imports back.
+EXPORT_NAMES = {
+    "item": "id",
+    "project": "title",
+    "budget_baht": "budget",
+    "budget_source": "source",
+    "expected_result": "result",
+}
+EXPORT_ONLY = (
+    "year",
+    "strategy",
+    "target_villages",
+    "reporters",
+    "verdict_yes",
+    "verdict_partly",
+    "verdict_no",
+    "verdict_photos",
+)
+# Each column's name as a team may type it in their language (the catalogs translate it): the
+# command line accepts the Thai or English name beside the column's own.
+COLUMN_LABELS = {
+    "id": T("No."),
+    "status": T("Status"),
+    "progress": T("Progress (%)"),
+    "note": T("Note"),
+    "title": T("Project"),
+    "objective": T("Objective"),
+    "indicator": T("Indicator"),
+    "result": T("Expected result"),
+    "actor": T("Who acts"),
+    "source": T("Budget source"),
+    "budget": T("Budget (baht)"),
+    "responsible": T("Responsible"),
+    "due": T("Due date"),
+    "submissions": T("Submissions"),
+    "groups": T("Problem groups"),
+}
 
 
 @dataclass
