@@ -376,3 +376,25 @@ async def test_the_plan_table_exported_imports_back_with_thai_or_english_headers
     await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(thai))
     (light,) = [i for i in await store.list_plan_items(tambon.id) if i.title == "ซ่อมไฟทาง"]
     assert (light.budget, light.actor) == (12000, "joint")
+
+
+async def test_plan_list_shows_what_it_promises(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 15: `plan list` printed id, status, progress and title only; reporters, who was
+    told and the verdicts were promised too."""
+    await onboard(engine, store, tambon, "p")
+    await console(engine, "p", "ถนนหมู่3เป็นหลุมเป็นบ่อ รถสัญจรลำบาก", "1")
+    (road,) = await store.list_groups(tambon.id)
+    item = await plan.add_item(store, tambon, title="ลาดยาง", groups=[road.id], by="x")
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    (line,) = (await run_cli_ok(env, "plan", "list", "--tambon", tambon.code)).splitlines()
+    assert line.split("\t") == [
+        str(item.id),
+        "proposed",
+        "0%",
+        "ลาดยาง",
+        "reporters 1",
+        "told 0",
+        "verdicts 0/0/0",
+    ]

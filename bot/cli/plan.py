@@ -87,9 +87,9 @@ async def cmd_plan_status(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
-    """One item a line: id, status, progress, title; with --json also its groups, linked
-    submissions, reporters, how many were told of each change, and the verdicts of its latest
-    "done"."""
+    """One item a line: id, status, progress, title, how many reporters, how many notices
+    were sent, and the verdicts of its latest "done" (yes/partly/no); with --json also its
+    groups, linked submissions and the notices by change."""
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
         items = await store.list_plan_items(tambon.id)
@@ -113,10 +113,19 @@ async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
                 "told": await store.plan_notice_counts(item.id),
                 "verdicts": {v.value: verdicts.get(v, 0) for v in Verdict},
             }
+            told = await store.plan_notice_counts(item.id)
             print_record(
                 record,
                 args.json,
-                [item.id, item.status.value, f"{item.progress}%", item.title],
+                [
+                    item.id,
+                    item.status.value,
+                    f"{item.progress}%",
+                    item.title,
+                    f"reporters {record['reporters']}",
+                    f"told {sum(told.values())}",
+                    "verdicts " + "/".join(str(verdicts.get(v, 0)) for v in Verdict),
+                ],
             )
 
 
