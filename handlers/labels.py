@@ -67,6 +67,17 @@ PLAN_STATUS_LABELS: dict[str, Text] = {
     "dropped": T("dropped"),
 }
 
+# What a team member may type for a status after /item N: the status itself, or one of its
+# words in Thai (the Thai catalog lists them, separated by |).
+STATUS_WORDS: dict[str, Text] = {
+    "in_plan": T("typed words for: in_plan"),
+    "submitted": T("typed words for: submitted"),
+    "funded": T("typed words for: funded"),
+    "in_progress": T("typed words for: in_progress"),
+    "done": T("typed words for: done"),
+    "dropped": T("typed words for: dropped"),
+}
+
 # The phases of a plan year.
 PHASE_LABELS: dict[str, Text] = {
     "collecting": T("collecting problems"),

@@ -8,7 +8,7 @@ import enum
 from dataclasses import replace
 
 from handlers import payloads
-from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, preview
+from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, STATUS_WORDS, preview
 from handlers.payloads import Pick
 from handlers.router import Context, Router, number
 from handlers.services import members, plan
@@ -220,8 +220,8 @@ async def item_command(ctx: Context) -> list[Reply]:
     words = rest.split(maxsplit=1)
     if not words:
         return [_item_card(found)]
-    status = words[0].lower()
-    if status not in {s.value for s in PlanStatus} - {PlanStatus.PROPOSED.value}:
+    status = _typed_status(ctx, words[0])
+    if status is None:
         return [Reply(T("Please choose one of the buttons."), _item_card(found).choices)]
     note = words[1] if len(words) > 1 else ""
     progress = None
@@ -229,6 +229,19 @@ async def item_command(ctx: Context) -> list[Reply]:
     if first.endswith("%") and number(first[:-1]) is not None:
         progress, note = number(first[:-1]), remainder
     return await _move(ctx, found, PlanStatus(status), note or None, progress)
+
+
+def _typed_status(ctx: Context, typed: str) -> str | None:
+    """The status a typed word names: its own name ("dropped") or one of its words in Thai
+    or in the member's language ("ยกเลิก"); None for anything else."""
+    word = typed.casefold()
+    for status, words in STATUS_WORDS.items():
+        names = {status}
+        for locale in dict.fromkeys(("th", ctx.locale)):
+            names.update(w.strip().casefold() for w in ctx.translate(words, locale).split("|"))
+        if word in names:
+            return status
+    return None
 
 
 def _item_card(item: PlanItem) -> Reply:

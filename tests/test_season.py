@@ -398,3 +398,33 @@ async def test_plan_list_shows_what_it_promises(
         "told 0",
         "verdicts 0/0/0",
     ]
+
+
+async def test_thai_words_where_a_keyword_is(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 13 (part): `/item 1 ยกเลิก …` was refused (only `dropped` worked); `correct
+    --categories` needed codes listed nowhere ("ไม่รู้จักหมวด: น้ำ")."""
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    item = await plan.add_item(store, tambon, title="ลาดยาง", by="x")
+    await console(engine, "lead", f"/item {item.id} กำลังทำ ๔๐% เริ่มแล้ว")
+    moved = await store.get_plan_item(item.id)
+    assert moved is not None
+    assert (moved.status, moved.progress) == (PlanStatus.IN_PROGRESS, 40)
+    await console(engine, "lead", f"/item {item.id} ยกเลิก ไม่มีงบประมาณ")
+    dropped = await store.get_plan_item(item.id)
+    assert dropped is not None
+    assert dropped.status is PlanStatus.DROPPED
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    listed = await run_cli_ok(env, "categories", "--json")
+    codes = {row["code"]: row["th"] for row in map(json.loads, listed.splitlines())}
+    assert len(codes) == 10
+    assert codes["water"] == th("Water sources")
+    await onboard(engine, store, tambon, "v")
+    await console(engine, "v", "ถนนหมู่3เป็นหลุมเป็นบ่อ รถสัญจรลำบาก", "1")
+    (road,) = await store.list_submissions(tambon.id)
+    corrected = run_cli(env, "correct", "--id", str(road.id), "--categories", th("Water sources"))
+    assert corrected.returncode == 0, corrected.stderr
+    fixed = await store.get_submission(road.id)
+    assert fixed is not None
+    assert fixed.categories == ("water",)

@@ -15,7 +15,7 @@ from bot.cli.backup import cmd_backup, cmd_restore
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_release, cmd_inbox_status
 from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role
-from bot.cli.nlp import cmd_tag, cmd_train
+from bot.cli.nlp import cmd_categories, cmd_tag, cmd_train
 from bot.cli.plan import add_parsers as add_plan_parsers
 from bot.cli.polls import (
     cmd_poll_close,
@@ -117,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     member_remove.add_argument("id", type=int)
     member_remove.set_defaults(func=cmd_member_remove)
+
+    categories = sub.add_parser(
+        "categories", help="the category codes (for correct --categories) and their names"
+    )
+    categories.add_argument("--json", action="store_true", help="one JSON object per line")
+    categories.set_defaults(func=cmd_categories)
 
     tag = sub.add_parser("tag", help="tag TEXT, or each line of stdin")
     tag.add_argument("text", nargs="?")

@@ -104,6 +104,21 @@ def _files(given: list[str] | None, default: Iterable[str]) -> list[Path]:
     return paths
 
 
+async def cmd_categories(args: argparse.Namespace, settings: Settings) -> None:
+    """Each category's code (what --categories and the exports use) and its name, in the
+    operator's language and in the other."""
+    from bot import i18n
+    from handlers.labels import CATEGORY_LABELS
+
+    for code, label in CATEGORY_LABELS.items():
+        names = {locale: i18n.render(label, locale) for locale in i18n.LOCALES}
+        if args.json:
+            print(json.dumps({"code": code, **names}, ensure_ascii=False))
+        else:
+            other = next(loc for loc in i18n.LOCALES if loc != settings.locale)
+            print(f"{code}\t{names[settings.locale]}\t{names[other]}")
+
+
 async def cmd_train(args: argparse.Namespace, settings: Settings) -> None:
     from bot.nlp.classifier import LinearModel
     from bot.nlp.tagger import KeywordTagger

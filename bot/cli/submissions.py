@@ -28,7 +28,11 @@ async def cmd_correct(args: argparse.Namespace, settings: Settings) -> None:
         updated = await correct_tags(
             store,
             submission,
-            categories=(args.categories.split(",") if args.categories else submission.categories),
+            categories=(
+                [_category_code(c) for c in args.categories.split(",")]
+                if args.categories
+                else submission.categories
+            ),
             kind=Kind(args.kind) if args.kind else submission.kind,
             village=args.village if args.village is not None else submission.village_moo,
             actor=args.actor or submission.actor,
@@ -133,3 +137,16 @@ async def _export_ballots(store: Store, tambon: Tambon, args: argparse.Namespace
 
 
 BALLOT_COLUMNS = ("poll", "source", "voter", "action", "choices", "count", "at")
+
+
+def _category_code(typed: str) -> str:
+    """A category as the operator typed it: its code, or its name in Thai or English (as
+    `tambon-bot categories` lists them); anything else is passed on to be refused."""
+    from bot import i18n
+    from handlers.labels import CATEGORY_LABELS
+
+    word = " ".join(typed.split()).casefold()
+    for code, label in CATEGORY_LABELS.items():
+        if word == code or word in (i18n.render(label, loc).casefold() for loc in i18n.LOCALES):
+            return code
+    return typed.strip()

@@ -38,7 +38,13 @@ async def correct_tags(
     known and the village one of the submission's tambon."""
     unknown = [c for c in categories if c not in known_categories]
     if unknown:
-        raise CorrectionRefused(T("Unknown categories: {names}.", names=", ".join(unknown)))
+        raise CorrectionRefused(
+            T(
+                "Unknown categories: {names}. Type tambon-bot categories for the codes; their "
+                "Thai or English names do as well.",
+                names=", ".join(unknown),
+            )
+        )
     if village is not None:
         villages = {v.moo for v in await store.list_villages(submission.tambon_id)}
         if village not in villages:
