@@ -233,7 +233,7 @@ async def item_command(ctx: Context) -> list[Reply]:
 
 def _typed_status(ctx: Context, typed: str) -> str | None:
     """The status a typed word names: its own name ("dropped") or one of its words in Thai
-    or in the member's language ("ยกเลิก"); None for anything else."""
+    or in the member's language (the catalogs list them); None for anything else."""
     word = typed.casefold()
     for status, words in STATUS_WORDS.items():
         names = {status}
