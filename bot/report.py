@@ -83,6 +83,8 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["days"] = lambda d: "—" if d is None else f"{d:.0f}"
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
+    # A due date as stored (YYYY-MM-DD), shown as people read dates (Buddhist era in Thai).
+    env.filters["day"] = lambda d: _day(d, locale)
     env.filters["md"] = escape_markdown
     env.filters["private"] = lambda text: i18n.hide_numbers(text, locale)
     # A published count of 1 or 2 can point at one household: hide small counts in public copies.
@@ -178,6 +180,17 @@ def _render_template(
             "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
         )
     return template.render(**context)
+
+
+def _day(iso: str | None, locale: str) -> str:
+    if not iso:
+        return "—"
+    try:
+        day = date.fromisoformat(iso)
+    except ValueError:
+        return iso
+    noon = datetime(day.year, day.month, day.day, 12, tzinfo=i18n.BANGKOK)
+    return i18n.format_date(noon, locale)
 
 
 def _plan_year(summary: TambonSummary, locale: str) -> str:

@@ -18,7 +18,7 @@ from bot.core import Engine
 from bot.nlp import KeywordTagger
 from handlers.services import members, plan
 from handlers.services.submissions import file_submission
-from handlers.services.summary import TOP_GROUPS, build_summary
+from handlers.services.summary import TOP_GROUPS, build_summary, read_report
 from handlers.types import Incoming
 from storage.base import Kind, NewSubmission, PlanStatus, PollMethod, Role, Store, Tambon
 from tests import test_telegram
@@ -428,3 +428,16 @@ async def test_thai_words_where_a_keyword_is(
     fixed = await store.get_submission(road.id)
     assert fixed is not None
     assert fixed.categories == ("water",)
+
+
+async def test_a_due_date_in_the_report_is_in_the_buddhist_era(
+    store: Store, tambon: Tambon
+) -> None:
+    """Item 13 (part): the report showed a Gregorian due date (2027-09-30) to Thai readers."""
+    await plan.add_item(store, tambon, title="ลาดยาง", due="2027-09-30", by="x")
+    summary, submissions = await read_report(store, tambon)
+    thai = report.render(summary, submissions, "html", "th")
+    assert "ลาดยาง" in thai
+    assert "2027-09-30" not in thai
+    assert "30 ก.ย. 2570" in thai
+    assert "30 Sep 2027" in report.render(summary, submissions, "html", "en")
