@@ -441,3 +441,30 @@ async def test_a_due_date_in_the_report_is_in_the_buddhist_era(
     assert "2027-09-30" not in thai
     assert "30 ก.ย. 2570" in thai
     assert "30 Sep 2027" in report.render(summary, submissions, "html", "en")
+
+
+async def test_the_command_line_speaks_thai_to_a_thai_operator(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 13 (part): "ตอนนี้: done (100%)", "มีบทบาทเป็น: team แล้ว", "แผนปี 2569:
+    drafting", "(borda, choose 3)" — English words in Thai sentences on the command line."""
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    item = await plan.add_item(store, tambon, title="ลาดยาง", by="x")
+    moved = await run_cli_ok(env, "plan", "status", str(item.id), "done", "--by", "x")
+    assert th("done") in moved
+    assert "done (" not in moved
+    await onboard(engine, store, tambon, "v")
+    villager = await store.get_member("console", "v")
+    assert villager is not None
+    role = await run_cli_ok(env, "member", "role", str(villager.id), "team")
+    assert th("Tambon working team") in role
+    await run_cli_ok(env, "year", "start", "--tambon", tambon.code)
+    phase = await run_cli_ok(env, "year", "phase", "--tambon", tambon.code, "drafting")
+    assert "drafting" not in phase
+    poll = await store.create_poll(
+        tambon.id, "ลำดับ", PollMethod.BORDA, 2, [("ถนน", None), ("ประปา", None)]
+    )
+    results = await run_cli_ok(env, "poll", "results", str(poll.id))
+    assert "borda" not in results
+    assert "choose" not in results
+    assert "ถนน" in results

@@ -6,6 +6,7 @@ import argparse
 
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
+from handlers.labels import ROLE_LABELS
 from handlers.services import members
 from handlers.types import T
 from storage.base import Role
@@ -53,7 +54,9 @@ async def cmd_member_role(args: argparse.Namespace, settings: Settings) -> None:
             changed = await members.change_role(store, member, Role(args.role), by=operator_name())
         except members.LastAdmin:
             raise _last_admin(args.id) from None
-    say(settings, T("Member {ref} is now: {role}.", ref=changed.id, role=changed.role.value))
+    say(
+        settings, T("Member {ref} is now: {role}.", ref=changed.id, role=ROLE_LABELS[changed.role])
+    )
 
 
 async def cmd_member_remove(args: argparse.Namespace, settings: Settings) -> None:

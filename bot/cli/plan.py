@@ -7,6 +7,7 @@ import json
 
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
+from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS
 from handlers.services import plan
 from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
@@ -80,7 +81,7 @@ async def cmd_plan_status(args: argparse.Namespace, settings: Settings) -> None:
         T(
             "Plan item {ref} is now: {status} ({progress}%).",
             ref=updated.id,
-            status=updated.status.value,
+            status=PLAN_STATUS_LABELS[updated.status.value],
             progress=updated.progress,
         ),
     )
@@ -182,7 +183,7 @@ async def cmd_year_start(args: argparse.Namespace, settings: Settings) -> None:
         T(
             "Plan year {year} started ({phase}); {carried} items of earlier years carried over.",
             year=started.year_be,
-            phase=started.phase.value,
+            phase=PHASE_LABELS[started.phase.value],
             carried=carried,
         ),
     )
@@ -192,7 +193,14 @@ async def cmd_year_phase(args: argparse.Namespace, settings: Settings) -> None:
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
         changed = await plan.set_phase(store, tambon, PlanPhase(args.phase), by=args.by)
-    say(settings, T("Plan year {year}: {phase}.", year=changed.year_be, phase=changed.phase.value))
+    say(
+        settings,
+        T(
+            "Plan year {year}: {phase}.",
+            year=changed.year_be,
+            phase=PHASE_LABELS[changed.phase.value],
+        ),
+    )
 
 
 async def cmd_year_show(args: argparse.Namespace, settings: Settings) -> None:

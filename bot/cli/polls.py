@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 
 from bot import i18n
-from bot.cli.common import CliError, find_poll, find_tambon, open_db, operator_name
+from bot.cli.common import CliError, find_poll, find_tambon, open_db, operator_name, say
 from bot.settings import Settings
+from handlers.labels import method_label
 from handlers.types import T
 from storage.base import PollConflict
 
@@ -108,10 +109,24 @@ async def cmd_poll_results(args: argparse.Namespace, settings: Settings) -> None
     if args.json:
         print(json.dumps(counted.as_json(), ensure_ascii=False))
         return
-    print(f"{poll.title} ({poll.method.value}, choose {poll.choose}): {counted.ballots} ballots")
+    say(
+        settings,
+        T(
+            "{title}: {count} ballots. {method}",
+            title=poll.title,
+            count=counted.ballots,
+            method=method_label(poll),
+        ),
+    )
     for option in counted.options:
-        print(
-            f"{option.rank:>3}. {option.text}\tvotes {option.votes}\tscore {option.score}"
-            f"\t(paper {option.paper_votes})"
-            + (f"\tgroup {option.group_id}" if option.group_id is not None else "")
+        line = T(
+            "{rank}. {text}\tvotes {votes}\tscore {score}\t(paper {paper})",
+            rank=option.rank,
+            text=option.text,
+            votes=option.votes,
+            score=option.score,
+            paper=option.paper_votes,
         )
+        if option.group_id is not None:
+            line = T("{line}\tproblem group {group}", line=line, group=option.group_id)
+        say(settings, line)
