@@ -468,3 +468,13 @@ async def test_the_command_line_speaks_thai_to_a_thai_operator(
     assert "borda" not in results
     assert "choose" not in results
     assert "ถนน" in results
+
+
+def test_the_thai_catalog_addresses_people_one_way() -> None:
+    """Item 16: "คุณ" and "ท่าน" were mixed; the bot says ท่าน throughout (คุณ stays inside
+    words such as ขอบคุณ and คุณภาพ)."""
+    from bot import i18n
+
+    words = re.compile(r"ขอบคุณ|คุณภาพ|คุณค่า|คุณสมบัติ")
+    mixed = [text for text in i18n.catalog_messages("th").values() if "คุณ" in words.sub("", text)]
+    assert mixed == []
