@@ -25,6 +25,7 @@ from handlers.labels import (
     AUDIT_LABELS,
     KIND_LABELS,
     PLAN_STATUS_LABELS,
+    ROLE_LABELS,
     category_label,
     category_labels,
     method_label,
@@ -33,7 +34,7 @@ from handlers.labels import (
 from handlers.services.privacy import spreadsheet_safe, without_control_characters
 from handlers.services.summary import TambonSummary
 from handlers.types import T, Text
-from storage.base import Submission
+from storage.base import Role, Submission
 
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>])")
 
@@ -86,6 +87,7 @@ def _environment(locale: str, public: bool = False) -> Environment:
     # A due date as stored (YYYY-MM-DD), shown as people read dates (Buddhist era in Thai).
     env.filters["day"] = lambda d: _day(d, locale)
     env.filters["md"] = escape_markdown
+    env.filters["who"] = lambda who: _who(str(who), label)
     env.filters["private"] = lambda text: i18n.hide_numbers(text, locale)
     # A published count of 1 or 2 can point at one household: hide small counts in public copies.
     env.filters["public_count"] = lambda n: f"<{SMALL}" if hidden(n, public) else str(n)
@@ -180,6 +182,24 @@ def _render_template(
             "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
         )
     return template.render(**context)
+
+
+# Who did it, as the audit records it ("team P-3f2a", "operator somchai"): its first word in the
+# reader's language.
+WHO_WORDS = {
+    "operator": T("Operator (command line)"),
+    "team": ROLE_LABELS[Role.TEAM],
+    "admin": ROLE_LABELS[Role.ADMIN],
+    "member": ROLE_LABELS[Role.MEMBER],
+    "system": T("The system"),
+}
+
+
+def _who(who: str, label: Callable[[Text], str]) -> str:
+    first, _, rest = who.partition(" ")
+    if first not in WHO_WORDS:
+        return who
+    return f"{label(WHO_WORDS[first])} {rest}".strip()
 
 
 def _day(iso: str | None, locale: str) -> str:

@@ -478,3 +478,14 @@ def test_the_thai_catalog_addresses_people_one_way() -> None:
     words = re.compile(r"ขอบคุณ|คุณภาพ|คุณค่า|คุณสมบัติ")
     mixed = [text for text in i18n.catalog_messages("th").values() if "คุณ" in words.sub("", text)]
     assert mixed == []
+
+
+async def test_the_reports_who_did_what_speaks_the_readers_language(
+    store: Store, tambon: Tambon
+) -> None:
+    """Item 13 (part): the report showed "operator root" in its Thai list of actions."""
+    await plan.add_item(store, tambon, title="ลาดยาง", by="operator root")
+    summary, submissions = await read_report(store, tambon)
+    thai = report.render(summary, submissions, "html", "th")
+    assert "operator root" not in thai
+    assert f"{th('Operator (command line)')} root" in thai
