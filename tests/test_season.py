@@ -489,3 +489,11 @@ async def test_the_reports_who_did_what_speaks_the_readers_language(
     thai = report.render(summary, submissions, "html", "th")
     assert "operator root" not in thai
     assert f"{th('Operator (command line)')} root" in thai
+
+
+def test_the_thai_catalog_says_choose_not_tap() -> None:
+    """Item 16: console prompts said แตะ (tap), where a person types a number; "เลือก"
+    (choose) reads right whether they tap a button or type."""
+    from bot import i18n
+
+    assert [t for t in i18n.catalog_messages("th").values() if "แตะ" in t] == []
