@@ -303,6 +303,62 @@ def _embedded_font() -> str:
 
 
 TABLES = ("submissions", "groups", "poll", "plan")
+# The workbook is read by officers: its sheets and columns are named in the reader's language,
+# and categories by their names (the CSV tables keep the codes, for scripts and `plan import`).
+SHEET_NAMES = {
+    "submissions": T("Submissions"),
+    "groups": T("Problem groups"),
+    "poll": T("Poll"),
+    "plan": T("Plan items"),
+}
+COLUMN_NAMES = {
+    "id": T("No."),
+    "created_at": T("Date"),
+    "village": T("Village"),
+    "kind": T("Type"),
+    "categories": T("Categories"),
+    "text": T("Text"),
+    "channel": T("Channel"),
+    "relayed": T("Filed for a villager"),
+    "group": T("Problem group"),
+    "title": T("Problem"),
+    "reporters": T("Reports by people"),
+    "villages": T("Villages"),
+    "keywords": T("Shared words"),
+    "rank": T("Rank"),
+    "option": T("Option"),
+    "score": T("Score"),
+    "votes": T("Votes"),
+    "chat_votes": T("Votes by chat"),
+    "paper_votes": T("Votes on paper"),
+    "item": T("No."),
+    "year": T("Plan year"),
+    "strategy": T("Strategy"),
+    "actor": T("Who acts"),
+    "project": T("Project"),
+    "objective": T("Objective"),
+    "target_villages": T("Target"),
+    "budget_baht": T("Budget (baht)"),
+    "budget_source": T("Budget source"),
+    "indicator": T("Indicator"),
+    "expected_result": T("Expected result"),
+    "responsible": T("Responsible"),
+    "due": T("Due date"),
+    "status": T("Status"),
+    "progress": T("Progress (%)"),
+    "verdict_yes": T("Villagers say done: yes"),
+    "verdict_partly": T("Villagers say done: partly"),
+    "verdict_no": T("Villagers say done: no"),
+    "verdict_photos": T("Photos with the answers"),
+}
+
+
+def _category_names(cell: object, locale: str) -> object:
+    """ "infrastructure|water" as the reader calls them."""
+    if not isinstance(cell, str) or not cell:
+        return cell
+    names = [i18n.render(category_label(code), locale) for code in cell.split("|")]
+    return i18n.list_separator(locale).join(names)
 
 
 def table(
@@ -444,9 +500,20 @@ def xlsx(
             or (name == "plan" and summary.plan is None)
         ):
             continue
-        sheet = book.create_sheet(name)
-        for row in table(name, summary, submissions, locale, public=public):
-            sheet.append([without_control_characters(cell) for cell in row])
+        sheet = book.create_sheet(i18n.render(SHEET_NAMES[name], locale)[:31])
+        header, *rows = table(name, summary, submissions, locale, public=public)
+        named = [str(h) for h in header]
+        sheet.append(
+            [i18n.render(COLUMN_NAMES[h], locale) if h in COLUMN_NAMES else h for h in named]
+        )
+        category_columns = {i for i, h in enumerate(named) if h in ("categories", "strategy")}
+        for row in rows:
+            sheet.append(
+                [
+                    _category_names(cell, locale) if i in category_columns else cell
+                    for i, cell in enumerate(without_control_characters(c) for c in row)
+                ]
+            )
     for each in book.worksheets:
         for row in each.iter_rows():
             for cell in row:

@@ -210,7 +210,7 @@ async def test_control_characters_are_dropped_at_intake_and_spreadsheets_are_ine
     )
     summary, submissions = await read_report(store, tambon)
     book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
-    cells = [c for row in book["submissions"].iter_rows() for c in row]
+    cells = [c for row in book[th("Submissions")].iter_rows() for c in row]
     assert any(str(c.value).startswith("=HYPERLINK") for c in cells)
     assert all(c.data_type == "s" for c in cells if isinstance(c.value, str))  # text, not formulas
     table = report.table_csv(summary, submissions, "submissions")

@@ -304,9 +304,9 @@ async def test_the_report_has_the_plan_table_and_its_follow_through(
     assert f"{th('partly')} 1" in html
     markdown = report.render(summary, submissions, "md", "en")
     assert "The plan: projects" in markdown
-    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
-    rows = list(book["plan"].values)
-    assert rows[0][:5] == ("item", "year", "strategy", "actor", "project")
+    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions, "en")))
+    rows = list(book["Plan items"].values)
+    assert rows[0][:5] == ("No.", "Plan year", "Strategy", "Who acts", "Project")
     assert {r[4] for r in rows[1:]} == {"ลาดยางถนนหมู่ 3", "ขุดบ่อบาดาล"}
     paved_row = next(r for r in rows[1:] if r[4] == "ลาดยางถนนหมู่ 3")
     assert (paved_row[8], paved_row[14], paved_row[17]) == (250_000, "done", 1)

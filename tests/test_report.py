@@ -136,11 +136,16 @@ async def test_xlsx_opens_with_openpyxl(engine: Engine, store: Store, tambon: Ta
     summary = await build_summary(store, tambon)
     submissions = [s async for s in store.iter_submissions(tambon.id)]
     book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
-    assert book.sheetnames[:2] == ["submissions", "groups"]
-    rows = list(book["submissions"].values)
-    assert rows[0][:3] == ("id", "created_at", "village")
+    # Officers read it: sheets, columns and categories in their language (issue 23, item 13).
+    assert book.sheetnames[:2] == [th("Submissions"), th("Problem groups")]
+    rows = list(book[th("Submissions")].values)
+    assert rows[0][:3] == (th("No."), th("Date"), th("Village"))
     assert len(rows) == 4
     assert any(row[5] == EVIL for row in rows[1:])  # kept as text, not as a formula
+    assert any(th("Public health") in str(row[4]) for row in rows[1:])
+    assert "health" not in {str(row[4]) for row in rows[1:]}
+    english = load_workbook(io.BytesIO(report.xlsx(summary, submissions, "en")))
+    assert english.sheetnames[:2] == ["Submissions", "Problem groups"]
 
 
 async def test_xlsx_keeps_formula_like_text_as_text(
@@ -152,7 +157,7 @@ async def test_xlsx_keeps_formula_like_text_as_text(
     await console(engine, "u1", '=HYPERLINK("http://x","ถนนพัง")', "1")
     summary = await build_summary(store, tambon)
     submissions = [s async for s in store.iter_submissions(tambon.id)]
-    cell = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))["submissions"]["F2"]
+    cell = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))[th("Submissions")]["F2"]
     assert cell.data_type == "s"
     assert str(cell.value).startswith("=HYPERLINK")
 
@@ -279,7 +284,7 @@ async def test_reports_hide_phone_and_id_numbers(
     hidden = th("[number hidden]")
     pdf_text, _ = _pdf_text(report.pdf(summary, submissions, "th"), tmp_path)
     book = load_workbook(io.BytesIO(report.xlsx(summary, submissions)))
-    sheet_text = " ".join(str(c) for row in book["submissions"].values for c in row)
+    sheet_text = " ".join(str(c) for row in book[th("Submissions")].values for c in row)
     outputs = {
         "html": report.render(summary, submissions, "html", "th"),
         "md": report.render(summary, submissions, "md", "th"),
