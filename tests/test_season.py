@@ -497,3 +497,28 @@ def test_the_thai_catalog_says_choose_not_tap() -> None:
     from bot import i18n
 
     assert [t for t in i18n.catalog_messages("th").values() if "แตะ" in t] == []
+
+
+async def test_thai_words_on_the_command_line(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    """Item 13 (part): the command line's keywords in Thai too — a status as /item takes it,
+    a role by the name the bot gives it."""
+    env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
+    item = await plan.add_item(store, tambon, title="ลาดยาง", by="x")
+    await run_cli_ok(env, "plan", "status", str(item.id), "เสร็จ", "--by", "x")
+    done = await store.get_plan_item(item.id)
+    assert done is not None
+    assert done.status is PlanStatus.DONE
+    await onboard(engine, store, tambon, "v")
+    villager = await store.get_member("console", "v")
+    assert villager is not None
+    await run_cli_ok(env, "member", "role", str(villager.id), th("Tambon working team"))
+    promoted = await store.get_member("console", "v")
+    assert promoted is not None
+    assert promoted.role is Role.TEAM
+    made = await run_cli_ok(env, "invite", "--tambon", tambon.code, "--role", th("Villager"))
+    assert made.splitlines()[0].isdigit()
+    wrong = run_cli(env, "plan", "status", str(item.id), "บินได้")
+    assert wrong.returncode == 2
+    assert "Traceback" not in wrong.stderr

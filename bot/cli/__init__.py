@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--tambon", metavar="CODE")
     # Administrator codes only here, on the server (chat's /invite offers the other roles):
     # how a new tambon gets its first administrator.
-    invite.add_argument("--role", choices=[r.value for r in Role], default="villager")
+    invite.add_argument(
+        "--role", type=role_word, choices=[r.value for r in Role], default="villager"
+    )
     invite.add_argument(
         "--days",
         type=int,
@@ -110,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     member_list.set_defaults(func=cmd_member_list)
     member_role = member_sub.add_parser("role", help="give a member another role")
     member_role.add_argument("id", type=int)
-    member_role.add_argument("role", choices=[r.value for r in Role])
+    member_role.add_argument(
+        "role", type=role_word, choices=[r.value for r in Role], help="its name, Thai or English"
+    )
     member_role.set_defaults(func=cmd_member_role)
     member_remove = member_sub.add_parser(
         "remove", help="remove a member (what they filed stays, anonymous)"
@@ -280,6 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE")
     export.set_defaults(func=cmd_export)
     return parser
+
+
+def role_word(text: str) -> str:
+    """A role as typed: its code (team), or its name in Thai or English (as the bot says it)."""
+    from handlers.labels import ROLE_LABELS
+
+    word = " ".join(text.split()).casefold()
+    for role, label in ROLE_LABELS.items():
+        if word in {i18n.render(label, loc).casefold() for loc in i18n.LOCALES}:
+            return str(role)
+    return word
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,19 @@ from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
 
 
+def _status_word(text: str) -> str:
+    """A status as typed: its name, or one of its words in Thai (the catalog's, as /item
+    takes them)."""
+    from bot import i18n
+    from handlers.labels import STATUS_WORDS
+
+    word = text.strip().casefold()
+    for status, words in STATUS_WORDS.items():
+        if word in (w.strip().casefold() for w in i18n.render(words, "th").split("|")):
+            return status
+    return word
+
+
 def _normal(header: str) -> str:
     return " ".join(header.split()).casefold()
 
@@ -236,7 +249,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     status = plan_sub.add_parser("status", help="move an item on; its reporters are told")
     status.add_argument("id", type=int)
     status.add_argument(
-        "status", choices=[s.value for s in PlanStatus if s is not PlanStatus.PROPOSED]
+        "status",
+        type=_status_word,
+        choices=[s.value for s in PlanStatus if s is not PlanStatus.PROPOSED],
+        help="its name, or its word in Thai (เสร็จ, ยกเลิก …)",
     )
     status.add_argument("--note")
     status.add_argument("--progress", type=int, metavar="PERCENT")
