@@ -252,7 +252,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "status",
         type=_status_word,
         choices=[s.value for s in PlanStatus if s is not PlanStatus.PROPOSED],
-        help="its name, or its word in Thai (เสร็จ, ยกเลิก …)",
+        help="its name, or one of its words in Thai (as /item takes them)",
     )
     status.add_argument("--note")
     status.add_argument("--progress", type=int, metavar="PERCENT")
