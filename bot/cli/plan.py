@@ -110,6 +110,7 @@ async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
         submissions = await store.all_submissions(tambon.id)
         for item in items:
             verdicts = await store.plan_verdicts(item.id, item.done_round)
+            told = await store.plan_notice_counts(item.id)
             record = {
                 "id": item.id,
                 "year": item.year_be,
@@ -124,10 +125,9 @@ async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
                 "groups": list(item.groups),
                 "submissions": [s.id for s in submissions if s.group_id in item.groups],
                 "reporters": len(await store.plan_reporters(item.id)),
-                "told": await store.plan_notice_counts(item.id),
+                "told": told,
                 "verdicts": {v.value: verdicts.get(v, 0) for v in Verdict},
             }
-            told = await store.plan_notice_counts(item.id)
             print_record(
                 record,
                 args.json,
