@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+
 from handlers.types import T, Text
 from storage.base import Kind, Poll, PollMethod, Role
 
@@ -94,6 +96,30 @@ ACTOR_LABELS: dict[str, Text] = {
     "joint": T("Together with the local government"),
     "external": T("Support from district, province or agencies"),
 }
+
+
+def plain(text: str) -> str:
+    """Text as it is compared with a name: spaces collapsed, case folded."""
+    return " ".join(text.split()).casefold()
+
+
+def code_named(
+    typed: str,
+    names: Mapping[str, Text],
+    render: Callable[[Text, str], str],
+    locales: Iterable[str],
+) -> str | None:
+    """The code ``typed`` names — the code itself, or its name in one of ``locales`` (a name
+    may hold several words, separated by |) — or None: how a status, a role or a category is
+    read when a person types it in their language."""
+    word = plain(typed)
+    languages = tuple(locales)
+    for code, name in names.items():
+        if word == code or any(
+            word == plain(each) for loc in languages for each in render(name, loc).split("|")
+        ):
+            return str(code)
+    return None
 
 
 def preview(text: str, limit: int = 300) -> str:

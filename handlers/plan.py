@@ -8,7 +8,7 @@ import enum
 from dataclasses import replace
 
 from handlers import payloads
-from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, STATUS_WORDS, preview
+from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, STATUS_WORDS, code_named, preview
 from handlers.payloads import Pick
 from handlers.router import Context, Router, number
 from handlers.services import members, plan
@@ -234,14 +234,7 @@ async def item_command(ctx: Context) -> list[Reply]:
 def _typed_status(ctx: Context, typed: str) -> str | None:
     """The status a typed word names: its own name ("dropped") or one of its words in Thai
     or in the member's language (the catalogs list them); None for anything else."""
-    word = typed.casefold()
-    for status, words in STATUS_WORDS.items():
-        names = {status}
-        for locale in dict.fromkeys(("th", ctx.locale)):
-            names.update(w.strip().casefold() for w in ctx.translate(words, locale).split("|"))
-        if word in names:
-            return status
-    return None
+    return code_named(typed, STATUS_WORDS, ctx.translate, dict.fromkeys(("th", ctx.locale)))
 
 
 def _item_card(item: PlanItem) -> Reply:

@@ -288,13 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def role_word(text: str) -> str:
     """A role as typed: its code (team), or its name in Thai or English (as the bot says it)."""
-    from handlers.labels import ROLE_LABELS
+    from handlers.labels import ROLE_LABELS, code_named, plain
 
-    word = " ".join(text.split()).casefold()
-    for role, label in ROLE_LABELS.items():
-        if word in {i18n.render(label, loc).casefold() for loc in i18n.LOCALES}:
-            return str(role)
-    return word
+    return code_named(text, ROLE_LABELS, i18n.render, i18n.LOCALES) or plain(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

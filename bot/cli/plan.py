@@ -7,7 +7,7 @@ import json
 
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
-from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS
+from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, STATUS_WORDS, code_named, plain
 from handlers.services import plan
 from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
@@ -17,17 +17,8 @@ def _status_word(text: str) -> str:
     """A status as typed: its name, or one of its words in Thai (the catalog's, as /item
     takes them)."""
     from bot import i18n
-    from handlers.labels import STATUS_WORDS
 
-    word = text.strip().casefold()
-    for status, words in STATUS_WORDS.items():
-        if word in (w.strip().casefold() for w in i18n.render(words, "th").split("|")):
-            return status
-    return word
-
-
-def _normal(header: str) -> str:
-    return " ".join(header.split()).casefold()
+    return code_named(text, STATUS_WORDS, i18n.render, ("th",)) or plain(text)
 
 
 def _column_names(locale: str) -> dict[str, str | None]:
@@ -41,7 +32,7 @@ def _column_names(locale: str) -> dict[str, str | None]:
     names.update({c: None for c in plan.EXPORT_ONLY})
     for column, label in plan.COLUMN_LABELS.items():
         for language in dict.fromkeys((locale, "th", "en")):
-            names[_normal(i18n.render(label, language))] = column
+            names[plain(i18n.render(label, language))] = column
     return names
 
 
@@ -159,7 +150,7 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
     except (OSError, UnicodeDecodeError, csv.Error):
         raise CliError(T("Cannot read {file} as a CSV file in UTF-8.", file=args.file)) from None
     names = _column_names(settings.locale)
-    unknown = [c for c in columns if _normal(c) not in names]
+    unknown = [c for c in columns if plain(c) not in names]
     if unknown or not columns:
         raise CliError(
             T(
@@ -170,7 +161,7 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
         )
     # Each row by the columns' own names; what the export computes is left out.
     rows = [
-        {names[_normal(k)]: v for k, v in row.items() if k and names[_normal(k)] is not None}
+        {names[plain(k)]: v for k, v in row.items() if k and names[plain(k)] is not None}
         for row in rows
     ]
     async with open_db(settings) as store:

@@ -143,10 +143,6 @@ def _category_code(typed: str) -> str:
     """A category as the operator typed it: its code, or its name in Thai or English (as
     `tambon-bot categories` lists them); anything else is passed on to be refused."""
     from bot import i18n
-    from handlers.labels import CATEGORY_LABELS
+    from handlers.labels import CATEGORY_LABELS, code_named
 
-    word = " ".join(typed.split()).casefold()
-    for code, label in CATEGORY_LABELS.items():
-        if word == code or word in (i18n.render(label, loc).casefold() for loc in i18n.LOCALES):
-            return code
-    return typed.strip()
+    return code_named(typed, CATEGORY_LABELS, i18n.render, i18n.LOCALES) or typed.strip()
