@@ -178,7 +178,7 @@ class Engine:
         locale = (
             self.locale_of(ctx.member)
             if ctx.member is not None
-            else hinted_locale(incoming.locale_hint, self.default_locale)
+            else incoming.hinted_language or self.default_locale
         )
         rendered = [self.render(reply, locale) for reply in replies]
         if ctx.member is not None and ctx.conversation is not None:
@@ -267,12 +267,6 @@ class Engine:
             ),
             file_failed=i18n.render(FILE_FAILED, locale) if reply.file is not None else None,
         )
-
-
-def hinted_locale(hint: str | None, default: str) -> str:
-    """Thai or English from a platform's language code ("en-US", "th"), else ``default``."""
-    language = (hint or "").split("-")[0].lower()
-    return language if language in i18n.LOCALES else default
 
 
 def _with_offer(

@@ -109,8 +109,8 @@ async def start(ctx: Context) -> list[Reply]:
         ctx.member = await members.start_joining(
             ctx.store, ctx.incoming.channel, ctx.incoming.user_id, invite
         )
-        hint = (ctx.incoming.locale_hint or "").split("-")[0].lower()
-        if hint in ("th", "en") and hint != ctx.member.locale:
+        hint = ctx.incoming.hinted_language
+        if hint is not None and hint != ctx.member.locale:
             # Greeted in the language their app uses; /language changes it any time.
             ctx.member = await members.set_language(ctx.store, ctx.member, hint)
         ctx.conversation = await ctx.store.get_conversation(ctx.member.id)

@@ -132,6 +132,13 @@ class Incoming:
     # The sender took back (unsent) their earlier message with this platform id (LINE).
     unsent: str | None = None
 
+    @property
+    def hinted_language(self) -> str | None:
+        """Thai or English, as the platform says the sender's app is set ("en-US", "th");
+        None when it says nothing, or another language."""
+        language = (self.locale_hint or "").split("-")[0].lower()
+        return language if language in ("th", "en") else None
+
 
 @dataclass(frozen=True, slots=True)
 class Tags:
