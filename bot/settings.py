@@ -12,8 +12,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from handlers.router import THAI_DIGITS
 from handlers.services.limits import Limits
+from handlers.types import THAI_DIGITS
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from datetime import datetime
 from handlers import payloads as p
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
-from handlers.router import THAI_DIGITS, Context, Router, number
+from handlers.router import Context, Router, number
 from handlers.services import limits, members
-from handlers.types import Choice, Reply, T
+from handlers.types import THAI_DIGITS, Choice, Reply, T
 from handlers.voting import here
 from storage.base import Role, Tambon
 

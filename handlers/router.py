@@ -18,7 +18,7 @@ from typing import Any
 from handlers.services import limits
 from handlers.services.limits import Limits
 from handlers.services.privacy import HIDDEN, redact_numbers
-from handlers.types import Incoming, Reply, T, Tagger, Text
+from handlers.types import THAI_DIGITS, Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
 
 MAX_TEXT_CHARS = 2000
@@ -162,7 +162,6 @@ class Router:
 
 
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
-THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
 # No id, count or position of ours is longer: a longer number is "not found", and never reaches
 # int() (Python refuses over 4,300 digits) or the store (SQLite's integers end at 19 digits).
 MAX_DIGITS = 12

@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# Thai digits (๐–๙) to Arabic ones, for str.translate: people type either.
+THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
+
 
 @dataclass(frozen=True, slots=True)
 class Text:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from handlers import payloads as p
 from handlers.labels import PHASE_LABELS, village_label
 from handlers.payloads import Pick
-from handlers.router import THAI_DIGITS, Context, Router, number
+from handlers.router import Context, Router, number
 from handlers.services import limits, plan
 from handlers.services.polls import (
     OPTION_CHARS,
@@ -35,7 +35,7 @@ from handlers.services.polls import (
 )
 from handlers.services.privacy import HIDDEN
 from handlers.services.submissions import who
-from handlers.types import Choice, Lines, Reply, T, Text
+from handlers.types import THAI_DIGITS, Choice, Lines, Reply, T, Text
 from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
 router = Router()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from handlers.services import Refused, audit
-from handlers.types import T, Text
+from handlers.types import THAI_DIGITS, T, Text
 from storage.base import (
     PLAN_DETAILS,
     Member,
@@ -62,14 +62,11 @@ class ReopenRule:
 def parse_baht(text: str) -> int:
     """An amount in baht as people write it: "250000", "250,000", in Thai digits, "250,000.00";
     ValueError otherwise (the command line and the CSV import alike)."""
-    cleaned = text.strip().replace(",", "").replace(" ", "").translate(_THAI_DIGITS)
+    cleaned = text.strip().replace(",", "").replace(" ", "").translate(THAI_DIGITS)
     whole, _, cents = cleaned.partition(".")
     if not whole.isdigit() or (cents and not (cents.isdigit() and int(cents) == 0)):
         raise ValueError(f"not an amount in baht: {text!r}")
     return int(whole)
-
-
-_THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
 
 
 class PlanRefused(Refused):
