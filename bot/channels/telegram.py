@@ -278,27 +278,12 @@ class TelegramChannel:
 
     # -- updates in -------------------------------------------------------------------------
 
-    def inbox_item(self, data: Any, update: Update | None = None) -> InboxItem | None:
-        """An update as the inbox keeps it; None when it is not an update we can read. The
-        parsed update (``update``, when python-telegram-bot has read it already) is kept for
-        the handler, so that it is not parsed again."""
-        sender = update_sender(data)
-        if sender is None or not well_formed(data):
-            return None
-        if update is None:
-            try:
-                update = Update.de_json(data, self.bot)
-            except Exception:
-                return None
-        item = InboxItem(
-            key=f"{self.bot_id}:{data['update_id']}",
-            sender=sender,
-            payload=storable_json(data),
-        )
+    def _parsed_for_handler(self, key: str, update: Update) -> None:
+        """Keep an update python-telegram-bot has just read for its handler, so that it is not
+        parsed again (at most MAX_PARSED of them)."""
         if len(self._parsed) > MAX_PARSED:
             self._parsed.clear()
-        self._parsed[item.key] = update
-        return item
+        self._parsed[key] = update
 
     async def process_webhook(self, data: Any) -> bool:
         """Keep one update posted to the webhook; False when it is not an update (nothing
@@ -328,18 +313,17 @@ class TelegramChannel:
             if sender is None or not well_formed(raw):
                 log.info("Telegram update %.40r dropped: not one we read", raw)
                 continue
-            data = json.loads(storable_json(raw))  # what the store keeps, the handler reads
+            payload = storable_json(raw)  # what the store keeps, and what the handler reads
+            data = json.loads(payload)
+            item = InboxItem(f"{self.bot_id}:{data['update_id']}", sender, payload)
             try:
                 update = Update.de_json(data, self.bot)
             except Exception as error:
                 log.warning("Telegram update %s unreadable: %s", data.get("update_id"), error)
-                unreadable.append(
-                    InboxItem(f"{self.bot_id}:{data['update_id']}", sender, storable_json(data))
-                )
+                unreadable.append(item)
                 continue
-            item = self.inbox_item(data, update)
-            if item is not None:
-                items.append(item)
+            self._parsed_for_handler(item.key, update)
+            items.append(item)
         await self.pipeline.accept(CHANNEL, items)
         for item in unreadable:
             await self.pipeline.store.dead_letter_add(CHANNEL, item, "unreadable update")
