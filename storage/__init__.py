@@ -12,6 +12,11 @@ class UnsupportedDatabase(ValueError):
     """The database URL names a backend this build does not have."""
 
 
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names an SQLite store (``sqlite:///...``)."""
+    return urlparse(url).scheme == "sqlite"
+
+
 def sqlite_path(url: str) -> Path | str:
     """The file a ``sqlite:///relative`` or ``sqlite:////absolute`` URL points at."""
     rest = url.removeprefix("sqlite://")
@@ -22,12 +27,11 @@ def sqlite_path(url: str) -> Path | str:
 
 def open_store(url: str) -> Store:
     """A store for ``url``; call ``await store.open()`` before use."""
-    scheme = urlparse(url).scheme
-    if scheme == "sqlite":
+    if is_sqlite(url):
         from storage.sqlite import SQLiteStore
 
         return SQLiteStore(sqlite_path(url))
-    if scheme in ("postgresql", "postgres"):
+    if urlparse(url).scheme in ("postgresql", "postgres"):
         from storage.postgres import PostgresStore
 
         return PostgresStore(url)

@@ -15,17 +15,12 @@ import sqlite3
 import subprocess
 from contextlib import closing
 from pathlib import Path
-from urllib.parse import urlparse
 
 from bot.cli.common import CliError, say
 from bot.settings import Settings
 from handlers.types import T
-from storage import sqlite_path
+from storage import is_sqlite, sqlite_path
 from storage.sqlite import private_file
-
-
-def _is_sqlite(url: str) -> bool:
-    return urlparse(url).scheme == "sqlite"
 
 
 def _postgres_tool(name: str) -> str:
@@ -74,7 +69,7 @@ def backup(url: str, output: Path, *, force: bool = False) -> None:
     """Copy the store at ``url`` to ``output`` (a SQLite file, or a pg_dump archive)."""
     if output.exists() and not force:
         raise CliError(T("{file} exists already; add --force to replace it.", file=str(output)))
-    if _is_sqlite(url):
+    if is_sqlite(url):
         database = sqlite_path(url)
         if not isinstance(database, Path) or not database.exists():
             raise CliError(T("There is no database file to back up: {file}.", file=str(database)))
@@ -97,7 +92,7 @@ def restore(url: str, source: Path, *, force: bool = False) -> None:
     """Put the backup ``source`` back into the store at ``url``."""
     if not source.exists():
         raise CliError(T("There is no backup file {file}.", file=str(source)))
-    if _is_sqlite(url):
+    if is_sqlite(url):
         database = sqlite_path(url)
         if not isinstance(database, Path):
             raise CliError(T("There is no database file to restore into."))

@@ -16,7 +16,7 @@ from bot.cli.common import CliError, open_db, tagger_for
 from bot.settings import Settings
 from handlers.services import tambons
 from handlers.types import T, Text
-from storage import sqlite_path
+from storage import is_sqlite, sqlite_path
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
@@ -101,7 +101,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
         # The console chat is a run too: one at a time on an SQLite file, as with channels.
         args.user = "console"
         url = settings.database_url
-        database = sqlite_path(url) if url.startswith("sqlite:") else None
+        database = sqlite_path(url) if is_sqlite(url) else None
         with (
             only_runner(str(database)) if isinstance(database, Path) else contextlib.nullcontext()
         ):
