@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-# Thai digits (๐–๙) to Arabic ones, for str.translate: people type either.
+# Thai digits to Arabic ones, for str.translate: people type either.
 THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
 
 
