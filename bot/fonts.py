@@ -12,6 +12,9 @@ copied from the PDF reads back as typed:
 - WeasyPrint maps a glyph to the text of the first cluster it appears in, so a tone mark first
   seen in a cluster with SARA AM would copy as nothing; :func:`fix_pdf_text` maps every glyph to
   the character it is drawn for, using the font's own tables.
+- A reader that orders text by position takes a mark drawn over the letter before it (and raised
+  when stacked) for a word of its own; :func:`fix_pdf_text` gives every run of text its words as
+  an ActualText span, which such readers copy instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -179,15 +183,11 @@ def glyph_text(path: Path) -> dict[int, str]:
 _ENTRY = re.compile(rb"^<([0-9a-f]{4})> <([0-9a-f]*)>$")
 
 
-def fix_pdf_text(document: Any, pdf: Any) -> None:
-    """A WeasyPrint finisher: map the prepared fonts' glyphs to the text they stand for."""
-    # Both weights come from one source with the same additions: one glyph order.
-    texts = glyph_text(pdf_fonts()[400])
-    family = PDF_FAMILY.replace(" ", "-")  # as WeasyPrint names it: "/ABCDEF+Tambon-Thai-Bold"
+def _to_unicode_maps(pdf: Any) -> Iterator[tuple[bytes, list[Any]]]:
+    """Each composite font's name as the PDF has it ("/ABCDEF+Tambon-Thai") and the lines of its
+    ToUnicode map, where one entry maps a two-byte code to its text."""
     for obj in list(pdf.objects):
         if not isinstance(obj, dict) or obj.get("Subtype") != "/Type0":
-            continue
-        if f"+{family}" not in str(obj.get("BaseFont", "")):
             continue
         reference = obj.get("ToUnicode")
         if reference is None:
@@ -195,9 +195,113 @@ def fix_pdf_text(document: Any, pdf: Any) -> None:
         number = (
             reference.split()[0] if isinstance(reference, bytes) else str(reference).split()[0]
         )
-        lines = pdf.objects[int(number)].stream
+        name = obj.get("BaseFont", b"")
+        yield (
+            (name if isinstance(name, bytes) else str(name).encode()),
+            pdf.objects[int(number)].stream,
+        )
+
+
+def fix_pdf_text(document: Any, pdf: Any) -> None:
+    """A WeasyPrint finisher: map the prepared fonts' glyphs to the text they stand for, and give
+    each run of text its words."""
+    # Both weights come from one source with the same additions: one glyph order.
+    texts = glyph_text(pdf_fonts()[400])
+    family = PDF_FAMILY.replace(" ", "-").encode()  # as WeasyPrint names it: "+Tambon-Thai-Bold"
+    for name, lines in _to_unicode_maps(pdf):
+        if b"+" + family not in name:
+            continue
         for i, line in enumerate(lines):
             match = _ENTRY.match(line) if isinstance(line, bytes) else None
             if match and int(match[1], 16) in texts:
                 text = texts[int(match[1], 16)].encode("utf-16-be").hex().encode()
                 lines[i] = b"<%s> <%s>" % (match[1], text)
+    _mark_actual_text(pdf)
+
+
+_TJ = re.compile(rb"<([0-9a-f]*)>")
+
+
+def _mark_actual_text(pdf: Any) -> None:
+    """Give each run of text its words as an ActualText span (PDF 14.9.4).
+
+    A Thai mark is drawn over the letter before it and, stacked on another mark, raised with a text
+    rise: poppler's reading-order layout (``pdftotext`` without ``-raw``), which knows only Latin
+    combining marks, then takes it for a word of its own and moves it to the wrong place. Readers
+    that honour ActualText (poppler, Acrobat, pdf.js) copy the span's words as written instead."""
+    glyphs: dict[bytes, dict[int, str]] = {}
+    for name, lines in _to_unicode_maps(pdf):
+        mapping = {}
+        for line in lines:
+            match = _ENTRY.match(line) if isinstance(line, bytes) else None
+            if match:
+                mapping[int(match[1], 16)] = bytes.fromhex(match[2].decode()).decode("utf-16-be")
+        # The font's resource name in content streams ("/ABCDEF 12 Tf") is its subset tag.
+        glyphs[name.lstrip(b"/").split(b"+")[0]] = mapping
+    for obj in pdf.objects:
+        content = getattr(obj, "stream", None)
+        if isinstance(obj, dict) or not isinstance(content, list) or b"BT" not in content:
+            continue
+        obj.stream = _with_spans(content, glyphs)
+
+
+def _with_spans(lines: list[Any], glyphs: dict[bytes, dict[int, str]]) -> list[Any]:
+    """``lines`` with each positioned run of readable text (from a ``Tm`` to the next, to ``ET``
+    or to text in a font whose glyphs cannot be read, such as an emoji's) wrapped in a span
+    carrying its words."""
+    out: list[Any] = []
+    run: list[Any] = []
+    words: list[str] = []
+    font: dict[int, str] | None = None
+
+    def close() -> None:
+        if run and "".join(words).strip():
+            encoded = ("\ufeff" + "".join(words)).encode("utf-16-be").hex().upper()
+            out.append(b"/Span <</ActualText <%s>>> BDC" % encoded.encode())
+            out.extend(run)
+            out.append(b"EMC")
+        else:
+            out.extend(run)
+        run.clear()
+        words.clear()
+
+    inside = False
+    for line in lines:
+        if not isinstance(line, bytes) or line in (b"BT", b"ET"):
+            close()
+            inside = line == b"BT"
+            out.append(line)
+            continue
+        if not inside:
+            out.append(line)
+            continue
+        if line.endswith(b" Tm"):
+            close()
+        elif line.endswith(b" Tf"):
+            font = glyphs.get(line.split()[0].lstrip(b"/"))
+        elif line.endswith(b" TJ"):
+            text = _shown(line, font)
+            if text is None:  # left as it is, outside any span
+                close()
+                out.append(line)
+                continue
+            words.append(text)
+        run.append(line)
+    close()
+    return out
+
+
+def _shown(line: bytes, font: dict[int, str] | None) -> str | None:
+    """The text a ``TJ`` line shows in ``font``, or None where a glyph's text is not known."""
+    if font is None:
+        return None
+    text = []
+    for chunk in _TJ.findall(line):
+        if len(chunk) % 4:
+            return None
+        for i in range(0, len(chunk), 4):
+            gid = int(chunk[i : i + 4], 16)
+            if gid not in font:
+                return None
+            text.append(font[gid])
+    return "".join(text)

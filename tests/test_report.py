@@ -182,12 +182,13 @@ async def test_public_copy_hides_small_counts_and_the_appendix(
 WATER = "น้ำประปาไม่ไหลมา๓วันแล้ว ทำนาก็ไม่ได้ กำนันช่วยด้วย 🙏 หมู่ 3"
 
 
-def _pdf_text(data: bytes, tmp_path: Path) -> tuple[str, int]:
-    """The PDF's text as poppler's pdftotext reads it (in drawing order), and its page count."""
+def _pdf_text(data: bytes, tmp_path: Path, *, raw: bool = True) -> tuple[str, int]:
+    """The PDF's text as poppler's pdftotext reads it (in drawing order, or with ``raw=False`` in
+    its reading-order layout, which people get when they copy or convert), and its page count."""
     path = tmp_path / "report.pdf"
     path.write_bytes(data)
     text = subprocess.run(
-        ["pdftotext", "-raw", "-enc", "UTF-8", str(path), "-"],
+        ["pdftotext", *(["-raw"] if raw else []), "-enc", "UTF-8", str(path), "-"],
         check=True,
         capture_output=True,
         text=True,
@@ -217,6 +218,21 @@ async def test_pdf_report_has_pages_and_thai_text_that_copies_back(
     assert "ท่าตะโก" in text
     assert "นครสวรรค์" in text
     assert "<script>alert('x')</script>" in text  # shown as the text it is
+
+
+async def test_pdf_text_reads_back_in_reading_order_with_marks_in_place(
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    """Issue 23, item 16: pdftotext's layout moved stacked Thai marks off their letters
+    ("หมูบ ่ า้ น"); each run of text now carries its words (ActualText)."""
+    await _sample(engine, store, tambon)
+    await console(engine, "u1", WATER, "1")
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    text, _ = _pdf_text(report.pdf(summary, submissions, "th"), tmp_path, raw=False)
+    assert th("Villages heard from") in text
+    assert "น้ำประปาไม่ไหลมา๓วันแล้ว" in text
+    assert "ตั้งแต่" in text
 
 
 async def test_public_pdf_has_no_appendix(
