@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -58,6 +58,30 @@ def format_date(moment: datetime, locale: str, *, with_time: bool = False) -> st
         time = format_datetime(local, " HH:mm", locale="th") if with_time else ""
         return f"{day_month} {year}{time}"
     return format_datetime(local, pattern.replace("d MMM", "d MMM y"), locale=locale)
+
+
+def era_date(iso: str, locale: str) -> str:
+    """An ISO date ("2027-09-30") or moment ("2026-12-07T07:03:00Z") for a spreadsheet cell: still
+    year-month-day, so it sorts, but in the reader's era and, for a moment, Bangkok time to the
+    minute ("2570-09-30", "2569-12-07 14:03" in Thai). What is not ISO is returned as it is."""
+    offset = BUDDHIST_ERA_OFFSET if locale == "th" else 0
+    try:
+        if "T" not in iso:
+            day = date.fromisoformat(iso)
+            return f"{day.year + offset:04d}-{day:%m-%d}"
+        local = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(BANGKOK)
+    except ValueError:
+        return iso
+    return f"{local.year + offset:04d}-{local:%m-%d %H:%M}"
+
+
+def iso_from_era(typed: str) -> str:
+    """A year-month-day date as a Thai sheet may hold it, in the Buddhist era ("2570-09-30"), as
+    ISO ("2027-09-30"); a year before 2400 is taken as Gregorian already."""
+    year, dash, rest = typed.strip().partition("-")
+    if dash and year.isdigit() and int(year) >= 2400:
+        return f"{int(year) - BUDDHIST_ERA_OFFSET:04d}-{rest}"
+    return typed
 
 
 def buddhist_year(moment: datetime) -> int:

@@ -303,8 +303,10 @@ def _embedded_font() -> str:
 
 
 TABLES = ("submissions", "groups", "poll", "plan")
-# The workbook is read by officers: its sheets and columns are named in the reader's language,
-# and categories by their names (the CSV tables keep the codes, for scripts and `plan import`).
+# The workbook and the CSV tables are read by officers: sheets, columns, categories, kinds,
+# statuses and who acts are named in the reader's language, dates in the reader's era
+# (`plan import` reads an exported plan table back either way). ``codes=True`` keeps the codes,
+# for scripts.
 SHEET_NAMES = {
     "submissions": T("Submissions"),
     "groups": T("Problem groups"),
@@ -462,6 +464,41 @@ def table(
     raise ValueError(f"no table {name!r}; one of {TABLES}")
 
 
+def named_table(
+    name: str,
+    summary: TambonSummary,
+    submissions: list[Submission],
+    locale: str,
+    *,
+    public: bool = False,
+) -> list[list[object]]:
+    """:func:`table` as officers read it: each code by its name in ``locale``, dates in its era."""
+    header, *rows = table(name, summary, submissions, locale, public=public)
+    codes = [str(h) for h in header]
+    named: list[list[object]] = [
+        [i18n.render(COLUMN_NAMES[h], locale) if h in COLUMN_NAMES else h for h in codes]
+    ]
+    for row in rows:
+        named.append(
+            [_named_cell(code, cell, locale) for code, cell in zip(codes, row, strict=True)]
+        )
+    return named
+
+
+_NAMED_VALUES = {"kind": KIND_LABELS, "status": PLAN_STATUS_LABELS, "actor": ACTOR_LABELS}
+
+
+def _named_cell(column: str, cell: object, locale: str) -> object:
+    if column in ("categories", "strategy"):
+        return _category_names(cell, locale)
+    labels = _NAMED_VALUES.get(column)
+    if labels is not None and isinstance(cell, str) and cell in labels:
+        return i18n.render(labels[cell], locale)
+    if column in ("due", "created_at") and isinstance(cell, str) and cell:
+        return i18n.era_date(cell, locale)
+    return cell
+
+
 def table_csv(
     summary: TambonSummary,
     submissions: list[Submission],
@@ -469,11 +506,14 @@ def table_csv(
     locale: str = "th",
     *,
     public: bool = False,
+    codes: bool = False,
 ) -> str:
-    """One of :data:`TABLES` as CSV; text that a spreadsheet would run as a formula is quoted."""
+    """One of :data:`TABLES` as CSV (named for officers, or by its ``codes`` for scripts); text
+    that a spreadsheet would run as a formula is quoted."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    for row in table(name, summary, submissions, locale, public=public):
+    make = table if codes else named_table
+    for row in make(name, summary, submissions, locale, public=public):
         # "=HYPERLINK(...)" typed by someone stays text when an officer opens it in Excel.
         writer.writerow([spreadsheet_safe(cell) for cell in row])
     return out.getvalue()
@@ -501,19 +541,8 @@ def xlsx(
         ):
             continue
         sheet = book.create_sheet(i18n.render(SHEET_NAMES[name], locale)[:31])
-        header, *rows = table(name, summary, submissions, locale, public=public)
-        named = [str(h) for h in header]
-        sheet.append(
-            [i18n.render(COLUMN_NAMES[h], locale) if h in COLUMN_NAMES else h for h in named]
-        )
-        category_columns = {i for i, h in enumerate(named) if h in ("categories", "strategy")}
-        for row in rows:
-            sheet.append(
-                [
-                    _category_names(cell, locale) if i in category_columns else cell
-                    for i, cell in enumerate(without_control_characters(c) for c in row)
-                ]
-            )
+        for row in named_table(name, summary, submissions, locale, public=public):
+            sheet.append([without_control_characters(c) for c in row])
     for each in book.worksheets:
         for row in each.iter_rows():
             for cell in row:

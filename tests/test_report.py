@@ -78,7 +78,9 @@ async def test_markdown_and_csv_reports(engine: Engine, store: Store, tambon: Ta
     assert "\\*\\*พัง\\*\\*" in md  # Markdown characters typed by people are escaped
     assert "\\|" in md
     rows = list(
-        csv.DictReader(io.StringIO(report.table_csv(summary, submissions, "groups", "th")))
+        csv.DictReader(
+            io.StringIO(report.table_csv(summary, submissions, "groups", "th", codes=True))
+        )
     )
     assert len(rows) == 3
     assert {r["reporters"] for r in rows} == {"1"}
@@ -331,20 +333,26 @@ async def test_csv_tables_for_the_officers_spreadsheets(
     await console(engine, "u2", '=HYPERLINK("http://x") ขอไฟทางหมู่ 4', "1")
     summary = await build_summary(store, tambon)
     submissions = [s async for s in store.iter_submissions(tambon.id)]
-    rows = list(csv.DictReader(io.StringIO(report.table_csv(summary, submissions, "submissions"))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(report.table_csv(summary, submissions, "submissions", codes=True))
+        )
+    )
     assert [int(r["id"]) for r in rows] == [s.id for s in submissions]
     assert any(r["text"].startswith("'=HYPERLINK") for r in rows)  # inert in Excel
-    groups = list(csv.DictReader(io.StringIO(report.table_csv(summary, [], "groups"))))
+    groups = list(csv.DictReader(io.StringIO(report.table_csv(summary, [], "groups", codes=True))))
     # Most people first; a public copy writes small groups as "<5".
     assert [int(g["reporters"]) for g in groups] == sorted(
         (int(g["reporters"]) for g in groups), reverse=True
     )
     public = list(
-        csv.DictReader(io.StringIO(report.table_csv(summary, [], "groups", public=True)))
+        csv.DictReader(
+            io.StringIO(report.table_csv(summary, [], "groups", public=True, codes=True))
+        )
     )
     assert {g["reporters"] for g in public} == {"<5"}
     assert report.table_csv(summary, submissions, "submissions", public=True).count("\n") == 1
-    poll = report.table_csv(summary, [], "poll")
+    poll = report.table_csv(summary, [], "poll", codes=True)
     # No poll yet: the header alone.
     assert poll.splitlines() == ["rank,option,score,votes,chat_votes,paper_votes,group"]
 
@@ -413,3 +421,23 @@ def test_a_big_report_shows_its_steps_a_small_one_does_not() -> None:
     small.next()
     small.close()
     assert quiet.getvalue() == ""
+
+
+async def test_csv_tables_are_named_for_officers_unless_codes_are_asked_for(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Issue 23, item 13: the CSV tables had English headers and codes on a Thai screen."""
+    await _sample(engine, store, tambon)
+    summary = await build_summary(store, tambon)
+    submissions = [s async for s in store.iter_submissions(tambon.id)]
+    rows = list(csv.DictReader(io.StringIO(report.table_csv(summary, submissions, "submissions"))))
+    assert set(rows[0]) >= {th("Date"), th("Type"), th("Categories"), th("Village")}
+    kinds = {r[th("Type")] for r in rows}
+    assert kinds <= {th("Problem"), th("Need"), th("Idea")}
+    assert kinds
+    year = submissions[0].created_at.year + 543
+    assert all(r[th("Date")].startswith(f"{year}-") for r in rows)  # Buddhist era, sortable
+    assert not any("infrastructure" in r[th("Categories")] for r in rows)
+    groups = report.table_csv(summary, submissions, "groups")
+    assert th("Infrastructure") in groups
+    assert "reporters" not in groups.splitlines()[0]

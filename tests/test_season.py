@@ -74,7 +74,7 @@ async def test_every_group_is_in_the_spreadsheets_and_poll_results_name_groups(
     summary = await build_summary(store, tambon)
     submissions = [s async for s in store.iter_submissions(tambon.id)]
     table = report.table_csv(summary, submissions, "groups", "th")
-    ids = {int(row["group"]) for row in csv.DictReader(io.StringIO(table))}
+    ids = {int(row[th("Problem group")]) for row in csv.DictReader(io.StringIO(table))}
     assert ids == {g.id for g in groups}
     await console(engine, "lead", "/newpoll ลำดับความสำคัญ", "1")
     (poll,) = await store.list_polls(tambon.id)
@@ -337,36 +337,54 @@ async def test_the_plan_table_exported_imports_back_with_thai_or_english_headers
     that file answered "unknown columns"; Thai headers were refused too. Export → edit in a
     spreadsheet → import goes round now."""
     env = {"TAMBON_DATABASE_URL": f"sqlite:///{db_path}", "PATH": "/usr/bin:/bin"}
-    road = await plan.add_item(store, tambon, title="ลาดยางถนนหมู่ 3", by="x")
-    well = await plan.add_item(store, tambon, title="ขุดบ่อบาดาลหมู่ 5", by="x")
-    exported = tmp_path / "plan.csv"
-    await run_cli_ok(
-        env,
-        "report",
-        "--tambon",
-        tambon.code,
-        "--format",
-        "csv",
-        "--table",
-        "plan",
-        "-o",
-        str(exported),
+    road = await plan.add_item(
+        store, tambon, title="ลาดยางถนนหมู่ 3", due="2027-09-30", actor="joint", by="x"
     )
-    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))
-    for row in rows:  # the team edits one row in a spreadsheet
-        if row["item"] == str(road.id):
-            row["status"], row["budget_baht"] = "funded", "250,000"
-    edited = tmp_path / "edited.csv"
-    with edited.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(edited))
-    road_now, well_now = await store.get_plan_item(road.id), await store.get_plan_item(well.id)
-    assert road_now is not None
-    assert well_now is not None
-    assert (road_now.status, road_now.budget) == (PlanStatus.FUNDED, 250_000)
-    assert (well_now.status, well_now.title) == (well.status, well.title)
+    well = await plan.add_item(store, tambon, title="ขุดบ่อบาดาลหมู่ 5", by="x")
+    for codes in (["--codes"], []):  # for scripts, and as officers read it (item 13)
+        exported = tmp_path / "plan.csv"
+        await run_cli_ok(
+            env,
+            "report",
+            "--tambon",
+            tambon.code,
+            "--format",
+            "csv",
+            "--table",
+            "plan",
+            *codes,
+            "-o",
+            str(exported),
+        )
+        text = exported.read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text)))
+        item, status, budget = (
+            ("item", "status", "budget_baht")
+            if codes
+            else (th("No."), th("Status"), th("Budget (baht)"))
+        )
+        if not codes:  # named in Thai: no code, Buddhist-era dates
+            assert th("Together with the local government") in text
+            assert "2570-09-30" in text
+            assert "joint" not in text
+            assert "proposed" not in text
+        for row in rows:  # the team edits one row in a spreadsheet
+            if row[item] == str(road.id):
+                row[status] = "funded" if codes else th("has a budget")
+                row[budget] = "250,000" if codes else "300,000"
+        edited = tmp_path / "edited.csv"
+        with edited.open("w", encoding="utf-8-sig", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        await run_cli_ok(env, "plan", "import", "--tambon", tambon.code, str(edited))
+        road_now, well_now = await store.get_plan_item(road.id), await store.get_plan_item(well.id)
+        assert road_now is not None
+        assert well_now is not None
+        assert road_now.status is PlanStatus.FUNDED
+        assert road_now.budget == (250_000 if codes else 300_000)
+        assert (road_now.due, road_now.actor) == ("2027-09-30", "joint")  # read back unchanged
+        assert (well_now.status, well_now.title) == (well.status, well.title)
     # A sheet the team starts in Thai: the columns' Thai names.
     thai = tmp_path / "thai.csv"
     thai.write_text(

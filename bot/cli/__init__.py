@@ -240,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="groups",
         help="which table --format csv writes (xlsx has them all)",
     )
+    report_parser.add_argument(
+        "--codes",
+        action="store_true",
+        help="csv: columns, categories and statuses by their codes, dates in ISO (for scripts)",
+    )
     report_parser.set_defaults(func=cmd_report, report_command=None)
     report_sub = report_parser.add_subparsers(dest="report_command")
     links = report_sub.add_parser("links", help="the report links that still open, one a line")

@@ -7,7 +7,14 @@ import json
 
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.settings import Settings
-from handlers.labels import PHASE_LABELS, PLAN_STATUS_LABELS, STATUS_WORDS, code_named, plain
+from handlers.labels import (
+    ACTOR_LABELS,
+    PHASE_LABELS,
+    PLAN_STATUS_LABELS,
+    STATUS_WORDS,
+    code_named,
+    plain,
+)
 from handlers.services import plan
 from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
@@ -26,14 +33,40 @@ def _column_names(locale: str) -> dict[str, str | None]:
     the export's name for it, its name in Thai and in English; the export's computed columns
     map to None (read, then left out)."""
     from bot import i18n
+    from bot.report import COLUMN_NAMES
 
     names: dict[str, str | None] = {c: c for c in plan.IMPORT_COLUMNS}
     names.update(plan.EXPORT_NAMES)
     names.update({c: None for c in plan.EXPORT_ONLY})
+    languages = dict.fromkeys((locale, "th", "en"))
+    for code in plan.EXPORT_ONLY:  # the export's own headers, as officers read them
+        for language in languages:
+            names[plain(i18n.render(COLUMN_NAMES[code], language))] = None
     for column, label in plan.COLUMN_LABELS.items():
-        for language in dict.fromkeys((locale, "th", "en")):
+        for language in languages:
             names[plain(i18n.render(label, language))] = column
     return names
+
+
+def _sheet_values(row: dict[str, str]) -> dict[str, str]:
+    """A row's values as the services read them: a status or who acts by its name in Thai or
+    English (as the report's tables write them) to its code, a Buddhist-era date to ISO."""
+    from bot import i18n
+
+    languages = ("th", "en")
+    values = dict(row)
+    if values.get("status"):
+        typed = values["status"]
+        values["status"] = code_named(
+            typed, PLAN_STATUS_LABELS, i18n.render, languages
+        ) or _status_word(typed)
+    if values.get("actor"):
+        values["actor"] = code_named(
+            values["actor"], ACTOR_LABELS, i18n.render, languages
+        ) or plain(values["actor"])
+    if values.get("due"):
+        values["due"] = i18n.iso_from_era(values["due"])
+    return values
 
 
 def _baht(text: str) -> int:
@@ -161,7 +194,9 @@ async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
         )
     # Each row by the columns' own names; what the export computes is left out.
     rows = [
-        {names[plain(k)]: v for k, v in row.items() if k and names[plain(k)] is not None}
+        _sheet_values(
+            {column: v for k, v in row.items() if k and (column := names[plain(k)]) is not None}
+        )
         for row in rows
     ]
     async with open_db(settings) as store:

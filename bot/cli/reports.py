@@ -116,7 +116,9 @@ def _report_file(
     if args.format == "pdf":
         return report.pdf(summary, submissions, locale, public=args.public)
     if args.format == "csv":
-        text = report.table_csv(summary, submissions, args.table, locale, public=args.public)
+        text = report.table_csv(
+            summary, submissions, args.table, locale, public=args.public, codes=args.codes
+        )
         # utf-8-sig so that Excel, which officers open CSV files with, reads Thai correctly.
         return text.encode("utf-8-sig")
     return report.render(summary, submissions, args.format, locale, public=args.public).encode()
