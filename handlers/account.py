@@ -1,9 +1,11 @@
-"""Everyone's own commands: /help, /mine, /language, /cancel, /mydata, /forget."""
+"""Everyone's own commands: /help, /menu, /problem, /mine, /language, /cancel, /mydata,
+/forget."""
 
 from __future__ import annotations
 
 import enum
 
+from handlers import menu
 from handlers import payloads as p
 from handlers.labels import KIND_LABELS, ROLE_LABELS, category_labels, preview, village_label
 from handlers.payloads import Pick
@@ -27,6 +29,8 @@ async def help_(ctx: Context) -> list[Reply]:
     lines: list[Text] = [
         T(
             "I collect problems and needs for your tambon's community plan.\n"
+            "• /menu – everything you can do, as buttons; you may also just type the words, "
+            'such as "menu", "my reports", "vote" or "cancel"\n'
             "• Type a problem or need in your own words; I will show what I understood and "
             "ask you to confirm.\n"
             "• /mine – what you have filed\n"
@@ -65,6 +69,42 @@ async def help_(ctx: Context) -> list[Reply]:
         lines.append(T("• /year – the plan year, its phase and the calendar (team)"))
         lines.append(T("• /item N – move plan item N on: in the plan, funded, done … (team)"))
     return [Reply(T("{lines}", lines=Lines(lines)))]
+
+
+@router.command("menu", roles=None)
+async def show_menu(ctx: Context) -> list[Reply]:
+    member = ctx.member
+    if member is None or not member.onboarded:
+        return [menu.reply(JOIN_LINE, team=False)]
+    heading = T("What would you like to do? Tap a button below, or just type the words.")
+    if ctx.step:
+        # The menu is a way out of any question: the question ends, nothing is filed from it.
+        ctx.finish()
+        heading = T(
+            "I closed the question you were answering; nothing was filed from it.\n{heading}",
+            heading=heading,
+        )
+    return [menu.reply(heading, team=member.role in (Role.TEAM, Role.ADMIN))]
+
+
+JOIN_LINE = T(
+    "To join your tambon, type /start followed by the join code from your tambon team or "
+    "village head, for example /start 12345678."
+)
+
+
+@router.command("problem")
+async def new_problem(ctx: Context) -> list[Reply]:
+    ctx.finish()
+    return [
+        Reply(
+            T(
+                "Please tell me the problem or need in your own words, in one message: what "
+                "it is, where (which village) and since when. You may send a photo or share a "
+                "location after it."
+            )
+        )
+    ]
 
 
 @router.command("mine")

@@ -6,6 +6,7 @@ import enum
 import re
 from datetime import datetime
 
+from handlers import menu
 from handlers import payloads as p
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
@@ -44,26 +45,22 @@ async def start(ctx: Context) -> list[Reply]:
     code = normalise_join_code(ctx.args)
     member = ctx.member
     if not code:
+        # A greeting (LINE's follow, Telegram's Start button): the menu, and how to join.
         if member is not None and member.onboarded:
             tambon = await ctx.store.get_tambon(member.tambon_id)
             assert tambon is not None
-            return [
-                Reply(
-                    T(
-                        "You are already a member of Tambon {tambon}. Just type a problem or "
-                        "need in your own words, or type /help.",
-                        tambon=tambon.name_th,
-                    )
-                )
-            ]
-        return [
-            Reply(
-                T(
-                    "To join, please type /start followed by the join code from your tambon "
-                    "team or village head, for example /start 12345678."
-                )
+            already = T(
+                "You are already a member of Tambon {tambon}. Just type a problem or "
+                "need in your own words, or tap a button below.",
+                tambon=tambon.name_th,
             )
-        ]
+            return [menu.reply(already, team=member.role in (Role.TEAM, Role.ADMIN))]
+        hello = T(
+            "Hello! I collect your village's problems and needs for the tambon plan. "
+            "To join, type /start followed by the join code from your tambon team or "
+            "village head, for example /start 12345678."
+        )
+        return [menu.reply(hello, team=False)]
     now = ctx.now()
     until = await limits.locked_until(ctx.store, ctx.limits.join_codes, ctx.who, now)
     if until is not None:

@@ -7,6 +7,7 @@ per flow (``"intake.confirm"``), persisted in the store between messages.
 
 from __future__ import annotations
 
+import copy
 import enum
 import re
 import unicodedata
@@ -15,10 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from handlers import menu
+from handlers.payloads import Pick
 from handlers.services import limits
 from handlers.services.limits import Limits
 from handlers.services.privacy import HIDDEN, redact_numbers
-from handlers.types import THAI_DIGITS, Incoming, Reply, T, Tagger, Text
+from handlers.types import THAI_DIGITS, Choice, Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
 
 MAX_TEXT_CHARS = 2000
@@ -219,10 +222,29 @@ def resolve_choice(incoming: Incoming, conversation: Conversation | None) -> Inc
     return replace(incoming, choice=payload) if payload else incoming
 
 
+def named_command(
+    incoming: Incoming, translate: Callable[[Text, str], str]
+) -> tuple[str, str] | None:
+    """The command a message asks for, and what followed it: ``/NAME args``, a menu button
+    (``cmd:NAME``), or a message that is only a command's word ("menu", "my reports")."""
+    if incoming.choice:
+        pick = Pick.unpack(incoming.choice)
+        return (pick.arg, "") if pick is not None and pick.action == menu.COMMAND else None
+    if not incoming.text or incoming.edited:
+        return None
+    command = parse_command(incoming.text)
+    if command is not None:
+        return command
+    if incoming.attachment is not None:
+        return None
+    name = menu.command_named(incoming.text, translate, _plain)
+    return (name, "") if name is not None else None
+
+
 async def dispatch(router: Router, ctx: Context) -> list[Reply]:
     """Route one message; the caller renders the replies and persists the conversation."""
     incoming = ctx.incoming
-    command = parse_command(incoming.text) if incoming.text and not incoming.choice else None
+    command = named_command(incoming, ctx.translate)
     if command is not None:
         name, ctx.args = command
         entry = router.commands.get(name)
@@ -255,10 +277,12 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
         if button.roles is not None and ctx.member.role not in button.roles:
             return [TEAM_ONLY]
         return await button.handler(ctx)
+    if action == WAY_OUT and ctx.step:
+        return await _way_out(router, ctx)
     if ctx.step:
         handler = router.steps.get(ctx.step)
         if handler is not None:
-            return await handler(ctx)
+            return await _answer(handler, ctx)
         ctx.finish()  # a step from an older version of the bot: start afresh
     if router.idle is None:
         return []
@@ -266,6 +290,73 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
 
 
 TEAM_ONLY = Reply(T("Sorry, this command is only for the tambon team."))
+
+# A question's way out, offered at the second message it could not take as an answer.
+WAY_OUT = "out"
+MISSES = "_misses"  # in the flow's data: messages in a row the question could not take
+TYPED = "_typed"  # the last of them, to file as a problem of its own
+
+
+async def _answer(handler: Handler, ctx: Context) -> list[Reply]:
+    """Run a step's handler. A typed message that changes nothing (not a choice, not a
+    detail the step takes) is a miss; the second miss in a row is not met with the same hint
+    again but with a way out: file the words as a new problem, back to the question, cancel."""
+    incoming = ctx.incoming
+    typed = incoming.text if incoming.text and not incoming.choice else None
+    before = (ctx.step, copy.deepcopy(ctx.data)) if typed is not None else None
+    replies = await handler(ctx)
+    if before is None or ctx.conversation is None:
+        return replies
+    if ctx.step != before[0] or _without_misses(ctx.data) != _without_misses(before[1]):
+        ctx.data.pop(MISSES, None)
+        ctx.data.pop(TYPED, None)
+        return replies  # the step took the message
+    misses = int(before[1].get(MISSES, 0)) + 1
+    if misses < 2:
+        ctx.data[MISSES] = misses
+        return replies
+    ctx.data[MISSES] = 0
+    ctx.data[TYPED] = typed
+    onboarded = ctx.member is not None and ctx.member.onboarded
+    choices = [
+        *(
+            [Choice(T("File it as a new problem"), Pick(WAY_OUT, "new").pack())]
+            if onboarded
+            else []
+        ),
+        Choice(T("Back to the question"), Pick(WAY_OUT, "back").pack()),
+        Choice(T("Cancel the question"), Pick(WAY_OUT, "cancel").pack()),
+    ]
+    return [
+        Reply(T("That is not one of the answers I am waiting for. What would you like?"), choices)
+    ]
+
+
+async def _way_out(router: Router, ctx: Context) -> list[Reply]:
+    """The person chose a way out of a question (:func:`_answer`)."""
+    pick = Pick.unpack(ctx.incoming.choice)
+    arg = pick.arg if pick is not None else ""
+    typed = str(ctx.data.get(TYPED) or "")
+    onboarded = ctx.member is not None and ctx.member.onboarded
+    if arg == "new" and typed and onboarded and router.idle is not None:
+        ctx.finish()
+        ctx.incoming = replace(ctx.incoming, text=typed, choice=None)
+        return await router.idle(ctx)
+    if arg == "cancel" and "cancel" in router.commands:
+        return await router.commands["cancel"].handler(ctx)
+    ctx.data.pop(MISSES, None)
+    ctx.data.pop(TYPED, None)
+    handler = router.steps.get(ctx.step)
+    if handler is None:
+        ctx.finish()
+        return []
+    # Back: the step asked again, as it does for a message it cannot take.
+    ctx.incoming = replace(ctx.incoming, text=None, choice=None)
+    return await handler(ctx)
+
+
+def _without_misses(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in (MISSES, TYPED)}
 
 
 def not_joined(ctx: Context) -> Reply:

@@ -60,26 +60,174 @@ class LineStandIn:
         self.latencies: list[float] = []
         self.answered = 0
         self._feeding: asyncio.Task[None] | None = None
+        # Rich menus, as LINE keeps them: by id; their images (on the data host); the default
+        # menu; the menu linked to each user.
+        self.richmenus: dict[str, dict[str, Any]] = {}
+        self.richmenu_images: dict[str, bytes] = {}
+        self.default_richmenu: str | None = None
+        self.user_richmenus: dict[str, str] = {}
+        self.richmenu_calls: list[tuple[str, str]] = []  # (method, path), in order
+        self._data_runner: web.AppRunner | None = None
+        self.data_port = 0
 
     async def start(self) -> str:
-        app = web.Application()
+        app = web.Application(middlewares=[self._log_richmenu])
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_post("/v2/bot/message/push", self._push)
+        app.router.add_post("/v2/bot/richmenu", self._create_richmenu)
+        app.router.add_get("/v2/bot/richmenu/list", self._list_richmenus)
+        app.router.add_get("/v2/bot/richmenu/{id}", self._get_richmenu)
+        app.router.add_delete("/v2/bot/richmenu/{id}", self._delete_richmenu)
+        app.router.add_post("/v2/bot/user/all/richmenu/{id}", self._set_default_richmenu)
+        app.router.add_get("/v2/bot/user/all/richmenu", self._get_default_richmenu)
+        app.router.add_post("/v2/bot/user/{user}/richmenu/{id}", self._link_richmenu)
+        app.router.add_delete("/v2/bot/user/{user}/richmenu", self._unlink_richmenu)
+        app.router.add_get("/v2/bot/user/{user}/richmenu", self._user_richmenu)
         app.router.add_post("/_standin/{command}", self._control)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        # LINE's data host (api-data.line.me): where rich menu images go up and come down.
+        data = web.Application(middlewares=[self._log_richmenu])
+        data.router.add_post("/v2/bot/richmenu/{id}/content", self._upload_richmenu_image)
+        data.router.add_get("/v2/bot/richmenu/{id}/content", self._download_richmenu_image)
+        self._data_runner = web.AppRunner(data, access_log=None)
+        await self._data_runner.setup()
+        await web.TCPSite(self._data_runner, "127.0.0.1", 0).start()
+        self.data_port = self._data_runner.addresses[0][1]
         return self.base_url
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def data_url(self) -> str:
+        return f"http://127.0.0.1:{self.data_port}"
+
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._data_runner is not None:
+            await self._data_runner.cleanup()
+
+    # -- rich menus ---------------------------------------------------------------------------
+
+    @web.middleware
+    async def _log_richmenu(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if "/richmenu" in request.path:
+            if request.headers.get("Authorization") != f"Bearer {self.access_token}":
+                return self._error("richmenu", 401, "Authentication failed")
+            self.richmenu_calls.append((request.method, request.path))
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def _menu(self, request: web.Request) -> str | None:
+        menu_id = request.match_info["id"]
+        return menu_id if menu_id in self.richmenus else None
+
+    async def _create_richmenu(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        size = body.get("size") or {}
+        if (size.get("width"), size.get("height")) not in ((2500, 1686), (2500, 843)):
+            return self._error("richmenu", 400, "size: must be 2500x1686 or 2500x843")
+        areas = body.get("areas") or []
+        if not 1 <= len(areas) <= 20:
+            return self._error("richmenu", 400, "areas: size must be between 1 and 20")
+        if not 1 <= len(body.get("name") or "") <= 300:
+            return self._error("richmenu", 400, "name: length must be between 1 and 300")
+        if not 1 <= len(body.get("chatBarText") or "") <= 14:
+            return self._error("richmenu", 400, "chatBarText: length must be at most 14")
+        for area in areas:
+            b, action = area.get("bounds") or {}, area.get("action") or {}
+            if b.get("x", -1) < 0 or b.get("x", 0) + b.get("width", 0) > size["width"]:
+                return self._error("richmenu", 400, "areas.bounds: outside the menu")
+            if b.get("y", -1) < 0 or b.get("y", 0) + b.get("height", 0) > size["height"]:
+                return self._error("richmenu", 400, "areas.bounds: outside the menu")
+            if action.get("type") == "postback" and len(action.get("data", "")) > 300:
+                return self._error("richmenu", 400, "action.data: at most 300 characters")
+        menu_id = f"richmenu-{next(_ids):032x}"
+        self.richmenus[menu_id] = {**body, "richMenuId": menu_id}
+        return web.json_response({"richMenuId": menu_id})
+
+    async def _list_richmenus(self, request: web.Request) -> web.Response:
+        return web.json_response({"richmenus": list(self.richmenus.values())})
+
+    async def _get_richmenu(self, request: web.Request) -> web.Response:
+        menu_id = self._menu(request)
+        if menu_id is None:
+            return self._error("richmenu", 404, "Not found")
+        return web.json_response(self.richmenus[menu_id])
+
+    async def _delete_richmenu(self, request: web.Request) -> web.Response:
+        menu_id = self._menu(request)
+        if menu_id is None:
+            return self._error("richmenu", 404, "Not found")
+        del self.richmenus[menu_id]
+        self.richmenu_images.pop(menu_id, None)
+        if self.default_richmenu == menu_id:
+            self.default_richmenu = None
+        self.user_richmenus = {u: m for u, m in self.user_richmenus.items() if m != menu_id}
+        return web.json_response({})
+
+    async def _set_default_richmenu(self, request: web.Request) -> web.Response:
+        menu_id = self._menu(request)
+        if menu_id is None:
+            return self._error("richmenu", 404, "Not found")
+        if menu_id not in self.richmenu_images:
+            return self._error("richmenu", 400, "must upload richmenu image before applying it")
+        self.default_richmenu = menu_id
+        return web.json_response({})
+
+    async def _get_default_richmenu(self, request: web.Request) -> web.Response:
+        if self.default_richmenu is None:
+            return self._error("richmenu", 404, "no default richmenu")
+        return web.json_response({"richMenuId": self.default_richmenu})
+
+    async def _link_richmenu(self, request: web.Request) -> web.Response:
+        menu_id = self._menu(request)
+        if menu_id is None:
+            return self._error("richmenu", 404, "Not found")
+        if menu_id not in self.richmenu_images:
+            return self._error("richmenu", 400, "must upload richmenu image before applying it")
+        self.user_richmenus[request.match_info["user"]] = menu_id
+        return web.json_response({})
+
+    async def _unlink_richmenu(self, request: web.Request) -> web.Response:
+        self.user_richmenus.pop(request.match_info["user"], None)
+        return web.json_response({})
+
+    async def _user_richmenu(self, request: web.Request) -> web.Response:
+        menu_id = self.user_richmenus.get(request.match_info["user"])
+        if menu_id is None:
+            return self._error("richmenu", 404, "the user has no richmenu")
+        return web.json_response({"richMenuId": menu_id})
+
+    async def _upload_richmenu_image(self, request: web.Request) -> web.Response:
+        menu_id = self._menu(request)
+        if menu_id is None:
+            return self._error("richmenu", 404, "Not found")
+        if request.content_type not in ("image/png", "image/jpeg"):
+            return self._error("richmenu", 415, "image/png or image/jpeg only")
+        body = await request.read()
+        if len(body) > 1024 * 1024:
+            return self._error("richmenu", 413, "the image is larger than 1 MB")
+        if menu_id in self.richmenu_images:
+            return self._error("richmenu", 400, "An image has already been uploaded")
+        size = self.richmenus[menu_id]["size"]
+        width, height = png_size(body) if request.content_type == "image/png" else (0, 0)
+        if (width, height) != (size["width"], size["height"]):
+            return self._error("richmenu", 400, "the image size does not match the menu's")
+        self.richmenu_images[menu_id] = body
+        return web.json_response({})
+
+    async def _download_richmenu_image(self, request: web.Request) -> web.Response:
+        menu_id = self._menu(request)
+        if menu_id is None or menu_id not in self.richmenu_images:
+            return self._error("richmenu", 404, "Not found")
+        return web.Response(body=self.richmenu_images[menu_id], content_type="image/png")
 
     def _error(self, kind: str, status: int, message: str) -> web.Response:
         self.rejected.append((kind, status, message))
@@ -237,6 +385,13 @@ class LineStandIn:
                 posting.add(task)
                 task.add_done_callback(posting.discard)
             await asyncio.gather(*posting)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """A PNG's width and height, from its IHDR chunk; (0, 0) when it is not a PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 class Events:

@@ -44,8 +44,9 @@ MEMBER_COMMANDS = [
     "status",
     "plan",
     "quiet",
+    "problem",
 ]
-OPEN_COMMANDS = ["help", "cancel", "start"]
+OPEN_COMMANDS = ["help", "cancel", "start", "menu"]
 TEAM_ONLY = "Sorry, this command is only for the tambon team."
 UNKNOWN = "Sorry, I don't know the command /{name}. Type /help to see what I can do."
 

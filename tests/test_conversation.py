@@ -414,16 +414,20 @@ async def test_bad_input_gets_a_polite_answer_and_stores_nothing(
     assert (await store.get_conversation(member.id)).step == ""
 
 
-async def test_reply_matching_no_choice_repeats_the_question(
+async def test_reply_matching_no_choice_repeats_the_question_then_offers_a_way_out(
     engine: Engine, store: Store, tambon: Tambon
 ) -> None:
     await onboard(engine, store, tambon, "u1")
-    _, wrong, out_of_range, filed = await console(engine, "u1", ROAD, "บันทึกเลยจ้า", "9", "1")
-    for reply in (wrong, out_of_range):
-        assert (
-            th("Please choose one of the options below, or type /cancel to start over.") in reply
-        )
-        assert "1. " + th("✅ Confirm") in reply
+    _, wrong, out_of_range, back, filed = await console(
+        engine, "u1", ROAD, "บันทึกเลยจ้า", "9", "2", "1"
+    )
+    hint = th("Please choose one of the options below, or type /cancel to start over.")
+    assert hint in wrong
+    assert "1. " + th("✅ Confirm") in wrong
+    # The second miss in a row: not the same hint again, but a way out (issue 28).
+    assert hint not in out_of_range
+    assert "2. " + th("Back to the question") in out_of_range
+    assert "1. " + th("✅ Confirm") in back  # back: the question again
     assert "#" in filed
     (submission,) = await store.list_submissions(tambon.id)
     assert submission.text == ROAD  # the stray replies did not replace the draft

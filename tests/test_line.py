@@ -113,9 +113,11 @@ async def test_follow_greets_and_explains_how_to_join(
     assert await post(events.follow(USER)) == 200
     (greeting,) = await seen(standin, 1)
     assert greeting["text"] == th(
-        "To join, please type /start followed by the join code from your tambon team or "
-        "village head, for example /start 12345678."
+        "Hello! I collect your village's problems and needs for the tambon plan. To join, type "
+        "/start followed by the join code from your tambon team or village head, for example "
+        "/start 12345678."
     )
+    assert "cmd:problem" in buttons(greeting)  # the menu, as buttons under the greeting
     assert standin.calls[0].kind == "reply"
     assert await store.get_member("line", USER) is None
 
@@ -205,7 +207,7 @@ async def test_unfollow_marks_unreachable_and_follow_back_restores(
     welcome_back = (await seen(standin, n + 1))[-1]
     assert welcome_back["text"] == th(
         "You are already a member of Tambon {tambon}. Just type a problem or need in your own "
-        "words, or type /help.",
+        "words, or tap a button below.",
         tambon=tambon.name_th,
     )
     member = await store.get_member("line", USER)
