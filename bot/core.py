@@ -89,6 +89,7 @@ class Outgoing:
         return self.but(file=None, text=text)
 
 
+VILLAGER_MENU = "villager"  # the default menu, as a hint names it
 HINTS = tuple(f.name for f in fields(Reply) if f.name not in ("text", "choices", "no_file"))
 
 
@@ -181,9 +182,26 @@ class Engine:
             else incoming.hinted_language or self.default_locale
         )
         rendered = [self.render(reply, locale) for reply in replies]
+        if rendered and (member is not None or ctx.member is not None):
+            await self._menu_hint(member, ctx, rendered)
         if ctx.member is not None and ctx.conversation is not None:
             await self.store.save_conversation(_with_offer(ctx.conversation, rendered, before))
         return rendered, list(ctx.events)
+
+    async def _menu_hint(
+        self, before: Member | None, ctx: Context, rendered: list[Outgoing]
+    ) -> None:
+        """When a person's role (or joining, or leaving) changed which menu their chat app
+        should show, the first reply says so to the channel, and the member keeps a note of it:
+        once, at their next message, whoever changed the role and wherever (chat, CLI)."""
+        after = ctx.member
+        shown = after.menu if after is not None else before.menu if before is not None else None
+        wanted = members.menu_for(after)
+        if shown == wanted:
+            return
+        if after is not None:
+            ctx.member = await members.set_menu(self.store, after, wanted)
+        rendered[0] = rendered[0].but(menu=wanted or VILLAGER_MENU)
 
     async def count_failed(self, channel: str, user_id: str) -> None:
         """Count a message whose handling failed (and rolled back, taking its count with it)

@@ -155,7 +155,7 @@ def _font(path: str, size: int) -> Any:
 
 
 def _symbol_path() -> str:
-    """DejaVu Sans, which matplotlib ships: the tiles' symbols (✎ ☰ ☑ ⚑ ⓘ Σ …)."""
+    """DejaVu Sans, which matplotlib ships: the tiles' symbols (✎ ☰ ☑ ⚑ ☺ Σ …)."""
     from matplotlib import font_manager
 
     return str(font_manager.findfont("DejaVu Sans", fallback_to_default=True))

@@ -60,6 +60,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LINE_CHANNEL_ACCESS_TOKEN", None, "enables the LINE channel (with the secret)"),
     Setting("LINE_API_BASE_URL", None, "Messaging API base URL, for a test stand-in"),
     Setting(
+        "LINE_DATA_API_BASE_URL",
+        None,
+        "the Messaging API's data host (rich menu images), for a test stand-in",
+    ),
+    Setting(
         "LINE_BOT_BASIC_ID", None, "the LINE Official Account's basic id (@xxxx), for invites"
     ),
     Setting(

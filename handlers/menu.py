@@ -42,11 +42,11 @@ MENU: tuple[Entry, ...] = (
     Entry("mine", T("My reports"), T("What you reported and where it stands"), "\u2630"),
     Entry("vote", T("Vote"), T("The hearing's open poll"), "\u2611"),
     Entry("plan", T("Tambon plan"), T("The tambon's plan and its progress"), "\u2691"),
-    Entry("mydata", T("My data"), T("What is kept about you"), "\u24d8"),
+    Entry("mydata", T("My data"), T("What is kept about you"), "\u263a"),
     Entry("help", T("Help"), T("What the bot can do"), "?"),
     Entry("summary", T("Summary"), T("What the tambon said so far (team)"), "\u03a3", True),
-    Entry("report", T("Report"), T("The full report as a PDF (team)"), "\u2263", True),
-    Entry("results", T("Poll results"), T("The latest poll's count (team)"), "\u2116", True),
+    Entry("report", T("Report"), T("The full report as a PDF (team)"), "\u25a4", True),
+    Entry("results", T("Poll results"), T("The latest poll's count (team)"), "\u2696", True),
 )
 
 # Commands a chat app's command list also shows, beyond the menu's.

@@ -99,6 +99,9 @@ class Reply:
     # that cannot send files gives its link instead, or ``no_file`` when there is no link.
     file: FileRef | None = None
     no_file: Text | None = None
+    # The menu this person's chat app should show from now on ("team" or "villager"): a
+    # channel with menus per person (LINE's rich menu, Telegram's commands per chat) sets it.
+    menu: str | None = None
 
 
 class Media(enum.StrEnum):

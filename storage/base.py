@@ -150,6 +150,7 @@ class Member:
     unreachable_at: datetime | None = None
     removed_at: datetime | None = None  # removed by the team (a re-join clears it)
     quiet_at: datetime | None = None  # asked (/quiet) not to be told of plan changes
+    menu: str | None = None  # the menu their chat app shows them: "team", or None (default)
 
     @property
     def onboarded(self) -> bool:
@@ -619,6 +620,10 @@ class MemberStore(Protocol):
     async def list_members(self, tambon_id: int) -> list[Member]:
         """The tambon's members (not those removed), by village (none last), then role, then
         joining order."""
+        ...
+
+    async def list_members_with_menu(self, channel: str, menu: str) -> list[Member]:
+        """Every member on ``channel`` whose chat app was told to show them ``menu``."""
         ...
 
     async def upsert_member(

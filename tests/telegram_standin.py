@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -45,9 +46,20 @@ def _decode(value: str) -> Any:
     return value
 
 
+class StandInError(Exception):
+    """A Bot API error answer from a method: its status and description."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
 class TelegramStandIn:
     def __init__(self, token: str = "123:abc") -> None:
         self.token = token
+        # Command lists by scope (its JSON) and language ("" for all); the menu button.
+        self.command_lists: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.menu_button: dict[str, Any] | None = None
         self.calls: list[Call] = []
         self.record_calls = True
         self._pending: deque[dict[str, Any]] = deque()
@@ -140,7 +152,13 @@ class TelegramStandIn:
                 {"ok": False, "error_code": 404, "description": f"Not Found: {method}"},
                 status=404,
             )
-        result = await handler(params)
+        try:
+            result = await handler(params)
+        except StandInError as error:
+            return web.json_response(
+                {"ok": False, "error_code": error.status, "description": error.description},
+                status=error.status,
+            )
         call.result = result
         return web.json_response({"ok": True, "result": result})
 
@@ -227,7 +245,39 @@ class TelegramStandIn:
     async def _m_setWebhook(self, params: dict[str, Any]) -> bool:
         return True
 
+    def _command_key(self, params: dict[str, Any]) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        if isinstance(scope, str):
+            scope = json.loads(scope)
+        return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
+
+    def commands_for(self, scope: dict[str, Any], language: str = "") -> list[dict[str, str]]:
+        """The command list set for ``scope`` ({"type": "default"}, {"type": "chat", ...})."""
+        key = json.dumps(scope, sort_keys=True), language
+        return list(self.command_lists.get(key, []))
+
     async def _m_setMyCommands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands") or []
+        if isinstance(commands, str):
+            commands = json.loads(commands)
+        if not 0 < len(commands) <= 100:
+            raise StandInError(400, "Bad Request: commands must be between 1 and 100")
+        for command in commands:
+            name, description = command.get("command", ""), command.get("description", "")
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
+                raise StandInError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= 256:
+                raise StandInError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.command_lists[self._command_key(params)] = commands
+        return True
+
+    async def _m_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.command_lists.pop(self._command_key(params), None)
+        return True
+
+    async def _m_setChatMenuButton(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        self.menu_button = json.loads(button) if isinstance(button, str) else button
         return True
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:

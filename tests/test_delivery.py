@@ -261,6 +261,7 @@ def test_a_rendered_reply_keeps_its_hints_through_the_outbox() -> None:
         live_tally=7,
         qr="/here 123456",
         file=FileRef("pdf", "tok"),
+        menu="team",
     )
     out = Outgoing("ข้อความ", (("ตกลง", "ok:"),), reply, file_url="https://x/r", no_file="n")
     again = Outgoing.from_dict(json.loads(json.dumps(out.to_dict(), ensure_ascii=False)))
@@ -276,6 +277,7 @@ def test_a_rendered_reply_keeps_its_hints_through_the_outbox() -> None:
         "live_tally",
         "qr",
         "file",
+        "menu",
     }
     legacy = {"text": "เก่า", "choices": [["ก", "a:"]], "columns": 3, "qr": "/here 1", "file": None}
     old = Outgoing.from_dict(legacy)

@@ -19,7 +19,7 @@ from bot.channels import GROUP_NOTICE
 from bot.channels.line import LineChannel
 from bot.core import Engine, Outgoing
 from bot.nlp import KeywordTagger
-from storage.base import Store, Tambon
+from storage.base import Role, Store, Tambon
 from tests.conftest import BAD_MESSAGES, join_code, run_cli_ok, th
 from tests.line_standin import Events, LineStandIn
 
@@ -49,7 +49,13 @@ def events(standin: LineStandIn) -> Events:
 async def line(
     standin: LineStandIn, store: Store, tagger: KeywordTagger
 ) -> AsyncIterator[LineChannel]:
-    channel = LineChannel(Engine(store, tagger), SECRET, TOKEN, base_url=standin.base_url)
+    channel = LineChannel(
+        Engine(store, tagger),
+        SECRET,
+        TOKEN,
+        base_url=standin.base_url,
+        data_url=standin.data_url,
+    )
     await channel.start()
     yield channel
     await channel.stop()
@@ -605,3 +611,159 @@ async def test_standby_events_get_no_reply(
     assert await post(event) == 200
     await line.drain()
     assert standin.messages_to(USER) == []
+
+
+async def test_the_rich_menu_is_made_once_and_is_the_default(
+    line: LineChannel, standin: LineStandIn, store: Store, tagger: KeywordTagger
+) -> None:
+    """Issue 28: made at start through the Messaging API (the image to the data host), the
+    villager's the default; starting again twice makes nothing new."""
+    from bot import richmenu
+    from tests.line_standin import png_size
+
+    assert set(line.menus) == {"villager", "team"}
+    assert standin.default_richmenu == line.menus["villager"]
+    for kind, menu_id in line.menus.items():
+        image = standin.richmenu_images[menu_id]
+        assert png_size(image) == (2500, 1686)
+        assert standin.richmenus[menu_id]["name"] == richmenu.build(kind).name
+    areas = standin.richmenus[line.menus["villager"]]["areas"]
+    assert [a["action"]["data"] for a in areas] == [
+        "cmd:problem",
+        "cmd:mine",
+        "cmd:vote",
+        "cmd:plan",
+        "cmd:mydata",
+        "cmd:help",
+    ]
+    assert areas[0]["action"]["displayText"] == th("Report a problem")
+    assert len(standin.richmenus[line.menus["team"]]["areas"]) == 9
+    made = [c for c in standin.richmenu_calls if c == ("POST", "/v2/bot/richmenu")]
+    assert len(made) == 2
+    for _ in range(2):  # two restarts
+        again = LineChannel(
+            Engine(store, tagger),
+            SECRET,
+            TOKEN,
+            base_url=standin.base_url,
+            data_url=standin.data_url,
+        )
+        await again.start()
+        assert again.menus == line.menus
+        await again.stop()
+    assert [c for c in standin.richmenu_calls if c == ("POST", "/v2/bot/richmenu")] == made
+    assert len(standin.richmenus) == 2
+
+
+async def test_a_changed_or_half_made_menu_is_replaced(
+    standin: LineStandIn, store: Store, tagger: KeywordTagger, tambon: Tambon
+) -> None:
+    """An earlier version of our menu (another digest) is deleted and its team members linked
+    to the new one; a menu whose image never went up (a stop between the two calls) is made
+    again; menus that are not ours are left alone."""
+    from bot import richmenu
+    from handlers.services import members
+
+    lead = await members.start_joining(
+        store, "line", "Ulead", await _invite(store, tambon, Role.TEAM)
+    )
+    await members.set_menu(store, lead, "team")
+    half = richmenu.build("villager")
+
+    def stored(menu_id: str, name: str) -> None:
+        standin.richmenus[menu_id] = {**half.definition, "name": name, "richMenuId": menu_id}
+
+    stored("richmenu-old", "tambon-bot team 0000000000000000")
+    standin.richmenu_images["richmenu-old"] = b"old"
+    standin.user_richmenus["Ulead"] = "richmenu-old"
+    stored("richmenu-half", half.name)  # made, but stopped before its image went up
+    stored("richmenu-theirs", "spring sale")
+    channel = LineChannel(
+        Engine(store, tagger), SECRET, TOKEN, base_url=standin.base_url, data_url=standin.data_url
+    )
+    await channel.start()
+    try:
+        assert set(standin.richmenus) == {*channel.menus.values(), "richmenu-theirs"}
+        assert "richmenu-half" not in channel.menus.values()
+        assert standin.user_richmenus["Ulead"] == channel.menus["team"]
+        assert all(m in standin.richmenu_images for m in channel.menus.values())
+    finally:
+        await channel.stop()
+
+
+async def _invite(store: Store, tambon: Tambon, role: Role) -> Any:
+    from handlers.services import members
+
+    code = await join_code(store, tambon, role)
+    invite, _ = await members.check_invite(store, code)
+    return invite
+
+
+async def test_a_team_members_menu_is_linked_when_the_role_is_given_and_unlinked_when_taken(
+    post: Post,
+    events: Events,
+    standin: LineStandIn,
+    store: Store,
+    tambon: Tambon,
+    line: LineChannel,
+) -> None:
+    from handlers.services import members
+
+    n = await onboard(post, events, standin, store, tambon)
+    assert USER not in standin.user_richmenus  # a villager: the default menu
+    member = await store.get_member("line", USER)
+    assert member is not None
+    await members.change_role(store, member, Role.TEAM)
+    assert await post(events.text(USER, "เมนู")) == 200
+    shown = (await seen(standin, n + 1))[-1]
+    assert "cmd:summary" in buttons(shown)
+    for _ in range(200):
+        if USER in standin.user_richmenus:
+            break
+        await asyncio.sleep(0.01)
+    assert standin.user_richmenus[USER] == line.menus["team"]
+    # A tile of the menu posts cmd:NAME: the same as typing the command.
+    assert await post(events.postback(USER, "cmd:summary")) == 200
+    summary = (await seen(standin, n + 2))[-1]
+    assert summary["text"] != th("Sorry, this command is only for the tambon team.")
+    member = await store.get_member("line", USER)
+    assert member is not None
+    await members.change_role(store, member, Role.VILLAGER)
+    assert await post(events.text(USER, "ช่วยเหลือ")) == 200
+    await seen(standin, n + 3)
+    for _ in range(200):
+        if USER not in standin.user_richmenus:
+            break
+        await asyncio.sleep(0.01)
+    assert USER not in standin.user_richmenus
+    assert await post(events.postback(USER, "cmd:summary")) == 200
+    refused = (await seen(standin, n + 4))[-1]
+    assert refused["text"] == th("Sorry, this command is only for the tambon team.")
+
+
+def test_the_rich_menu_images_for_the_readme() -> None:
+    """The README shows the menus: the images are made here, from the menus the bot makes."""
+    from bot import richmenu
+    from tests.line_standin import png_size
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    for kind in richmenu.KINDS:
+        image = richmenu.build(kind).image
+        assert png_size(image) == (2500, 1686)
+        assert len(image) < 1024 * 1024  # LINE takes at most 1 MB
+        path = docs / f"line-rich-menu-{kind}.png"
+        if not path.exists() or path.read_bytes() != image:
+            path.write_bytes(image)
+
+
+def test_every_tile_has_a_symbol_the_font_draws() -> None:
+    """A symbol missing from DejaVu Sans would be drawn as an empty box."""
+    from fontTools.ttLib import TTFont
+
+    from bot import richmenu
+    from handlers import menu
+
+    drawn = TTFont(richmenu._symbol_path()).getBestCmap()
+    for entry in menu.MENU:
+        assert entry.icon
+        assert all(ord(ch) in drawn for ch in entry.icon), entry.command

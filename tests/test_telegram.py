@@ -668,3 +668,57 @@ async def test_forget_leaves_none_of_the_words_in_the_store(
     await telegram.pipeline.drain()
     assert len(standin.sent(USER)) == handled
     assert await store.get_member("telegram", str(USER)) is None
+
+
+async def test_command_lists_in_thai_and_english_and_the_teams_in_its_chats(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Issue 28: the command list set with setMyCommands per language (Thai for everyone
+    else), the menu button opening it, and the team's list in a team member's own chat only:
+    set when the role is given (at their next message), deleted when it is taken."""
+    from handlers.services import members
+
+    default = {"type": "default"}
+    thai = standin.commands_for(default)
+    assert [c["command"] for c in thai][:6] == [
+        "problem",
+        "mine",
+        "vote",
+        "plan",
+        "mydata",
+        "help",
+    ]
+    assert "summary" not in {c["command"] for c in thai}
+    assert thai == standin.commands_for(default, "th")
+    described = {c["command"]: c["description"] for c in thai}
+    assert described["mine"] == th("What you reported and where it stands")
+    english = {c["command"]: c["description"] for c in standin.commands_for(default, "en")}
+    assert english["mine"] == "What you reported and where it stands"
+    assert standin.menu_button == {"type": "commands"}
+
+    n = await onboard(standin, store, tambon)
+    chat = {"chat_id": USER, "type": "chat"}
+    assert standin.commands_for(chat) == []  # a villager: the default list
+    member = await store.get_member("telegram", str(USER))
+    assert member is not None
+    await members.change_role(store, member, Role.TEAM)  # given elsewhere (the CLI)
+    standin.text(USER, "เมนู")
+    await reply_count(standin, n + 1)
+    await standin.wait_for(lambda: bool(standin.commands_for(chat, "en")))
+    team = {c["command"] for c in standin.commands_for(chat)}
+    assert {"summary", "report", "results", "mine"} <= team
+    assert standin.commands_for(chat, "en")[0]["description"] == "Tell the team a problem or need"
+    assert th("Summary") in str(standin.last_keyboard_message(USER)["reply_markup"])
+    # Asked once: another message sets nothing again.
+    calls = len([c for c in standin.calls if c.method == "setMyCommands"])
+    standin.text(USER, "ช่วยเหลือ")
+    await reply_count(standin, n + 2)
+    assert len([c for c in standin.calls if c.method == "setMyCommands"]) == calls
+    member = await store.get_member("telegram", str(USER))
+    assert member is not None
+    await members.change_role(store, member, Role.VILLAGER)
+    standin.text(USER, "เมนู")
+    await reply_count(standin, n + 3)
+    await standin.wait_for(lambda: not standin.commands_for(chat, "en"))
+    assert standin.commands_for(chat) == []
+    assert th("Summary") not in str(standin.last_keyboard_message(USER)["reply_markup"])

@@ -12,6 +12,10 @@ Replies use the event's reply token while it is fresh and fall back to push mess
 with an ``X-Line-Retry-Key`` so that LINE itself drops a retried push it already accepted.
 Choices are quick-reply buttons (postback actions), or a Flex card where quick replies are too
 poor: more than 13 choices, long labels, or the draft to confirm.
+
+The rich menu (:mod:`bot.richmenu`) is made at start when it is not there yet: the villager's as
+every chat's default, the team's linked to each team member when their role says so (a reply's
+``menu`` hint, delivered through the outbox like the reply itself).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -43,6 +48,7 @@ from linebot.v3.messaging import (
     QuickReply,
     QuickReplyItem,
     ReplyMessageRequest,
+    RichMenuRequest,
     TextMessage,
 )
 from linebot.v3.webhooks import (
@@ -58,7 +64,7 @@ from linebot.v3.webhooks import (
     UnsendEvent,
 )
 
-from bot import i18n
+from bot import i18n, richmenu
 from bot.channels import GROUP_NOTICE, next_push_month, push_month, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, OutOfAllowance, Pipeline, Refused, Transient, Unreachable
@@ -79,6 +85,9 @@ REPLY_TOKEN_SECONDS = 50
 # older than this is refused, so that a captured signed body cannot be played again once its
 # key is pruned (a four-day-old postback changed a ballot back).
 MAX_EVENT_AGE_SECONDS = 24 * 3600
+# Where rich menu images go: the Messaging API's data host (the SDK's blob client cannot be
+# pointed elsewhere, so the bot speaks to it itself).
+DATA_HOST = "https://api-data.line.me"
 
 log = logging.getLogger(__name__)
 
@@ -175,10 +184,15 @@ class LineChannel:
         default_locale: str = i18n.DEFAULT_LOCALE,
         basic_id: str | None = None,
         pipeline: Pipeline | None = None,
+        data_url: str | None = None,
     ) -> None:
         self.engine = engine
         self._secret = channel_secret.encode()
+        self._access_token = access_token
         self.configuration = Configuration(access_token=access_token, host=base_url or None)
+        # A stand-in without a data host of its own (base_url alone) is asked at its own address.
+        self.data_url = (data_url or base_url or DATA_HOST).rstrip("/")
+        self.menus: dict[str, str] = {}  # rich menu ids by kind, once made or found
         self.default_locale = default_locale
         self.basic_id = basic_id
         self._client: AsyncApiClient | None = None
@@ -190,6 +204,7 @@ class LineChannel:
     async def start(self) -> None:
         self._client = AsyncApiClient(self.configuration)
         self._api = AsyncMessagingApi(self._client)
+        await self.set_up_menus()
         await self.pipeline.start()  # resumes events and replies kept before a stop
         self.ready = True
 
@@ -198,6 +213,84 @@ class LineChannel:
         await self.pipeline.stop()
         if self._client is not None:
             await self._client.close()
+
+    # -- rich menu ------------------------------------------------------------------------
+
+    async def set_up_menus(self) -> None:
+        """Find the rich menus made before, or make them (a changed menu is made anew, the old
+        one deleted and the team members linked to the new one); the villager's is every
+        chat's default. A failure is logged, not fatal: the words and /menu work without it,
+        and the next start tries again."""
+        try:
+            listed = await self.api.get_rich_menu_list()
+            ours = {
+                m.name: m.rich_menu_id
+                for m in listed.richmenus
+                if m.name.startswith(richmenu.NAME_PREFIX)
+            }
+            for kind in richmenu.KINDS:
+                made = richmenu.build(kind, self.default_locale)
+                menu_id = ours.pop(made.name, None)
+                if menu_id is not None and not await self._menu_image_exists(menu_id):
+                    await self.api.delete_rich_menu(menu_id)  # made, but its image never went up
+                    menu_id = None
+                if menu_id is None:
+                    request = RichMenuRequest.from_dict(made.definition)
+                    menu_id = (await self.api.create_rich_menu(request)).rich_menu_id
+                    await self._upload_menu_image(menu_id, made.image)
+                    log.info("LINE rich menu %s made: %s", kind, menu_id)
+                self.menus[kind] = menu_id
+            await self.api.set_default_rich_menu(self.menus["villager"])
+            for old in ours.values():  # an earlier version of ours: its users fall back
+                await self.api.delete_rich_menu(old)
+            if ours:
+                for member in await self.engine.store.list_members_with_menu(CHANNEL, "team"):
+                    await self.api.link_rich_menu_id_to_user(
+                        member.platform_user_id, self.menus["team"]
+                    )
+        except Exception as error:
+            log.warning("could not set up LINE's rich menu: %s", error)
+
+    def _data_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._access_token}"}
+
+    async def _menu_image_exists(self, menu_id: str) -> bool:
+        url = f"{self.data_url}/v2/bot/richmenu/{menu_id}/content"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, headers=self._data_headers()) as r,
+        ):
+            if r.status == 404:
+                return False
+            r.raise_for_status()
+            return True
+
+    async def _upload_menu_image(self, menu_id: str, png: bytes) -> None:
+        url = f"{self.data_url}/v2/bot/richmenu/{menu_id}/content"
+        headers = {**self._data_headers(), "Content-Type": "image/png"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, data=png, headers=headers) as response,
+        ):
+            if response.status >= 300:
+                await self.api.delete_rich_menu(menu_id)  # no menu without its image
+                raise RuntimeError(f"rich menu image refused: {response.status}")
+
+    async def _link_menu(self, user_id: str, kind: str) -> None:
+        """Show ``user_id`` the team's menu, or the default again."""
+        try:
+            if kind == "team":
+                menu_id = self.menus.get("team")
+                if menu_id is None:
+                    log.info("no team rich menu to link for a team member")
+                    return
+                await self.api.link_rich_menu_id_to_user(user_id, menu_id)
+            else:
+                await self.api.unlink_rich_menu_id_from_user(user_id)
+        except ApiException as error:
+            if error.status is not None and (error.status >= 500 or error.status == 429):
+                raise Transient(f"LINE rich menu: {error.status}") from error
+            log.info("LINE rich menu not linked (%s)", error.status)  # e.g. not a friend now
 
     @property
     def api(self) -> AsyncMessagingApi:
@@ -349,12 +442,16 @@ class LineChannel:
     def plan(self, decoded: Decoded, replies: Sequence[Outgoing]) -> list[dict[str, Any]]:
         """Five messages a call; the first call may use the reply token, the rest push."""
         messages = to_messages(replies)
-        return [
+        calls = [
             self._call(
                 messages[start : start + MAX_MESSAGES_PER_CALL], decoded.context, first=start == 0
             )
             for start in range(0, len(messages), MAX_MESSAGES_PER_CALL)
         ]
+        if replies and replies[0].reply.menu is not None:
+            # After the replies: the reply token is used while it is fresh.
+            calls.append({"menu": replies[0].reply.menu})
+        return calls
 
     async def send(self, user_id: str, outs: Sequence[Outgoing], reply_token: str | None) -> None:
         """Send replies at once, without the outbox (tools and tests)."""
@@ -368,6 +465,9 @@ class LineChannel:
 
     async def deliver(self, recipient: str, call: dict[str, Any]) -> None:
         """Reply with the token while it is fresh, else push; failures sorted for the pipeline."""
+        if "menu" in call:
+            await self._link_menu(recipient, str(call["menu"]))
+            return
         messages = [Message.from_dict(m) for m in call["messages"]]
         token = call.get("reply_token")
         if token and time.time() < call.get("token_until", 0):

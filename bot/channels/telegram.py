@@ -35,9 +35,12 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 from telegram import (
     Bot,
+    BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    MenuButtonCommands,
     Message,
     Update,
 )
@@ -49,6 +52,7 @@ from bot import i18n
 from bot.channels import GROUP_NOTICE, Pace, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
+from handlers import menu
 from handlers.types import Attachment, Incoming, Media, T
 from storage.base import InboxItem
 
@@ -239,6 +243,7 @@ class TelegramChannel:
 
     async def start(self, *, webhook_url: str | None = None, secret: str | None = None) -> None:
         await self._introduce()
+        await self._set_menu()
         await self.pipeline.start()
         if webhook_url:
             await self.bot.set_webhook(
@@ -266,6 +271,43 @@ class TelegramChannel:
                 )
                 await asyncio.sleep(pause)
                 pause = min(60.0, pause * 2)
+
+    # The languages Telegram's command list is set in: for users whose app uses the language,
+    # and (None) for everyone else, in the default locale.
+    COMMAND_LANGUAGES = ("th", "en", None)
+
+    def commands(self, *, team: bool, language: str | None) -> list[BotCommand]:
+        """The command list for the villagers or the team, in ``language``."""
+        locale = language or self.default_locale
+        return [
+            BotCommand(e.command, i18n.render(e.description, locale)[:256])
+            for e in menu.command_list(team)
+        ]
+
+    async def _set_menu(self) -> None:
+        """Everyone's command list, in Thai and English, and the menu button that opens it. A
+        failure is logged, not fatal: the words and /menu work without it."""
+        try:
+            for language in self.COMMAND_LANGUAGES:
+                await self.bot.set_my_commands(
+                    self.commands(team=False, language=language), language_code=language
+                )
+            await self.bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        except TelegramError as error:
+            log.warning("could not set Telegram's command list: %s", error)
+
+    async def _set_chat_menu(self, chat: int, team: bool) -> None:
+        """The team's command list in a team member's own chat, or the default there again."""
+        scope = BotCommandScopeChat(chat)
+        for language in self.COMMAND_LANGUAGES:
+            if team:
+                await self.bot.set_my_commands(
+                    self.commands(team=True, language=language),
+                    scope=scope,
+                    language_code=language,
+                )
+            else:
+                await self.bot.delete_my_commands(scope=scope, language_code=language)
 
     async def stop(self) -> None:
         self.ready = False
@@ -484,6 +526,10 @@ class TelegramChannel:
             ):
                 text = pressed["text"] + CHOSEN_MARK + pressed["chosen"]
                 calls.append({"op": "edit", **where, "out": Outgoing(text).to_dict()})
+        if (
+            outs and outs[0].reply.menu is not None
+        ):  # the person's own chat: engine replies go there
+            calls.append({"op": "menu", "chat": chat, "team": outs[0].reply.menu == "team"})
         for out in outs:
             calls += self._plan_one(chat, out)
         return calls
@@ -537,6 +583,9 @@ class TelegramChannel:
                 await self.bot.answer_callback_query(call["id"])
             except BadRequest:
                 log.info("callback query %s too old to answer", call["id"])
+            return
+        if op == "menu":
+            await self._set_chat_menu(int(call["chat"]), bool(call["team"]))
             return
         out = Outgoing.from_dict(call["out"])
         chat = int(call["chat"])

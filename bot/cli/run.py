@@ -180,6 +180,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                 line_secret,
                 access_token,
                 base_url=settings.get("LINE_API_BASE_URL"),
+                data_url=settings.get("LINE_DATA_API_BASE_URL"),
                 default_locale=settings.locale,
                 basic_id=settings.get("LINE_BOT_BASIC_ID"),
                 pipeline=pipeline,

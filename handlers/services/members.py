@@ -120,6 +120,27 @@ async def set_reachable(store: Store, member: Member, reachable: bool) -> Member
     )
 
 
+TEAM_MENU = "team"  # the menu of the tambon team and administrators; None: the default
+
+
+def menu_for(member: Member | None) -> str | None:
+    """The menu a person's chat app should show them: the team's for a team member or an
+    administrator who has joined and not been removed, else the default (the villager's)."""
+    if (
+        member is not None
+        and member.onboarded
+        and member.removed_at is None
+        and member.role in (Role.TEAM, Role.ADMIN)
+    ):
+        return TEAM_MENU
+    return None
+
+
+async def set_menu(store: Store, member: Member, menu: str | None) -> Member:
+    """Note the menu the member's chat app was told to show them."""
+    return await store.update_member(member.id, menu=menu)
+
+
 async def set_quiet(store: Store, member: Member, quiet: bool) -> Member:
     """The member asks for no more news of the plan (or for news again)."""
     return await store.update_member(member.id, quiet_at=datetime.now(UTC) if quiet else None)

@@ -29,6 +29,7 @@ _MEMBER_FIELDS = frozenset(
         "unreachable_at",
         "removed_at",
         "quiet_at",
+        "menu",
     }
 )
 

@@ -99,6 +99,12 @@ class MemberQueries(SQLBase):
         )
         return [self._member(r) for r in rows]
 
+    async def list_members_with_menu(self, channel: str, menu: str) -> list[Member]:
+        rows = await self._all(
+            "SELECT * FROM members WHERE channel = ? AND menu = ? ORDER BY id", (channel, menu)
+        )
+        return [self._member(r) for r in rows]
+
     async def upsert_member(
         self, channel: str, platform_user_id: str, tambon_id: int, role: Role, locale: str | None
     ) -> Member:
