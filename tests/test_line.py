@@ -767,3 +767,32 @@ def test_every_tile_has_a_symbol_the_font_draws() -> None:
     for entry in menu.MENU:
         assert entry.icon
         assert all(ord(ch) in drawn for ch in entry.icon), entry.command
+
+
+async def test_words_instead_of_commands_on_line(
+    post: Post, events: Events, standin: LineStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Issue 28 on LINE: the words work in the middle of intake, and nothing is filed."""
+    n = await onboard(post, events, standin, store, tambon)
+    await post(events.text(USER, ROAD))
+    await seen(standin, n + 1)
+    await post(events.text(USER, "เมนูค่ะ"))
+    shown = (await seen(standin, n + 2))[-1]
+    assert shown["text"].startswith(
+        th(
+            "I closed the question you were answering; nothing was filed from it.\n{heading}",
+            heading="",
+        )
+    )
+    assert buttons(shown)[:2] == ["cmd:problem", "cmd:mine"]
+    await post(events.postback(USER, "cmd:problem"))
+    asked = (await seen(standin, n + 3))[-1]
+    assert asked["text"] == th(
+        "Please tell me the problem or need in your own words, in one message: what it is, "
+        "where (which village) and since when. You may send a photo or share a location after "
+        "it."
+    )
+    await post(events.text(USER, "ยกเลิก"))
+    cancelled = (await seen(standin, n + 4))[-1]
+    assert cancelled["text"] == th("There is nothing to cancel. Type a problem or need, or /help.")
+    assert await store.count_submissions(tambon.id) == 0

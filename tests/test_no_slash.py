@@ -205,3 +205,22 @@ def test_command_named(typed: str, expected: str | None) -> None:
     from handlers.router import _plain
 
     assert menu.command_named(typed, i18n.render, _plain) == expected
+
+
+async def test_words_at_the_plan_question(engine: Engine, store: Store, tambon: Tambon) -> None:
+    """The plan's question (a photo with a villager's answer on a finished item): the words get
+    out of it too, and two texts in a row are not met with the same request twice."""
+    await onboard(engine, store, tambon, "u1")
+    (asked,) = await engine.handle(Incoming("console", "u1", choice="photo:1.1"))
+    assert asked.text == th("Please send the photo now (or /cancel).")
+    (cancelled,) = await console(engine, "u1", "ยกเลิก")
+    assert th("Cancelled. You can type a new problem or need at any time.") in cancelled
+    await engine.handle(Incoming("console", "u1", choice="photo:1.1"))
+    first, second = await console(engine, "u1", "ถ่ายไม่ได้", "มืดแล้ว")
+    assert th("Please send a photo, or /cancel.") in first
+    assert th("Back to the question") in second
+    (shown,) = await console(engine, "u1", "เมนู")
+    assert th("Report a problem") in shown
+    member = await store.get_member("console", "u1")
+    assert member is not None
+    assert (await store.get_conversation(member.id)).step == ""

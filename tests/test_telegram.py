@@ -722,3 +722,22 @@ async def test_command_lists_in_thai_and_english_and_the_teams_in_its_chats(
     await standin.wait_for(lambda: not standin.commands_for(chat, "en"))
     assert standin.commands_for(chat) == []
     assert th("Summary") not in str(standin.last_keyboard_message(USER)["reply_markup"])
+
+
+async def test_words_instead_of_commands_on_telegram(
+    telegram: TelegramChannel, standin: TelegramStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Issue 28 on Telegram: cancel in Thai at the draft; a menu button runs its command."""
+    n = await onboard(standin, store, tambon)
+    standin.text(USER, ROAD)
+    await reply_count(standin, n + 1)
+    standin.text(USER, "ยกเลิกครับ")
+    await reply_count(standin, n + 2)
+    assert texts(standin)[-1] == th("Cancelled. You can type a new problem or need at any time.")
+    standin.text(USER, "เมนู")
+    await reply_count(standin, n + 3)
+    await press(standin, "cmd:mine", n + 4)
+    assert texts(standin)[-1] == th(
+        "You have not filed anything yet. Just type a problem or need to start."
+    )
+    assert await store.count_submissions(tambon.id) == 0
