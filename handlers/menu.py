@@ -11,6 +11,7 @@ The words live in the catalogs (``typed words for /NAME``), several per command 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -88,6 +89,10 @@ WORDS: dict[str, Text] = {
     "report": T("typed words for /report"),
     "results": T("typed words for /results"),
 }
+# What may come before a join code typed without /start ("join 6040 3801").
+JOIN_WORDS = T("typed words for /start")
+JOIN_CODE_DIGITS = 8  # handlers.services.tambons makes them so
+_CODE_TYPED = re.compile(r"(\D*?)\s*([0-9\u0e50-\u0e59][0-9\u0e50-\u0e59\s\-_.]*)")
 # Polite endings and softeners a word may carry ("menu, please"), taken off before matching.
 ENDINGS = T("typed words: polite endings")
 LANGUAGES = ("th", "en")
@@ -127,6 +132,23 @@ def command_named(
             if len(near) == 1:
                 return near.pop()
     return None
+
+
+def join_code_typed(
+    text: str, translate: Callable[[Text, str], str], normal: Callable[[str], str]
+) -> str | None:
+    """The join code in a message that is only a code (Thai or Arabic digits, spaced or not),
+    perhaps after a word for joining; None otherwise. For people who have not joined yet: the
+    code from the poster is all they need to type."""
+    match = _CODE_TYPED.fullmatch(text.strip())
+    if match is None:
+        return None
+    digits = [ch for ch in match[2] if ch.isdecimal()]
+    if len(digits) != JOIN_CODE_DIGITS:
+        return None
+    before = normal(match[1]).replace(" ", "")
+    words = {normal(w).replace(" ", "") for w in _split(translate, JOIN_WORDS, LANGUAGES)}
+    return match[2] if not before or before in words else None
 
 
 @cache

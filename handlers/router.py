@@ -245,6 +245,10 @@ async def dispatch(router: Router, ctx: Context) -> list[Reply]:
     """Route one message; the caller renders the replies and persists the conversation."""
     incoming = ctx.incoming
     command = named_command(incoming, ctx.translate)
+    if command is None and (ctx.member is None or not ctx.member.onboarded) and not ctx.step:
+        # Not joined yet: the join code alone (as the poster shows it) joins.
+        code = menu.join_code_typed(incoming.text or "", ctx.translate, _plain)
+        command = ("start", code) if code and not incoming.choice else None
     if command is not None:
         name, ctx.args = command
         entry = router.commands.get(name)

@@ -87,7 +87,7 @@ async def test_wrong_join_code_is_refused_politely(
 
 async def test_message_before_joining_explains_how_to_join(engine: Engine, store: Store) -> None:
     (reply,) = await console(engine, "stranger", "น้ำไม่ไหลสามวันแล้ว")
-    assert "/start" in reply
+    assert "12345678" in reply
     assert (
         th(
             "Hello! To tell the tambon team about a problem, please join your tambon first: type "
@@ -97,7 +97,7 @@ async def test_message_before_joining_explains_how_to_join(engine: Engine, store
         in reply
     )
     (mine,) = await console(engine, "stranger", "/mine")
-    assert "/start" in mine
+    assert "12345678" in mine
     assert await store.get_member("console", "stranger") is None
 
 

@@ -285,8 +285,8 @@ async def test_bad_input_before_joining(
         "village head and try again.",
         code="00000000",
     )
-    assert "/start" in early["text"]
-    assert "/start" in sticker["text"]
+    assert "12345678" in early["text"]
+    assert "12345678" in sticker["text"]
     assert await store.get_member("line", USER) is None
 
 

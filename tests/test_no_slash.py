@@ -156,12 +156,12 @@ async def test_greetings_show_the_menu_and_how_to_join(
     engine: Engine, store: Store, tambon: Tambon
 ) -> None:
     (hello,) = await console(engine, "new", "/start")
-    assert "/start 12345678" in hello
+    assert "12345678" in hello
     assert th("Report a problem") in hello
     # Someone who has not joined: the menu's words answer, the rest says how to join.
     shown, mine = await console(engine, "new", "เมนู", "เรื่องของฉัน")
     assert th("Report a problem") in shown
-    assert "/start" in mine
+    assert "12345678" in mine
     assert await store.get_member("console", "new") is None  # nothing kept about them
 
 
@@ -224,3 +224,22 @@ async def test_words_at_the_plan_question(engine: Engine, store: Store, tambon: 
     member = await store.get_member("console", "u1")
     assert member is not None
     assert (await store.get_conversation(member.id)).step == ""
+
+
+async def test_the_join_code_alone_joins(engine: Engine, store: Store, tambon: Tambon) -> None:
+    """Joining without a slash: the code from the poster, in Thai digits and spaced as it is
+    read out, or after a word for joining."""
+    from tests.conftest import join_code
+
+    code = await join_code(store, tambon)
+    thai = code.translate({ord(d): chr(0x0E50 + int(d)) for d in "0123456789"})
+    (welcome,) = await console(engine, "new", f"{thai[:4]} {thai[4:]}")
+    assert th("Which village (moo) do you live in?") in welcome
+    other = await join_code(store, tambon)
+    (welcome,) = await console(engine, "other", f"เข้าร่วม {other}")
+    assert th("Which village (moo) do you live in?") in welcome
+    # Not a code: seven digits, or a word that is not for joining, is not taken for one.
+    for text in ("1234567", f"ถนน {code}"):
+        (answer,) = await console(engine, "third", text)
+        assert th("Which village (moo) do you live in?") not in answer
+    assert await store.get_member("console", "third") is None

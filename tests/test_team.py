@@ -115,7 +115,7 @@ async def test_removing_asks_first_and_keeps_what_they_filed(
     assert (await _member(store, "v3")).removed_at is not None
     assert len(await store.all_submissions(tambon.id)) == 1
     (gone,) = await console(engine, "v3", "/mine")
-    assert "/start" in gone  # a stranger again: asked to join
+    assert "12345678" in gone  # a stranger again: asked to join
     (again,) = await console(engine, "lead", f"/remove {v3.id}")
     assert th(UNKNOWN, ref=str(v3.id), command="remove") in again
 
