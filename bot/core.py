@@ -297,7 +297,10 @@ def _with_offer(
     Replies without choices leave an unchanged question's choices in place (a vote cast with
     an old card's button while a draft waits for confirmation); leaving a step drops them.
     """
-    last = next((out.choices for out in reversed(rendered) if out.choices), ())
+    # A card updated in place (a ballot card after a tap) is no new list to type a number of.
+    last = next(
+        (o.choices for o in reversed(rendered) if o.choices and not o.reply.in_place_only), ()
+    )
     if last:
         conversation.offered = [(payload, label) for label, payload in last]
     elif not conversation.step or not (before and before[0] == conversation.step):

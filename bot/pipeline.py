@@ -347,8 +347,9 @@ class Pipeline:
                     calls = self.adapters[member.channel].plan(
                         Decoded(recipient=member.platform_user_id), [rendered[key]]
                     )
+                    # Bulk: paced in a lane of its own, behind the answers to people's taps.
                     messages += [
-                        (member.channel, member.platform_user_id, json.dumps(call))
+                        (member.channel, member.platform_user_id, json.dumps({**call, "bulk": 1}))
                         for call in calls
                     ]
                 if messages:

@@ -99,6 +99,12 @@ class Reply:
     # that cannot send files gives its link instead, or ``no_file`` when there is no link.
     file: FileRef | None = None
     no_file: Text | None = None
+    # A short answer to a button press: a channel that can show it as the press's own notice
+    # (Telegram's answerCallbackQuery) shows it there, not as a message.
+    toast: bool = False
+    # With edit_previous: shown only where it can replace the message whose button was pressed
+    # (Telegram edits it); a channel that cannot edit leaves it out instead of sending it anew.
+    in_place_only: bool = False
     # The menu this person's chat app should show from now on ("team" or "villager"): a
     # channel with menus per person (LINE's rich menu, Telegram's commands per chat) sets it.
     menu: str | None = None

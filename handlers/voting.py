@@ -299,14 +299,16 @@ async def quick_vote(ctx: Context) -> list[Reply]:
         ]
     # A tap may come while the person is in the middle of something else: leave that be.
     # (_submit checks presence, so a hall-only poll refuses those not in the hall.)
-    replies = await _submit(ctx, poll, [option], finish=ctx.step == VoteStep.BALLOT)
+    replies = await _submit(ctx, poll, [option], finish=ctx.step == VoteStep.BALLOT, tap=True)
     # The card stays: tapping another option changes the ballot until the poll closes.
     return [replace(reply, keep_buttons=True) for reply in replies]
 
 
 async def _submit(
-    ctx: Context, poll: Poll, chosen: list[int], *, finish: bool = True
+    ctx: Context, poll: Poll, chosen: list[int], *, finish: bool = True, tap: bool = False
 ) -> list[Reply]:
+    """Cast the ballot. ``tap``: one tap on a choose-one card, answered as a tap is (a short
+    notice, and the card itself showing the choice where the channel can edit it)."""
     assert ctx.member is not None
     try:
         changed = await cast_ballot(ctx.store, poll, ctx.member, chosen)
@@ -328,6 +330,18 @@ async def _submit(
     if finish:
         ctx.finish()
     ctx.events.append(("ballot", poll.id))
+    if tap:
+        texts = {o.position: o.text for o in poll.options}
+        chose = texts[chosen[0]]
+        notice = (
+            T("✅ Changed to: {choice}. Tap another to change it again.", choice=chose)
+            if changed
+            else T("✅ Counted: {choice}. Tap another to change it.", choice=chose)
+        )
+        card = replace(
+            _one_tap_card(poll, chosen), edit_previous=True, in_place_only=True, card=False
+        )
+        return [Reply(notice, toast=True), card]
     message = (
         T(
             "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "

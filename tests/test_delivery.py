@@ -262,6 +262,8 @@ def test_a_rendered_reply_keeps_its_hints_through_the_outbox() -> None:
         qr="/here 123456",
         file=FileRef("pdf", "tok"),
         menu="team",
+        toast=True,
+        in_place_only=True,
     )
     out = Outgoing("ข้อความ", (("ตกลง", "ok:"),), reply, file_url="https://x/r", no_file="n")
     again = Outgoing.from_dict(json.loads(json.dumps(out.to_dict(), ensure_ascii=False)))
@@ -278,6 +280,8 @@ def test_a_rendered_reply_keeps_its_hints_through_the_outbox() -> None:
         "qr",
         "file",
         "menu",
+        "toast",
+        "in_place_only",
     }
     legacy = {"text": "เก่า", "choices": [["ก", "a:"]], "columns": 3, "qr": "/here 1", "file": None}
     old = Outgoing.from_dict(legacy)

@@ -796,3 +796,31 @@ async def test_words_instead_of_commands_on_line(
     cancelled = (await seen(standin, n + 4))[-1]
     assert cancelled["text"] == th("There is nothing to cancel. Type a problem or need, or /help.")
     assert await store.count_submissions(tambon.id) == 0
+
+
+async def test_a_one_tap_ballot_is_answered_with_the_reply_token_alone(
+    post: Post, events: Events, standin: LineStandIn, store: Store, tambon: Tambon
+) -> None:
+    """Issue 24 on LINE: a tap on a choose-one card is answered with its reply token (free, not
+    counted in the month's pushes), one short message; the card is not sent again."""
+    from storage.base import PollMethod
+
+    n = await onboard(post, events, standin, store, tambon)
+    poll = await store.create_poll(
+        tambon.id, "ปัญหาสำคัญ", PollMethod.APPROVAL, 1, [("ถนน", None), ("ประปา", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    await post(events.text(USER, "โหวต"))
+    await seen(standin, n + 1)
+    calls = len(standin.calls)
+    await post(events.postback(USER, f"vote:{poll.id}.2"))
+    (counted,) = (await seen(standin, n + 2))[n + 1 :]
+    assert counted["text"] == th("✅ Counted: {choice}. Tap another to change it.", choice="ประปา")
+    await post(events.postback(USER, f"vote:{poll.id}.1"))
+    (changed,) = (await seen(standin, n + 3))[n + 2 :]
+    assert changed["text"] == th(
+        "✅ Changed to: {choice}. Tap another to change it again.", choice="ถนน"
+    )
+    assert [c.kind for c in standin.calls[calls:]] == ["reply", "reply"]
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (1,)

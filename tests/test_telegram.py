@@ -486,23 +486,39 @@ async def test_a_whole_hearing_run_from_telegram(
     assert poll.choose == 1
     standin.text(voter, "/vote")
     await reply_count(standin, n + 1)
-    await press(standin, f"vote:{poll.id}.2", n + 2)
     card = standin.sent(voter)[n].result  # the poll card stays usable: change the ballot
-    standin.press(voter, f"vote:{poll.id}.3", card)
-    await reply_count(standin, n + 3)
-    assert texts(standin)[-1].startswith(
-        th(
-            "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "
-            "until the poll closes.",
-            listing="1. ยาเสพติด",
-        )[:25]
+
+    def answers() -> list[dict[str, Any]]:
+        return [c.params for c in standin.calls if c.method == "answerCallbackQuery"]
+
+    def edits() -> list[dict[str, Any]]:
+        return [c.params for c in standin.sent(voter, "editMessageText")]
+
+    # Issue 24: a tap is answered by the tap itself (a toast) and the card edited in place to
+    # show the choice; no new message.
+    before, edited = len(answers()), len(edits())
+    standin.press(voter, f"vote:{poll.id}.2", card)
+    await standin.wait_for(lambda: len(edits()) > edited)
+    assert answers()[before]["text"] == th(
+        "✅ Counted: {choice}. Tap another to change it.", choice="น้ำประปาไม่ไหล"
     )
+    labels = [b["text"] for row in edits()[-1]["reply_markup"]["inline_keyboard"] for b in row]
+    assert "✅ น้ำประปาไม่ไหล" in labels
+    assert "◻️ ถนนพัง" in labels  # the others stay pressable: a tap changes the ballot
+    standin.press(voter, f"vote:{poll.id}.3", card)
+    await standin.wait_for(lambda: len(edits()) > edited + 1)
+    assert answers()[-1]["text"] == th(
+        "✅ Changed to: {choice}. Tap another to change it again.", choice="ยาเสพติด"
+    )
+    assert len(standin.sent(voter)) == n + 1  # no message per tap
+    (ballot,) = await store.list_ballots(poll.id)
+    assert ballot.choices == (3,)
     standin.text(officer, "/paper 4 1")
     await reply_count(standin, m + 4, officer)
     standin.text(officer, "/closepoll")
     await reply_count(standin, m + 5, officer)
     standin.press(voter, f"vote:{poll.id}.1", card)  # too late
-    await reply_count(standin, n + 4)
+    await reply_count(standin, n + 2)
     assert texts(standin)[-1] == th(
         "Sorry, this poll has closed, so your ballot could not be counted. Thank you for taking "
         "part."

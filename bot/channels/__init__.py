@@ -42,6 +42,10 @@ class Pace:
     """At most ``per_second`` calls a second, evenly spaced, across every task of a process
     (Telegram allows a bot about 30 messages a second in all). A caller waits its turn.
 
+    Two lanes share the rate: interactive calls (answers to what a person just did) go first;
+    bulk calls (plan notices) go one at a time, each only while no interactive call waits, so a
+    thousand notices never stand between a villager and the answer to their tap.
+
     The spacing is measured from when the previous caller actually went, not from a schedule:
     a process that falls behind (a busy moment) goes on at the pace, never in a burst to catch
     up."""
@@ -50,8 +54,27 @@ class Pace:
         self.interval = 1 / per_second
         self._last = float("-inf")
         self._lock = asyncio.Lock()  # callers queue in order
+        self._bulk = asyncio.Lock()
+        self._interactive = 0  # interactive callers waiting for their turn
+        self._no_interactive = asyncio.Event()
+        self._no_interactive.set()
 
-    async def wait(self) -> None:
+    async def wait(self, *, bulk: bool = False) -> None:
+        if bulk:
+            async with self._bulk:
+                await self._no_interactive.wait()
+                await self._turn()
+            return
+        self._interactive += 1
+        self._no_interactive.clear()
+        try:
+            await self._turn()
+        finally:
+            self._interactive -= 1
+            if not self._interactive:
+                self._no_interactive.set()
+
+    async def _turn(self) -> None:
         loop = asyncio.get_running_loop()
         async with self._lock:
             wait = self._last + self.interval - loop.time()

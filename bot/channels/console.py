@@ -54,6 +54,8 @@ async def run_console(
             return
         replies = await engine.handle(Incoming(CHANNEL, user_id, text=raw.rstrip("\r\n")))
         for out in replies:
+            if out.reply.in_place_only:
+                continue  # a card updated in place where a chat app can; a terminal cannot
             saved = await _save(engine, out, files_dir)
             say(
                 format_outgoing(out.without_file() if out.reply.file and not saved else out, saved)

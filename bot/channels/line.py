@@ -139,6 +139,8 @@ def to_messages(outs: Sequence[Outgoing]) -> list[Message]:
     """Render replies as LINE messages: texts split at 5,000 characters, choices as buttons."""
     messages: list[Message] = []
     for out in outs:
+        if out.reply.in_place_only:
+            continue  # LINE cannot edit a sent message: the reply before it says enough
         image = None
         file = out.reply.file
         if file is not None:

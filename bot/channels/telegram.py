@@ -65,6 +65,8 @@ LIVE_TALLY_INTERVAL = 3.0
 # Seconds a getUpdates call waits for updates (long polling).
 POLL_TIMEOUT = 10
 MAX_PARSED = 10_000  # parsed updates kept for the handler; beyond, they are parsed again
+TOAST_CHARS = 200  # answerCallbackQuery's text
+PER_CHAT_INTERVAL = 1.0  # seconds between bulk messages to one chat
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 CHOSEN_MARK = "\n\n👉 "
 # Seconds a long-polling call may take beyond its timeout before we give up on it.
@@ -236,6 +238,7 @@ class TelegramChannel:
         # Telegram: about 30 messages a second for a bot in all, else 429s.
         self.pace = Pace(messages_per_second)
         self._polling: asyncio.Task[None] | None = None
+        self._last_bulk: dict[int, float] = {}  # when each chat was last sent a notice
         self._parsed: dict[str, Update] = {}  # updates read on arrival, by key, until handled
         self.ready = False
 
@@ -420,12 +423,12 @@ class TelegramChannel:
                     "text": message.text,
                     "chosen": self._chosen_label(message, query.data),
                 }
+            # Answered with the replies (plan): with a short notice when the answer is one.
+            context["callback"] = query.id
             return Decoded(
                 recipient=str(message.chat.id) if message is not None else user_id,
                 incoming=Incoming(CHANNEL, user_id, choice=query.data),
                 context=context,
-                # Answered first: the spinner stops, whatever the handling takes.
-                calls=[{"op": "answer", "id": query.id}],
             )
         if update.my_chat_member is not None:
             member = update.my_chat_member
@@ -513,6 +516,13 @@ class TelegramChannel:
         chat = int(decoded.recipient)
         calls: list[dict[str, Any]] = []
         outs = list(replies)
+        callback = decoded.context.get("callback")
+        if callback is not None:
+            # Every press is answered (the spinner stops), first: a toast when the reply is one.
+            answer: dict[str, Any] = {"op": "answer", "id": callback}
+            if outs and outs[0].reply.toast:
+                answer["text"] = outs.pop(0).text[:TOAST_CHARS]
+            calls.append(answer)
         pressed = decoded.context.get("pressed")
         if pressed is not None and outs:
             where = {"chat": pressed["chat"], "message_id": pressed["message_id"]}
@@ -531,7 +541,8 @@ class TelegramChannel:
         ):  # the person's own chat: engine replies go there
             calls.append({"op": "menu", "chat": chat, "team": outs[0].reply.menu == "team"})
         for out in outs:
-            calls += self._plan_one(chat, out)
+            if not out.reply.in_place_only:  # no pressed message to put it in: left out
+                calls += self._plan_one(chat, out)
         return calls
 
     @staticmethod
@@ -557,8 +568,15 @@ class TelegramChannel:
         return calls
 
     async def deliver(self, recipient: str, call: dict[str, Any]) -> None:
-        """Make one planned Bot API call, sorting its failures for the pipeline."""
-        if call["op"] != "answer":  # answering a button press sends no message
+        """Make one planned Bot API call, sorting its failures for the pipeline.
+
+        New messages are paced (Telegram's 30 a second for a bot): answers first, notices
+        behind them and, to one chat, at most one a second. Answering a press (its toast)
+        and editing the pressed card send no new message: they go at once."""
+        if call.get("bulk"):
+            await self._chat_pause(int(call.get("chat", 0)))
+            await self.pace.wait(bulk=True)
+        elif call["op"] not in ("answer", "edit", "menu"):
             await self.pace.wait()
         try:
             await self._call(recipient, call)
@@ -571,6 +589,17 @@ class TelegramChannel:
         except TelegramError as error:  # timeouts, 5xx, lost connections
             raise Transient(str(error)) from error
 
+    async def _chat_pause(self, chat: int) -> None:
+        """Bulk messages to one chat: one a second at most (Telegram's limit per chat)."""
+        loop = asyncio.get_running_loop()
+        wait = self._last_bulk.get(chat, float("-inf")) + PER_CHAT_INTERVAL - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if len(self._last_bulk) > 10_000:  # forget chats long done with
+            cutoff = loop.time() - PER_CHAT_INTERVAL
+            self._last_bulk = {c: t for c, t in self._last_bulk.items() if t > cutoff}
+        self._last_bulk[chat] = loop.time()
+
     async def send(self, chat_id: int, user_id: str, outs: Sequence[Outgoing]) -> None:
         """Send replies at once, without the outbox (tools and tests)."""
         for call in self.plan(Decoded(recipient=str(chat_id)), outs):
@@ -580,7 +609,7 @@ class TelegramChannel:
         op = call["op"]
         if op == "answer":
             try:
-                await self.bot.answer_callback_query(call["id"])
+                await self.bot.answer_callback_query(call["id"], text=call.get("text"))
             except BadRequest:
                 log.info("callback query %s too old to answer", call["id"])
             return
