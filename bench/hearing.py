@@ -17,8 +17,15 @@ sustained, p50 and p99 from press to confirmation, and the difference between th
 tally and a recount of what each voter last chose (it must be 0). Goals: every ballot confirmed,
 recount difference 0, p99 under 1 second.
 
+``--capacity`` measures instead, in the same run, how many presses a second the bot confirms
+when every press is there at once, against a baseline on the same stand-in: a bare
+python-telegram-bot bot (PTB's defaults) that answers each callback query with a toast, and a
+bare aiohttp webhook that verifies LINE's signature and replies to each postback with line-bot-
+sdk; then it offers half the baseline's capacity over ``--seconds`` and prints the p99. Goals:
+capacity >= 0.8x the baseline, p99 < 1 s at half of it.
+
     python bench/hearing.py [--channel telegram|line|both] [--voters 10000] [--changes 2000]
-                            [--seconds 60]
+                            [--seconds 60] [--capacity]
 """
 
 from __future__ import annotations
@@ -195,11 +202,133 @@ async def run_line(hearing: Hearing, store: Any, seconds: float) -> tuple[int, A
     return stats["answered"], stats, elapsed
 
 
-async def run(channel: str, voters: int, changes: int, seconds: float) -> bool:
+async def baseline_telegram(hearing: Hearing) -> float:
+    """Presses a second a bare PTB bot confirms (a toast per callback query), all offered at
+    once."""
+    from telegram import Update
+    from telegram.ext import Application, CallbackQueryHandler
+
+    async def answer(update: Update, _: object) -> None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text="counted")
+
+    schedule = [
+        [0.0, press(number, 10_000_000 + voter, 1, choice)]
+        for number, (_, voter, choice) in enumerate(hearing.presses, start=1)
+    ]
+    with StandInProcess() as standin:
+        app = Application.builder().token(TOKEN).base_url(standin.bot_api).build()
+        app.add_handler(CallbackQueryHandler(answer))
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=1)
+        _, elapsed = await schedule_and_wait(
+            standin.base,
+            {"updates": schedule},
+            lambda figures: figures["sent"] >= len(schedule),
+            600,
+        )
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    return len(schedule) / elapsed
+
+
+async def baseline_line(hearing: Hearing) -> float:
+    """Presses a second a bare aiohttp webhook confirms (signature checked, one reply per
+    postback with line-bot-sdk), all offered at once."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    from aiohttp import web as aioweb
+    from linebot.v3.messaging import (
+        AsyncApiClient,
+        AsyncMessagingApi,
+        Configuration,
+        ReplyMessageRequest,
+        TextMessage,
+    )
+
+    with StandInProcess("tests.line_standin", LINE_TOKEN) as standin:
+        client = AsyncApiClient(Configuration(access_token=LINE_TOKEN, host=standin.base))
+        api = AsyncMessagingApi(client)
+
+        async def webhook(request: aioweb.Request) -> aioweb.Response:
+            body = await request.read()
+            digest = hmac.new(LINE_SECRET.encode(), body, hashlib.sha256).digest()
+            if not hmac.compare_digest(
+                base64.b64encode(digest).decode(), request.headers.get("X-Line-Signature", "")
+            ):
+                return aioweb.Response(status=400)
+            for event in json.loads(body)["events"]:
+                await api.reply_message(
+                    ReplyMessageRequest(
+                        replyToken=event["replyToken"], messages=[TextMessage(text="counted")]
+                    )
+                )
+            return aioweb.Response(text="OK")
+
+        app = aioweb.Application()
+        app.router.add_post("/line/webhook", webhook)
+        runner = aioweb.AppRunner(app, access_log=None)
+        await runner.setup()
+        await aioweb.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/line/webhook"
+        postbacks = [[0.0, f"U{voter:032x}", "vote:1.1"] for _, voter, _ in hearing.presses]
+        _, elapsed = await schedule_and_wait(
+            standin.base,
+            {"webhook": url, "secret": LINE_SECRET, "postbacks": postbacks},
+            lambda figures: figures["answered"] >= len(postbacks),
+            600,
+        )
+        await runner.cleanup()
+        await client.close()
+    return len(postbacks) / elapsed
+
+
+class AtOnce(Hearing):
+    """The same voters and changes, every press offered at the start (a capacity test); a
+    voter's change still comes after their first ballot."""
+
+    def __init__(self, hearing: Hearing) -> None:
+        self.final = hearing.final
+        self.presses = [(at / 1000, voter, choice) for at, voter, choice in hearing.presses]
+
+
+async def capacity(channel: str, voters: int, changes: int, seconds: float) -> bool:
+    """The baseline's capacity and ours in the same run, then the latency at half of it."""
+    hearing = Hearing(voters, changes, seconds)
+    base = await (baseline_line if channel == "line" else baseline_telegram)(hearing)
+    print(f"-- {channel}: capacity, every press offered at once")
+    bare = "bare LINE webhook" if channel == "line" else "bare PTB bot"
+    print(f"baseline ({bare}): {base:.0f} presses/s")
+    ok, ours = await run(channel, voters, changes, seconds, hearing=AtOnce(hearing), quiet=True)
+    print(f"tambon-bot: {ours:.0f} ballots/s   ratio {ours / base:.2f}   goal >= 0.80")
+    half = base / 2
+    offered_seconds = len(hearing.presses) / half
+    print(
+        f"-- {channel}: half the baseline's capacity ({half:.0f}/s over {offered_seconds:.0f} s)"
+    )
+    exact, _ = await run(channel, voters, changes, offered_seconds)
+    return ok and exact
+
+
+async def run(
+    channel: str,
+    voters: int,
+    changes: int,
+    seconds: float,
+    *,
+    hearing: Hearing | None = None,
+    quiet: bool = False,
+) -> tuple[bool, float]:
     from handlers.services.polls import tally
     from storage.sqlite import SQLiteStore
 
-    hearing = Hearing(voters, changes, seconds)
+    hearing = hearing or Hearing(voters, changes, seconds)
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "hearing.db")
         await store.open()
@@ -214,6 +343,9 @@ async def run(channel: str, voters: int, changes: int, seconds: float) -> bool:
     difference = sum(abs(o.votes - recount[o.position]) for o in counted.options)
     latency = stats.get("latency", {})
     expected = len(hearing.presses)
+    exact = confirmed >= expected and not difference and len(stored) == voters
+    if quiet:
+        return exact, confirmed / elapsed
     print(f"-- {channel}")
     print(f"ballots confirmed: {confirmed} of {expected}; stored ballots: {len(stored)}")
     print(f"sustained: {confirmed / elapsed:.0f} ballots/s over {elapsed:.1f} s")
@@ -223,7 +355,7 @@ async def run(channel: str, voters: int, changes: int, seconds: float) -> bool:
         f" max {latency.get('max', float('nan')) * 1000:.0f} ms"
     )
     print(f"recount difference: {difference}   goals: all confirmed, difference 0, p99 < 1000 ms")
-    return confirmed >= expected and not difference and len(stored) == voters
+    return exact, confirmed / elapsed
 
 
 def main() -> None:
@@ -232,6 +364,9 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--capacity", action="store_true", help="capacity against a bare bot, then half of it"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores,"
@@ -239,7 +374,12 @@ def main() -> None:
     )
     print(f"voters: {args.voters}, changes: {args.changes}, scheduled over {args.seconds:.0f} s")
     channels = ["telegram", "line"] if args.channel == "both" else [args.channel]
-    exact = [asyncio.run(run(c, args.voters, args.changes, args.seconds)) for c in channels]
+    if args.capacity:
+        exact = [
+            asyncio.run(capacity(c, args.voters, args.changes, args.seconds)) for c in channels
+        ]
+    else:
+        exact = [asyncio.run(run(c, args.voters, args.changes, args.seconds))[0] for c in channels]
     if not all(exact):
         raise SystemExit("the hearing did not count every ballot exactly")
 

@@ -77,6 +77,7 @@ class TelegramStandIn:
         # each took until the bot's next message to that sender.
         self._waiting: dict[int, deque[float]] = defaultdict(deque)
         self.latencies: list[float] = []
+        self._query_owner: dict[str, int] = {}  # scheduled presses' query ids, to their user
         self._feeding: asyncio.Task[None] | None = None
         # Failures injected into this fraction of the calls that send something, as a flaky
         # network and a busy Telegram give them: 5xx, a dropped connection, 429.
@@ -221,6 +222,8 @@ class TelegramStandIn:
                 await asyncio.sleep(delay)
             chat = (update.get("callback_query") or update.get("message") or {}).get("from", {})
             self._waiting[int(chat.get("id", 0))].append(time.monotonic())
+            if "callback_query" in update:
+                self._query_owner[update["callback_query"]["id"]] = int(chat.get("id", 0))
             # Telegram numbers updates in the order it makes them available.
             update["update_id"] = self._next_update
             self._next_update += 1
@@ -281,6 +284,14 @@ class TelegramStandIn:
         return True
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        # For the benchmarks: an answer with a text (a toast) is the bot's confirmation of the
+        # press, counted and timed as a sent message is.
+        owner = self._query_owner.pop(str(params.get("callback_query_id")), None)
+        if params.get("text") and owner is not None:
+            self.sent_count += 1
+            waiting = self._waiting.get(owner)
+            if waiting:
+                self.latencies.append(time.monotonic() - waiting.popleft())
         return True
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
