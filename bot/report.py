@@ -56,11 +56,11 @@ def hidden(count: int, public: bool) -> bool:
     return public and 0 < count < SMALL
 
 
-@cache
-def _environment(locale: str, public: bool = False) -> Environment:
-    """One environment per language and audience, kept: its templates are compiled once."""
+def translated_environment(folder: str, locale: str) -> Environment:
+    """A Jinja2 environment for the package's ``folder`` of templates: HTML escaped, and
+    ``_()`` bound to the catalogs of ``locale`` (the report's templates, the workbench's)."""
     env = Environment(
-        loader=PackageLoader("bot", "templates"),
+        loader=PackageLoader("bot", folder),
         autoescape=select_autoescape(
             enabled_extensions=("html", "html.j2"), default_for_string=False
         ),
@@ -69,6 +69,13 @@ def _environment(locale: str, public: bool = False) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@cache
+def _environment(locale: str, public: bool = False) -> Environment:
+    """One environment per language and audience, kept: its templates are compiled once."""
+    env = translated_environment("templates", locale)
 
     def label(text: Text) -> str:
         return i18n.render(text, locale)

@@ -39,6 +39,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("TAMBON_LISTEN", "127.0.0.1:8080", "host:port of the HTTP listener for webhooks"),
     Setting(
+        "TAMBON_WEB_IDLE_MINUTES",
+        "120",
+        "minutes a workbench session may sit unused before it ends",
+    ),
+    Setting(
+        "TAMBON_WEB_SESSION_HOURS", "12", "hours a workbench session lasts at most, used or not"
+    ),
+    Setting(
         "TAMBON_PUBLIC_URL",
         None,
         "public https:// address of the HTTP listener, for report links (LINE needs one); "

@@ -15,6 +15,7 @@ from bot.listener import BodyTooSlow, Guard, read_body
 if TYPE_CHECKING:
     from bot.channels.line import LineChannel
     from bot.channels.telegram import TelegramChannel
+    from bot.workbench import Workbench
     from storage.base import Store
 
 TELEGRAM_PATH = "/telegram/webhook"
@@ -33,13 +34,17 @@ def build_app(
     line: LineChannel | None = None,
     store: Store | None = None,
     locale: str = "th",
+    workbench: Workbench | None = None,
 ) -> web.Application:
-    """The aiohttp application with a route per configured channel, and report links."""
+    """The aiohttp application with a route per configured channel, report links and the
+    team's workbench (``/team/``)."""
     guard = Guard()
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[guard.middleware])
     app[GUARD] = guard
     if store is not None:
         _add_report_routes(app, store, locale)
+    if workbench is not None:
+        workbench.add_routes(app)
 
     channels = [c for c in (telegram, line) if c is not None]
 

@@ -56,6 +56,7 @@ AUDIT_LABELS: dict[str, Text] = {
     "plan.reopened": T("plan item reopened by the villagers' answers"),
     "plan.year": T("plan year started"),
     "plan.phase": T("plan phase set"),
+    "web.signin": T("signed in to the workbench"),
 }
 
 # Where a plan item stands, as villagers and the team read it.

@@ -49,6 +49,11 @@ MENU: tuple[Entry, ...] = (
     Entry("report", T("Report"), T("The full report as a PDF (team)"), "\u25a4", True),
     Entry("results", T("Poll results"), T("The latest poll's count (team)"), "\u2696", True),
 )
+# The team's workbench, in the team's command list (a rich menu tile once the workbench has
+# more than its first pages).
+TEAM_MORE: tuple[Entry, ...] = (
+    Entry("web", T("Team workbench"), T("A sign-in link to the team's web workbench (team)")),
+)
 
 # Commands a chat app's command list also shows, beyond the menu's.
 MORE: tuple[Entry, ...] = (
@@ -68,7 +73,7 @@ def entries(team: bool) -> list[Entry]:
 
 def command_list(team: bool) -> list[Entry]:
     """Telegram's command list: the menu's commands and the others people use."""
-    return [*entries(team), *MORE]
+    return [*entries(team), *(TEAM_MORE if team else ()), *MORE]
 
 
 # Each command a person may name in words, and the catalog entry holding the words.
@@ -88,6 +93,7 @@ WORDS: dict[str, Text] = {
     "summary": T("typed words for /summary"),
     "report": T("typed words for /report"),
     "results": T("typed words for /results"),
+    "web": T("typed words for /web"),
 }
 # What may come before a join code typed without /start ("join 6040 3801").
 JOIN_WORDS = T("typed words for /start")

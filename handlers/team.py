@@ -15,7 +15,7 @@ from handlers import payloads
 from handlers.labels import ROLE_LABELS, village_label
 from handlers.payloads import Pick
 from handlers.router import Context, Router, number
-from handlers.services import members
+from handlers.services import members, workbench
 from handlers.services.submissions import who
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Member, Role
@@ -199,6 +199,32 @@ async def confirm_remove(ctx: Context) -> list[Reply]:
             T(
                 "{member} is no longer a member; what they filed stays in the tambon's records.",
                 member=target.pseudonym,
+            )
+        )
+    ]
+
+
+@router.command("web", roles=TEAM)
+async def web(ctx: Context) -> list[Reply]:
+    """A one-time link that signs the team member in to the workbench."""
+    assert ctx.member is not None
+    if ctx.public_url is None:
+        return [
+            Reply(
+                T(
+                    "The workbench has no address people can open yet: the administrator sets "
+                    "TAMBON_PUBLIC_URL, or prints a sign-in link on the server with tambon-bot "
+                    "web-link."
+                )
+            )
+        ]
+    token = await workbench.sign_in_link(ctx.store, ctx.member, ctx.now())
+    return [
+        Reply(
+            T(
+                "Your link to the team's workbench (one use, for 10 minutes; do not pass it "
+                "on):\n{url}",
+                url=workbench.link_url(ctx.public_url, token),
             )
         )
     ]

@@ -321,6 +321,21 @@ class ReportLink:
     revoked_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    """A team member signed in to the workbench; the cookie's token is kept only as a hash."""
+
+    id: int
+    member_id: int
+    tambon_id: int
+    csrf: str  # the token every form of this session carries
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime  # the absolute end; the idle end is last_seen_at + the idle setting
+    ended_at: datetime | None = None
+    agent: str = ""  # the browser, as it named itself (shortened), to tell sessions apart
+
+
 class PollClosed(Exception):
     """The poll does not accept ballots (not opened yet, or closed)."""
 
@@ -677,6 +692,23 @@ class SubmissionStore(Protocol):
         """Every submission of a tambon the team has not hidden, oldest first."""
         ...
 
+    async def find_submissions(
+        self,
+        tambon_id: int,
+        *,
+        village: int | None = None,
+        category: str | None = None,
+        kind: str | None = None,
+        hidden: bool | None = None,
+        text: str | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[Submission]:
+        """A page of a tambon's submissions, newest first, those before ``before_id`` (the
+        last of the previous page): in ``village``, with ``category``, of ``kind``, hidden or
+        not (None: both), holding ``text`` (as typed: Thai has no spaces to split on)."""
+        ...
+
     async def all_submissions(self, tambon_id: int) -> list[Submission]:
         """Every submission of a tambon not hidden, oldest first (committed ones), for
         reports."""
@@ -885,7 +917,41 @@ class PlanStore(Protocol):
         ...
 
 
+class WebStore(Protocol):
+    """The workbench's sign-in links and sessions (tokens kept as hashes)."""
+
+    async def add_web_link(
+        self, token_hash: str, member_id: int, tambon_id: int, now: datetime, expires: datetime
+    ) -> None: ...
+    async def use_web_link(self, token_hash: str, now: datetime) -> tuple[int, int] | None:
+        """Mark a link used, once, if it has not expired: its member and tambon; else None."""
+        ...
+
+    async def add_web_session(
+        self,
+        token_hash: str,
+        csrf: str,
+        member_id: int,
+        tambon_id: int,
+        now: datetime,
+        expires: datetime,
+        agent: str,
+    ) -> WebSession: ...
+    async def get_web_session(self, token_hash: str) -> WebSession | None: ...
+    async def touch_web_session(self, session_id: int, now: datetime) -> None: ...
+    async def list_web_sessions(self, member_id: int) -> list[WebSession]:
+        """A member's sessions not ended, newest first."""
+        ...
+
+    async def end_web_sessions(
+        self, now: datetime, *, member_id: int, session_id: int | None = None
+    ) -> int:
+        """End the member's sessions (or the one ``session_id`` of theirs); how many."""
+        ...
+
+
 class Store(
+    WebStore,
     PlanStore,
     DeliveryStore,
     TambonStore,

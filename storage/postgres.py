@@ -57,6 +57,8 @@ def migration_sql(sqlite_sql: str) -> str:
 class PostgresStore(SQLStore):
     """:class:`storage.base.Store` on a PostgreSQL database (``postgresql://...``)."""
 
+    _TEXT_HOLDS = "strpos(s.text, ?) > 0"
+
     _SUBMISSION_SQL = (
         "SELECT s.*, (SELECT string_agg(category, '|' ORDER BY position)"
         " FROM submission_categories c WHERE c.submission_id = s.id) AS categories,"

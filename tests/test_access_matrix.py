@@ -32,6 +32,7 @@ TEAM_COMMANDS = [
     "year",
     "item",
     "links",
+    "web",
 ]
 MEMBER_COMMANDS = [
     "mine",

@@ -14,7 +14,7 @@ from bot.cli.audit import cmd_audit
 from bot.cli.backup import cmd_backup, cmd_restore
 from bot.cli.common import EXIT_USAGE, CliError, operator_name
 from bot.cli.inbox import cmd_inbox_dead, cmd_inbox_release, cmd_inbox_status
-from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role
+from bot.cli.members import cmd_member_list, cmd_member_remove, cmd_member_role, cmd_web_link
 from bot.cli.nlp import cmd_categories, cmd_tag, cmd_train
 from bot.cli.plan import add_parsers as add_plan_parsers
 from bot.cli.polls import (
@@ -121,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     member_remove.add_argument("id", type=int)
     member_remove.set_defaults(func=cmd_member_remove)
+
+    web_link = sub.add_parser(
+        "web-link", help="a one-time sign-in link to the team's workbench (10 minutes)"
+    )
+    web_link.add_argument("--tambon", required=True, metavar="CODE")
+    web_link.add_argument(
+        "--member", type=int, metavar="ID", help="default: the tambon's first administrator"
+    )
+    web_link.set_defaults(func=cmd_web_link)
 
     categories = sub.add_parser(
         "categories", help="the category codes (for correct --categories) and their names"

@@ -86,3 +86,13 @@ async def find_poll(store: Store, poll_id: int) -> Any:
 def print_record(record: Mapping[str, Any], as_json: bool, columns: Iterable[object]) -> None:
     """One line of a listing: the record as JSON (``--json``), or ``columns`` tab-separated."""
     print(json.dumps(record, ensure_ascii=False) if as_json else "\t".join(map(str, columns)))
+
+
+def listener_url(settings: Settings) -> str:
+    """Where a browser reaches the listener: TAMBON_PUBLIC_URL, else TAMBON_LISTEN itself."""
+    if settings.public_url:
+        return settings.public_url
+    listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
+    host, _, port = listen.rpartition(":")
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+    return f"http://{host}:{port}"

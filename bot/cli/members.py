@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
+from bot.cli.common import (
+    CliError,
+    find_tambon,
+    listener_url,
+    open_db,
+    operator_name,
+    print_record,
+    say,
+)
 from bot.settings import Settings
 from handlers.labels import ROLE_LABELS
 from handlers.services import members
@@ -85,3 +93,33 @@ def _last_admin(ref: int) -> CliError:
             ref=ref,
         )
     )
+
+
+async def cmd_web_link(args: argparse.Namespace, settings: Settings) -> None:
+    """A one-time sign-in link to the workbench, for a team member (by default the tambon's
+    first administrator, for the first set-up); printed alone on its line, for scripts."""
+    from handlers.services import workbench
+
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        if args.member is not None:
+            member = await store.get_member_by_id(args.member)
+            if member is None or member.tambon_id != tambon.id:
+                raise CliError(T("There is no member {ref} in this tambon.", ref=args.member))
+        else:
+            team = [m for m in await store.list_members(tambon.id) if workbench.on_team(m)]
+            admins = [m for m in team if m.role is Role.ADMIN]
+            if not team:
+                raise CliError(
+                    T(
+                        "Tambon {code} has nobody on its team yet: make a join code with "
+                        "tambon-bot invite --tambon {code} --role admin, join with it, then "
+                        "ask again.",
+                        code=tambon.code,
+                    )
+                )
+            member = min(admins or team, key=lambda m: m.id)
+        if not workbench.on_team(member):
+            raise CliError(workbench.NOT_TEAM)
+        token = await workbench.sign_in_link(store, member)
+    print(workbench.link_url(listener_url(settings), token))

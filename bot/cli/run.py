@@ -8,15 +8,20 @@ import asyncio
 import contextlib
 import fcntl
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import i18n
-from bot.cli.common import CliError, open_db, tagger_for
+from bot.cli.common import CliError, listener_url, open_db, tagger_for
 from bot.settings import Settings
 from handlers.services import tambons
 from handlers.types import T, Text
 from storage import is_sqlite, sqlite_path
+from storage.base import Role, Store
+
+if TYPE_CHECKING:
+    from bot.workbench import Workbench
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
@@ -58,16 +63,81 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
             greeting.append(
                 i18n.render(T("Console chat. Type /start followed by your join code."), locale)
             )
+        serve = getattr(args, "serve_web", False)
+        url = listener_url(settings) if serve else None
+        if serve and sample is not None and url is not None:
+            team = await tambons.sample_invite(store, sample.tambon, Role.TEAM)
+            greeting.append(
+                i18n.render(
+                    T(
+                        "The team's workbench: {url}/team/ . To try it, join as the tambon "
+                        "team with /start {join_code}, then type /web for your sign-in link.",
+                        url=url,
+                        join_code=team.code,
+                    ),
+                    locale,
+                )
+            )
         # The operator's own terminal: no per-person pace (scripts pipe many lines a minute).
         engine = Engine(
             store,
             tagger_for(settings),
             default_locale=locale,
             limits=settings.limits.without_use_limits(),
+            public_url=url or settings.public_url,
         )
-        await run_console(
-            engine, args.user, sys.stdin, sys.stdout, greeting, files_dir=settings.files_dir
+        async with contextlib.AsyncExitStack() as listening:
+            if serve:
+                await listening.enter_async_context(serving(settings, store))
+            await run_console(
+                engine, args.user, sys.stdin, sys.stdout, greeting, files_dir=settings.files_dir
+            )
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, store: Store) -> AsyncIterator[None]:
+    """The HTTP listener with report links and the team's workbench, for as long as the
+    console chat runs (the README's first command); a port in use is said, not fatal."""
+    from bot import web
+
+    listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
+    app = web.build_app(
+        store=store, locale=settings.locale, workbench=workbench_for(settings, store)
+    )
+    try:
+        runner = await web.serve(app, listen)
+    except (OSError, ValueError) as error:
+        print(
+            i18n.render(
+                T(
+                    "The workbench is not served: cannot listen on {listen} ({error}). Set "
+                    "TAMBON_LISTEN to a free host:port.",
+                    listen=listen,
+                    error=getattr(error, "strerror", None) or str(error),
+                ),
+                settings.locale,
+            ),
+            file=sys.stderr,
         )
+        yield
+        return
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+def workbench_for(settings: Settings, store: Store) -> Workbench:
+    from datetime import timedelta
+
+    from bot.workbench import Workbench
+
+    return Workbench(
+        store,
+        public_url=settings.public_url,
+        idle=timedelta(minutes=settings.count("TAMBON_WEB_IDLE_MINUTES")),
+        absolute=timedelta(hours=settings.count("TAMBON_WEB_SESSION_HOURS")),
+    )
 
 
 @contextlib.contextmanager
@@ -100,6 +170,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> None:
     if not (settings.telegram_enabled or settings.line_enabled):
         # The console chat is a run too: one at a time on an SQLite file, as with channels.
         args.user = "console"
+        args.serve_web = True  # the workbench beside the console chat, on TAMBON_LISTEN
         url = settings.database_url
         database = sqlite_path(url) if is_sqlite(url) else None
         with (
@@ -191,6 +262,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             line=line,
             store=store,
             locale=settings.locale,
+            workbench=workbench_for(settings, store),
         )
         listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
         try:

@@ -30,6 +30,7 @@ PLAN_STATUS = "plan.status"
 PLAN_REOPENED = "plan.reopened"
 PLAN_YEAR = "plan.year"
 PLAN_PHASE = "plan.phase"
+WEB_SIGN_IN = "web.signin"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

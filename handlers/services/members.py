@@ -169,10 +169,12 @@ async def change_role(
                 after=role.value,
             )
         if role not in (Role.TEAM, Role.ADMIN):
-            # Out of the team: the report links they made open nothing any more.
+            # Out of the team: the report links they made open nothing any more, and their
+            # workbench sessions end.
             await reportlinks.revoke_member_links(
                 store, member.tambon_id, member.id, by=by or "system"
             )
+            await store.end_web_sessions(datetime.now(UTC), member_id=member.id)
         return await store.update_member(member.id, role=role.value)
 
 
@@ -200,5 +202,6 @@ async def remove(store: Store, member: Member, *, by: str | None = None) -> Memb
         await reportlinks.revoke_member_links(
             store, member.tambon_id, member.id, by=by or "system"
         )
+        await store.end_web_sessions(datetime.now(UTC), member_id=member.id)
         await store.save_conversation(Conversation(member.id))
         return await store.update_member(member.id, consent_at=None, removed_at=datetime.now(UTC))

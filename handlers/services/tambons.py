@@ -138,6 +138,14 @@ class Sample:
     created: bool
 
 
+async def sample_invite(store: Store, tambon: Tambon, role: Role) -> Invite:
+    """A join code of ``role`` for the sample tambon that still works, made when none does."""
+    for invite in await store.list_invites(tambon.id):
+        if invite.role is role and invite_problem(invite) is None:
+            return invite
+    return await create_invite(store, tambon, role)
+
+
 async def ensure_sample_tambon(store: Store) -> Sample | None:
     """Create the sample tambon when the store holds none; None when others exist."""
     tambons = await store.list_tambons()
@@ -145,14 +153,7 @@ async def ensure_sample_tambon(store: Store) -> Sample | None:
     if tambons:
         for tambon in tambons:
             if tambon.code == sample["code"]:
-                invites = [
-                    i
-                    for i in await store.list_invites(tambon.id)
-                    if i.role is Role.VILLAGER and invite_problem(i) is None
-                ]
-                invite = (
-                    invites[0] if invites else await create_invite(store, tambon, Role.VILLAGER)
-                )
+                invite = await sample_invite(store, tambon, Role.VILLAGER)
                 return Sample(tambon, invite, created=False)
         return None
     tambon = await create_tambon(store, sample["code"], sample["villages"])

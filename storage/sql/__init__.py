@@ -15,6 +15,7 @@ from storage.sql.polls import PollQueries
 from storage.sql.reports import ReportQueries
 from storage.sql.submissions import SubmissionQueries
 from storage.sql.tambons import TambonQueries
+from storage.sql.web import WebQueries
 
 
 class SQLStore(
@@ -25,5 +26,6 @@ class SQLStore(
     DeliveryQueries,
     ReportQueries,
     PlanQueries,
+    WebQueries,
 ):
     """The queries of :class:`storage.base.Store`; subclasses bring the database."""

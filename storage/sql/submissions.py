@@ -22,6 +22,8 @@ from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts_required, f
 class SubmissionQueries(SQLBase):
     """Submissions, their tag corrections, and the problem groups they form."""
 
+    _TEXT_HOLDS = "instr(s.text, ?) > 0"  # PostgreSQL: strpos
+
     async def list_member_co_reports(self, member_id: int) -> list[tuple[int, datetime]]:
         rows = await self._all(
             "SELECT group_id, created_at FROM group_reporters WHERE member_id = ? AND relayed = 0"
@@ -120,6 +122,45 @@ class SubmissionQueries(SQLBase):
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
+        return [self._submission(r) for r in await self._all(sql, params)]
+
+    async def find_submissions(
+        self,
+        tambon_id: int,
+        *,
+        village: int | None = None,
+        category: str | None = None,
+        kind: str | None = None,
+        hidden: bool | None = None,
+        text: str | None = None,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> list[Submission]:
+        sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ?"
+        params: list[Any] = [tambon_id]
+        if before_id is not None:
+            sql += " AND s.id < ?"
+            params.append(before_id)
+        if village is not None:
+            sql += " AND s.village_moo = ?"
+            params.append(village)
+        if kind is not None:
+            sql += " AND s.kind = ?"
+            params.append(kind)
+        if hidden is not None:
+            sql += " AND s.hidden_at IS NOT NULL" if hidden else " AND s.hidden_at IS NULL"
+        if category is not None:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM submission_categories c"
+                " WHERE c.submission_id = s.id AND c.category = ?)"
+            )
+            params.append(category)
+        if text:
+            # Not LIKE: what is typed is matched as it is, "%" and "_" included.
+            sql += f" AND {self._TEXT_HOLDS}"
+            params.append(text)
+        sql += " ORDER BY s.id DESC LIMIT ?"
+        params.append(limit)
         return [self._submission(r) for r in await self._all(sql, params)]
 
     async def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:

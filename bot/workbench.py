@@ -1,0 +1,481 @@
+"""The team's workbench: web pages under ``/team/`` on the bot's one listener.
+
+One more outer-ring adapter, like a chat channel: every change goes through the same service
+functions as chat and the command line, in one transaction, audited with the web actor ("web"
+and the member's role and pseudonym), and answered with the same polite refusals. Sign-in is by
+a one-time link asked for in chat (``/web``) or printed by the operator
+(``tambon-bot web-link``); see :mod:`handlers.services.workbench` for the sessions.
+
+Every page is rendered from ``bot/templates/team/`` with its sentences from the catalogs, Thai
+by default with an English switch; its style is served from the package; no script. Every form
+carries the session's CSRF token; a page of another tambon's ids answers 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from aiohttp import web
+from jinja2 import Environment
+
+from bot import i18n
+from handlers.labels import CATEGORY_LABELS, KIND_LABELS, village_label
+from handlers.services import submissions as submission_service
+from handlers.services import workbench
+from handlers.services.submissions import CorrectionRefused
+from handlers.types import T, Text
+from storage.base import Kind, Member, Store, Submission, WebSession
+
+log = logging.getLogger(__name__)
+
+PATH = workbench.PATH
+COOKIE = "tambon_team"
+LANG_COOKIE = "tambon_team_lang"
+PAGE_SIZE = 50
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    # Pages, style and images from here only; no script at all; never in a frame.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@cache
+def _environment(locale: str) -> Environment:
+    from bot.report import translated_environment
+
+    env = translated_environment("templates/team", locale)
+
+    def label(text: Text) -> str:
+        return i18n.render(text, locale)
+
+    env.filters["category"] = lambda code: (
+        label(CATEGORY_LABELS[code]) if code in CATEGORY_LABELS else code
+    )
+    env.filters["kind"] = lambda kind: label(KIND_LABELS[kind])
+    env.filters["village"] = lambda moo: label(village_label(moo))
+    env.filters["date"] = lambda moment: i18n.format_date(moment, locale, with_time=True)
+    env.globals["categories"] = list(CATEGORY_LABELS)
+    env.globals["kinds"] = [k.value for k in Kind]
+    env.globals["path"] = PATH
+    return env
+
+
+class Workbench:
+    """The pages, bound to a store and the listener's settings."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        public_url: str | None = None,
+        idle: timedelta = workbench.IDLE,
+        absolute: timedelta = workbench.ABSOLUTE,
+    ) -> None:
+        self.store = store
+        self.secure = bool(public_url and public_url.startswith("https://"))
+        self.origin = _origin(public_url) if public_url else None
+        self.idle = idle
+        self.absolute = absolute
+
+    def add_routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get(f"{PATH}/static/workbench.css", self.style)
+        r.add_get(f"{PATH}/static/NotoSansThai.ttf", self.font)
+        r.add_get(f"{PATH}/signin/{{token}}", self.sign_in_page)
+        r.add_post(f"{PATH}/signin/{{token}}", self.sign_in)
+        r.add_get(f"{PATH}/lang/{{locale}}", self.language)
+        r.add_get(PATH, self.redirect_home)
+        r.add_get(f"{PATH}/", self.signed(self.today))
+        r.add_get(f"{PATH}/submissions", self.signed(self.submissions))
+        r.add_get(f"{PATH}/submissions/{{id}}", self.signed(self.submission))
+        r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide))
+        r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
+        r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
+        r.add_get(f"{PATH}/sessions", self.signed(self.sessions))
+        r.add_post(f"{PATH}/sessions/{{id}}/end", self.signed(self.end_session))
+        r.add_post(f"{PATH}/signout", self.signed(self.sign_out))
+
+    # -- rendering ------------------------------------------------------------------------
+
+    def locale(self, request: web.Request, member: Member | None = None) -> str:
+        chosen = request.cookies.get(LANG_COOKIE)
+        if chosen in i18n.LOCALES:
+            return str(chosen)
+        if member is not None and member.locale in i18n.LOCALES:
+            return str(member.locale)
+        return i18n.DEFAULT_LOCALE
+
+    def page(
+        self,
+        request: web.Request,
+        template: str,
+        *,
+        status: int = 200,
+        member: Member | None = None,
+        session: WebSession | None = None,
+        **context: Any,
+    ) -> web.Response:
+        locale = self.locale(request, member)
+        html = (
+            _environment(locale)
+            .get_template(template)
+            .render(
+                locale=locale,
+                member=member,
+                csrf=session.csrf if session else "",
+                here=request.path_qs,
+                **context,
+            )
+        )
+        return web.Response(
+            text=html,
+            status=status,
+            content_type="text/html",
+            charset="utf-8",
+            headers=SECURITY_HEADERS,
+        )
+
+    def message(
+        self, request: web.Request, title: Text, body: Text, *, status: int
+    ) -> web.Response:
+        locale = self.locale(request)
+        return self.page(
+            request,
+            "message.html.j2",
+            status=status,
+            title=i18n.render(title, locale),
+            body=i18n.render(body, locale),
+        )
+
+    async def style(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=(STATIC / "workbench.css").read_bytes(),
+            content_type="text/css",
+            headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def font(self, request: web.Request) -> web.Response:
+        """Noto Sans Thai from the package (fontpkg), so that Thai reads the same on every
+        office computer, offline included."""
+        from bot import fonts
+
+        return web.Response(
+            body=fonts.font_path().read_bytes(),
+            content_type="font/ttf",
+            headers={"Cache-Control": "max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def redirect_home(self, request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"{PATH}/")
+
+    async def language(self, request: web.Request) -> web.Response:
+        locale = request.match_info["locale"]
+        back = request.query.get("back", f"{PATH}/")
+        if not back.startswith(f"{PATH}/") or "//" in back:  # only back to our own pages
+            back = f"{PATH}/"
+        response = web.HTTPFound(back)
+        if locale in i18n.LOCALES:
+            response.set_cookie(
+                LANG_COOKIE, locale, path=PATH, samesite="Strict", secure=self.secure
+            )
+        raise response
+
+    # -- signing in -----------------------------------------------------------------------
+
+    async def sign_in_page(self, request: web.Request) -> web.Response:
+        """The link from chat opens a page with one button: a link previewer (a chat app
+        fetching the link to show a preview) cannot use the link up."""
+        return self.page(request, "signin.html.j2", token=request.match_info["token"])
+
+    async def sign_in(self, request: web.Request) -> web.Response:
+        if not self._same_origin(request):
+            return self._refused(request)
+        started = await workbench.sign_in(
+            self.store,
+            request.match_info["token"][:100],
+            agent=request.headers.get("User-Agent", ""),
+            absolute=self.absolute,
+        )
+        if started is None:
+            return self.message(request, LINK_USED_TITLE, LINK_USED, status=403)
+        response = web.HTTPSeeOther(f"{PATH}/")
+        response.set_cookie(
+            COOKIE,
+            started.token,
+            path=PATH,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure,
+            max_age=int(self.absolute.total_seconds()),
+        )
+        raise response
+
+    def signed(
+        self, handler: Callable[[web.Request, WebSession, Member], Awaitable[web.StreamResponse]]
+    ) -> Handler:
+        """A page for a signed-in team member: others see how to sign in; a form posted
+        without this session's CSRF token changes nothing."""
+
+        async def page(request: web.Request) -> web.StreamResponse:
+            found = await workbench.current(
+                self.store, request.cookies.get(COOKIE), idle=self.idle
+            )
+            if found is None:
+                return self.message(request, SIGN_IN_TITLE, SIGN_IN, status=401)
+            session, member = found
+            if request.method == "POST":
+                form = await request.post()
+                if not self._same_origin(request) or not workbench.csrf_ok(
+                    session, _field(form, "csrf")
+                ):
+                    return self._refused(request)
+            return await handler(request, session, member)
+
+        return page
+
+    def _same_origin(self, request: web.Request) -> bool:
+        """A form posted from our own pages: the browser's Origin (or Referer) is this host."""
+        sent = request.headers.get("Origin") or request.headers.get("Referer")
+        if not sent:
+            return False
+        expected = self.origin or f"{request.scheme}://{request.host}"
+        return _origin(sent) == expected
+
+    def _refused(self, request: web.Request) -> web.Response:
+        return self.message(request, REFUSED_TITLE, REFUSED, status=403)
+
+    # -- pages ----------------------------------------------------------------------------
+
+    async def today(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.Response:
+        tambon = await self.store.get_tambon(member.tambon_id)
+        hidden = await self.store.find_submissions(member.tambon_id, hidden=True, limit=100)
+        latest = await self.store.find_submissions(member.tambon_id, hidden=False, limit=5)
+        polls = [p for p in await self.store.list_polls(member.tambon_id) if p.status == "open"]
+        return self.page(
+            request,
+            "today.html.j2",
+            member=member,
+            session=session,
+            tambon=tambon,
+            count=await self.store.count_submissions(member.tambon_id),
+            hidden=len(hidden),
+            latest=latest,
+            polls=polls,
+        )
+
+    async def submissions(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.Response:
+        query = request.query
+        village = _whole(query.get("village"))
+        category = query.get("category") if query.get("category") in CATEGORY_LABELS else None
+        kind = query.get("kind") if query.get("kind") in {k.value for k in Kind} else None
+        hidden = {"yes": True, "no": False}.get(query.get("hidden", ""))
+        text = (query.get("q") or "").strip()[:200] or None
+        before = _whole(query.get("before"))
+        found = await self.store.find_submissions(
+            member.tambon_id,
+            village=village,
+            category=category,
+            kind=kind,
+            hidden=hidden,
+            text=text,
+            before_id=before,
+            limit=PAGE_SIZE + 1,
+        )
+        page, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
+        filters = {
+            k: v
+            for k, v in {
+                "village": village,
+                "category": category,
+                "kind": kind,
+                "hidden": query.get("hidden") if hidden is not None else None,
+                "q": text,
+            }.items()
+            if v is not None
+        }
+        following = (
+            f"{PATH}/submissions?{urlencode({**filters, 'before': page[-1].id})}" if more else None
+        )
+        return self.page(
+            request,
+            "submissions.html.j2",
+            member=member,
+            session=session,
+            rows=page,
+            filters=filters,
+            villages=await self.store.list_villages(member.tambon_id),
+            following=following,
+        )
+
+    async def _own_submission(self, request: web.Request, member: Member) -> Submission:
+        """The submission the URL names, if it is of the member's tambon; 404 otherwise."""
+        number = _whole(request.match_info["id"])
+        found = await self.store.get_submission(number) if number is not None else None
+        if found is None or found.tambon_id != member.tambon_id:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        return found
+
+    async def submission(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        problem: str | None = None,
+        done: str | None = None,
+    ) -> web.Response:
+        found = await self._own_submission(request, member)
+        group = await self.store.get_group(found.group_id) if found.group_id else None
+        corrections = await self.store.list_corrections(found.id)
+        return self.page(
+            request,
+            "submission.html.j2",
+            status=400 if problem else 200,
+            member=member,
+            session=session,
+            s=found,
+            group=group,
+            corrections=corrections,
+            problem=problem,
+            done=done,
+        )
+
+    async def hide(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        found = await self._own_submission(request, member)
+        reason = _field(await request.post(), "reason") or ""
+        try:
+            await submission_service.hide(self.store, found, reason, by=_actor(member))
+        except CorrectionRefused as refused:
+            return await self.submission(
+                request,
+                session,
+                member,
+                problem=i18n.render(refused.reason, self.locale(request, member)),
+            )
+        raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
+    async def unhide(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        found = await self._own_submission(request, member)
+        await submission_service.unhide(self.store, found, by=_actor(member))
+        raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
+    async def correct(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        found = await self._own_submission(request, member)
+        form = await request.post()
+        chosen = [c for c in form.getall("category", []) if isinstance(c, str)]
+        kind_value = _field(form, "kind") or found.kind.value
+        locale = self.locale(request, member)
+        if not chosen or kind_value not in {k.value for k in Kind}:
+            problem = i18n.render(CHOOSE_CATEGORY, locale)
+            return await self.submission(request, session, member, problem=problem)
+        try:
+            await submission_service.correct_tags(
+                self.store,
+                found,
+                categories=chosen,
+                kind=Kind(kind_value),
+                village=found.village_moo,
+                actor=found.actor,
+                known_categories=CATEGORY_LABELS,
+                member_id=member.id,
+                corrected_by=_actor(member),
+            )
+        except CorrectionRefused as refused:
+            problem = i18n.render(refused.reason, locale)
+            return await self.submission(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
+    async def sessions(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.Response:
+        return self.page(
+            request,
+            "sessions.html.j2",
+            member=member,
+            session=session,
+            sessions=await self.store.list_web_sessions(member.id),
+            current=session.id,
+        )
+
+    async def end_session(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        number = _whole(request.match_info["id"])
+        if number is None or not await workbench.end(self.store, member, number):
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        raise web.HTTPSeeOther(f"{PATH}/sessions" if number != session.id else f"{PATH}/")
+
+    async def sign_out(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        await workbench.end(self.store, member, session.id)
+        response = self.message(request, SIGNED_OUT_TITLE, SIGNED_OUT, status=200)
+        response.del_cookie(COOKIE, path=PATH)
+        return response
+
+
+def _actor(member: Member) -> str:
+    """How the audit trail names a change made in the workbench."""
+    return f"web {submission_service.who(member)}"
+
+
+def _field(form: Any, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
+def _whole(value: str | None) -> int | None:
+    if value is None or not value.isdecimal() or len(value) > 12:
+        return None
+    return int(value)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+SIGN_IN_TITLE = T("Please sign in")
+SIGN_IN = T(
+    "The workbench is for the tambon team. To sign in, type /web in your chat with the bot "
+    "and open the link it gives you (one use, for 10 minutes)."
+)
+LINK_USED_TITLE = T("This link cannot be used")
+LINK_USED = T(
+    "The sign-in link was used already, has expired, or is not for a team member. Type /web "
+    "in your chat with the bot for a new one."
+)
+REFUSED_TITLE = T("Not done")
+REFUSED = T(
+    "This form did not come from your workbench page, so nothing was changed. Go back, reload "
+    "the page and try again."
+)
+SIGNED_OUT_TITLE = T("Signed out")
+SIGNED_OUT = T("You have signed out of the workbench. Type /web in chat to sign in again.")
+CHOOSE_CATEGORY = T("Please choose at least one category.")

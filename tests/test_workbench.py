@@ -1,0 +1,302 @@
+"""Issue 25, first pages: the team's workbench under /team/ — signing in from chat, sessions,
+CSRF, another tambon's ids, stored words shown as text; tried over HTTP from outside."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot import web
+from bot.core import Engine
+from bot.workbench import COOKIE, Workbench
+from handlers.services import members, tambons, workbench
+from handlers.types import Incoming
+from storage.base import Role, Store, Submission, Tambon
+from tests.conftest import console, onboard, run_cli_ok, th
+
+EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>'
+
+
+class Site:
+    def __init__(self, url: str, http: aiohttp.ClientSession) -> None:
+        self.url = url
+        self.http = http
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with self.http.get(self.url + path, allow_redirects=True) as response:
+            return response.status, await response.text()
+
+    async def post(self, path: str, data: dict[str, Any], *, origin: bool = True) -> int:
+        headers = {"Origin": self.url} if origin else {}
+        async with self.http.post(
+            self.url + path, data=data, headers=headers, allow_redirects=False
+        ) as response:
+            return response.status
+
+    async def sign_in(self, link: str) -> int:
+        path = link.removeprefix(self.url)
+        status, page = await self.get(path)
+        assert status == 200
+        assert th("Sign in") in page
+        return await self.post(path, {})
+
+    def csrf(self, page: str) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert found is not None
+        return found[1]
+
+
+@pytest.fixture
+async def listener(store: Store) -> AsyncIterator[str]:
+    runner = await web.serve(web.build_app(store=store, workbench=Workbench(store)), "127.0.0.1:0")
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def site(listener: str) -> AsyncIterator[Site]:
+    # The listener is an IP address: aiohttp keeps cookies for one only when told to.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        yield Site(listener, http)
+
+
+async def web_link(engine: Engine, user: str) -> str:
+    (reply,) = await engine.handle(Incoming("console", user, text="/web"))
+    found = re.search(r"http://\S+", reply.text)
+    assert found is not None, reply.text
+    return found[0]
+
+
+async def team_engine(engine: Engine, listener: str) -> Engine:
+    return Engine(engine.store, engine.tagger, public_url=listener)
+
+
+async def a_report_and_its_team(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site, text: str
+) -> Submission:
+    """A villager's report filed in chat, and a team member signed in to the workbench."""
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    await onboard(chat, store, tambon, "villager", village=3)
+    await console(chat, "villager", text, "1")
+    (submission,) = await store.list_submissions(tambon.id)
+    await site.sign_in(await web_link(chat, "lead"))
+    return submission
+
+
+async def test_web_in_chat_signs_a_team_member_in_once(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    await onboard(chat, store, tambon, "villager")
+    (refused,) = await chat.handle(Incoming("console", "villager", text="/web"))
+    assert refused.text == th("Sorry, this command is only for the tambon team.")
+    link = await web_link(chat, "lead")
+    assert await site.sign_in(link) == 303
+    cookie = next(c for c in site.http.cookie_jar if c.key == COOKIE)
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/team"
+    status, page = await site.get("/team/")
+    assert status == 200
+    assert th("Today in Tambon {name}").format(name=tambon.name_th) in page
+    # The link is spent: a second use (a forwarded message) signs nobody in.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as other:
+        again = Site(site.url, other)
+        assert await again.sign_in(link) == 403
+        status, page = await again.get("/team/")
+        assert status == 401
+        assert th("Please sign in") in page
+    # The sign-in is in the audit trail, with the web actor.
+    trail = await store.list_audit(tambon.id)
+    assert any(e.action == "web.signin" for e in trail)
+
+
+async def test_a_link_expires_after_ten_minutes_and_a_villagers_never_works(
+    store: Store, tambon: Tambon, engine: Engine
+) -> None:
+    await onboard(engine, store, tambon, "lead", role=Role.TEAM)
+    lead = await store.get_member("console", "lead")
+    assert lead is not None
+    now = datetime.now(UTC)
+    token = await workbench.sign_in_link(store, lead, now)
+    assert await workbench.sign_in(store, token, now=now + timedelta(minutes=11)) is None
+    await onboard(engine, store, tambon, "villager")
+    villager = await store.get_member("console", "villager")
+    assert villager is not None
+    with pytest.raises(PermissionError):
+        await workbench.sign_in_link(store, villager)
+    # A link made while on the team, used after the role was taken: nobody is signed in.
+    token = await workbench.sign_in_link(store, lead)
+    await members.change_role(store, lead, Role.VILLAGER)
+    assert await workbench.sign_in(store, token) is None
+
+
+async def test_a_session_ends_when_the_member_leaves_the_team(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    await site.sign_in(await web_link(chat, "lead"))
+    assert (await site.get("/team/submissions"))[0] == 200
+    lead = await store.get_member("console", "lead")
+    assert lead is not None
+    await members.change_role(store, lead, Role.VILLAGER)
+    status, page = await site.get("/team/submissions")
+    assert status == 401
+    assert th("Please sign in") in page
+    assert await store.list_web_sessions(lead.id) == []
+
+
+async def test_forms_need_the_sessions_csrf_token_and_our_origin(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    submission = await a_report_and_its_team(
+        engine, store, tambon, listener, site, "ถนนหมู่3เป็นหลุมเป็นบ่อ"
+    )
+    _, page = await site.get(f"/team/submissions/{submission.id}")
+    token = site.csrf(page)
+    hide = f"/team/submissions/{submission.id}/hide"
+    assert await site.post(hide, {"reason": "ทดสอบ"}) == 403  # no token
+    assert await site.post(hide, {"reason": "ทดสอบ", "csrf": "x" * 43}) == 403  # a wrong one
+    assert await site.post(hide, {"reason": "ทดสอบ", "csrf": token}, origin=False) == 403
+    found = await store.get_submission(submission.id)
+    assert found is not None
+    assert found.hidden_at is None  # nothing changed
+    assert await site.post(hide, {"reason": "คำหยาบ", "csrf": token}) == 303
+    found = await store.get_submission(submission.id)
+    assert found is not None
+    assert found.hidden_reason == "คำหยาบ"
+    trail = await store.list_audit(tambon.id)
+    hidden = [e for e in trail if e.action == "submission.hidden"]
+    assert hidden[-1].who.startswith("web team ")
+    # The same rule as chat: a reason is needed, and the polite refusal says so.
+    unhide = f"/team/submissions/{submission.id}/unhide"
+    assert await site.post(unhide, {"csrf": token}) == 303
+    assert await site.post(hide, {"reason": "  ", "csrf": token}) == 400
+
+
+async def test_tambon_bs_ids_are_not_found_from_tambon_as_session(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    other = await tambons.create_tambon(store, "610101", 3)
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    await onboard(chat, store, other, "far")
+    await console(chat, "far", "น้ำประปาไม่ไหลหมู่2", "1")
+    (theirs,) = await store.list_submissions(other.id)
+    await site.sign_in(await web_link(chat, "lead"))
+    _, page = await site.get("/team/")
+    token = site.csrf(page)
+    assert (await site.get(f"/team/submissions/{theirs.id}"))[0] == 404
+    for action in ("hide", "unhide", "tags"):
+        data = {"csrf": token, "reason": "x", "category": "water", "kind": "problem"}
+        assert await site.post(f"/team/submissions/{theirs.id}/{action}", data) == 404
+    status, listing = await site.get("/team/submissions?q=น้ำประปา")
+    assert status == 200
+    assert "น้ำประปาไม่ไหล" not in listing
+    found = await store.get_submission(theirs.id)
+    assert found is not None
+    assert found.hidden_at is None
+    assert found.categories == theirs.categories
+
+
+async def test_stored_words_never_become_markup(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    submission = await a_report_and_its_team(
+        engine, store, tambon, listener, site, f"ถนน\u200bพัง {EVIL}"
+    )
+    for path in ("/team/", "/team/submissions", f"/team/submissions/{submission.id}"):
+        status, page = await site.get(path)
+        assert status == 200
+        assert "<script>alert" not in page
+        assert "<img src=x" not in page
+        assert 'href="javascript:' not in page
+        assert "&lt;script&gt;" in page or "&lt;script&gt;".replace("&", "&amp;") in page
+
+
+async def test_search_and_filters(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    await onboard(chat, store, tambon, "villager", village=3)
+    await console(chat, "villager", "น้ำประปาไม่ไหลมา๓วันแล้ว", "1")
+    await console(chat, "villager", "ถนนหมู่3เป็นหลุมเป็นบ่อ", "1")
+    await site.sign_in(await web_link(chat, "lead"))
+    _, found = await site.get("/team/submissions?q=ไม่ไหล")  # Thai without spaces
+    assert "น้ำประปาไม่ไหล" in found
+    assert "ถนนหมู่3" not in found
+    _, water = await site.get("/team/submissions?category=water")
+    assert "น้ำประปาไม่ไหล" in water
+    assert "ถนนหมู่3" not in water
+    _, none = await site.get("/team/submissions?q=%25")  # typed as it is, not a wildcard
+    assert th("No submission matches.") in none
+
+
+async def test_correcting_tags_goes_through_the_same_service_as_fix(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    submission = await a_report_and_its_team(
+        engine, store, tambon, listener, site, "ถนนหมู่3เป็นหลุมเป็นบ่อ"
+    )
+    _, page = await site.get(f"/team/submissions/{submission.id}")
+    token = site.csrf(page)
+    path = f"/team/submissions/{submission.id}/tags"
+    data = {"csrf": token, "category": ["infrastructure", "safety"], "kind": "need"}
+    form = aiohttp.FormData()
+    for key, value in data.items():
+        for each in value if isinstance(value, list) else [value]:
+            form.add_field(key, each)
+    async with site.http.post(
+        site.url + path, data=form, headers={"Origin": site.url}, allow_redirects=False
+    ) as response:
+        assert response.status == 303
+    found = await store.get_submission(submission.id)
+    assert found is not None
+    assert set(found.categories) == {"infrastructure", "safety"}
+    (correction,) = await store.list_corrections(submission.id)
+    assert correction.corrected_by is not None
+    assert correction.corrected_by.startswith("web team ")
+    assert await site.post(path, {"csrf": token, "kind": "need"}) == 400  # no category
+
+
+async def test_sessions_are_listed_and_ended(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    await site.sign_in(await web_link(chat, "lead"))
+    lead = await store.get_member("console", "lead")
+    assert lead is not None
+    other = await workbench.sign_in(store, await workbench.sign_in_link(store, lead))
+    assert other is not None
+    _, page = await site.get("/team/sessions")
+    assert page.count("/end") == 2
+    token = site.csrf(page)
+    assert await site.post(f"/team/sessions/{other.session.id}/end", {"csrf": token}) == 303
+    assert await workbench.current(store, other.token) is None
+    assert await site.post("/team/signout", {"csrf": token}) == 200
+    assert (await site.get("/team/"))[0] == 401
+
+
+async def test_the_cli_prints_a_link_for_the_first_set_up(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Any, listener: str, site: Site
+) -> None:
+    env = {
+        "TAMBON_DATABASE_URL": f"sqlite:///{db_path}",
+        "TAMBON_PUBLIC_URL": listener,
+        "PATH": "/usr/bin:/bin",
+    }
+    await onboard(engine, store, tambon, "admin", role=Role.ADMIN)
+    link = (await run_cli_ok(env, "web-link", "--tambon", tambon.code)).strip()
+    assert link.startswith(f"{listener}/team/signin/")
+    assert await site.sign_in(link) == 303
+    assert (await site.get("/team/"))[0] == 200
