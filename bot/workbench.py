@@ -15,22 +15,40 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 from jinja2 import Environment
 
 from bot import i18n
-from handlers.labels import CATEGORY_LABELS, KIND_LABELS, village_label
+from handlers.labels import (
+    AUDIT_LABELS,
+    CATEGORY_LABELS,
+    KIND_LABELS,
+    PLAN_STATUS_LABELS,
+    ROLE_LABELS,
+    village_label,
+)
+from handlers.services import members, tambons, workbench
+from handlers.services import plan as plan_service
+from handlers.services import polls as poll_service
 from handlers.services import submissions as submission_service
-from handlers.services import workbench
 from handlers.services.submissions import CorrectionRefused
 from handlers.types import T, Text
-from storage.base import Kind, Member, Store, Submission, WebSession
+from storage.base import (
+    Kind,
+    Member,
+    PlanStatus,
+    Poll,
+    PollConflict,
+    Store,
+    Submission,
+    WebSession,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +90,9 @@ def _environment(locale: str) -> Environment:
     env.filters["kind"] = lambda kind: label(KIND_LABELS[kind])
     env.filters["village"] = lambda moo: label(village_label(moo))
     env.filters["date"] = lambda moment: i18n.format_date(moment, locale, with_time=True)
+    env.filters["role"] = lambda role: label(ROLE_LABELS[role])
+    env.filters["plan_status"] = lambda status: label(PLAN_STATUS_LABELS[str(status)])
+    env.filters["action"] = lambda a: label(AUDIT_LABELS[a]) if a in AUDIT_LABELS else a
     env.globals["categories"] = list(CATEGORY_LABELS)
     env.globals["kinds"] = [k.value for k in Kind]
     env.globals["path"] = PATH
@@ -109,6 +130,18 @@ class Workbench:
         r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide))
         r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
         r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
+        r.add_get(f"{PATH}/people", self.signed(self.people))
+        r.add_post(f"{PATH}/people/{{id}}/role", self.signed(self.set_role))
+        r.add_post(f"{PATH}/people/{{id}}/remove", self.signed(self.remove_member))
+        r.add_post(f"{PATH}/codes", self.signed(self.make_code))
+        r.add_post(f"{PATH}/codes/{{code}}/revoke", self.signed(self.revoke_code))
+        r.add_get(f"{PATH}/plan", self.signed(self.plan))
+        r.add_post(f"{PATH}/plan/{{id}}/status", self.signed(self.plan_status))
+        r.add_get(f"{PATH}/polls", self.signed(self.polls))
+        r.add_post(f"{PATH}/polls/{{id}}/open", self.signed(self.open_poll))
+        r.add_post(f"{PATH}/polls/{{id}}/close", self.signed(self.close_poll))
+        r.add_post(f"{PATH}/polls/{{id}}/paper", self.signed(self.paper))
+        r.add_get(f"{PATH}/audit", self.signed(self.audit))
         r.add_get(f"{PATH}/sessions", self.signed(self.sessions))
         r.add_post(f"{PATH}/sessions/{{id}}/end", self.signed(self.end_session))
         r.add_post(f"{PATH}/signout", self.signed(self.sign_out))
@@ -330,12 +363,7 @@ class Workbench:
         )
 
     async def _own_submission(self, request: web.Request, member: Member) -> Submission:
-        """The submission the URL names, if it is of the member's tambon; 404 otherwise."""
-        number = _whole(request.match_info["id"])
-        found = await self.store.get_submission(number) if number is not None else None
-        if found is None or found.tambon_id != member.tambon_id:
-            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
-        return found
+        return await _owned(request, member, self.store.get_submission)
 
     async def submission(
         self,
@@ -413,6 +441,282 @@ class Workbench:
             return await self.submission(request, session, member, problem=problem)
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
 
+    # -- people -------------------------------------------------------------------------
+
+    async def people(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        problem: str | None = None,
+    ) -> web.Response:
+        found = [m for m in await self.store.list_members(member.tambon_id) if m.onboarded]
+        now = datetime.now(UTC)
+        codes = [
+            i
+            for i in await self.store.list_invites(member.tambon_id)
+            if members.invite_problem(i, now) is None
+        ]
+        return self.page(
+            request,
+            "people.html.j2",
+            status=400 if problem else 200,
+            member=member,
+            session=session,
+            people=found,
+            roles=[r.value for r in members.roles_given_by(member)],
+            codes=codes,
+            problem=problem,
+        )
+
+    async def _own_member(self, request: web.Request, member: Member) -> Member:
+        found = await _owned(request, member, self.store.get_member_by_id)
+        if found.removed_at is not None:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        return found
+
+    async def _reach(
+        self, request: web.Request, session: WebSession, actor: Member, target: Member
+    ) -> web.Response | None:
+        """The refusal when ``actor`` may not change ``target`` (as in chat), else None."""
+        if target.role not in members.roles_given_by(actor):
+            problem = T(
+                "Only an administrator can change an administrator's role or remove them "
+                "({member}).",
+                member=target.pseudonym,
+            )
+            return await self.people(
+                request, session, actor, problem=self._say(request, actor, problem)
+            )
+        return None
+
+    def _say(self, request: web.Request, member: Member, text: Text) -> str:
+        return i18n.render(text, self.locale(request, member))
+
+    def _last_admin(self, request: web.Request, member: Member, target: Member) -> str:
+        return self._say(
+            request,
+            member,
+            T(
+                "{member} is the tambon's last administrator: make someone else administrator "
+                "first.",
+                member=target.pseudonym,
+            ),
+        )
+
+    async def set_role(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        target = await self._own_member(request, member)
+        refused = await self._reach(request, session, member, target)
+        if refused is not None:
+            return refused
+        wanted = _field(await request.post(), "role")
+        given = {r.value: r for r in members.roles_given_by(member)}
+        if wanted not in given:
+            return await self.people(
+                request, session, member, problem=self._say(request, member, CHOOSE_ROLE)
+            )
+        try:
+            await members.change_role(self.store, target, given[wanted], by=_actor(member))
+        except members.LastAdmin:
+            problem = self._last_admin(request, member, target)
+            return await self.people(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/people")
+
+    async def remove_member(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        target = await self._own_member(request, member)
+        refused = await self._reach(request, session, member, target)
+        if refused is not None:
+            return refused
+        if _field(await request.post(), "sure") != "yes":
+            return await self.people(
+                request, session, member, problem=self._say(request, member, TICK_TO_REMOVE)
+            )
+        try:
+            await members.remove(self.store, target, by=_actor(member))
+        except members.LastAdmin:
+            problem = self._last_admin(request, member, target)
+            return await self.people(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/people")
+
+    async def make_code(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        form = await request.post()
+        given = {r.value: r for r in members.roles_given_by(member)}
+        wanted = _field(form, "role")
+        days = _whole(_field(form, "days") or "")
+        tambon = await self.store.get_tambon(member.tambon_id)
+        if wanted not in given or tambon is None:
+            return await self.people(
+                request, session, member, problem=self._say(request, member, CHOOSE_ROLE)
+            )
+        try:
+            await tambons.create_invite(
+                self.store, tambon, given[wanted], days=days, by=_actor(member)
+            )
+        except tambons.InviteRefused:
+            problem = self._say(request, member, CODE_DAYS)
+            return await self.people(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/people")
+
+    async def revoke_code(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        code = request.match_info["code"][:20]
+        invite = await self.store.get_invite(code)
+        if invite is None or invite.tambon_id != member.tambon_id:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        await tambons.revoke_invite(self.store, code, by=_actor(member))
+        raise web.HTTPSeeOther(f"{PATH}/people")
+
+    # -- the plan -------------------------------------------------------------------------
+
+    async def plan(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        problem: str | None = None,
+    ) -> web.Response:
+        items = await self.store.list_plan_items(member.tambon_id)
+        verdicts = {
+            item.id: await self.store.plan_verdicts(item.id, item.done_round)
+            for item in items
+            if item.done_round
+        }
+        return self.page(
+            request,
+            "plan.html.j2",
+            status=400 if problem else 200,
+            member=member,
+            session=session,
+            items=items,
+            verdicts={i: {str(k): v for k, v in counts.items()} for i, counts in verdicts.items()},
+            statuses=[s.value for s in PlanStatus],
+            problem=problem,
+        )
+
+    async def plan_status(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        item = await _owned(request, member, self.store.get_plan_item)
+        form = await request.post()
+        wanted = _field(form, "status")
+        progress_text = (_field(form, "progress") or "").strip()
+        progress = _whole(progress_text) if progress_text else None
+        if wanted not in {s.value for s in PlanStatus} or (progress_text and progress is None):
+            problem = self._say(request, member, STATUS_HELP)
+            return await self.plan(request, session, member, problem=problem)
+        try:
+            await plan_service.set_status(
+                self.store,
+                item,
+                PlanStatus(wanted),
+                by=_actor(member),
+                note=_field(form, "note") or None,
+                progress=progress,
+            )
+        except plan_service.PlanRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.plan(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/plan")
+
+    # -- polls ----------------------------------------------------------------------------
+
+    async def polls(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        problem: str | None = None,
+    ) -> web.Response:
+        found = await self.store.list_polls(member.tambon_id)
+        results = {p.id: await poll_service.count_ballots(self.store, p) for p in found[:10]}
+        return self.page(
+            request,
+            "polls.html.j2",
+            status=400 if problem else 200,
+            member=member,
+            session=session,
+            polls=found[:10],
+            results=results,
+            problem=problem,
+        )
+
+    async def _own_poll(self, request: web.Request, member: Member) -> Poll:
+        return await _owned(request, member, self.store.get_poll)
+
+    async def open_poll(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        poll = await self._own_poll(request, member)
+        try:
+            await poll_service.open_poll(self.store, poll, by=_actor(member))
+        except PollConflict as conflict:
+            problem = self._say(
+                request,
+                member,
+                T(
+                    "Poll #{ref} is still open: close it first (a tambon runs one poll at a "
+                    "time).",
+                    ref=conflict.args[0] if conflict.args else "?",
+                ),
+            )
+            return await self.polls(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/polls")
+
+    async def close_poll(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        poll = await self._own_poll(request, member)
+        await poll_service.close_poll(self.store, poll, by=_actor(member))
+        raise web.HTTPSeeOther(f"{PATH}/polls")
+
+    async def paper(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        poll = await self._own_poll(request, member)
+        form = await request.post()
+        choices = [_whole(c.strip()) for c in (_field(form, "choices") or "").split(",")]
+        count = _whole((_field(form, "count") or "1").strip())
+        if not choices or None in choices or count is None:
+            problem = self._say(request, member, PAPER_HELP)
+            return await self.polls(request, session, member, problem=problem)
+        try:
+            await poll_service.record_paper_ballots(
+                self.store, poll, [c for c in choices if c is not None], count, _actor(member)
+            )
+        except poll_service.BallotsRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.polls(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/polls")
+
+    # -- the audit trail ------------------------------------------------------------------
+
+    async def audit(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.Response:
+        entries = await self.store.list_audit(member.tambon_id)
+        action = request.query.get("action")
+        if action:
+            entries = [e for e in entries if e.action == action]
+        return self.page(
+            request,
+            "audit.html.j2",
+            member=member,
+            session=session,
+            entries=list(reversed(entries))[:AUDIT_PAGE],
+            actions=sorted(AUDIT_LABELS),
+            chosen=action,
+        )
+
     async def sessions(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.Response:
@@ -440,6 +744,26 @@ class Workbench:
         response = self.message(request, SIGNED_OUT_TITLE, SIGNED_OUT, status=200)
         response.del_cookie(COOKIE, path=PATH)
         return response
+
+
+class _OfATambon(Protocol):
+    @property
+    def tambon_id(self) -> int: ...
+
+
+_Owned = TypeVar("_Owned", bound=_OfATambon)
+
+
+async def _owned(
+    request: web.Request, member: Member, get: Callable[[int], Awaitable[_Owned | None]]
+) -> _Owned:
+    """The record the URL's id names, if it is of the member's tambon; 404 otherwise, whatever
+    the id (another tambon's, none, not a number): the same answer, so nothing is learnt."""
+    number = _whole(request.match_info["id"])
+    found = await get(number) if number is not None else None
+    if found is None or found.tambon_id != member.tambon_id:
+        raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+    return found
 
 
 def _actor(member: Member) -> str:
@@ -481,3 +805,12 @@ REFUSED = T(
 SIGNED_OUT_TITLE = T("Signed out")
 SIGNED_OUT = T("You have signed out of the workbench. Type /web in chat to sign in again.")
 CHOOSE_CATEGORY = T("Please choose at least one category.")
+CHOOSE_ROLE = T("Please choose one of the roles offered.")
+TICK_TO_REMOVE = T("Tick the box to confirm, then press Remove.")
+CODE_DAYS = T("A join code lasts from 1 to 366 days.")
+PAPER_HELP = T(
+    "Write the option numbers as on the paper ballot, separated by commas (for example 2,1), "
+    "and how many such ballots."
+)
+STATUS_HELP = T("Please choose a status; progress is a percentage from 0 to 100.")
+AUDIT_PAGE = 500

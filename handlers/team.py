@@ -26,13 +26,6 @@ TEAM = (Role.TEAM, Role.ADMIN)
 MAX_LISTED = 200  # more than a tambon's members who chat, far fewer than a message can hold
 
 
-def _given_by(actor: Member) -> tuple[Role, ...]:
-    """The roles ``actor`` may give or take away."""
-    if actor.role is Role.ADMIN:
-        return (Role.VILLAGER, Role.MEMBER, Role.TEAM, Role.ADMIN)
-    return (Role.VILLAGER, Role.MEMBER, Role.TEAM)
-
-
 async def _target(ctx: Context, ref: str, command: str) -> Member | list[Reply]:
     """Member ``ref`` of the team member's own tambon, when they may change that member's role
     or remove them; otherwise the answer that says why not."""
@@ -41,7 +34,7 @@ async def _target(ctx: Context, ref: str, command: str) -> Member | list[Reply]:
     found = await ctx.store.get_member_by_id(member_id) if member_id is not None else None
     if found is None or found.tambon_id != ctx.member.tambon_id or found.removed_at is not None:
         return _unknown(ref, command)
-    if found.role not in _given_by(ctx.member):
+    if found.role not in members.roles_given_by(ctx.member):
         return _out_of_reach(found)
     return found
 
@@ -117,7 +110,7 @@ async def role(ctx: Context) -> list[Reply]:
         return target
     choices = [
         Choice(ROLE_LABELS[r], Pick(payloads.ROLE, f"{target.id}.{r.value}").pack())
-        for r in _given_by(ctx.member)
+        for r in members.roles_given_by(ctx.member)
         if r is not target.role
     ]
     return [
@@ -140,7 +133,7 @@ async def give_role(ctx: Context) -> list[Reply]:
     target = await _target(ctx, ref, "role")
     if isinstance(target, list):
         return target
-    roles = {r.value: r for r in _given_by(ctx.member)}
+    roles = {r.value: r for r in members.roles_given_by(ctx.member)}
     if wanted not in roles:
         return _out_of_reach(target)
     try:

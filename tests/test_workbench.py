@@ -300,3 +300,164 @@ async def test_the_cli_prints_a_link_for_the_first_set_up(
     assert link.startswith(f"{listener}/team/signin/")
     assert await site.sign_in(link) == 303
     assert (await site.get("/team/"))[0] == 200
+
+
+async def signed_lead(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site, role: Role
+) -> tuple[Engine, str]:
+    """A team member (or administrator) signed in; the chat engine and the page's CSRF."""
+    chat = await team_engine(engine, listener)
+    await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+    if role is Role.ADMIN:
+        lead = await store.get_member("console", "lead")
+        assert lead is not None
+        await members.change_role(store, lead, Role.ADMIN)
+    await site.sign_in(await web_link(chat, "lead"))
+    _, page = await site.get("/team/people")
+    return chat, site.csrf(page)
+
+
+async def test_people_roles_and_join_codes_with_the_chats_rules(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    await onboard(chat, store, tambon, "somchai")
+    await onboard(chat, store, tambon, "boss", role=Role.ADMIN)
+    somchai = await store.get_member("console", "somchai")
+    boss = await store.get_member("console", "boss")
+    assert somchai is not None
+    assert boss is not None
+    status, page = await site.get("/team/people")
+    assert status == 200
+    assert somchai.pseudonym in page
+    assert "somchai" not in page  # the chat account is never shown
+    assert (
+        await site.post(f"/team/people/{somchai.id}/role", {"csrf": token, "role": "member"})
+        == 303
+    )
+    changed = await store.get_member_by_id(somchai.id)
+    assert changed is not None
+    assert changed.role is Role.MEMBER
+    # Only an administrator gives or takes the administrator role, as in chat.
+    assert (
+        await site.post(f"/team/people/{somchai.id}/role", {"csrf": token, "role": "admin"}) == 400
+    )
+    assert await site.post(f"/team/people/{boss.id}/role", {"csrf": token, "role": "team"}) == 400
+    # Removing asks to be sure.
+    assert await site.post(f"/team/people/{somchai.id}/remove", {"csrf": token}) == 400
+    assert (
+        await site.post(f"/team/people/{somchai.id}/remove", {"csrf": token, "sure": "yes"}) == 303
+    )
+    gone = await store.get_member_by_id(somchai.id)
+    assert gone is not None
+    assert gone.removed_at is not None
+    # A join code made and withdrawn, audited with the web actor.
+    before = {i.code for i in await store.list_invites(tambon.id)}
+    assert await site.post("/team/codes", {"csrf": token, "role": "villager", "days": "7"}) == 303
+    (code,) = {i.code for i in await store.list_invites(tambon.id)} - before
+    assert await site.post(f"/team/codes/{code}/revoke", {"csrf": token}) == 303
+    invite = await store.get_invite(code)
+    assert invite is not None
+    assert invite.revoked
+    actions = {(e.action, e.who.split(" ")[0]) for e in await store.list_audit(tambon.id)}
+    assert {("invite.made", "web"), ("invite.revoked", "web"), ("member.role", "web")} <= actions
+
+
+async def test_the_last_administrator_keeps_the_role(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.ADMIN)
+    await onboard(chat, store, tambon, "deputy", role=Role.ADMIN)
+    deputy = await store.get_member("console", "deputy")
+    assert deputy is not None
+    await members.change_role(store, deputy, Role.TEAM)  # the lead is the last administrator
+    lead = await store.get_member("console", "lead")
+    assert lead is not None
+    # One's own row has no form; a posted one is refused like the chat's /role.
+    status = await site.post(f"/team/people/{lead.id}/remove", {"csrf": token, "sure": "yes"})
+    assert status == 400
+    again = await store.get_member_by_id(lead.id)
+    assert again is not None
+    assert again.removed_at is None
+
+
+async def test_another_tambons_people_codes_items_and_polls_are_not_found(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    from handlers.services import plan
+    from storage.base import PollMethod
+
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.ADMIN)
+    other = await tambons.create_tambon(store, "610101", 3)
+    await onboard(chat, store, other, "far")
+    far = await store.get_member("console", "far")
+    assert far is not None
+    invite = await tambons.create_invite(store, other, Role.VILLAGER)
+    item = await plan.add_item(store, other, title="ถนนตำบลอื่น", by="x")
+    poll = await store.create_poll(other.id, "อื่น", PollMethod.APPROVAL, 1, [("ก", None)])
+    posts = [
+        (f"/team/people/{far.id}/role", {"role": "team"}),
+        (f"/team/people/{far.id}/remove", {"sure": "yes"}),
+        (f"/team/codes/{invite.code}/revoke", {}),
+        (f"/team/plan/{item.id}/status", {"status": "done"}),
+        (f"/team/polls/{poll.id}/open", {}),
+        (f"/team/polls/{poll.id}/paper", {"choices": "1", "count": "5"}),
+    ]
+    for path, data in posts:
+        assert await site.post(path, {"csrf": token, **data}) == 404, path
+    assert (await store.get_member_by_id(far.id)) == far
+    again = await store.get_invite(invite.code)
+    assert again is not None
+    assert not again.revoked
+    assert (await store.get_plan_item(item.id)) == item
+    assert await store.list_paper_ballots(poll.id) == []
+
+
+async def test_plan_status_from_the_workbench_tells_the_reporters(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    from handlers.services import plan
+
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    await onboard(chat, store, tambon, "villager")
+    await console(chat, "villager", "ถนนหมู่3เป็นหลุมเป็นบ่อ", "1")
+    (group,) = await store.list_groups(tambon.id)
+    item = await plan.add_item(store, tambon, title="ลาดยางถนนหมู่ 3", groups=[group.id], by="x")
+    status, page = await site.get("/team/plan")
+    assert status == 200
+    assert "ลาดยางถนนหมู่ 3" in page
+    path = f"/team/plan/{item.id}/status"
+    assert await site.post(path, {"csrf": token, "status": "dropped"}) == 400  # needs a reason
+    assert await site.post(path, {"csrf": token, "status": "done", "progress": "100"}) == 303
+    done = await store.get_plan_item(item.id)
+    assert done is not None
+    assert done.status.value == "done"
+    villager = await store.get_member("console", "villager")
+    assert villager is not None
+    assert await store.plan_notices_waiting(["console"])  # the reporter is told, as from chat
+
+
+async def test_a_poll_run_from_the_workbench(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    from storage.base import PollMethod
+
+    _, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    poll = await store.create_poll(
+        tambon.id, "ปัญหาสำคัญ", PollMethod.BORDA, 2, [("ถนน", None), ("น้ำ", None)]
+    )
+    assert await site.post(f"/team/polls/{poll.id}/open", {"csrf": token}) == 303
+    paper = f"/team/polls/{poll.id}/paper"
+    assert await site.post(paper, {"csrf": token, "choices": "2,1", "count": "4"}) == 303
+    assert await site.post(paper, {"csrf": token, "choices": "2,2", "count": "1"}) == 400
+    assert await site.post(paper, {"csrf": token, "choices": "ก", "count": "1"}) == 400
+    assert await site.post(f"/team/polls/{poll.id}/close", {"csrf": token}) == 303
+    assert await site.post(paper, {"csrf": token, "choices": "1", "count": "1"}) == 400
+    (entered,) = await store.list_paper_ballots(poll.id)
+    assert (entered.count, entered.choices) == (4, (2, 1))
+    status, page = await site.get("/team/polls")
+    assert status == 200
+    assert th("Closed: the count is final") in page
+    status, trail = await site.get("/team/audit?action=poll.paper")
+    assert status == 200
+    assert th("paper ballots entered") in trail

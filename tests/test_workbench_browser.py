@@ -105,6 +105,21 @@ async def test_a_team_member_signs_in_from_chat_and_reviews_in_chromium(
         assert hidden is not None
         assert hidden.hidden_reason == "ซ้ำกับเรื่องอื่น"
 
+        # Every other page passes axe too, with something on it.
+        from handlers.services import plan
+        from storage.base import PollMethod
+
+        await plan.add_item(store, tambon, title="ซ่อมประปาหมู่ 3", budget=250_000, by="x")
+        await store.create_poll(
+            tambon.id, "จัดลำดับปัญหา", PollMethod.BORDA, 2, [("ประปา", None), ("ถนน", None)]
+        )
+        for name in ("plan", "polls", "people", "audit", "sessions"):
+            await page.goto(f"{listener}/team/{name}")
+            assert await page.text_content("h1")
+            await accessible(page)
+        await page.goto(f"{listener}/team/people")
+        await shot(page, "people")
+
         # On a phone-sized screen, in English.
         phone = await browser.new_page(viewport={"width": 360, "height": 740})
         await phone.context.add_cookies(await page.context.cookies())

@@ -150,6 +150,15 @@ class LastAdmin(Exception):
     """The change would leave the tambon without an administrator."""
 
 
+def roles_given_by(actor: Member) -> tuple[Role, ...]:
+    """The roles ``actor`` may give or take away (in chat and the workbench alike): the team
+    gives villager, community organisation member and team; only an administrator gives or
+    takes the administrator role."""
+    if actor.role is Role.ADMIN:
+        return (Role.VILLAGER, Role.MEMBER, Role.TEAM, Role.ADMIN)
+    return (Role.VILLAGER, Role.MEMBER, Role.TEAM)
+
+
 async def change_role(
     store: Store, member: Member, role: Role, *, by: str | None = None
 ) -> Member:
