@@ -33,6 +33,7 @@ from handlers.labels import (
     ROLE_LABELS,
     village_label,
 )
+from handlers.services import audit as audit_service
 from handlers.services import members, tambons, workbench
 from handlers.services import plan as plan_service
 from handlers.services import polls as poll_service
@@ -142,6 +143,9 @@ class Workbench:
         r.add_post(f"{PATH}/polls/{{id}}/close", self.signed(self.close_poll))
         r.add_post(f"{PATH}/polls/{{id}}/paper", self.signed(self.paper))
         r.add_get(f"{PATH}/audit", self.signed(self.audit))
+        r.add_get(f"{PATH}/reports", self.signed(self.reports))
+        r.add_get(f"{PATH}/reports/{{name}}", self.signed(self.report_file))
+        r.add_post(f"{PATH}/reports/link", self.signed(self.report_link))
         r.add_get(f"{PATH}/sessions", self.signed(self.sessions))
         r.add_post(f"{PATH}/sessions/{{id}}/end", self.signed(self.end_session))
         r.add_post(f"{PATH}/signout", self.signed(self.sign_out))
@@ -717,6 +721,80 @@ class Workbench:
             chosen=action,
         )
 
+    # -- reports --------------------------------------------------------------------------
+
+    async def reports(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        link: str | None = None,
+    ) -> web.Response:
+        return self.page(
+            request,
+            "reports.html.j2",
+            member=member,
+            session=session,
+            files=list(REPORT_FILES),
+            link=link,
+        )
+
+    async def report_file(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """A report file made now from the store, in the reader's language (audited as the
+        command line's `report` is). The PDF and the workbook are made off the event loop."""
+        import asyncio
+
+        from bot import report
+        from handlers.services.summary import read_report
+
+        name = request.match_info["name"]
+        kind = REPORT_FILES.get(name)
+        tambon = await self.store.get_tambon(member.tambon_id)
+        if kind is None or tambon is None:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        locale = self.locale(request, member)
+        summary, submissions = await read_report(self.store, tambon)
+        await audit_service.record(
+            self.store, tambon.id, _actor(member), audit_service.REPORT_TAKEN, format=kind
+        )
+        if kind == "pdf":
+            body = await asyncio.to_thread(report.pdf, summary, submissions, locale)
+        elif kind == "xlsx":
+            body = await asyncio.to_thread(report.xlsx, summary, submissions, locale)
+        elif kind == "html":
+            body = report.render(summary, submissions, "html", locale).encode()
+        else:
+            table = kind.removeprefix("csv:")
+            body = report.table_csv(summary, submissions, table, locale).encode("utf-8-sig")
+        return web.Response(
+            body=body,
+            content_type=REPORT_TYPES[name.rsplit(".", 1)[1]],
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f'attachment; filename="{tambon.code}-{name}"',
+            },
+        )
+
+    async def report_link(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        from handlers.services import reportlinks
+
+        token, _ = await reportlinks.create_link(
+            self.store,
+            member.tambon_id,
+            member.id,
+            self.locale(request, member),
+            by=_actor(member),
+        )
+        base = self.origin or f"{request.scheme}://{request.host}"
+        return await self.reports(
+            request, session, member, link=reportlinks.url(base, token, "html")
+        )
+
     async def sessions(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.Response:
@@ -814,3 +892,19 @@ PAPER_HELP = T(
 )
 STATUS_HELP = T("Please choose a status; progress is a percentage from 0 to 100.")
 AUDIT_PAGE = 500
+# The files of the Reports page, by name, and what makes each.
+REPORT_FILES = {
+    "report.pdf": "pdf",
+    "report.xlsx": "xlsx",
+    "report.html": "html",
+    "groups.csv": "csv:groups",
+    "submissions.csv": "csv:submissions",
+    "poll.csv": "csv:poll",
+    "plan.csv": "csv:plan",
+}
+REPORT_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "html": "text/html",
+    "csv": "text/csv",
+}

@@ -461,3 +461,38 @@ async def test_a_poll_run_from_the_workbench(
     status, trail = await site.get("/team/audit?action=poll.paper")
     assert status == 200
     assert th("paper ballots entered") in trail
+
+
+async def test_reports_download_and_a_live_link(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    submission = await a_report_and_its_team(
+        engine, store, tambon, listener, site, "น้ำประปาไม่ไหลมา๓วันแล้ว"
+    )
+    status, page = await site.get("/team/reports")
+    assert status == 200
+    async with site.http.get(f"{site.url}/team/reports/report.pdf") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert f'filename="{tambon.code}-report.pdf"' in response.headers["Content-Disposition"]
+        assert (await response.read()).startswith(b"%PDF")
+    async with site.http.get(f"{site.url}/team/reports/submissions.csv") as response:
+        text = (await response.read()).decode("utf-8-sig")
+        assert submission.text in text
+        assert th("Village") in text.splitlines()[0]  # named for officers, as the CLI's
+    assert (await site.get("/team/reports/secrets.txt"))[0] == 404
+    taken = [e for e in await store.list_audit(tambon.id) if e.action == "report.taken"]
+    assert [e.detail["format"] for e in taken] == ["pdf", "csv:submissions"]
+    assert all(e.who.startswith("web team ") for e in taken)
+    token = site.csrf(page)
+    async with site.http.post(
+        f"{site.url}/team/reports/link",
+        data={"csrf": token},
+        headers={"Origin": site.url},
+    ) as response:
+        shown = await response.text()
+    link = re.search(r'href="(http://[^"]+/reports/[^"]+)"', shown)
+    assert link is not None
+    status, live = await site.get(link[1].removeprefix(site.url))
+    assert status == 200
+    assert "น้ำประปาไม่ไหล" in live
