@@ -34,6 +34,7 @@ from handlers.labels import (
     village_label,
 )
 from handlers.services import audit as audit_service
+from handlers.services import groups as group_service
 from handlers.services import members, tambons, workbench
 from handlers.services import plan as plan_service
 from handlers.services import polls as poll_service
@@ -131,6 +132,9 @@ class Workbench:
         r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide))
         r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
         r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
+        r.add_get(f"{PATH}/groups", self.signed(self.groups))
+        r.add_post(f"{PATH}/groups/{{id}}/rename", self.signed(self.rename_group))
+        r.add_post(f"{PATH}/groups/{{id}}/merge", self.signed(self.merge_group))
         r.add_get(f"{PATH}/people", self.signed(self.people))
         r.add_post(f"{PATH}/people/{{id}}/role", self.signed(self.set_role))
         r.add_post(f"{PATH}/people/{{id}}/remove", self.signed(self.remove_member))
@@ -444,6 +448,60 @@ class Workbench:
             problem = i18n.render(refused.reason, locale)
             return await self.submission(request, session, member, problem=problem)
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
+    # -- problem groups -------------------------------------------------------------------
+
+    async def groups(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        problem: str | None = None,
+    ) -> web.Response:
+        found = await self.store.list_groups(member.tambon_id)
+        shown = found[:GROUPS_PAGE]
+        items = await self.store.items_of_groups([g.id for g in shown])
+        return self.page(
+            request,
+            "groups.html.j2",
+            status=400 if problem else 200,
+            member=member,
+            session=session,
+            groups=shown,
+            total=len(found),
+            items=items,
+            problem=problem,
+        )
+
+    async def rename_group(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        group = await _owned(request, member, self.store.get_group)
+        title = _field(await request.post(), "title") or ""
+        try:
+            await group_service.rename(self.store, group, title, by=_actor(member))
+        except group_service.GroupRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.groups(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/groups")
+
+    async def merge_group(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """Fold another group (its number typed) into this one."""
+        keep = await _owned(request, member, self.store.get_group)
+        other = _whole((_field(await request.post(), "other") or "").strip().lstrip("#"))
+        gone = await self.store.get_group(other) if other is not None else None
+        if gone is None or gone.tambon_id != member.tambon_id:
+            problem = self._say(request, member, NO_SUCH_GROUP)
+            return await self.groups(request, session, member, problem=problem)
+        try:
+            await group_service.merge(self.store, keep, gone, by=_actor(member))
+        except group_service.GroupRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.groups(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/groups")
 
     # -- people -------------------------------------------------------------------------
 
@@ -892,6 +950,8 @@ PAPER_HELP = T(
 )
 STATUS_HELP = T("Please choose a status; progress is a percentage from 0 to 100.")
 AUDIT_PAGE = 500
+GROUPS_PAGE = 300  # the most reported first; a tambon rarely has more worth tidying
+NO_SUCH_GROUP = T("There is no such problem group in your tambon: type its number, as listed.")
 # The files of the Reports page, by name, and what makes each.
 REPORT_FILES = {
     "report.pdf": "pdf",

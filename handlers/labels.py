@@ -57,6 +57,8 @@ AUDIT_LABELS: dict[str, Text] = {
     "plan.year": T("plan year started"),
     "plan.phase": T("plan phase set"),
     "web.signin": T("signed in to the workbench"),
+    "group.renamed": T("problem group renamed"),
+    "group.merged": T("problem groups merged"),
 }
 
 # Where a plan item stands, as villagers and the team read it.

@@ -749,6 +749,13 @@ class SubmissionStore(Protocol):
         ...
 
     async def get_group(self, group_id: int) -> ProblemGroup | None: ...
+    async def rename_group(self, group_id: int, title: str) -> None: ...
+    async def merge_groups(self, keep_id: int, gone_id: int) -> None:
+        """Fold group ``gone_id`` into ``keep_id`` (the caller's transaction): its reports,
+        its people who said "same problem" (each once), its poll options and plan items
+        follow; their words and categories are joined; ``gone_id`` is no more."""
+        ...
+
     async def add_group_reporter(
         self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
     ) -> bool:

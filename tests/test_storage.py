@@ -703,3 +703,37 @@ async def test_sqlite_transaction_after_a_locked_file_or_a_failed_first_statemen
         assert await store.count_submissions(tambon_id) == 1
     with sqlite3.connect(path) as db:  # committed, and nothing of the failed ones
         assert [row[0] for row in db.execute("SELECT source_id FROM submissions")] == ["after:1"]
+
+
+async def test_merge_groups_and_the_workbench_queries(backend: Store) -> None:
+    """Issue 25's store work on both backends: folding one group into another (each person
+    once), a page of submissions by filter and words, and sign-in links used once."""
+    from datetime import UTC, datetime, timedelta
+
+    tambon_id = await _tambon(backend)
+    a = await backend.upsert_member("c", "a", tambon_id, Role.VILLAGER, "th")
+    keep = await backend.create_group(tambon_id, "ถนน", ["ถนน"], ["infrastructure"], 1)
+    gone = await backend.create_group(tambon_id, "หลุม", ["หลุม"], ["safety"], 1)
+    for group in (keep, gone):
+        await backend.add_group_reporter(group, a.id, 1, False)
+    async with backend.transaction():
+        await backend.merge_groups(keep, gone)
+    merged = await backend.get_group(keep)
+    assert merged is not None
+    assert merged.reporters == 1
+    assert set(merged.keywords) == {"ถนน", "หลุม"}
+    assert await backend.get_group(gone) is None
+    for i, text in enumerate(["น้ำประปาไม่ไหล 50%", "ถนนพัง", "ไฟดับ"]):
+        await backend.add_submission(_submission(tambon_id, f"s{i}", text=text))
+    found = await backend.find_submissions(tambon_id, text="ไม่ไหล")
+    assert [s.text for s in found] == ["น้ำประปาไม่ไหล 50%"]
+    assert [s.text for s in await backend.find_submissions(tambon_id, text="%")] == [
+        "น้ำประปาไม่ไหล 50%"
+    ]
+    page = await backend.find_submissions(tambon_id, limit=2)
+    older = await backend.find_submissions(tambon_id, before_id=page[-1].id, limit=2)
+    assert [s.text for s in page + older] == ["ไฟดับ", "ถนนพัง", "น้ำประปาไม่ไหล 50%"]
+    now = datetime.now(UTC)
+    await backend.add_web_link("h", a.id, tambon_id, now, now + timedelta(minutes=10))
+    assert await backend.use_web_link("h", now) == (a.id, tambon_id)
+    assert await backend.use_web_link("h", now) is None

@@ -16,7 +16,7 @@ from bot.core import Engine
 from bot.workbench import COOKIE, Workbench
 from handlers.services import members, tambons, workbench
 from handlers.types import Incoming
-from storage.base import Role, Store, Submission, Tambon
+from storage.base import PollMethod, Role, Store, Submission, Tambon
 from tests.conftest import console, onboard, run_cli_ok, th
 
 EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>'
@@ -496,3 +496,50 @@ async def test_reports_download_and_a_live_link(
     status, live = await site.get(link[1].removeprefix(site.url))
     assert status == 200
     assert "น้ำประปาไม่ไหล" in live
+
+
+async def test_merging_two_groups_keeps_everyone_once_and_follows_plan_and_poll(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    from handlers.services import plan
+
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    await onboard(chat, store, tambon, "a", village=3)
+    await onboard(chat, store, tambon, "b", village=4)
+    keep_id = await store.create_group(tambon.id, "ถนนหมู่ 3 พัง", ["ถนน"], ["infrastructure"], 3)
+    gone_id = await store.create_group(tambon.id, "ถนนเป็นหลุม", ["หลุม"], ["safety"], 4)
+    a = await store.get_member("console", "a")
+    b = await store.get_member("console", "b")
+    assert a is not None
+    assert b is not None
+    for group_id in (keep_id, gone_id):  # a said "same problem" of both
+        await store.add_group_reporter(group_id, a.id, 3, False)
+    await store.add_group_reporter(gone_id, b.id, 4, False)
+    item = await plan.add_item(store, tambon, title="ซ่อมถนน", groups=[gone_id], by="x")
+    poll = await store.create_poll(tambon.id, "จัดลำดับ", PollMethod.APPROVAL, 1, [("ถนน", gone_id)])
+    path = f"/team/groups/{keep_id}/merge"
+    assert await site.post(path, {"csrf": token, "other": str(keep_id)}) == 400  # itself
+    assert await site.post(path, {"csrf": token, "other": "999999"}) == 400
+    assert await site.post(path, {"csrf": token, "other": f"#{gone_id}"}) == 303
+    assert await store.get_group(gone_id) is None
+    kept = await store.get_group(keep_id)
+    assert kept is not None
+    assert kept.reporters == 2  # a once, b once
+    assert set(kept.keywords) == {"ถนน", "หลุม"}
+    assert set(kept.categories) == {"infrastructure", "safety"}
+    assert {m.id for m in await store.plan_reporters(item.id)} == {a.id, b.id}
+    reloaded = await store.get_poll(poll.id)
+    assert reloaded is not None
+    assert reloaded.options[0].group_id == keep_id
+    rename = f"/team/groups/{keep_id}/rename"
+    assert await site.post(rename, {"csrf": token, "title": "   "}) == 400
+    assert await site.post(rename, {"csrf": token, "title": "ถนนสายหลักชำรุด"}) == 303
+    renamed = await store.get_group(keep_id)
+    assert renamed is not None
+    assert renamed.title == "ถนนสายหลักชำรุด"
+    status, page = await site.get("/team/groups")
+    assert status == 200
+    assert "ถนนสายหลักชำรุด" in page
+    assert "ซ่อมถนน" in page  # which plan item the group feeds
+    actions = {e.action for e in await store.list_audit(tambon.id)}
+    assert {"group.merged", "group.renamed"} <= actions

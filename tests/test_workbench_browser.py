@@ -113,7 +113,7 @@ async def test_a_team_member_signs_in_from_chat_and_reviews_in_chromium(
         await store.create_poll(
             tambon.id, "จัดลำดับปัญหา", PollMethod.BORDA, 2, [("ประปา", None), ("ถนน", None)]
         )
-        for name in ("plan", "polls", "people", "reports", "audit", "sessions"):
+        for name in ("groups", "plan", "polls", "people", "reports", "audit", "sessions"):
             await page.goto(f"{listener}/team/{name}")
             assert await page.text_content("h1")
             await accessible(page)

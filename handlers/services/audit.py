@@ -31,6 +31,8 @@ PLAN_REOPENED = "plan.reopened"
 PLAN_YEAR = "plan.year"
 PLAN_PHASE = "plan.phase"
 WEB_SIGN_IN = "web.signin"
+GROUP_RENAMED = "group.renamed"
+GROUPS_MERGED = "group.merged"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

@@ -354,6 +354,50 @@ class SubmissionQueries(SQLBase):
         row = await self._one(self._GROUP_SQL + " WHERE g.id = ?", (group_id,))
         return self._group(row) if row else None
 
+    async def rename_group(self, group_id: int, title: str) -> None:
+        await self._exec("UPDATE problem_groups SET title = ? WHERE id = ?", (title, group_id))
+
+    async def merge_groups(self, keep_id: int, gone_id: int) -> None:
+        rows = await self._all(
+            "SELECT id, keywords, categories FROM problem_groups WHERE id IN (?, ?)",
+            (keep_id, gone_id),
+        )
+        found = {r["id"]: r for r in rows}
+        keep, gone = found[keep_id], found[gone_id]
+
+        def joined(column: str) -> str:
+            words = [w for w in f"{keep[column]}|{gone[column]}".split("|") if w]
+            return "|".join(dict.fromkeys(words))
+
+        await self._exec(
+            "UPDATE problem_groups SET keywords = ?, categories = ? WHERE id = ?",
+            (joined("keywords"), joined("categories"), keep_id),
+        )
+        await self._exec(
+            "UPDATE submissions SET group_id = ? WHERE group_id = ?", (keep_id, gone_id)
+        )
+        # One "same problem" per person and group: who said it of both counts once.
+        await self._exec(
+            "DELETE FROM group_reporters WHERE group_id = ? AND relayed = 0 AND member_id IN"
+            " (SELECT member_id FROM group_reporters WHERE group_id = ? AND relayed = 0)",
+            (gone_id, keep_id),
+        )
+        await self._exec(
+            "UPDATE group_reporters SET group_id = ? WHERE group_id = ?", (keep_id, gone_id)
+        )
+        await self._exec(
+            "UPDATE poll_options SET group_id = ? WHERE group_id = ?", (keep_id, gone_id)
+        )
+        await self._exec(
+            "DELETE FROM plan_item_groups WHERE group_id = ? AND item_id IN"
+            " (SELECT item_id FROM plan_item_groups WHERE group_id = ?)",
+            (gone_id, keep_id),
+        )
+        await self._exec(
+            "UPDATE plan_item_groups SET group_id = ? WHERE group_id = ?", (keep_id, gone_id)
+        )
+        await self._exec("DELETE FROM problem_groups WHERE id = ?", (gone_id,))
+
     async def add_group_reporter(
         self, group_id: int, member_id: int | None, village_moo: int | None, relayed: bool
     ) -> bool:
