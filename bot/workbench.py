@@ -132,6 +132,8 @@ class Workbench:
         r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide))
         r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
         r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
+        r.add_post(f"{PATH}/submissions/{{id}}/reviewed", self.signed(self.reviewed))
+        r.add_post(f"{PATH}/submissions/bulk", self.signed(self.bulk))
         r.add_get(f"{PATH}/groups", self.signed(self.groups))
         r.add_post(f"{PATH}/groups/{{id}}/rename", self.signed(self.rename_group))
         r.add_post(f"{PATH}/groups/{{id}}/merge", self.signed(self.merge_group))
@@ -319,6 +321,7 @@ class Workbench:
             session=session,
             tambon=tambon,
             count=await self.store.count_submissions(member.tambon_id),
+            unreviewed=await self.store.count_unreviewed(member.tambon_id),
             hidden=len(hidden),
             latest=latest,
             polls=polls,
@@ -332,6 +335,7 @@ class Workbench:
         category = query.get("category") if query.get("category") in CATEGORY_LABELS else None
         kind = query.get("kind") if query.get("kind") in {k.value for k in Kind} else None
         hidden = {"yes": True, "no": False}.get(query.get("hidden", ""))
+        reviewed = {"yes": True, "no": False}.get(query.get("reviewed", ""))
         text = (query.get("q") or "").strip()[:200] or None
         before = _whole(query.get("before"))
         found = await self.store.find_submissions(
@@ -343,6 +347,7 @@ class Workbench:
             text=text,
             before_id=before,
             limit=PAGE_SIZE + 1,
+            reviewed=reviewed,
         )
         page, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
         filters = {
@@ -352,6 +357,7 @@ class Workbench:
                 "category": category,
                 "kind": kind,
                 "hidden": query.get("hidden") if hidden is not None else None,
+                "reviewed": query.get("reviewed") if reviewed is not None else None,
                 "q": text,
             }.items()
             if v is not None
@@ -448,6 +454,61 @@ class Workbench:
             problem = i18n.render(refused.reason, locale)
             return await self.submission(request, session, member, problem=problem)
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
+    async def reviewed(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        found = await self._own_submission(request, member)
+        await submission_service.mark_reviewed(
+            self.store, member.tambon_id, [found.id], by=_actor(member)
+        )
+        raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
+    async def bulk(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """One action on the submissions ticked in the list: mark them reviewed, or set their
+        category (each through the same correction as /fix, all in one transaction)."""
+        form = await request.post()
+        ids = [n for v in form.getall("ids", []) if isinstance(v, str) and (n := _whole(v))]
+        back = _field(form, "back") or f"{PATH}/submissions"
+        if not back.startswith(f"{PATH}/submissions") or "//" in back:
+            back = f"{PATH}/submissions"
+        action = _field(form, "action")
+        if not ids or action not in ("reviewed", "category"):
+            raise web.HTTPSeeOther(back)
+        chosen = [
+            s
+            for s in [
+                await self.store.get_submission(n) for n in ids[: submission_service.MAX_SELECTION]
+            ]
+            if s is not None and s.tambon_id == member.tambon_id
+        ]
+        try:
+            if action == "reviewed":
+                await submission_service.mark_reviewed(
+                    self.store, member.tambon_id, [s.id for s in chosen], by=_actor(member)
+                )
+            else:
+                category = _field(form, "category")
+                if category not in CATEGORY_LABELS:
+                    raise CorrectionRefused(CHOOSE_CATEGORY)
+                async with self.store.transaction():  # all of them or none
+                    for found in chosen:
+                        await submission_service.correct_tags(
+                            self.store,
+                            found,
+                            categories=[category],
+                            kind=found.kind,
+                            village=found.village_moo,
+                            actor=found.actor,
+                            known_categories=CATEGORY_LABELS,
+                            member_id=member.id,
+                            corrected_by=_actor(member),
+                        )
+        except CorrectionRefused as refused:
+            return self.message(request, REFUSED_TITLE, refused.reason, status=400)
+        raise web.HTTPSeeOther(back)
 
     # -- problem groups -------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ AUDIT_LABELS: dict[str, Text] = {
     "web.signin": T("signed in to the workbench"),
     "group.renamed": T("problem group renamed"),
     "group.merged": T("problem groups merged"),
+    "submission.reviewed": T("submissions marked reviewed"),
 }
 
 # Where a plan item stands, as villagers and the team read it.

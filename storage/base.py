@@ -217,6 +217,7 @@ class Submission:
     # Hidden by the team (and why): kept, shown to its author marked, left out of everything else.
     hidden_at: datetime | None = None
     hidden_reason: str | None = None
+    reviewed_at: datetime | None = None  # the team looked at it (the workbench)
 
 
 @dataclass(frozen=True, slots=True)
@@ -703,10 +704,21 @@ class SubmissionStore(Protocol):
         text: str | None = None,
         before_id: int | None = None,
         limit: int = 50,
+        reviewed: bool | None = None,
     ) -> list[Submission]:
         """A page of a tambon's submissions, newest first, those before ``before_id`` (the
         last of the previous page): in ``village``, with ``category``, of ``kind``, hidden or
-        not (None: both), holding ``text`` (as typed: Thai has no spaces to split on)."""
+        not (None: both), reviewed or not, holding ``text`` (as typed: Thai has no spaces to
+        split on)."""
+        ...
+
+    async def mark_reviewed(self, tambon_id: int, ids: Sequence[int], at: datetime) -> int:
+        """Mark the tambon's submissions ``ids`` reviewed (those of another tambon, or
+        reviewed already, are left as they are); how many were marked."""
+        ...
+
+    async def count_unreviewed(self, tambon_id: int) -> int:
+        """The tambon's submissions shown in reports that nobody on the team has reviewed."""
         ...
 
     async def all_submissions(self, tambon_id: int) -> list[Submission]:

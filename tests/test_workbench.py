@@ -543,3 +543,62 @@ async def test_merging_two_groups_keeps_everyone_once_and_follows_plan_and_poll(
     assert "ซ่อมถนน" in page  # which plan item the group feeds
     actions = {e.action for e in await store.list_audit(tambon.id)}
     assert {"group.merged", "group.renamed"} <= actions
+
+
+async def test_review_one_or_a_selection_and_set_a_category_in_bulk(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    await onboard(chat, store, tambon, "villager", village=3)
+    for text in ("ถนนหมู่3เป็นหลุม", "ไฟทางดับทั้งซอย", "น้ำประปาไม่ไหล"):
+        await console(chat, "villager", text, "1")
+    other = await tambons.create_tambon(store, "610101", 3)
+    await onboard(chat, store, other, "far")
+    await console(chat, "far", "ขยะเต็มซอยหมู่2", "1")
+    (theirs,) = await store.list_submissions(other.id)
+    road, light, water = sorted(await store.list_submissions(tambon.id), key=lambda s: s.id)
+    assert await store.count_unreviewed(tambon.id) == 3
+    _, today = await site.get("/team/")
+    assert th("new, not reviewed yet") in today
+    assert await site.post(f"/team/submissions/{road.id}/reviewed", {"csrf": token}) == 303
+    form = aiohttp.FormData()
+    for key, value in [
+        ("csrf", token),
+        ("action", "category"),
+        ("category", "safety"),
+        ("ids", str(light.id)),
+        ("ids", str(water.id)),
+        ("ids", str(theirs.id)),  # another tambon's: left alone
+    ]:
+        form.add_field(key, value)
+    async with site.http.post(
+        f"{site.url}/team/submissions/bulk",
+        data=form,
+        headers={"Origin": site.url},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 303
+    for each in (light, water):
+        changed = await store.get_submission(each.id)
+        assert changed is not None
+        assert list(changed.categories) == ["safety"]
+    untouched = await store.get_submission(theirs.id)
+    assert untouched is not None
+    assert untouched.categories == theirs.categories
+    form = aiohttp.FormData()
+    for key, value in [("csrf", token), ("action", "reviewed"), ("ids", str(light.id))]:
+        form.add_field(key, value)
+    form.add_field("ids", str(theirs.id))
+    async with site.http.post(
+        f"{site.url}/team/submissions/bulk",
+        data=form,
+        headers={"Origin": site.url},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 303
+    assert await store.count_unreviewed(tambon.id) == 1
+    assert await store.count_unreviewed(other.id) == 1
+    _, new = await site.get("/team/submissions?reviewed=no")
+    assert "น้ำประปาไม่ไหล" in new
+    assert "ไฟทางดับ" not in new
+    assert any(e.action == "submission.reviewed" for e in await store.list_audit(tambon.id))

@@ -33,6 +33,7 @@ PLAN_PHASE = "plan.phase"
 WEB_SIGN_IN = "web.signin"
 GROUP_RENAMED = "group.renamed"
 GROUPS_MERGED = "group.merged"
+REVIEWED = "submission.reviewed"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from handlers.services import Refused, audit
 from handlers.types import T
@@ -170,3 +171,20 @@ async def unhide(store: Store, submission: Submission, by: str) -> bool:
                 store, submission.tambon_id, by, audit.UNHIDDEN, submission=submission.id
             )
     return changed
+
+
+MAX_SELECTION = 500  # submissions one bulk action takes at once
+
+
+async def mark_reviewed(store: Store, tambon_id: int, ids: Sequence[int], *, by: str) -> int:
+    """The team has looked at these submissions of its tambon: marked, in one transaction with
+    the audit record; how many were newly marked (others' ids are left alone)."""
+    if len(ids) > MAX_SELECTION:
+        raise CorrectionRefused(
+            T("Choose at most {most} submissions at a time.", most=MAX_SELECTION)
+        )
+    async with store.transaction():
+        marked = await store.mark_reviewed(tambon_id, ids, datetime.now(UTC))
+        if marked:
+            await audit.record(store, tambon_id, by, audit.REVIEWED, count=marked)
+    return marked

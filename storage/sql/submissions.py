@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.base import (
@@ -135,9 +135,12 @@ class SubmissionQueries(SQLBase):
         text: str | None = None,
         before_id: int | None = None,
         limit: int = 50,
+        reviewed: bool | None = None,
     ) -> list[Submission]:
         sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ?"
         params: list[Any] = [tambon_id]
+        if reviewed is not None:
+            sql += " AND s.reviewed_at IS NOT NULL" if reviewed else " AND s.reviewed_at IS NULL"
         if before_id is not None:
             sql += " AND s.id < ?"
             params.append(before_id)
@@ -162,6 +165,24 @@ class SubmissionQueries(SQLBase):
         sql += " ORDER BY s.id DESC LIMIT ?"
         params.append(limit)
         return [self._submission(r) for r in await self._all(sql, params)]
+
+    async def mark_reviewed(self, tambon_id: int, ids: Sequence[int], at: datetime) -> int:
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        return await self._exec(
+            f"UPDATE submissions SET reviewed_at = ? WHERE tambon_id = ? AND id IN ({marks})"
+            " AND reviewed_at IS NULL RETURNING id",
+            (at.astimezone(UTC).isoformat(timespec="seconds"), tambon_id, *ids),
+        )
+
+    async def count_unreviewed(self, tambon_id: int) -> int:
+        row = await self._one(
+            "SELECT count(*) AS n FROM submissions"
+            " WHERE tambon_id = ? AND reviewed_at IS NULL AND hidden_at IS NULL",
+            (tambon_id,),
+        )
+        return int(row["n"]) if row else 0
 
     async def iter_submissions(self, tambon_id: int) -> AsyncIterator[Submission]:
         """All of a tambon's submissions, oldest first, fetched in pages.
