@@ -39,6 +39,7 @@ from handlers.services import members, tambons, workbench
 from handlers.services import plan as plan_service
 from handlers.services import polls as poll_service
 from handlers.services import submissions as submission_service
+from handlers.services.privacy import HIDDEN
 from handlers.services.submissions import CorrectionRefused
 from handlers.types import T, Text
 from storage.base import (
@@ -47,6 +48,7 @@ from storage.base import (
     PlanStatus,
     Poll,
     PollConflict,
+    PollMethod,
     Store,
     Submission,
     WebSession,
@@ -145,6 +147,8 @@ class Workbench:
         r.add_get(f"{PATH}/plan", self.signed(self.plan))
         r.add_post(f"{PATH}/plan/{{id}}/status", self.signed(self.plan_status))
         r.add_get(f"{PATH}/polls", self.signed(self.polls))
+        r.add_post(f"{PATH}/polls/new", self.signed(self.new_poll))
+        r.add_post(f"{PATH}/polls/{{id}}/plan", self.signed(self.plan_from_poll))
         r.add_post(f"{PATH}/polls/{{id}}/open", self.signed(self.open_poll))
         r.add_post(f"{PATH}/polls/{{id}}/close", self.signed(self.close_poll))
         r.add_post(f"{PATH}/polls/{{id}}/paper", self.signed(self.paper))
@@ -776,6 +780,70 @@ class Workbench:
     async def _own_poll(self, request: web.Request, member: Member) -> Poll:
         return await _owned(request, member, self.store.get_poll)
 
+    async def new_poll(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """A poll whose options are the tambon's most reported problem groups (each option
+        keeps its group, so the plan made from the result reaches the people who reported)."""
+        form = await request.post()
+        title = " ".join((_field(form, "title") or "").split())
+        method = _field(form, "method")
+        top = _whole((_field(form, "top") or "").strip())
+        choose = _whole((_field(form, "choose") or "").strip())
+        groups = (await self.store.list_groups(member.tambon_id))[: top or 0]
+        if (
+            not 1 <= len(title) <= poll_service.TITLE_CHARS
+            or method not in {m.value for m in PollMethod}
+            or top is None
+            or not 2 <= top <= MAX_OPTIONS
+            or len(groups) < 2
+            or choose is None
+            or not 1 <= choose <= len(groups)
+        ):
+            problem = self._say(request, member, NEW_POLL_HELP)
+            return await self.polls(request, session, member, problem=problem)
+        hidden = self._say(request, member, HIDDEN)
+        await poll_service.create_poll(
+            self.store,
+            member.tambon_id,
+            title,
+            PollMethod(method),
+            choose,
+            poll_service.options_from_groups(groups, hidden),
+            by=_actor(member),
+        )
+        raise web.HTTPSeeOther(f"{PATH}/polls")
+
+    async def plan_from_poll(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """Plan items from a closed poll's top options, in one step: each linked to its
+        option's group (its reporters are told as the item moves on); an option whose group
+        is in the plan already is left out."""
+        poll = await self._own_poll(request, member)
+        top = _whole((_field(await request.post(), "top") or "").strip())
+        tambon = await self.store.get_tambon(member.tambon_id)
+        if poll.status != "closed" or top is None or not 1 <= top <= MAX_OPTIONS or not tambon:
+            problem = self._say(request, member, PLAN_FROM_POLL_HELP)
+            return await self.polls(request, session, member, problem=problem)
+        results = await poll_service.count_ballots(self.store, poll)
+        chosen = results.options[:top]
+        planned = await self.store.items_of_groups(
+            [o.group_id for o in chosen if o.group_id is not None]
+        )
+        async with self.store.transaction():
+            for option in chosen:
+                if option.group_id is not None and planned.get(option.group_id):
+                    continue
+                await plan_service.add_item(
+                    self.store,
+                    tambon,
+                    title=option.text,
+                    groups=[option.group_id] if option.group_id is not None else [],
+                    by=_actor(member),
+                )
+        raise web.HTTPSeeOther(f"{PATH}/plan")
+
     async def open_poll(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
@@ -1011,7 +1079,16 @@ PAPER_HELP = T(
 )
 STATUS_HELP = T("Please choose a status; progress is a percentage from 0 to 100.")
 AUDIT_PAGE = 500
-GROUPS_PAGE = 300  # the most reported first; a tambon rarely has more worth tidying
+GROUPS_PAGE = 300
+MAX_OPTIONS = 10  # a ballot people can read at once
+NEW_POLL_HELP = T(
+    "A poll needs a title, a way of counting, two to ten of the most reported problem groups, "
+    "and how many each person chooses (at most as many as the options)."
+)
+PLAN_FROM_POLL_HELP = T(
+    "Plan items are made from a closed poll's result: choose how many of the top options "
+    "(1 to 10)."
+)  # the most reported first; a tambon rarely has more worth tidying
 NO_SUCH_GROUP = T("There is no such problem group in your tambon: type its number, as listed.")
 # The files of the Reports page, by name, and what makes each.
 REPORT_FILES = {

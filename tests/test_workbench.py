@@ -602,3 +602,43 @@ async def test_review_one_or_a_selection_and_set_a_category_in_bulk(
     assert "น้ำประปาไม่ไหล" in new
     assert "ไฟทางดับ" not in new
     assert any(e.action == "submission.reviewed" for e in await store.list_audit(tambon.id))
+
+
+async def test_a_poll_from_groups_and_plan_items_from_its_result(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    for user, text in (
+        ("a", "ถนนหมู่3เป็นหลุมเป็นบ่อ โทร 081-234-5678"),
+        ("b", "น้ำประปาไม่ไหลหมู่4"),
+        ("c", "ไฟทางดับทั้งซอยหมู่5"),
+    ):
+        await onboard(chat, store, tambon, user)
+        await console(chat, user, text, "1")
+    new = {"csrf": token, "title": "จัดลำดับปัญหา", "method": "borda", "top": "3", "choose": "2"}
+    assert await site.post("/team/polls/new", {**new, "choose": "4"}) == 400
+    assert await site.post("/team/polls/new", {**new, "top": "1"}) == 400
+    assert await site.post("/team/polls/new", new) == 303
+    (poll,) = await store.list_polls(tambon.id)
+    assert len(poll.options) == 3
+    assert all(o.group_id is not None for o in poll.options)  # each keeps its group
+    assert not any("081-234-5678" in o.text for o in poll.options)  # no number on a ballot
+    path = f"/team/polls/{poll.id}/plan"
+    assert await site.post(path, {"csrf": token, "top": "2"}) == 400  # not closed yet
+    assert await site.post(f"/team/polls/{poll.id}/open", {"csrf": token}) == 303
+    await site.post(
+        f"/team/polls/{poll.id}/paper", {"csrf": token, "choices": "3,1", "count": "2"}
+    )
+    assert await site.post(f"/team/polls/{poll.id}/close", {"csrf": token}) == 303
+    assert await site.post(path, {"csrf": token, "top": "2"}) == 303
+    items = await store.list_plan_items(tambon.id)
+    assert len(items) == 2
+    by_title = {i.title: i for i in items}
+    top = next(o for o in poll.options if o.position == 3)
+    assert top.text in by_title
+    reporters = await store.plan_reporters(by_title[top.text].id)
+    c = await store.get_member("console", "c")
+    assert c is not None
+    assert [m.id for m in reporters] == [c.id]
+    assert await site.post(path, {"csrf": token, "top": "2"}) == 303  # again: nothing doubled
+    assert len(await store.list_plan_items(tambon.id)) == 2
