@@ -131,3 +131,121 @@ async def test_a_team_member_signs_in_from_chat_and_reviews_in_chromium(
         await shot(phone, "phone")
     finally:
         await runner.cleanup()
+
+
+async def test_the_season_from_the_workbench_with_telegram(
+    browser: Browser,  # noqa: F811
+    store: Store,
+    tagger: KeywordTagger,
+    tambon: Tambon,
+    tmp_path: Path,
+) -> None:
+    """Issue 25's season, end to end: a team member asks for /web on the Telegram stand-in,
+    follows the link in Chromium, corrects a submission, merges two groups, makes a poll from
+    the groups, enters paper ballots, closes it, makes two plan items from the result, marks one
+    done — and the villager who reported it is told on Telegram; the PDF report downloads."""
+    from bot.channels.telegram import TelegramChannel
+    from tests.telegram_standin import TelegramStandIn
+    from tests.test_telegram import TOKEN
+    from tests.test_telegram import onboard as onboard_telegram
+
+    standin = TelegramStandIn(TOKEN)
+    await standin.start()
+    runner = await web.serve(web.build_app(store=store, workbench=Workbench(store)), "127.0.0.1:0")
+    listener = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    channel = TelegramChannel(
+        Engine(store, tagger, public_url=listener), TOKEN, base_url=standin.base_url
+    )
+    await channel.start()
+    lead, villager, neighbour = 7001, 7002, 7003
+    try:
+        await onboard_telegram(standin, store, tambon, lead, role=Role.TEAM)
+        for user, text in (
+            (villager, "ถนนหมู่3เป็นหลุมเป็นบ่อ รถล้มบ่อย"),
+            (neighbour, "ซ่อมถนนลูกรังหมู่3 ฝนตกเป็นโคลน"),
+        ):
+            sent = await onboard_telegram(standin, store, tambon, user)
+            standin.text(user, text)
+            await standin.wait_for(lambda u=user, n=sent: len(standin.sent(u)) > n)
+            message = standin.last_keyboard_message(user)
+            standin.press(user, "ok:", message)
+            await standin.wait_for(lambda u=user, n=sent: len(standin.sent(u)) > n + 1)
+        groups = await store.list_groups(tambon.id)
+        n = len(standin.sent(lead))
+        standin.text(lead, "/web")
+        await standin.wait_for(lambda: len(standin.sent(lead)) > n)
+        found = re.search(r"http://\S+", standin.sent(lead)[-1].params["text"])
+        assert found is not None
+        page = await browser.new_page(viewport={"width": 1100, "height": 900})
+        await page.goto(found[0])
+        await page.get_by_role("button", name=th("Sign in")).click()
+        await page.wait_for_url(f"{listener}/team/")
+
+        # Correct a submission's categories.
+        submissions = await store.list_submissions(tambon.id)
+        await page.goto(f"{listener}/team/submissions/{submissions[0].id}")
+        await page.get_by_label(th("Safety")).check()
+        await page.get_by_role("button", name=th("Save the tags")).click()
+        await page.wait_for_load_state()
+        corrected = await store.get_submission(submissions[0].id)
+        assert corrected is not None
+        assert "safety" in corrected.categories
+
+        # Two groups of one problem become one: the road's, and one filed apart from it.
+        (road_group,) = [g for g in groups if "ถนน" in g.title][:1]
+        apart = await store.create_group(tambon.id, "ถนนลูกรังหมู่3", ["ถนน"], [], 3)
+        await store.add_group_reporter(apart, None, 3, True)
+        before = len(await store.list_groups(tambon.id))
+        await page.goto(f"{listener}/team/groups")
+        form = page.locator(f'form[action="/team/groups/{road_group.id}/merge"]')
+        await form.get_by_label(th("Fold group number … into this one")).fill(str(apart))
+        await form.get_by_role("button", name=th("Merge")).click()
+        await page.wait_for_load_state()
+        assert len(await store.list_groups(tambon.id)) == before - 1
+        assert await store.get_group(apart) is None
+        # A third problem, so that the poll has two options.
+        third = await store.create_group(tambon.id, "ไฟทางดับหมู่5", ["ไฟทาง"], ["safety"], 5)
+        await store.add_group_reporter(third, None, 5, True)
+
+        # A poll from the groups, paper ballots, closed, plan items from the top two.
+        await page.goto(f"{listener}/team/polls")
+        await page.get_by_label(th("Question")).fill("ปัญหาที่ควรแก้ก่อน")
+        await page.get_by_label(th("Options: the top … groups")).fill("2")
+        await page.get_by_label(th("Each person chooses")).fill("1")
+        await page.get_by_role("button", name=th("Make the poll")).click()
+        await page.wait_for_load_state()
+        await page.get_by_role("button", name=th("Open the poll")).click()
+        await page.wait_for_load_state()
+        await page.get_by_label(th("Options on the paper ballot (e.g. 2,1)")).fill("1")
+        await page.get_by_label(th("How many such ballots")).fill("12")
+        await page.get_by_role("button", name=th("Add paper ballots")).click()
+        await page.wait_for_load_state()
+        await page.get_by_role("button", name=th("Close the poll")).click()
+        await page.wait_for_load_state()
+        await page.get_by_label(th("Plan items from the top")).fill("2")
+        await page.get_by_role("button", name=th("Make plan items")).click()
+        await page.wait_for_url(f"{listener}/team/plan")
+        items = await store.list_plan_items(tambon.id)
+        assert len(items) == 2
+        road = next(i for i in items if "ถนน" in i.title)
+
+        # The road is done: its reporters are told on Telegram.
+        told = len(standin.sent(villager))
+        form = page.locator(f'form[action="/team/plan/{road.id}/status"]')
+        await form.get_by_label(th("Status")).select_option("done")
+        await form.get_by_role("button", name=th("Save")).click()
+        await page.wait_for_load_state()
+        await standin.wait_for(lambda: len(standin.sent(villager)) > told, within=20)
+        assert "ถนน" in standin.sent(villager)[-1].params["text"]
+
+        # The report, downloaded.
+        await page.goto(f"{listener}/team/reports")
+        async with page.expect_download() as download:
+            await page.get_by_role("link", name=th("The report, printed (PDF, A4)")).click()
+        saved = tmp_path / "report.pdf"
+        await (await download.value).save_as(saved)
+        assert saved.read_bytes().startswith(b"%PDF")
+    finally:
+        await channel.stop()
+        await runner.cleanup()
+        await standin.stop()
