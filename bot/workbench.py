@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -896,8 +896,14 @@ class Workbench:
     ) -> web.Response:
         entries = await self.store.list_audit(member.tambon_id)
         action = request.query.get("action")
+        who = (request.query.get("who") or "").strip()[:60]
+        since = _day(request.query.get("since"))
         if action:
             entries = [e for e in entries if e.action == action]
+        if who:
+            entries = [e for e in entries if who.casefold() in e.who.casefold()]
+        if since is not None:
+            entries = [e for e in entries if e.at.astimezone(i18n.BANGKOK).date() >= since]
         return self.page(
             request,
             "audit.html.j2",
@@ -906,6 +912,8 @@ class Workbench:
             entries=list(reversed(entries))[:AUDIT_PAGE],
             actions=sorted(AUDIT_LABELS),
             chosen=action,
+            who=who,
+            since=request.query.get("since", "")[:10] if since else "",
         )
 
     # -- reports --------------------------------------------------------------------------
@@ -1045,6 +1053,16 @@ def _whole(value: str | None) -> int | None:
     if value is None or not value.isdecimal() or len(value) > 12:
         return None
     return int(value)
+
+
+def _day(value: str | None) -> date | None:
+    """A date typed as year-month-day, in the Buddhist era or not ("2569-12-07", "2026-12-07")."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(i18n.iso_from_era(value.strip()[:10]))
+    except ValueError:
+        return None
 
 
 def _origin(url: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import web
+from bot import i18n, web
 from bot.core import Engine
 from bot.workbench import COOKIE, Workbench
 from handlers.services import members, tambons, workbench
@@ -642,3 +642,23 @@ async def test_a_poll_from_groups_and_plan_items_from_its_result(
     assert [m.id for m in reporters] == [c.id]
     assert await site.post(path, {"csrf": token, "top": "2"}) == 303  # again: nothing doubled
     assert len(await store.list_plan_items(tambon.id)) == 2
+
+
+async def test_the_audit_trail_filtered_by_person_and_day(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    _, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    assert await site.post("/team/codes", {"csrf": token, "role": "villager", "days": "7"}) == 303
+    lead = await store.get_member("console", "lead")
+    assert lead is not None
+    today_be = datetime.now(UTC).astimezone(i18n.BANGKOK).year + 543
+
+    async def rows(query: str) -> str:
+        _, page = await site.get(f"/team/audit?{query}")
+        return page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+
+    made = th("join code made")
+    assert made in await rows(f"who={lead.pseudonym}")
+    assert made not in await rows("who=P-000000")
+    assert made not in await rows(f"since={today_be + 1}-01-01")
+    assert made in await rows(f"since={today_be}-01-01")
