@@ -113,8 +113,10 @@ class Workbench:
         public_url: str | None = None,
         idle: timedelta = workbench.IDLE,
         absolute: timedelta = workbench.ABSOLUTE,
+        bot_username: str | None = None,
     ) -> None:
         self.store = store
+        self.bot_username = bot_username  # TELEGRAM_BOT_USERNAME: the hall's QR opens the bot
         self.secure = bool(public_url and public_url.startswith("https://"))
         self.origin = _origin(public_url) if public_url else None
         self.idle = idle
@@ -149,6 +151,7 @@ class Workbench:
         r.add_get(f"{PATH}/polls", self.signed(self.polls))
         r.add_post(f"{PATH}/polls/new", self.signed(self.new_poll))
         r.add_post(f"{PATH}/polls/{{id}}/plan", self.signed(self.plan_from_poll))
+        r.add_get(f"{PATH}/polls/{{id}}/hall", self.signed(self.hall))
         r.add_post(f"{PATH}/polls/{{id}}/open", self.signed(self.open_poll))
         r.add_post(f"{PATH}/polls/{{id}}/close", self.signed(self.close_poll))
         r.add_post(f"{PATH}/polls/{{id}}/paper", self.signed(self.paper))
@@ -844,6 +847,39 @@ class Workbench:
                 )
         raise web.HTTPSeeOther(f"{PATH}/plan")
 
+    async def hall(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.Response:
+        """The hall's screen, for the projector: the question, the count as it stands, and
+        for a poll of the people present its code and QR code; it reloads itself every few
+        seconds (a meta refresh: no script)."""
+        import base64
+
+        from bot.charts import qr_png
+
+        poll = await self._own_poll(request, member)
+        results = await poll_service.count_ballots(self.store, poll)
+        qr = None
+        if poll.presence_code:
+            target = (
+                f"https://t.me/{self.bot_username.lstrip('@')}?start=here-{poll.presence_code}"
+                if self.bot_username
+                else f"/here {poll.presence_code}"
+            )
+            qr = "data:image/png;base64," + base64.b64encode(qr_png(target, scale=8)).decode()
+        most = max((o.score for o in results.options), default=0) or 1
+        return self.page(
+            request,
+            "hall.html.j2",
+            member=member,
+            session=session,
+            poll=poll,
+            results=results,
+            most=most,
+            qr=qr,
+            refresh=HALL_REFRESH_SECONDS,
+        )
+
     async def open_poll(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
@@ -1099,6 +1135,7 @@ STATUS_HELP = T("Please choose a status; progress is a percentage from 0 to 100.
 AUDIT_PAGE = 500
 GROUPS_PAGE = 300
 MAX_OPTIONS = 10  # a ballot people can read at once
+HALL_REFRESH_SECONDS = 5
 NEW_POLL_HELP = T(
     "A poll needs a title, a way of counting, two to ten of the most reported problem groups, "
     "and how many each person chooses (at most as many as the options)."

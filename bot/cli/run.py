@@ -137,6 +137,7 @@ def workbench_for(settings: Settings, store: Store) -> Workbench:
         public_url=settings.public_url,
         idle=timedelta(minutes=settings.count("TAMBON_WEB_IDLE_MINUTES")),
         absolute=timedelta(hours=settings.count("TAMBON_WEB_SESSION_HOURS")),
+        bot_username=settings.get("TELEGRAM_BOT_USERNAME"),
     )
 
 
