@@ -49,6 +49,7 @@ from storage.base import (
     Poll,
     PollConflict,
     PollMethod,
+    ProblemGroup,
     Store,
     Submission,
     WebSession,
@@ -137,6 +138,7 @@ class Workbench:
         r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
         r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
         r.add_post(f"{PATH}/submissions/{{id}}/reviewed", self.signed(self.reviewed))
+        r.add_post(f"{PATH}/submissions/{{id}}/group", self.signed(self.move_to_group))
         r.add_post(f"{PATH}/submissions/bulk", self.signed(self.bulk))
         r.add_get(f"{PATH}/groups", self.signed(self.groups))
         r.add_post(f"{PATH}/groups/{{id}}/rename", self.signed(self.rename_group))
@@ -471,6 +473,26 @@ class Workbench:
         )
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
 
+    async def _target_group(self, member: Member, typed: str | None) -> ProblemGroup | None:
+        """The group a form names by number (None: a new group of its own); 404 for one
+        that is not of the member's tambon."""
+        number = _whole((typed or "").strip().lstrip("#"))
+        if not (typed or "").strip():
+            return None
+        group = await self.store.get_group(number) if number is not None else None
+        if group is None or group.tambon_id != member.tambon_id:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        return group
+
+    async def move_to_group(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """Move a submission out of its group: into another group, or into one of its own."""
+        found = await self._own_submission(request, member)
+        into = await self._target_group(member, _field(await request.post(), "group"))
+        await group_service.move(self.store, [found], into, by=_actor(member))
+        raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
+
     async def bulk(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
@@ -482,7 +504,7 @@ class Workbench:
         if not back.startswith(f"{PATH}/submissions") or "//" in back:
             back = f"{PATH}/submissions"
         action = _field(form, "action")
-        if not ids or action not in ("reviewed", "category"):
+        if not ids or action not in ("reviewed", "category", "group"):
             raise web.HTTPSeeOther(back)
         chosen = [
             s
@@ -492,7 +514,10 @@ class Workbench:
             if s is not None and s.tambon_id == member.tambon_id
         ]
         try:
-            if action == "reviewed":
+            if action == "group":
+                into = await self._target_group(member, _field(form, "group"))
+                await group_service.move(self.store, chosen, into, by=_actor(member))
+            elif action == "reviewed":
                 await submission_service.mark_reviewed(
                     self.store, member.tambon_id, [s.id for s in chosen], by=_actor(member)
                 )

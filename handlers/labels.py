@@ -60,6 +60,7 @@ AUDIT_LABELS: dict[str, Text] = {
     "group.renamed": T("problem group renamed"),
     "group.merged": T("problem groups merged"),
     "submission.reviewed": T("submissions marked reviewed"),
+    "group.moved": T("submissions moved between problem groups"),
 }
 
 # Where a plan item stands, as villagers and the team read it.

@@ -16,7 +16,7 @@ from bot.core import Engine
 from bot.workbench import COOKIE, Workbench
 from handlers.services import members, tambons, workbench
 from handlers.types import Incoming
-from storage.base import PollMethod, Role, Store, Submission, Tambon
+from storage.base import Kind, NewSubmission, PollMethod, Role, Store, Submission, Tambon
 from tests.conftest import console, onboard, run_cli_ok, th
 
 EVIL = '<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">x</a>'
@@ -662,3 +662,62 @@ async def test_the_audit_trail_filtered_by_person_and_day(
     assert made not in await rows("who=P-000000")
     assert made not in await rows(f"since={today_be + 1}-01-01")
     assert made in await rows(f"since={today_be}-01-01")
+
+
+async def test_moving_submissions_out_of_a_group_and_into_one(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    _, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    road = await store.create_group(tambon.id, "ถนนพัง", ["ถนน"], ["infrastructure"], 3)
+    other = await tambons.create_tambon(store, "610101", 3)
+    theirs = await store.create_group(other.id, "ขยะ", ["ขยะ"], ["environment"], 1)
+    ids = []
+    for i, text in enumerate(["ถนนหมู่3พัง", "ไฟทางดับ", "ถนนลูกรังเป็นหลุม"]):
+        ids.append(
+            (
+                await store.add_submission(
+                    NewSubmission(
+                        tambon_id=tambon.id,
+                        text=text,
+                        kind=Kind.PROBLEM,
+                        categories=["infrastructure"],
+                        village_moo=3,
+                        author_id=None,
+                        relayed=True,
+                        channel="console",
+                        source_id=f"m{i}",
+                        group_id=road,
+                    )
+                )
+            )[0].id
+        )
+    light = ids[1]
+    # The street light is another problem: a group of its own.
+    assert await site.post(f"/team/submissions/{light}/group", {"csrf": token, "group": ""}) == 303
+    moved = await store.get_submission(light)
+    assert moved is not None
+    assert moved.group_id not in (None, road)
+    assert (
+        await site.post(f"/team/submissions/{light}/group", {"csrf": token, "group": str(theirs)})
+        == 404
+    )  # another tambon's group
+    # Back into the road's group, as a selection.
+    form = aiohttp.FormData()
+    for key, value in [
+        ("csrf", token),
+        ("action", "group"),
+        ("group", str(road)),
+        ("ids", str(light)),
+    ]:
+        form.add_field(key, value)
+    async with site.http.post(
+        f"{site.url}/team/submissions/bulk",
+        data=form,
+        headers={"Origin": site.url},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 303
+    back = await store.get_submission(light)
+    assert back is not None
+    assert back.group_id == road
+    assert any(e.action == "group.moved" for e in await store.list_audit(tambon.id))

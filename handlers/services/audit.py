@@ -34,6 +34,7 @@ WEB_SIGN_IN = "web.signin"
 GROUP_RENAMED = "group.renamed"
 GROUPS_MERGED = "group.merged"
 REVIEWED = "submission.reviewed"
+GROUP_MOVED = "group.moved"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

@@ -8,9 +8,11 @@ either are told of the plan later, each once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from handlers.services import Refused, audit
 from handlers.types import T
-from storage.base import ProblemGroup, Store
+from storage.base import ProblemGroup, Store, Submission
 
 MAX_TITLE_CHARS = 200
 
@@ -40,3 +42,41 @@ async def merge(store: Store, keep: ProblemGroup, gone: ProblemGroup, *, by: str
         await audit.record(
             store, keep.tambon_id, by, audit.GROUPS_MERGED, group=keep.id, merged=gone.id
         )
+
+
+async def move(
+    store: Store, submissions: Sequence[Submission], into: ProblemGroup | None, *, by: str
+) -> int:
+    """Put submissions (of the group's tambon) into ``into``, or each into a new group of its
+    own (None: "this one is another problem"), in one transaction; how many moved."""
+    moved = 0
+    async with store.transaction():
+        for submission in submissions:
+            if into is not None and (
+                submission.tambon_id != into.tambon_id or submission.group_id == into.id
+            ):
+                continue
+            target = (
+                into.id
+                if into is not None
+                else await store.create_group(
+                    submission.tambon_id,
+                    submission.text,
+                    [],
+                    submission.categories,
+                    submission.village_moo,
+                )
+            )
+            await store.set_submission_group(submission.id, target)
+            moved += 1
+        if moved:
+            tambon_id = submissions[0].tambon_id
+            await audit.record(
+                store,
+                tambon_id,
+                by,
+                audit.GROUP_MOVED,
+                into=into.id if into is not None else None,
+                count=moved,
+            )
+    return moved

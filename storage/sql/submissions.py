@@ -378,6 +378,11 @@ class SubmissionQueries(SQLBase):
     async def rename_group(self, group_id: int, title: str) -> None:
         await self._exec("UPDATE problem_groups SET title = ? WHERE id = ?", (title, group_id))
 
+    async def set_submission_group(self, submission_id: int, group_id: int) -> None:
+        await self._exec(
+            "UPDATE submissions SET group_id = ? WHERE id = ?", (group_id, submission_id)
+        )
+
     async def merge_groups(self, keep_id: int, gone_id: int) -> None:
         rows = await self._all(
             "SELECT id, keywords, categories FROM problem_groups WHERE id IN (?, ?)",
