@@ -38,6 +38,16 @@ class Site:
         ) as response:
             return response.status
 
+    async def post_pairs(self, path: str, pairs: list[tuple[str, str]]) -> int:
+        """A form with repeated fields (ticked boxes), posted from our origin."""
+        form = aiohttp.FormData()
+        for key, value in pairs:
+            form.add_field(key, value)
+        async with self.http.post(
+            self.url + path, data=form, headers={"Origin": self.url}, allow_redirects=False
+        ) as response:
+            return response.status
+
     async def sign_in(self, link: str) -> int:
         path = link.removeprefix(self.url)
         status, page = await self.get(path)
@@ -561,23 +571,20 @@ async def test_review_one_or_a_selection_and_set_a_category_in_bulk(
     _, today = await site.get("/team/")
     assert th("new, not reviewed yet") in today
     assert await site.post(f"/team/submissions/{road.id}/reviewed", {"csrf": token}) == 303
-    form = aiohttp.FormData()
-    for key, value in [
-        ("csrf", token),
-        ("action", "category"),
-        ("category", "safety"),
-        ("ids", str(light.id)),
-        ("ids", str(water.id)),
-        ("ids", str(theirs.id)),  # another tambon's: left alone
-    ]:
-        form.add_field(key, value)
-    async with site.http.post(
-        f"{site.url}/team/submissions/bulk",
-        data=form,
-        headers={"Origin": site.url},
-        allow_redirects=False,
-    ) as response:
-        assert response.status == 303
+    assert (
+        await site.post_pairs(
+            "/team/submissions/bulk",
+            [
+                ("csrf", token),
+                ("action", "category"),
+                ("category", "safety"),
+                ("ids", str(light.id)),
+                ("ids", str(water.id)),
+                ("ids", str(theirs.id)),  # another tambon's: left alone
+            ],
+        )
+        == 303
+    )
     for each in (light, water):
         changed = await store.get_submission(each.id)
         assert changed is not None
@@ -585,17 +592,18 @@ async def test_review_one_or_a_selection_and_set_a_category_in_bulk(
     untouched = await store.get_submission(theirs.id)
     assert untouched is not None
     assert untouched.categories == theirs.categories
-    form = aiohttp.FormData()
-    for key, value in [("csrf", token), ("action", "reviewed"), ("ids", str(light.id))]:
-        form.add_field(key, value)
-    form.add_field("ids", str(theirs.id))
-    async with site.http.post(
-        f"{site.url}/team/submissions/bulk",
-        data=form,
-        headers={"Origin": site.url},
-        allow_redirects=False,
-    ) as response:
-        assert response.status == 303
+    assert (
+        await site.post_pairs(
+            "/team/submissions/bulk",
+            [
+                ("csrf", token),
+                ("action", "reviewed"),
+                ("ids", str(light.id)),
+                ("ids", str(theirs.id)),
+            ],
+        )
+        == 303
+    )
     assert await store.count_unreviewed(tambon.id) == 1
     assert await store.count_unreviewed(other.id) == 1
     _, new = await site.get("/team/submissions?reviewed=no")
@@ -702,21 +710,18 @@ async def test_moving_submissions_out_of_a_group_and_into_one(
         == 404
     )  # another tambon's group
     # Back into the road's group, as a selection.
-    form = aiohttp.FormData()
-    for key, value in [
-        ("csrf", token),
-        ("action", "group"),
-        ("group", str(road)),
-        ("ids", str(light)),
-    ]:
-        form.add_field(key, value)
-    async with site.http.post(
-        f"{site.url}/team/submissions/bulk",
-        data=form,
-        headers={"Origin": site.url},
-        allow_redirects=False,
-    ) as response:
-        assert response.status == 303
+    assert (
+        await site.post_pairs(
+            "/team/submissions/bulk",
+            [
+                ("csrf", token),
+                ("action", "group"),
+                ("group", str(road)),
+                ("ids", str(light)),
+            ],
+        )
+        == 303
+    )
     back = await store.get_submission(light)
     assert back is not None
     assert back.group_id == road
