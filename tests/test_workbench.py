@@ -260,15 +260,13 @@ async def test_correcting_tags_goes_through_the_same_service_as_fix(
     _, page = await site.get(f"/team/submissions/{submission.id}")
     token = site.csrf(page)
     path = f"/team/submissions/{submission.id}/tags"
-    data = {"csrf": token, "category": ["infrastructure", "safety"], "kind": "need"}
-    form = aiohttp.FormData()
-    for key, value in data.items():
-        for each in value if isinstance(value, list) else [value]:
-            form.add_field(key, each)
-    async with site.http.post(
-        site.url + path, data=form, headers={"Origin": site.url}, allow_redirects=False
-    ) as response:
-        assert response.status == 303
+    pairs = [
+        ("csrf", token),
+        ("category", "infrastructure"),
+        ("category", "safety"),
+        ("kind", "need"),
+    ]
+    assert await site.post_pairs(path, pairs) == 303
     found = await store.get_submission(submission.id)
     assert found is not None
     assert set(found.categories) == {"infrastructure", "safety"}
