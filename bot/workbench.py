@@ -25,6 +25,7 @@ from aiohttp import web
 from jinja2 import Environment
 
 from bot import i18n
+from bot.joinlinks import join_links
 from handlers.labels import (
     AUDIT_LABELS,
     CATEGORY_LABELS,
@@ -115,9 +116,11 @@ class Workbench:
         idle: timedelta = workbench.IDLE,
         absolute: timedelta = workbench.ABSOLUTE,
         bot_username: str | None = None,
+        line_basic_id: str | None = None,
     ) -> None:
         self.store = store
         self.bot_username = bot_username  # TELEGRAM_BOT_USERNAME: the hall's QR opens the bot
+        self.line_basic_id = line_basic_id  # LINE_BOT_BASIC_ID: join codes' QR for LINE
         self.secure = bool(public_url and public_url.startswith("https://"))
         self.origin = _origin(public_url) if public_url else None
         self.idle = idle
@@ -613,9 +616,17 @@ class Workbench:
             for i in await self.store.list_invites(member.tambon_id)
             if members.invite_problem(i, now) is None
         ]
+        qr = {
+            invite.code: [
+                (channel, link, _qr_data(link))
+                for channel, link in join_links(invite.code, self.bot_username, self.line_basic_id)
+            ]
+            for invite in codes
+        }
         return self.page(
             request,
             "people.html.j2",
+            qr=qr,
             status=400 if problem else 200,
             member=member,
             session=session,
@@ -878,10 +889,6 @@ class Workbench:
         """The hall's screen, for the projector: the question, the count as it stands, and
         for a poll of the people present its code and QR code; it reloads itself every few
         seconds (a meta refresh: no script)."""
-        import base64
-
-        from bot.charts import qr_png
-
         poll = await self._own_poll(request, member)
         results = await poll_service.count_ballots(self.store, poll)
         qr = None
@@ -891,7 +898,7 @@ class Workbench:
                 if self.bot_username
                 else f"/here {poll.presence_code}"
             )
-            qr = "data:image/png;base64," + base64.b64encode(qr_png(target, scale=8)).decode()
+            qr = _qr_data(target, scale=8)  # read across a hall
         most = max((o.score for o in results.options), default=0) or 1
         return self.page(
             request,
@@ -1114,6 +1121,15 @@ def _whole(value: str | None) -> int | None:
     if value is None or not value.isdecimal() or len(value) > 12:
         return None
     return int(value)
+
+
+def _qr_data(text: str, scale: int = 4) -> str:
+    """A QR code of ``text`` as a data URI, for an <img> (the CSP allows data: images)."""
+    import base64
+
+    from bot.charts import qr_png
+
+    return "data:image/png;base64," + base64.b64encode(qr_png(text, scale=scale)).decode()
 
 
 def _day(value: str | None) -> date | None:

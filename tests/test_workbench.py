@@ -724,3 +724,30 @@ async def test_moving_submissions_out_of_a_group_and_into_one(
     assert back is not None
     assert back.group_id == road
     assert any(e.action == "group.moved" for e in await store.list_audit(tambon.id))
+
+
+async def test_join_codes_show_their_qr_codes_for_telegram_and_line(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    from bot.joinlinks import join_links
+    from bot.workbench import _qr_data
+
+    app = web.build_app(
+        store=store,
+        workbench=Workbench(store, bot_username="@tako_bot", line_basic_id="@123abcd"),
+    )
+    runner = await web.serve(app, "127.0.0.1:0")
+    try:
+        listener = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            site = Site(listener, http)
+            await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+            code = await tambons.create_invite(store, tambon, Role.VILLAGER)
+            _, page = await site.get("/team/people")
+        links = dict(join_links(code.code, "@tako_bot", "@123abcd"))
+        assert links["Telegram"] == f"https://t.me/tako_bot?start={code.code}"
+        assert links["LINE"].startswith("https://line.me/R/oaMessage/%40123abcd/?%2Fstart%20")
+        for link in links.values():
+            assert _qr_data(link) in page  # the QR code encodes exactly this link
+    finally:
+        await runner.cleanup()

@@ -138,6 +138,7 @@ def workbench_for(settings: Settings, store: Store) -> Workbench:
         idle=timedelta(minutes=settings.count("TAMBON_WEB_IDLE_MINUTES")),
         absolute=timedelta(hours=settings.count("TAMBON_WEB_SESSION_HOURS")),
         bot_username=settings.get("TELEGRAM_BOT_USERNAME"),
+        line_basic_id=settings.get("LINE_BOT_BASIC_ID"),
     )
 
 

@@ -81,13 +81,10 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> None:
     print(invite.code)
     username = settings.get("TELEGRAM_BOT_USERNAME")
     basic_id = settings.get("LINE_BOT_BASIC_ID")
-    if username:
-        print(f"https://t.me/{username.lstrip('@')}?start={invite.code}")
-    if basic_id:
-        from urllib.parse import quote
+    from bot.joinlinks import join_links
 
-        message = quote(f"/start {invite.code}", safe="")
-        print(f"https://line.me/R/oaMessage/{quote(basic_id, safe='')}/?{message}")
+    for _, link in join_links(invite.code, username, basic_id):
+        print(link)
     if not (username and basic_id):
         say(
             settings,
