@@ -89,7 +89,6 @@ class Outgoing:
         return self.but(file=None, text=text)
 
 
-VILLAGER_MENU = "villager"  # the default menu, as a hint names it
 HINTS = tuple(f.name for f in fields(Reply) if f.name not in ("text", "choices", "no_file"))
 
 
@@ -201,7 +200,7 @@ class Engine:
             return
         if after is not None:
             ctx.member = await members.set_menu(self.store, after, wanted)
-        rendered[0] = rendered[0].but(menu=wanted or VILLAGER_MENU)
+        rendered[0] = rendered[0].but(menu=wanted or members.VILLAGER_MENU)
 
     async def count_failed(self, channel: str, user_id: str) -> None:
         """Count a message whose handling failed (and rolled back, taking its count with it)

@@ -1,5 +1,6 @@
-"""The links that open the bot's chat with a join code typed in: Telegram's deep link and LINE's
-"oaMessage" link. Printed by ``tambon-bot invite`` and shown as QR codes in the workbench."""
+"""The links that open the bot's chat with a command typed in: Telegram's deep link and LINE's
+"oaMessage" link, for a join code (``tambon-bot invite``, the workbench's join codes) and for the
+hall's presence code (``tambon-bot poll qr``, the workbench's hall screen)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,11 @@ def join_links(
             ("LINE", f"https://line.me/R/oaMessage/{quote(line_basic_id, safe='')}/?{message}")
         )
     return links
+
+
+def hall_link(presence_code: str, telegram_username: str | None) -> str:
+    """What the hall's QR code holds: the bot's deep link that says "I am here", or the command
+    to type where the bot's name is not set."""
+    if telegram_username:
+        return f"https://t.me/{telegram_username.lstrip('@')}?start=here-{presence_code}"
+    return f"/here {presence_code}"

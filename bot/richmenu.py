@@ -21,11 +21,12 @@ from typing import Any
 
 from bot import fonts, i18n
 from handlers import menu
+from handlers.services import members
 
 WIDTH, HEIGHT = 2500, 1686  # LINE's large rich menu
 COLUMNS = 3
 NAME_PREFIX = "tambon-bot "  # every menu this project makes is named so (and only those)
-KINDS = ("villager", "team")
+KINDS = (members.VILLAGER_MENU, members.TEAM_MENU)
 VERSION = "1"  # bump when the drawing below changes
 # One colour per tile, soft enough for black text, told apart without reading.
 COLOURS = (

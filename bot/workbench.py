@@ -25,7 +25,7 @@ from aiohttp import web
 from jinja2 import Environment
 
 from bot import i18n
-from bot.joinlinks import join_links
+from bot.joinlinks import hall_link, join_links
 from handlers.labels import (
     AUDIT_LABELS,
     CATEGORY_LABELS,
@@ -243,10 +243,7 @@ class Workbench:
 
     async def language(self, request: web.Request) -> web.Response:
         locale = request.match_info["locale"]
-        back = request.query.get("back", f"{PATH}/")
-        if not back.startswith(f"{PATH}/") or "//" in back:  # only back to our own pages
-            back = f"{PATH}/"
-        response = web.HTTPFound(back)
+        response = web.HTTPFound(_our_page(request.query.get("back"), f"{PATH}/"))
         if locale in i18n.LOCALES:
             response.set_cookie(
                 LANG_COOKIE, locale, path=PATH, samesite="Strict", secure=self.secure
@@ -323,7 +320,6 @@ class Workbench:
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.Response:
         tambon = await self.store.get_tambon(member.tambon_id)
-        hidden = await self.store.find_submissions(member.tambon_id, hidden=True, limit=100)
         latest = await self.store.find_submissions(member.tambon_id, hidden=False, limit=5)
         polls = [p for p in await self.store.list_polls(member.tambon_id) if p.status == "open"]
         return self.page(
@@ -334,7 +330,7 @@ class Workbench:
             tambon=tambon,
             count=await self.store.count_submissions(member.tambon_id),
             unreviewed=await self.store.count_unreviewed(member.tambon_id),
-            hidden=len(hidden),
+            hidden=await self.store.count_hidden(member.tambon_id),
             latest=latest,
             polls=polls,
         )
@@ -428,7 +424,7 @@ class Workbench:
                 request,
                 session,
                 member,
-                problem=i18n.render(refused.reason, self.locale(request, member)),
+                problem=self._say(request, member, refused.reason),
             )
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
 
@@ -446,9 +442,8 @@ class Workbench:
         form = await request.post()
         chosen = [c for c in form.getall("category", []) if isinstance(c, str)]
         kind_value = _field(form, "kind") or found.kind.value
-        locale = self.locale(request, member)
         if not chosen or kind_value not in {k.value for k in Kind}:
-            problem = i18n.render(CHOOSE_CATEGORY, locale)
+            problem = self._say(request, member, CHOOSE_CATEGORY)
             return await self.submission(request, session, member, problem=problem)
         try:
             await submission_service.correct_tags(
@@ -463,7 +458,7 @@ class Workbench:
                 corrected_by=_actor(member),
             )
         except CorrectionRefused as refused:
-            problem = i18n.render(refused.reason, locale)
+            problem = self._say(request, member, refused.reason)
             return await self.submission(request, session, member, problem=problem)
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
 
@@ -503,9 +498,7 @@ class Workbench:
         category (each through the same correction as /fix, all in one transaction)."""
         form = await request.post()
         ids = [n for v in form.getall("ids", []) if isinstance(v, str) and (n := _whole(v))]
-        back = _field(form, "back") or f"{PATH}/submissions"
-        if not back.startswith(f"{PATH}/submissions") or "//" in back:
-            back = f"{PATH}/submissions"
+        back = _our_page(_field(form, "back"), f"{PATH}/submissions")
         action = _field(form, "action")
         if not ids or action not in ("reviewed", "category", "group"):
             raise web.HTTPSeeOther(back)
@@ -892,13 +885,8 @@ class Workbench:
         poll = await self._own_poll(request, member)
         results = await poll_service.count_ballots(self.store, poll)
         qr = None
-        if poll.presence_code:
-            target = (
-                f"https://t.me/{self.bot_username.lstrip('@')}?start=here-{poll.presence_code}"
-                if self.bot_username
-                else f"/here {poll.presence_code}"
-            )
-            qr = _qr_data(target, scale=8)  # read across a hall
+        if poll.presence_code:  # read across a hall: a larger QR code
+            qr = _qr_data(hall_link(poll.presence_code, self.bot_username), scale=8)
         most = max((o.score for o in results.options), default=0) or 1
         return self.page(
             request,
@@ -1121,6 +1109,14 @@ def _whole(value: str | None) -> int | None:
     if value is None or not value.isdecimal() or len(value) > 12:
         return None
     return int(value)
+
+
+def _our_page(back: str | None, default: str) -> str:
+    """Where to go back to after a form: ``back`` when it is a page under ``default`` (only our
+    own pages: never another site, "//host"), else ``default``."""
+    if back and back.startswith(default) and "//" not in back:
+        return back
+    return default
 
 
 def _qr_data(text: str, scale: int = 4) -> str:

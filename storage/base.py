@@ -721,6 +721,10 @@ class SubmissionStore(Protocol):
         """The tambon's submissions shown in reports that nobody on the team has reviewed."""
         ...
 
+    async def count_hidden(self, tambon_id: int) -> int:
+        """The tambon's submissions the team has hidden from reports."""
+        ...
+
     async def all_submissions(self, tambon_id: int) -> list[Submission]:
         """Every submission of a tambon not hidden, oldest first (committed ones), for
         reports."""

@@ -730,6 +730,11 @@ async def test_merge_groups_and_the_workbench_queries(backend: Store) -> None:
     assert [s.text for s in await backend.find_submissions(tambon_id, text="%")] == [
         "น้ำประปาไม่ไหล 50%"
     ]
+    assert await backend.count_hidden(tambon_id) == 0
+    assert await backend.set_hidden(found[0].id, "ซ้ำ")
+    assert await backend.count_hidden(tambon_id) == 1
+    assert await backend.count_unreviewed(tambon_id) == 2  # hidden ones are not waiting
+    assert await backend.set_hidden(found[0].id, None)
     page = await backend.find_submissions(tambon_id, limit=2)
     older = await backend.find_submissions(tambon_id, before_id=page[-1].id, limit=2)
     assert [s.text for s in page + older] == ["ไฟดับ", "ถนนพัง", "น้ำประปาไม่ไหล 50%"]

@@ -68,6 +68,7 @@ from bot import i18n, richmenu
 from bot.channels import GROUP_NOTICE, next_push_month, push_month, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, OutOfAllowance, Pipeline, Refused, Transient, Unreachable
+from handlers.services import members
 from handlers.types import Attachment, Incoming, Media, T
 from storage.base import InboxItem
 
@@ -242,13 +243,15 @@ class LineChannel:
                     await self._upload_menu_image(menu_id, made.image)
                     log.info("LINE rich menu %s made: %s", kind, menu_id)
                 self.menus[kind] = menu_id
-            await self.api.set_default_rich_menu(self.menus["villager"])
+            await self.api.set_default_rich_menu(self.menus[members.VILLAGER_MENU])
             for old in ours.values():  # an earlier version of ours: its users fall back
                 await self.api.delete_rich_menu(old)
             if ours:
-                for member in await self.engine.store.list_members_with_menu(CHANNEL, "team"):
+                for member in await self.engine.store.list_members_with_menu(
+                    CHANNEL, members.TEAM_MENU
+                ):
                     await self.api.link_rich_menu_id_to_user(
-                        member.platform_user_id, self.menus["team"]
+                        member.platform_user_id, self.menus[members.TEAM_MENU]
                     )
         except Exception as error:
             log.warning("could not set up LINE's rich menu: %s", error)
@@ -281,8 +284,8 @@ class LineChannel:
     async def _link_menu(self, user_id: str, kind: str) -> None:
         """Show ``user_id`` the team's menu, or the default again."""
         try:
-            if kind == "team":
-                menu_id = self.menus.get("team")
+            if kind == members.TEAM_MENU:
+                menu_id = self.menus.get(members.TEAM_MENU)
                 if menu_id is None:
                     log.info("no team rich menu to link for a team member")
                     return

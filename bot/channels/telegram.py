@@ -53,6 +53,7 @@ from bot.channels import GROUP_NOTICE, Pace, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers import menu
+from handlers.services import members
 from handlers.types import Attachment, Incoming, Media, T
 from storage.base import InboxItem
 
@@ -539,7 +540,9 @@ class TelegramChannel:
         if (
             outs and outs[0].reply.menu is not None
         ):  # the person's own chat: engine replies go there
-            calls.append({"op": "menu", "chat": chat, "team": outs[0].reply.menu == "team"})
+            calls.append(
+                {"op": "menu", "chat": chat, "team": outs[0].reply.menu == members.TEAM_MENU}
+            )
         for out in outs:
             if not out.reply.in_place_only:  # no pressed message to put it in: left out
                 calls += self._plan_one(chat, out)

@@ -51,16 +51,13 @@ async def cmd_poll_create(args: argparse.Namespace, settings: Settings) -> None:
 async def cmd_poll_qr(args: argparse.Namespace, settings: Settings) -> None:
     """The hall's screen: a QR code that tells the bot "I am here"."""
     from bot.charts import qr_png
+    from bot.joinlinks import hall_link
     from handlers.services.polls import for_the_hall
 
     async with open_db(settings) as store:
         poll = await for_the_hall(store, await find_poll(store, args.id))
-    username = settings.get("TELEGRAM_BOT_USERNAME")
-    target = (
-        f"https://t.me/{username.lstrip('@')}?start=here-{poll.presence_code}"
-        if username
-        else f"/here {poll.presence_code}"
-    )
+    assert poll.presence_code is not None  # for_the_hall gives the poll its hall code
+    target = hall_link(poll.presence_code, settings.get("TELEGRAM_BOT_USERNAME"))
     Path(args.output).write_bytes(qr_png(target))  # noqa: ASYNC240 - a CLI process
     print(poll.presence_code)
 

@@ -121,6 +121,7 @@ async def set_reachable(store: Store, member: Member, reachable: bool) -> Member
 
 
 TEAM_MENU = "team"  # the menu of the tambon team and administrators; None: the default
+VILLAGER_MENU = "villager"  # the default menu, as a reply's hint and a rich menu name it
 
 
 def menu_for(member: Member | None) -> str | None:

@@ -177,9 +177,15 @@ class SubmissionQueries(SQLBase):
         )
 
     async def count_unreviewed(self, tambon_id: int) -> int:
+        return await self._count_where(tambon_id, "reviewed_at IS NULL AND hidden_at IS NULL")
+
+    async def count_hidden(self, tambon_id: int) -> int:
+        return await self._count_where(tambon_id, "hidden_at IS NOT NULL")
+
+    async def _count_where(self, tambon_id: int, condition: str) -> int:
+        """A tambon's submissions meeting ``condition`` (a fixed fragment, never input)."""
         row = await self._one(
-            "SELECT count(*) AS n FROM submissions"
-            " WHERE tambon_id = ? AND reviewed_at IS NULL AND hidden_at IS NULL",
+            f"SELECT count(*) AS n FROM submissions WHERE tambon_id = ? AND {condition}",
             (tambon_id,),
         )
         return int(row["n"]) if row else 0
