@@ -69,6 +69,8 @@ def translated_environment(folder: str, locale: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    # What one person typed, shown to others: phone and ID numbers hidden (the one redaction).
+    env.filters["private"] = lambda text: i18n.hide_numbers(text, locale)
     return env
 
 
@@ -95,7 +97,6 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["day"] = lambda d: _day(d, locale)
     env.filters["md"] = escape_markdown
     env.filters["who"] = lambda who: _who(str(who), label)
-    env.filters["private"] = lambda text: i18n.hide_numbers(text, locale)
     # A published count of 1 or 2 can point at one household: hide small counts in public copies.
     env.filters["public_count"] = lambda n: f"<{SMALL}" if hidden(n, public) else str(n)
     return env

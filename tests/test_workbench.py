@@ -217,19 +217,49 @@ async def test_tambon_bs_ids_are_not_found_from_tambon_as_session(
     assert found.categories == theirs.categories
 
 
-async def test_stored_words_never_become_markup(
+async def test_stored_words_never_become_markup_nor_show_numbers(
     engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
 ) -> None:
+    """What a villager typed is shown to the team on every page as text, with their phone and
+    ID numbers hidden (the one redaction, as in chat and the report)."""
+    from handlers.services import plan
+
     submission = await a_report_and_its_team(
-        engine, store, tambon, listener, site, f"ถนน\u200bพัง {EVIL}"
+        engine, store, tambon, listener, site, f"ถนน\u200bพัง {EVIL} โทร 081-234-5678"
     )
-    for path in ("/team/", "/team/submissions", f"/team/submissions/{submission.id}"):
+    assert submission.group_id is not None
+    group = await store.get_group(submission.group_id)
+    assert group is not None
+    await plan.add_item(store, tambon, title=group.title, groups=[group.id], by="x")
+    poll = await store.create_poll(
+        tambon.id,
+        "ปัญหา 1-2345-67890-12-3",
+        PollMethod.APPROVAL,
+        1,
+        [(group.title, group.id), ("น้ำ", None)],
+    )
+    await store.set_presence_code(poll.id, "424242")
+    await store.set_hidden(submission.id, "ผู้แจ้งให้เบอร์ 0812345678 ไว้")
+    pages = (
+        "/team/",
+        "/team/submissions",
+        f"/team/submissions/{submission.id}",
+        "/team/groups",
+        "/team/plan",
+        "/team/polls",
+        f"/team/polls/{poll.id}/hall",
+    )
+    for path in pages:
         status, page = await site.get(path)
-        assert status == 200
-        assert "<script>alert" not in page
-        assert "<img src=x" not in page
-        assert 'href="javascript:' not in page
-        assert "&lt;script&gt;" in page or "&lt;script&gt;".replace("&", "&amp;") in page
+        assert status == 200, path
+        assert "<script>alert" not in page, path
+        assert "<img src=x" not in page, path
+        assert 'href="javascript:' not in page, path
+        for number in ("081-234-5678", "234-5678", "0812345678", "1-2345-67890-12-3"):
+            assert number not in page, (path, number)
+    _, detail = await site.get(f"/team/submissions/{submission.id}")
+    assert "&lt;script&gt;" in detail
+    assert th("[number hidden]") in detail
 
 
 async def test_search_and_filters(
