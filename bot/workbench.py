@@ -14,6 +14,7 @@ carries the session's CSRF token; a page of another tambon's ids answers 404.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -25,8 +26,10 @@ from aiohttp import web
 from jinja2 import Environment
 
 from bot import i18n
+from bot import web as web_limits
 from bot.joinlinks import hall_link, join_links
 from handlers.labels import (
+    ACTOR_LABELS,
     AUDIT_LABELS,
     CATEGORY_LABELS,
     KIND_LABELS,
@@ -44,6 +47,7 @@ from handlers.services.privacy import HIDDEN
 from handlers.services.submissions import CorrectionRefused
 from handlers.types import T, Text
 from storage.base import (
+    PLAN_DETAILS,
     Kind,
     Member,
     PlanStatus,
@@ -98,6 +102,10 @@ def _environment(locale: str) -> Environment:
     env.filters["date"] = lambda moment: i18n.format_date(moment, locale, with_time=True)
     env.filters["role"] = lambda role: label(ROLE_LABELS[role])
     env.filters["plan_status"] = lambda status: label(PLAN_STATUS_LABELS[str(status)])
+    env.filters["actor"] = lambda a: label(ACTOR_LABELS[a]) if a in ACTOR_LABELS else a
+    env.filters["baht"] = lambda n: "" if n is None else f"{n:,}"
+    # A due date as stored (YYYY-MM-DD), as the plan table writes it (Buddhist era in Thai).
+    env.filters["era"] = lambda iso: i18n.era_date(iso, locale) if iso else ""
     env.filters["action"] = lambda a: label(AUDIT_LABELS[a]) if a in AUDIT_LABELS else a
     env.globals["categories"] = list(CATEGORY_LABELS)
     env.globals["kinds"] = [k.value for k in Kind]
@@ -153,6 +161,10 @@ class Workbench:
         r.add_post(f"{PATH}/codes/{{code}}/revoke", self.signed(self.revoke_code))
         r.add_get(f"{PATH}/plan", self.signed(self.plan))
         r.add_post(f"{PATH}/plan/{{id}}/status", self.signed(self.plan_status))
+        r.add_post(f"{PATH}/plan/{{id}}/details", self.signed(self.plan_details))
+        r.add_post(f"{PATH}/plan/new", self.signed(self.new_plan_item))
+        r.add_post(f"{PATH}/plan/import", self.signed(self.plan_import))
+        r.add_post(f"{PATH}/plan/import/confirm", self.signed(self.plan_import_confirm))
         r.add_get(f"{PATH}/polls", self.signed(self.polls))
         r.add_post(f"{PATH}/polls/new", self.signed(self.new_poll))
         r.add_post(f"{PATH}/polls/{{id}}/plan", self.signed(self.plan_from_poll))
@@ -294,7 +306,10 @@ class Workbench:
                 return self.message(request, SIGN_IN_TITLE, SIGN_IN, status=401)
             session, member = found
             if request.method == "POST":
-                form = await request.post()
+                try:
+                    form = await request.post()
+                except web.HTTPRequestEntityTooLarge:
+                    return self._too_large(request, member)
                 if not self._same_origin(request) or not workbench.csrf_ok(
                     session, _field(form, "csrf")
                 ):
@@ -310,6 +325,18 @@ class Workbench:
             return False
         expected = self.origin or f"{request.scheme}://{request.host}"
         return _origin(sent) == expected
+
+    def _too_large(self, request: web.Request, member: Member) -> web.Response:
+        locale = self.locale(request, member)
+        limit = web_limits.MAX_BODY_BYTES // (1024 * 1024)
+        return self.page(
+            request,
+            "message.html.j2",
+            status=413,
+            member=member,
+            title=i18n.render(TOO_LARGE_TITLE, locale),
+            body=i18n.render(T(TOO_LARGE.msgid, limit=limit), locale),
+        )
 
     def _refused(self, request: web.Request) -> web.Response:
         return self.message(request, REFUSED_TITLE, REFUSED, status=403)
@@ -742,13 +769,19 @@ class Workbench:
         member: Member,
         *,
         problem: str | None = None,
+        typed: dict[str, str] | None = None,
     ) -> web.Response:
+        """The plan as the plan form's table, each row editable where it stands; a new item from
+        problem groups; a spreadsheet imported after a preview."""
         items = await self.store.list_plan_items(member.tambon_id)
         verdicts = {
             item.id: await self.store.plan_verdicts(item.id, item.done_round)
             for item in items
             if item.done_round
         }
+        planned = {g for item in items for g in item.groups}
+        groups = [g for g in await self.store.list_groups(member.tambon_id) if g.id not in planned]
+        done = {k: _whole(request.query.get(k)) for k in ("added", "updated", "unchanged")}
         return self.page(
             request,
             "plan.html.j2",
@@ -758,8 +791,132 @@ class Workbench:
             items=items,
             verdicts={i: {str(k): v for k, v in counts.items()} for i, counts in verdicts.items()},
             statuses=[s.value for s in PlanStatus],
+            actors=list(plan_service.ACTORS),
+            groups=groups[:NEW_ITEM_GROUPS],
             problem=problem,
+            typed=typed or {},
+            imported=done if None not in done.values() else None,
+            max_upload=web_limits.MAX_BODY_BYTES // (1024 * 1024),
         )
+
+    async def plan_details(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        item = await _owned(request, member, self.store.get_plan_item)
+        form = await request.post()
+        try:
+            details = _plan_details(form)
+            await plan_service.edit_details(self.store, item, by=_actor(member), **details)
+        except plan_service.PlanRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.plan(request, session, member, problem=problem)
+        raise web.HTTPSeeOther(f"{PATH}/plan#item-{item.id}")
+
+    async def new_plan_item(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """An item from the groups ticked (and any typed by number), with its plan-form fields."""
+        form = await request.post()
+        tambon = await self.store.get_tambon(member.tambon_id)
+        assert tambon is not None
+        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+        try:
+            ticked = [_whole(str(v)) for v in form.getall("group", [])]
+            more = [_whole(n) for n in re.split(r"[\s,]+", _field(form, "groups") or "") if n]
+            if None in ticked or None in more:
+                raise plan_service.PlanRefused(NO_SUCH_GROUP)
+            details = _plan_details(form)
+            item = await plan_service.add_item(
+                self.store,
+                tambon,
+                by=_actor(member),
+                title=str(details.pop("title", "")),
+                groups=sorted({n for n in (*ticked, *more) if n is not None}),
+                **{k: v for k, v in details.items() if v is not None},  # type: ignore[arg-type]
+            )
+        except plan_service.PlanRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.plan(request, session, member, problem=problem, typed=typed)
+        raise web.HTTPSeeOther(f"{PATH}/plan#item-{item.id}")
+
+    async def plan_import(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """A spreadsheet's rows tried in a transaction rolled back: what would be added and
+        changed, and every bad row, before anything is written."""
+        from bot.plantable import TableRefused, read_plan_table
+
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField) or not upload.filename:
+            problem = self._say(request, member, CHOOSE_FILE)
+            return await self.plan(request, session, member, problem=problem)
+        locale = self.locale(request, member)
+        try:
+            rows = read_plan_table(upload.file.read(), upload.filename, locale)
+        except TableRefused as refused:
+            problem = self._say(request, member, refused.reason)
+            return await self.plan(request, session, member, problem=problem)
+        return await self._preview(request, session, member, rows, upload.filename)
+
+    async def _preview(
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        rows: list[dict[str, str]],
+        name: str,
+    ) -> web.Response:
+        import json
+
+        tambon = await self.store.get_tambon(member.tambon_id)
+        assert tambon is not None
+        done = await plan_service.import_rows(
+            self.store, tambon, rows, by=_actor(member), preview=True
+        )
+        locale = self.locale(request, member)
+        return self.page(
+            request,
+            "plan_import.html.j2",
+            status=400 if done.problems else 200,
+            member=member,
+            session=session,
+            name=name,
+            rows=rows[:PREVIEW_ROWS],
+            more=max(0, len(rows) - PREVIEW_ROWS),
+            done=done,
+            problems=[i18n.render(p, locale) for p in done.problems],
+            payload=json.dumps(rows, ensure_ascii=False),
+            statuses=[s.value for s in PlanStatus],
+        )
+
+    async def plan_import_confirm(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """The previewed rows written, all or none (tried again: the plan may have changed
+        since the preview)."""
+        import json
+
+        form = await request.post()
+        try:
+            rows = json.loads(_field(form, "rows") or "")
+        except ValueError:
+            rows = None
+        if not isinstance(rows, list) or not all(
+            isinstance(r, dict) and all(isinstance(v, str) for v in r.values()) for r in rows
+        ):
+            return self._refused(request)
+        tambon = await self.store.get_tambon(member.tambon_id)
+        assert tambon is not None
+        try:
+            done = await plan_service.import_rows(self.store, tambon, rows, by=_actor(member))
+        except plan_service.ImportRefused:
+            return await self._preview(
+                request, session, member, rows, _field(form, "name") or "plan"
+            )
+        counts = {"added": done.added, "updated": done.updated, "unchanged": done.unchanged}
+        query = urlencode(counts)
+        raise web.HTTPSeeOther(f"{PATH}/plan?{query}")
 
     async def plan_status(
         self, request: web.Request, session: WebSession, member: Member
@@ -1105,6 +1262,27 @@ def _field(form: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _plan_details(form: Any) -> dict[str, object]:
+    """The plan-form fields of a form, as the plan service takes them: a field left empty clears
+    it; a budget as people write it; a due date in either era."""
+    details: dict[str, object] = {}
+    for name in PLAN_DETAILS:
+        value = _field(form, name)
+        if value is None:
+            continue
+        value = " ".join(value.split())
+        if name == "budget":
+            try:
+                details[name] = plan_service.parse_baht(value) if value else None
+            except ValueError:
+                raise plan_service.PlanRefused(BUDGET_HELP) from None
+        elif name == "due":
+            details[name] = i18n.iso_from_era(value) if value else None
+        else:
+            details[name] = value if value or name == "title" else None
+    return details
+
+
 def _whole(value: str | None) -> int | None:
     if value is None or not value.isdecimal() or len(value) > 12:
         return None
@@ -1171,6 +1349,8 @@ PAPER_HELP = T(
 STATUS_HELP = T("Please choose a status; progress is a percentage from 0 to 100.")
 AUDIT_PAGE = 500
 GROUPS_PAGE = 300
+NEW_ITEM_GROUPS = 40  # the largest groups not yet in the plan, offered to tick
+PREVIEW_ROWS = 100
 MAX_OPTIONS = 10  # a ballot people can read at once
 HALL_REFRESH_SECONDS = 5
 NEW_POLL_HELP = T(
@@ -1181,6 +1361,13 @@ PLAN_FROM_POLL_HELP = T(
     "Plan items are made from a closed poll's result: choose how many of the top options "
     "(1 to 10)."
 )  # the most reported first; a tambon rarely has more worth tidying
+CHOOSE_FILE = T("Please choose a CSV or XLSX file to import.")
+BUDGET_HELP = T("A budget is an amount in baht, 0 or more.")
+TOO_LARGE_TITLE = T("The file is too large")
+TOO_LARGE = T(
+    "What was sent is larger than {limit} MB. A plan table is much smaller: please save only "
+    "the plan's sheet, as CSV or XLSX, and send it again."
+)
 NO_SUCH_GROUP = T("There is no such problem group in your tambon: type its number, as listed.")
 # The files of the Reports page, by name, and what makes each.
 REPORT_FILES = {

@@ -53,6 +53,7 @@ AUDIT_LABELS: dict[str, Text] = {
     "report.revoked": T("report link ended"),
     "plan.added": T("plan item added"),
     "plan.status": T("plan item status changed"),
+    "plan.edited": T("plan item details changed"),
     "plan.reopened": T("plan item reopened by the villagers' answers"),
     "plan.year": T("plan year started"),
     "plan.phase": T("plan phase set"),

@@ -558,13 +558,16 @@ async def test_a_csv_import_adds_and_updates_many_items_all_or_none(
     before = {i.id: i for i in await store.list_plan_items(tambon.id)}
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        f"id,status,progress\n{first.id},done,\n{first.id},finished,\n", encoding="utf-8"
+        f"id,status,progress\n{first.id},done,\n{first.id},finished,\n{first.id},done,มาก\n",
+        encoding="utf-8",
     )
     refused = run_cli(env, "plan", "import", "--tambon", tambon.code, str(bad))
     assert refused.returncode == 2
-    assert (
-        th("Row {row}: a number, a status or a date could not be read.", row=3) in refused.stderr
-    )
+    for row in (3, 4):  # every bad row is named, not only the first
+        assert (
+            th("Row {row}: a number, a status or a date could not be read.", row=row)
+            in refused.stderr
+        )
     assert {i.id: i for i in await store.list_plan_items(tambon.id)} == before  # row 2 undone
     for content in ("not,a,plan\n1,2,3\n", "\x00\xff\xfe garbage"):
         junk = tmp_path / "junk.csv"

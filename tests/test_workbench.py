@@ -3,6 +3,8 @@ CSRF, another tambon's ids, stored words shown as text; tried over HTTP from out
 
 from __future__ import annotations
 
+import html
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -47,6 +49,25 @@ class Site:
             self.url + path, data=form, headers={"Origin": self.url}, allow_redirects=False
         ) as response:
             return response.status
+
+    async def upload(self, path: str, csrf: str, name: str, data: bytes) -> tuple[int, str]:
+        """A file sent from a page's form (multipart), from our origin."""
+        form = aiohttp.FormData()
+        form.add_field("csrf", csrf)
+        form.add_field(
+            "file", io.BytesIO(data), filename=name, content_type="application/octet-stream"
+        )
+        async with self.http.post(
+            self.url + path, data=form, headers={"Origin": self.url}, allow_redirects=False
+        ) as response:
+            return response.status, await response.text()
+
+    async def post_page(self, path: str, data: dict[str, Any]) -> tuple[int, str]:
+        """A form posted from our origin, and the page answered."""
+        async with self.http.post(
+            self.url + path, data=data, headers={"Origin": self.url}, allow_redirects=False
+        ) as response:
+            return response.status, await response.text()
 
     async def sign_in(self, link: str) -> int:
         path = link.removeprefix(self.url)
@@ -781,3 +802,145 @@ async def test_join_codes_show_their_qr_codes_for_telegram_and_line(
             assert _qr_data(link) in page  # the QR code encodes exactly this link
     finally:
         await runner.cleanup()
+
+
+async def test_the_plan_as_the_p02_table_added_from_groups_and_edited_where_it_stands(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    await onboard(chat, store, tambon, "villager", village=2)
+    await console(chat, "villager", "น้ำประปาหมู่๒ไม่ไหลมาสามวันแล้ว😢", "1")
+    (group,) = await store.list_groups(tambon.id)
+    other = await tambons.create_tambon(store, "610101", 3)
+    await onboard(chat, store, other, "far")
+    await console(chat, "far", "ไฟฟ้าดับบ่อยมาก", "1")
+    (far_group,) = await store.list_groups(other.id)
+    _, page = await site.get("/team/plan")
+    assert f'name="group" value="{group.id}"' in page  # offered to tick
+    assert f'value="{far_group.id}"' not in page
+    new = {
+        "csrf": token,
+        "group": str(group.id),
+        "title": "ขยายเขตประปาหมู่ ๒",
+        "budget": "๑๕๐,๐๐๐",
+        "due": "2570-03-31",
+        "actor": "joint",
+        "responsible": "อบต.",
+    }
+    # Another tambon's group, typed by number, is not found: nothing is added.
+    status, page = await site.post_page("/team/plan/new", {**new, "groups": str(far_group.id)})
+    assert status == 400
+    assert th("There is no problem group {ref} in this tambon.", ref=far_group.id) in page
+    assert 'value="ขยายเขตประปาหมู่ ๒"' in page  # what was typed is kept
+    assert await store.list_plan_items(tambon.id) == []
+    assert await site.post("/team/plan/new", new) == 303
+    (item,) = await store.list_plan_items(tambon.id)
+    assert (item.groups, item.budget, item.due, item.actor) == (
+        (group.id,),
+        150_000,
+        "2027-03-31",
+        "joint",
+    )
+    status, page = await site.get("/team/plan")
+    assert "150,000" in page
+    assert "2570-03-31" in page
+    assert f'name="group" value="{group.id}"' not in page  # in the plan now
+    # Edited where it stands: a bad budget changes nothing and says why.
+    path = f"/team/plan/{item.id}/details"
+    edit = {"csrf": token, "title": item.title, "budget": "แพงมาก", "objective": "ให้มีน้ำใช้"}
+    status, page = await site.post_page(path, edit)
+    assert status == 400
+    assert th("A budget is an amount in baht, 0 or more.") in page
+    assert await store.get_plan_item(item.id) == item
+    edit.update(budget="200000", responsible="", due="2570-06-30")
+    assert await site.post(path, edit) == 303
+    edited = await store.get_plan_item(item.id)
+    assert edited is not None
+    assert (edited.objective, edited.budget, edited.responsible, edited.due) == (
+        "ให้มีน้ำใช้",
+        200_000,
+        None,
+        "2027-06-30",
+    )
+    trail = await store.list_audit(tambon.id)
+    assert [e.detail["fields"] for e in trail if e.action == "plan.edited"] == [
+        ["budget", "due", "objective", "responsible"]
+    ]
+    # The same form again is no change and no record.
+    assert await site.post(path, edit) == 303
+    assert len([e for e in await store.list_audit(tambon.id) if e.action == "plan.edited"]) == 1
+
+
+async def test_a_plan_table_is_imported_after_a_preview_naming_every_bad_row(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    from openpyxl import load_workbook
+
+    from handlers.services import plan
+
+    _chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    item = await plan.add_item(store, tambon, title="ซ่อมถนนหมู่ 3", by="x")
+    before = await store.list_plan_items(tambon.id)
+    bad = (
+        "id,title,status,budget,due\n"
+        f"{item.id},,funded,120000,\n"
+        f"{item.id},,finished,,\n"
+        ",ขุดบ่อบาดาล,in_plan,80000,\n"
+        ",ลอกคลอง,,,31/03/2570\n"
+    ).encode("utf-8-sig")
+    status, page = await site.upload("/team/plan/import", token, "plan.csv", bad)
+    assert status == 400
+    shown = html.unescape(page)
+    # Every bad row named with its reason, the good ones not.
+    assert th("Row {row}: a number, a status or a date could not be read.", row=3) in shown
+    due = th("A due date is written YYYY-MM-DD, for example 2027-03-31.")
+    assert th("Row {row}: {reason}", row=5, reason=due) in shown
+    assert th("Row {row}: {reason}", row=2, reason="")[:-1] not in shown
+    assert th("Row {row}: {reason}", row=4, reason="")[:-1] not in shown
+    assert 'name="rows"' not in page  # nothing to confirm
+    assert await store.list_plan_items(tambon.id) == before
+    # The report's own workbook, edited in a spreadsheet, imports back after a preview.
+    async with site.http.get(site.url + "/team/reports/report.xlsx") as response:
+        assert response.status == 200
+        book = load_workbook(io.BytesIO(await response.read()))
+    sheet = book[th("Plan items")[:31]]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=header.index(th("Budget (baht)")) + 1, value=250000)
+    sheet.cell(row=2, column=header.index(th("Status")) + 1, value=th("funded"))
+    edited = io.BytesIO()
+    book.save(edited)
+    status, page = await site.upload("/team/plan/import", token, "แผน.xlsx", edited.getvalue())
+    assert status == 200, page
+    assert th(
+        "Plan items: {added} added, {updated} updated, {unchanged} unchanged.",
+        added=0,
+        updated=1,
+        unchanged=0,
+    ) in html.unescape(page)
+    assert await store.list_plan_items(tambon.id) == before  # a preview writes nothing
+    rows = re.search(r'name="rows" value="([^"]*)"', page)
+    assert rows is not None
+    status = await site.post(
+        "/team/plan/import/confirm", {"csrf": token, "rows": html.unescape(rows[1])}
+    )
+    assert status == 303
+    changed = await store.get_plan_item(item.id)
+    assert changed is not None
+    assert (changed.budget, changed.status.value) == (250_000, "funded")
+    # Rows that are not rows are refused as a forged form is.
+    status = await site.post("/team/plan/import/confirm", {"csrf": token, "rows": "[1, 2]"})
+    assert status == 403
+    # Not a plan table, junk bytes, and a 10 MB file: a polite page each, nothing written.
+    after = await store.list_plan_items(tambon.id)
+    for name, data in (
+        ("x.csv", b"not,a,plan\n1,2,3\n"),
+        ("x.xlsx", b"PK\x03\x04garbage"),
+        ("x.csv", b"\xff\xfe\x00junk"),
+    ):
+        status, page = await site.upload("/team/plan/import", token, name, data)
+        assert status == 400
+        assert "Traceback" not in page
+    status, page = await site.upload("/team/plan/import", token, "big.csv", b"a" * 10_000_000)
+    assert status == 413
+    assert th("The file is too large") in page
+    assert await store.list_plan_items(tambon.id) == after

@@ -244,8 +244,24 @@ async def test_the_season_from_the_workbench_with_telegram(
         assert len(items) == 2
         road = next(i for i in items if "ถนน" in i.title)
 
+        # The road's plan-form fields, edited where its row stands.
+        edit = page.locator(f"#item-{road.id} + tr summary")
+        await edit.click()
+        details = page.locator(f'form[action="/team/plan/{road.id}/details"]')
+        await details.get_by_label(th("Budget (baht)")).fill("350,000")
+        await details.get_by_label(th("Responsible")).fill("กองช่าง อบต.")
+        await details.get_by_role("button", name=th("Save the details")).click()
+        await page.wait_for_load_state()
+        edited = await store.get_plan_item(road.id)
+        assert edited is not None
+        assert (edited.budget, edited.responsible) == (350_000, "กองช่าง อบต.")
+        assert "350,000" in await page.inner_text(f"#item-{road.id}")
+        await accessible(page)
+        await shot(page, "plan")
+
         # The road is done: its reporters are told on Telegram.
         told = len(standin.sent(villager))
+        await edit.click()
         form = page.locator(f'form[action="/team/plan/{road.id}/status"]')
         await form.get_by_label(th("Status")).select_option("done")
         await form.get_by_role("button", name=th("Save")).click()

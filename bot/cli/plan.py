@@ -6,67 +6,15 @@ import argparse
 import json
 
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
+from bot.plantable import status_word
 from bot.settings import Settings
 from handlers.labels import (
-    ACTOR_LABELS,
     PHASE_LABELS,
     PLAN_STATUS_LABELS,
-    STATUS_WORDS,
-    code_named,
-    plain,
 )
 from handlers.services import plan
 from handlers.types import T
 from storage.base import PlanPhase, PlanStatus, Verdict
-
-
-def _status_word(text: str) -> str:
-    """A status as typed: its name, or one of its words in Thai (the catalog's, as /item
-    takes them)."""
-    from bot import i18n
-
-    return code_named(text, STATUS_WORDS, i18n.render, ("th",)) or plain(text)
-
-
-def _column_names(locale: str) -> dict[str, str | None]:
-    """Every header `plan import` reads, to the column it stands for: the column's own name,
-    the export's name for it, its name in Thai and in English; the export's computed columns
-    map to None (read, then left out)."""
-    from bot import i18n
-    from bot.report import COLUMN_NAMES
-
-    names: dict[str, str | None] = {c: c for c in plan.IMPORT_COLUMNS}
-    names.update(plan.EXPORT_NAMES)
-    names.update({c: None for c in plan.EXPORT_ONLY})
-    languages = dict.fromkeys((locale, "th", "en"))
-    for code in plan.EXPORT_ONLY:  # the export's own headers, as officers read them
-        for language in languages:
-            names[plain(i18n.render(COLUMN_NAMES[code], language))] = None
-    for column, label in plan.COLUMN_LABELS.items():
-        for language in languages:
-            names[plain(i18n.render(label, language))] = column
-    return names
-
-
-def _sheet_values(row: dict[str, str]) -> dict[str, str]:
-    """A row's values as the services read them: a status or who acts by its name in Thai or
-    English (as the report's tables write them) to its code, a Buddhist-era date to ISO."""
-    from bot import i18n
-
-    languages = ("th", "en")
-    values = dict(row)
-    if values.get("status"):
-        typed = values["status"]
-        values["status"] = code_named(
-            typed, PLAN_STATUS_LABELS, i18n.render, languages
-        ) or _status_word(typed)
-    if values.get("actor"):
-        values["actor"] = code_named(
-            values["actor"], ACTOR_LABELS, i18n.render, languages
-        ) or plain(values["actor"])
-    if values.get("due"):
-        values["due"] = i18n.iso_from_era(values["due"])
-    return values
 
 
 def _baht(text: str) -> int:
@@ -168,37 +116,22 @@ async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
 
 
 async def cmd_plan_import(args: argparse.Namespace, settings: Settings) -> None:
-    """Add and update many items from a CSV file (UTF-8, as Excel saves it; the columns of
-    ``plan.IMPORT_COLUMNS``): all rows or none."""
-    import csv
+    """Add and update many items from a CSV file (UTF-8, as Excel saves it) or an XLSX
+    workbook (the columns of ``plan.IMPORT_COLUMNS``, or the report's plan table): all rows or
+    none, every bad row named."""
     from pathlib import Path
+
+    from bot.plantable import TableRefused, read_plan_table
 
     path = Path(args.file)
     try:
-        # A CLI process: nothing else waits on this event loop while the file is read.
-        with path.open(encoding="utf-8-sig", newline="") as source:  # noqa: ASYNC230
-            reader = csv.DictReader(source)
-            rows = list(reader)
-            columns = reader.fieldnames or []
-    except (OSError, UnicodeDecodeError, csv.Error):
+        data = path.read_bytes()  # noqa: ASYNC240 (a CLI process: nothing else waits)
+    except OSError:
         raise CliError(T("Cannot read {file} as a CSV file in UTF-8.", file=args.file)) from None
-    names = _column_names(settings.locale)
-    unknown = [c for c in columns if plain(c) not in names]
-    if unknown or not columns:
-        raise CliError(
-            T(
-                "Unknown columns: {names}. The columns are: {columns}.",
-                names=", ".join(unknown) or "-",
-                columns=", ".join(plan.IMPORT_COLUMNS),
-            )
-        )
-    # Each row by the columns' own names; what the export computes is left out.
-    rows = [
-        _sheet_values(
-            {column: v for k, v in row.items() if k and (column := names[plain(k)]) is not None}
-        )
-        for row in rows
-    ]
+    try:
+        rows = read_plan_table(data, path.name, settings.locale)
+    except TableRefused as refused:
+        raise CliError(refused.reason) from None
     async with open_db(settings) as store:
         tambon = await find_tambon(store, args.tambon)
         done = await plan.import_rows(store, tambon, rows, by=args.by)
@@ -276,7 +209,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     status.add_argument("id", type=int)
     status.add_argument(
         "status",
-        type=_status_word,
+        type=status_word,
         choices=[s.value for s in PlanStatus if s is not PlanStatus.PROPOSED],
         help="its name, or one of its words in Thai (as /item takes them)",
     )

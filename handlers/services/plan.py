@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from handlers.services import Refused, audit
-from handlers.types import THAI_DIGITS, T, Text
+from handlers.types import THAI_DIGITS, Lines, T, Text
 from storage.base import (
     PLAN_DETAILS,
     Member,
@@ -390,37 +390,74 @@ COLUMN_LABELS = {
 
 @dataclass
 class Imported:
+    """What an import did, or would do (a preview): the items added, updated and left as
+    they were, and every row that cannot be imported, named with its reason."""
+
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    problems: list[Text] = field(default_factory=list)
+
+
+class ImportRefused(PlanRefused):
+    """A file with bad rows: nothing of it was written; ``problems`` names each bad row."""
+
+    def __init__(self, problems: Sequence[Text]) -> None:
+        super().__init__(
+            T(
+                "Nothing was imported: {count} rows cannot be read.\n{rows}",
+                count=len(problems),
+                rows=Lines(problems),
+            )
+        )
+        self.problems = list(problems)
+
+
+class _Preview(Exception):
+    """Raised to roll a preview's transaction back."""
 
 
 async def import_rows(
-    store: Store, tambon: Tambon, rows: Sequence[dict[str, str]], *, by: str
+    store: Store,
+    tambon: Tambon,
+    rows: Sequence[dict[str, str]],
+    *,
+    by: str,
+    preview: bool = False,
 ) -> Imported:
     """Add and update many items at once (a spreadsheet the team keeps): a row with an ``id``
     changes that item (its details, then its status, progress and note, told to its reporters
-    as any change is), a row without one adds an item. All rows or none: the first bad row
-    refuses the whole file, saying which row and why."""
+    as any change is), a row without one adds an item. All rows or none: every row is tried,
+    and if any is bad the whole file is refused (:class:`ImportRefused` names each bad row
+    and why). A ``preview`` tries it all the same way in a transaction it then rolls back,
+    and returns what would be done with the problems instead of raising."""
     done = Imported()
-    async with store.transaction():
-        for number, row in enumerate(rows, start=2):  # row 1 is the header
-            try:
-                await _import_row(store, tambon, row, by, done)
-            except PlanRefused as refused:
-                raise PlanRefused(
-                    T("Row {row}: {reason}", row=number, reason=refused.reason)
-                ) from refused
-            except ValueError:
-                raise PlanRefused(
-                    T("Row {row}: a number, a status or a date could not be read.", row=number)
-                ) from None
+    try:
+        async with store.transaction():
+            for number, row in enumerate(rows, start=2):  # row 1 is the header
+                try:
+                    outcome = await _import_row(store, tambon, row, by)
+                except PlanRefused as refused:
+                    problem = T("Row {row}: {reason}", row=number, reason=refused.reason)
+                    done.problems.append(problem)
+                    continue
+                except ValueError:
+                    done.problems.append(
+                        T("Row {row}: a number, a status or a date could not be read.", row=number)
+                    )
+                    continue
+                setattr(done, outcome, getattr(done, outcome) + 1)
+            if preview:
+                raise _Preview
+            if done.problems:
+                raise ImportRefused(done.problems)
+    except _Preview:
+        pass
     return done
 
 
-async def _import_row(
-    store: Store, tambon: Tambon, row: dict[str, str], by: str, done: Imported
-) -> None:
+async def _import_row(store: Store, tambon: Tambon, row: dict[str, str], by: str) -> str:
+    """One row of an import; which count it adds to (``added``, ``updated``, ``unchanged``)."""
     cell = {k: (v or "").strip() for k, v in row.items() if k}
     details: dict[str, object] = {k: cell[k] for k in PLAN_DETAILS if cell.get(k)}
     if "budget" in details:
@@ -437,28 +474,44 @@ async def _import_row(
             groups=[int(n) for n in cell.get("groups", "").split("|") if n],
             **details,  # type: ignore[arg-type]
         )
-        done.added += 1
-    else:
-        found = await store.get_plan_item(int(cell["id"]))
-        if found is None or found.tambon_id != tambon.id:
-            raise PlanRefused(T("There is no plan item {ref}.", ref=cell["id"]))
-        item = found
-        changed = {k: v for k, v in details.items() if getattr(item, k) != v}
-        if changed:
-            _check_details(changed)
-            item = await store.update_plan_details(item.id, **changed)
-        moved = status is not None and status is not item.status
-        if moved or (progress is not None and progress != item.progress):
-            item = await set_status(
-                store, item, status or item.status, by=by, note=cell.get("note"), progress=progress
+        if status is not None and status is not PlanStatus.PROPOSED:
+            await set_status(store, item, status, by=by, note=cell.get("note"), progress=progress)
+        return "added"
+    found = await store.get_plan_item(int(cell["id"]))
+    if found is None or found.tambon_id != tambon.id:
+        raise PlanRefused(T("There is no plan item {ref}.", ref=cell["id"]))
+    item = await edit_details(store, found, by=by, **details)
+    moved = status is not None and status is not item.status
+    if moved or (progress is not None and progress != item.progress):
+        item = await set_status(
+            store, item, status or item.status, by=by, note=cell.get("note"), progress=progress
+        )
+    return "unchanged" if item == found else "updated"
+
+
+async def edit_details(store: Store, item: PlanItem, *, by: str, **details: object) -> PlanItem:
+    """Change an item's plan-form fields (title, objective, indicator, expected result, who acts,
+    budget source, budget, responsible, due date); an empty value clears a field but the
+    title. Fields given as they are change nothing and leave no audit record."""
+    unknown = set(details) - set(PLAN_DETAILS)
+    if unknown:
+        raise ValueError(f"not plan item fields: {sorted(unknown)}")
+    if "title" in details:
+        details["title"] = " ".join(str(details["title"] or "").split())
+        if not details["title"]:
+            raise PlanRefused(
+                T("A plan item needs a title of 1 to {limit} characters.", limit=MAX_TITLE_CHARS)
             )
-        if changed or moved or (progress is not None and progress != found.progress):
-            done.updated += 1
-        else:
-            done.unchanged += 1
-        return
-    if status is not None and status is not PlanStatus.PROPOSED:
-        await set_status(store, item, status, by=by, note=cell.get("note"), progress=progress)
+    changed = {k: v for k, v in details.items() if getattr(item, k) != v}
+    if not changed:
+        return item
+    _check_details(changed)
+    async with store.transaction():
+        updated = await store.update_plan_details(item.id, **changed)
+        await audit.record(
+            store, item.tambon_id, by, audit.PLAN_EDITED, item=item.id, fields=sorted(changed)
+        )
+    return updated
 
 
 def _check_details(details: dict[str, object]) -> None:
