@@ -33,6 +33,7 @@ from handlers.labels import (
     AUDIT_LABELS,
     CATEGORY_LABELS,
     KIND_LABELS,
+    PHASE_LABELS,
     PLAN_STATUS_LABELS,
     ROLE_LABELS,
     village_label,
@@ -349,15 +350,29 @@ class Workbench:
         tambon = await self.store.get_tambon(member.tambon_id)
         latest = await self.store.find_submissions(member.tambon_id, hidden=False, limit=5)
         polls = [p for p in await self.store.list_polls(member.tambon_id) if p.status == "open"]
+        year = await self.store.current_plan_year(member.tambon_id)
+        # Filed as "other": the tagger was unsure and so was the person; the team places them.
+        unsure = await self.store.find_submissions(
+            member.tambon_id, category="other", hidden=False, reviewed=False, limit=UNSURE_SHOWN
+        )
         return self.page(
             request,
             "today.html.j2",
             member=member,
             session=session,
             tambon=tambon,
+            year=year,
+            phase=i18n.render(PHASE_LABELS[year.phase.value], self.locale(request, member))
+            if year
+            else None,
             count=await self.store.count_submissions(member.tambon_id),
             unreviewed=await self.store.count_unreviewed(member.tambon_id),
             hidden=await self.store.count_hidden(member.tambon_id),
+            unsure=len(unsure),
+            unsure_more=len(unsure) == UNSURE_SHOWN,
+            # Deployment-wide: the bot's own delivery, counts only.
+            held=(await self.store.outbox_counts()).get("held", 0),
+            dead=len(await self.store.dead_letters()),
             latest=latest,
             polls=polls,
         )
@@ -1351,6 +1366,7 @@ AUDIT_PAGE = 500
 GROUPS_PAGE = 300
 NEW_ITEM_GROUPS = 40  # the largest groups not yet in the plan, offered to tick
 PREVIEW_ROWS = 100
+UNSURE_SHOWN = 100  # counted up to this many ("100+")
 MAX_OPTIONS = 10  # a ballot people can read at once
 HALL_REFRESH_SECONDS = 5
 NEW_POLL_HELP = T(

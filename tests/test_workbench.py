@@ -16,6 +16,7 @@ import pytest
 from bot import i18n, web
 from bot.core import Engine
 from bot.workbench import COOKIE, Workbench
+from handlers.labels import PHASE_LABELS
 from handlers.services import members, tambons, workbench
 from handlers.types import Incoming
 from storage.base import Kind, NewSubmission, PollMethod, Role, Store, Submission, Tambon
@@ -944,3 +945,57 @@ async def test_a_plan_table_is_imported_after_a_preview_naming_every_bad_row(
     assert status == 413
     assert th("The file is too large") in page
     assert await store.list_plan_items(tambon.id) == after
+
+
+async def test_today_shows_the_phase_and_what_needs_the_team(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    from handlers.services import plan
+
+    await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    year, _ = await plan.start_year(store, tambon, by="x")
+    for i, categories in enumerate((["other"], ["other"], ["water"])):
+        await store.add_submission(
+            NewSubmission(
+                tambon_id=tambon.id,
+                text="มีเรื่องอยากแจ้งค่ะ",
+                kind=Kind.PROBLEM,
+                categories=categories,
+                village_moo=1,
+                author_id=None,
+                relayed=True,
+                channel="console",
+                source_id=f"t{i}",
+            )
+        )
+    poll = await store.create_poll(
+        tambon.id, "จัดลำดับปัญหา", PollMethod.BORDA, 2, [("ประปา", None), ("ถนน", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    soon = datetime.now(UTC) + timedelta(minutes=1)
+    (held,) = await store.outbox_add([("line", "U1", '{"text": "x"}')], lease_until=soon)
+    await store.outbox_hold(held.id, "quota", datetime.now(UTC) + timedelta(days=3))
+    status, page = await site.get("/team/")
+    assert status == 200
+    shown = html.unescape(page)
+    phase = th(PHASE_LABELS[year.phase.value].msgid)
+    assert th("Plan year {year}: {phase}.", year=year.year_be, phase=phase) in shown
+    cards = {
+        label: int(found[1])
+        for label in (
+            "the tagger was unsure of (filed as other)",
+            "notices held until LINE's monthly allowance renews",
+            "polls open",
+        )
+        if (
+            found := re.search(
+                rf"<strong>(\d+)</strong> {re.escape(html.escape(th(label)))}", page
+            )
+        )
+    }
+    assert cards == {
+        "the tagger was unsure of (filed as other)": 2,
+        "notices held until LINE's monthly allowance renews": 1,
+        "polls open": 1,
+    }
+    assert f"/team/polls/{poll.id}/hall" in page
