@@ -388,6 +388,7 @@ class Workbench:
         reviewed = {"yes": True, "no": False}.get(query.get("reviewed", ""))
         text = (query.get("q") or "").strip()[:200] or None
         before = _whole(query.get("before"))
+        since, until = _day(query.get("since")), _day(query.get("until"))
         found = await self.store.find_submissions(
             member.tambon_id,
             village=village,
@@ -398,6 +399,8 @@ class Workbench:
             before_id=before,
             limit=PAGE_SIZE + 1,
             reviewed=reviewed,
+            since=_bangkok_midnight(since) if since else None,
+            until=_bangkok_midnight(until + timedelta(days=1)) if until else None,
         )
         page, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE
         filters = {
@@ -409,6 +412,8 @@ class Workbench:
                 "hidden": query.get("hidden") if hidden is not None else None,
                 "reviewed": query.get("reviewed") if reviewed is not None else None,
                 "q": text,
+                "since": query.get("since", "")[:10] if since else None,
+                "until": query.get("until", "")[:10] if until else None,
             }.items()
             if v is not None
         }
@@ -1329,6 +1334,11 @@ def _day(value: str | None) -> date | None:
         return date.fromisoformat(i18n.iso_from_era(value.strip()[:10]))
     except ValueError:
         return None
+
+
+def _bangkok_midnight(day: date) -> datetime:
+    """The moment a day begins in Thailand."""
+    return datetime(day.year, day.month, day.day, tzinfo=i18n.BANGKOK)
 
 
 def _origin(url: str) -> str:

@@ -705,11 +705,13 @@ class SubmissionStore(Protocol):
         before_id: int | None = None,
         limit: int = 50,
         reviewed: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Submission]:
         """A page of a tambon's submissions, newest first, those before ``before_id`` (the
         last of the previous page): in ``village``, with ``category``, of ``kind``, hidden or
         not (None: both), reviewed or not, holding ``text`` (as typed: Thai has no spaces to
-        split on)."""
+        split on), filed at ``since`` or later and before ``until``."""
         ...
 
     async def mark_reviewed(self, tambon_id: int, ids: Sequence[int], at: datetime) -> int:

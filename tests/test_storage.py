@@ -739,6 +739,10 @@ async def test_merge_groups_and_the_workbench_queries(backend: Store) -> None:
     older = await backend.find_submissions(tambon_id, before_id=page[-1].id, limit=2)
     assert [s.text for s in page + older] == ["ไฟดับ", "ถนนพัง", "น้ำประปาไม่ไหล 50%"]
     now = datetime.now(UTC)
+    hour = timedelta(hours=1)
+    assert len(await backend.find_submissions(tambon_id, since=now - hour, until=now + hour)) == 3
+    assert await backend.find_submissions(tambon_id, since=now + hour) == []
+    assert await backend.find_submissions(tambon_id, until=now - hour) == []
     await backend.add_web_link("h", a.id, tambon_id, now, now + timedelta(minutes=10))
     assert await backend.use_web_link("h", now) == (a.id, tambon_id)
     assert await backend.use_web_link("h", now) is None

@@ -301,6 +301,16 @@ async def test_search_and_filters(
     assert "ถนนหมู่3" not in water
     _, none = await site.get("/team/submissions?q=%25")  # typed as it is, not a wildcard
     assert th("No submission matches.") in none
+    # Dates as a Thai office types them (Buddhist era), or in the Gregorian calendar.
+    today = datetime.now(UTC).astimezone(i18n.BANGKOK).date()
+    be = f"{today.year + 543}-{today:%m-%d}"
+    _, both = await site.get(f"/team/submissions?since={be}&until={be}")
+    assert "น้ำประปาไม่ไหล" in both
+    assert "ถนนหมู่3" in both
+    tomorrow = today + timedelta(days=1)
+    for query in (f"since={tomorrow.isoformat()}", f"until={today - timedelta(days=1)}"):
+        _, neither = await site.get(f"/team/submissions?{query}")
+        assert th("No submission matches.") in neither, query
 
 
 async def test_correcting_tags_goes_through_the_same_service_as_fix(

@@ -136,9 +136,18 @@ class SubmissionQueries(SQLBase):
         before_id: int | None = None,
         limit: int = 50,
         reviewed: bool | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[Submission]:
         sql = self._SUBMISSION_SQL + " WHERE s.tambon_id = ?"
         params: list[Any] = [tambon_id]
+        # Stored as ISO text in UTC to the second: compared as text, as written.
+        if since is not None:
+            sql += " AND s.created_at >= ?"
+            params.append(since.astimezone(UTC).isoformat(timespec="seconds"))
+        if until is not None:
+            sql += " AND s.created_at < ?"
+            params.append(until.astimezone(UTC).isoformat(timespec="seconds"))
         if reviewed is not None:
             sql += " AND s.reviewed_at IS NOT NULL" if reviewed else " AND s.reviewed_at IS NULL"
         if before_id is not None:
