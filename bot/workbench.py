@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -84,6 +84,13 @@ SECURITY_HEADERS = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PhotoSource = Callable[[str], Awaitable[bytes | None]]
+# What a photo's first bytes say it is; nothing else is served as an image.
+IMAGE_TYPES = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"GIF8": "image/gif",
+}
 
 
 @cache
@@ -126,8 +133,11 @@ class Workbench:
         absolute: timedelta = workbench.ABSOLUTE,
         bot_username: str | None = None,
         line_basic_id: str | None = None,
+        photos: Mapping[str, PhotoSource] | None = None,
     ) -> None:
         self.store = store
+        # Each chat channel's way to fetch a photo sent on it (its file id), to show the team.
+        self.photos = dict(photos or {})
         self.bot_username = bot_username  # TELEGRAM_BOT_USERNAME: the hall's QR opens the bot
         self.line_basic_id = line_basic_id  # LINE_BOT_BASIC_ID: join codes' QR for LINE
         self.secure = bool(public_url and public_url.startswith("https://"))
@@ -146,6 +156,7 @@ class Workbench:
         r.add_get(f"{PATH}/", self.signed(self.today))
         r.add_get(f"{PATH}/submissions", self.signed(self.submissions))
         r.add_get(f"{PATH}/submissions/{{id}}", self.signed(self.submission))
+        r.add_get(f"{PATH}/submissions/{{id}}/photos/{{n}}", self.signed(self.photo))
         r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide))
         r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
         r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
@@ -453,11 +464,32 @@ class Workbench:
             member=member,
             session=session,
             s=found,
+            can_show_photos=found.channel in self.photos,
             group=group,
             corrections=corrections,
             problem=problem,
             done=done,
         )
+
+    async def photo(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """The submission's n-th photo, fetched now from the chat platform it came by (the
+        bot keeps only its file id); served only as an image it really is."""
+        submission = await self._own_submission(request, member)
+        shown = [a.file_id for a in submission.attachments if a.media == "photo" and a.file_id]
+        n = _whole(request.match_info["n"])
+        fetch = self.photos.get(submission.channel)
+        if n is None or not 1 <= n <= len(shown) or fetch is None:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        data = await fetch(shown[n - 1])
+        kind = next(
+            (t for magic, t in IMAGE_TYPES.items() if data and data.startswith(magic)), None
+        )
+        if data is None or kind is None:
+            raise web.HTTPNotFound(headers=SECURITY_HEADERS)
+        headers = {**SECURITY_HEADERS, "Cache-Control": "private, max-age=600"}
+        return web.Response(body=data, content_type=kind, headers=headers)
 
     async def hide(
         self, request: web.Request, session: WebSession, member: Member

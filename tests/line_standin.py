@@ -69,6 +69,8 @@ class LineStandIn:
         self.richmenu_calls: list[tuple[str, str]] = []  # (method, path), in order
         self._data_runner: web.AppRunner | None = None
         self.data_port = 0
+        # What people sent (images), by message id, as the data host serves them.
+        self.contents: dict[str, bytes] = {}
 
     async def start(self) -> str:
         app = web.Application(middlewares=[self._log_richmenu])
@@ -93,6 +95,7 @@ class LineStandIn:
         data = web.Application(middlewares=[self._log_richmenu])
         data.router.add_post("/v2/bot/richmenu/{id}/content", self._upload_richmenu_image)
         data.router.add_get("/v2/bot/richmenu/{id}/content", self._download_richmenu_image)
+        data.router.add_get("/v2/bot/message/{id}/content", self._message_content)
         self._data_runner = web.AppRunner(data, access_log=None)
         await self._data_runner.setup()
         await web.TCPSite(self._data_runner, "127.0.0.1", 0).start()
@@ -228,6 +231,14 @@ class LineStandIn:
         if menu_id is None or menu_id not in self.richmenu_images:
             return self._error("richmenu", 404, "Not found")
         return web.Response(body=self.richmenu_images[menu_id], content_type="image/png")
+
+    async def _message_content(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.access_token}":
+            return web.json_response({"message": "Authentication failed"}, status=401)
+        content = self.contents.get(request.match_info["id"])
+        if content is None:
+            return web.json_response({"message": "Not found"}, status=404)
+        return web.Response(body=content, content_type="image/jpeg")
 
     def _error(self, kind: str, status: int, message: str) -> web.Response:
         self.rejected.append((kind, status, message))

@@ -84,12 +84,15 @@ class TelegramStandIn:
         self.chaos = 0.0
         self.injected: dict[str, int] = defaultdict(int)
         self._random = random.Random(7)
+        # Files people sent, by file id, as getFile and the file host serve them.
+        self.files: dict[str, bytes] = {}
 
     # -- server -----------------------------------------------------------------------------
 
     async def start(self) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         app.router.add_post("/_standin/{command}", self._control)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -282,6 +285,24 @@ class TelegramStandIn:
         button = params.get("menu_button") or {"type": "default"}
         self.menu_button = json.loads(button) if isinstance(button, str) else button
         return True
+
+    async def _m_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id"))
+        if file_id not in self.files:
+            raise StandInError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": len(self.files[file_id]),
+            "file_path": f"photos/{file_id}.jpg",
+        }
+
+    async def _file(self, request: web.Request) -> web.Response:
+        """The file host: ``/file/bot<token>/<file_path>``."""
+        name = request.match_info["path"].removeprefix("photos/").removesuffix(".jpg")
+        if request.match_info["token"] != self.token or name not in self.files:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.files[name], content_type="image/jpeg")
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         # For the benchmarks: an answer with a text (a toast) is the bot's confirmation of the

@@ -1009,3 +1009,115 @@ async def test_today_shows_the_phase_and_what_needs_the_team(
         "polls open": 1,
     }
     assert f"/team/polls/{poll.id}/hall" in page
+
+
+def _jpeg(colour: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def test_photos_are_fetched_from_the_chat_app_they_came_by(
+    store: Store, tambon: Tambon, tagger: Any
+) -> None:
+    """A submission's photos, shown to the team: fetched now through the real Telegram and
+    LINE clients from stand-ins speaking their wire protocols (the bot keeps only file ids);
+    only real images are served; a photo the app no longer keeps is a 404, not an error."""
+    from bot.channels.line import LineChannel
+    from bot.channels.telegram import TelegramChannel
+    from storage.base import StoredAttachment
+    from tests.line_standin import LineStandIn
+    from tests.telegram_standin import TelegramStandIn
+
+    telegram_standin, line_standin = TelegramStandIn("123:abc"), LineStandIn()
+    await telegram_standin.start()
+    await line_standin.start()
+    telegram = TelegramChannel(
+        Engine(store, tagger), "123:abc", base_url=telegram_standin.base_url
+    )
+    line = LineChannel(
+        Engine(store, tagger),
+        "secret",
+        line_standin.access_token,
+        base_url=line_standin.base_url,
+        data_url=line_standin.data_url,
+    )
+    await line.start()
+    await telegram.bot.initialize()
+    road, water = _jpeg("gray"), _jpeg("blue")
+    telegram_standin.files.update({"AgAC-road": road, "AgAC-html": b"<html><script>x</script>"})
+    line_standin.contents["img-water"] = water
+    workbench = Workbench(store, photos={"telegram": telegram.photo, "line": line.photo})
+    runner = await web.serve(web.build_app(store=store, workbench=workbench), "127.0.0.1:0")
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        ids = {}
+        for channel, files in (
+            ("telegram", ["AgAC-road", "AgAC-gone", "AgAC-html"]),
+            ("line", ["img-water"]),
+            ("console", ["c1"]),
+        ):
+            submission, _ = await store.add_submission(
+                NewSubmission(
+                    tambon_id=tambon.id,
+                    text="ถนนหมู่๓พังมากค่ะ📷",
+                    kind=Kind.PROBLEM,
+                    categories=["infrastructure"],
+                    village_moo=3,
+                    author_id=None,
+                    relayed=True,
+                    channel=channel,
+                    source_id=f"{channel}-1",
+                    attachments=[
+                        *(StoredAttachment("photo", file_id=f) for f in files),
+                        StoredAttachment("location", latitude=15.6345, longitude=100.4812),
+                    ],
+                )
+            )
+            ids[channel] = submission.id
+        chat = await team_engine(Engine(store, tagger), url)
+        await onboard(chat, store, tambon, "lead", role=Role.TEAM)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            site = Site(url, http)
+            await site.sign_in(await web_link(chat, "lead"))
+            _, page = await site.get(f"/team/submissions/{ids['telegram']}")
+            for n in (1, 2, 3):
+                assert f'src="/team/submissions/{ids["telegram"]}/photos/{n}"' in page
+            assert "15.63450" in page  # the place sent with it
+            for channel, n, status, data in (
+                ("telegram", 1, 200, road),
+                ("line", 1, 200, water),
+                ("telegram", 2, 404, None),  # Telegram no longer has it
+                ("telegram", 3, 404, None),  # not an image: never served as one
+                ("telegram", 4, 404, None),
+                ("console", 1, 404, None),  # no chat app to fetch it from
+            ):
+                async with http.get(f"{url}/team/submissions/{ids[channel]}/photos/{n}") as r:
+                    assert r.status == status, (channel, n)
+                    if data is not None:
+                        assert r.content_type == "image/jpeg"
+                        assert r.headers["X-Content-Type-Options"] == "nosniff"
+                        assert await r.read() == data
+            _, console_page = await site.get(f"/team/submissions/{ids['console']}")
+            assert 'src="/team/submissions/' not in console_page
+            kept = th(
+                "{count} photos, kept by the chat app; they are shown here when the bot runs "
+                "with that app."
+            )
+            assert kept.format(count=1) in html.unescape(console_page)
+        # Another tambon's team gets 404 for the photo too.
+        other = await tambons.create_tambon(store, "610101", 3)
+        await onboard(chat, store, other, "far-lead", role=Role.TEAM)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            site = Site(url, http)
+            await site.sign_in(await web_link(chat, "far-lead"))
+            async with http.get(f"{url}/team/submissions/{ids['telegram']}/photos/1") as r:
+                assert r.status == 404
+    finally:
+        await runner.cleanup()
+        await line.stop()
+        await telegram.bot.shutdown()
+        await telegram_standin.stop()
+        await line_standin.stop()

@@ -9,6 +9,10 @@ from bot import i18n
 from handlers.types import T
 
 # What a bot says when addressed in a group chat: it never discusses anyone's data there.
+# The largest photo the team's workbench fetches from a platform to show (Telegram's own photos
+# are well under this; a file past it is not shown).
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
 GROUP_NOTICE = T(
     "Hello! To keep everyone's information private, I only talk with people one to one. "
     "Please open a private chat with me: {link}"

@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from linebot.v3.messaging import (
@@ -65,7 +66,13 @@ from linebot.v3.webhooks import (
 )
 
 from bot import i18n, richmenu
-from bot.channels import GROUP_NOTICE, next_push_month, push_month, split_text
+from bot.channels import (
+    GROUP_NOTICE,
+    MAX_PHOTO_BYTES,
+    next_push_month,
+    push_month,
+    split_text,
+)
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, OutOfAllowance, Pipeline, Refused, Transient, Unreachable
 from handlers.services import members
@@ -216,6 +223,31 @@ class LineChannel:
         await self.pipeline.stop()
         if self._client is not None:
             await self._client.close()
+
+    async def photo(self, message_id: str) -> bytes | None:
+        """An image someone sent, fetched from LINE's data host for the team's workbench (never
+        stored); None when LINE no longer keeps it (it keeps sent content for a limited time),
+        it is too large, or LINE cannot be reached."""
+        url = f"{self.data_url}/v2/bot/message/{quote(message_id, safe='')}/content"
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+                http.get(url, headers=self._data_headers()) as response,
+            ):
+                if response.status != 200:
+                    log.info("a photo could not be fetched from LINE: %s", response.status)
+                    return None
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    size += len(chunk)
+                    if size > MAX_PHOTO_BYTES:
+                        return None
+                    chunks.append(chunk)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.info("a photo could not be fetched from LINE: %s", error)
+            return None
+        return b"".join(chunks)
 
     # -- rich menu ------------------------------------------------------------------------
 

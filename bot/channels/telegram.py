@@ -49,7 +49,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Tele
 from telegram.request import HTTPXRequest
 
 from bot import i18n
-from bot.channels import GROUP_NOTICE, Pace, split_text
+from bot.channels import GROUP_NOTICE, MAX_PHOTO_BYTES, Pace, split_text
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers import menu
@@ -321,6 +321,19 @@ class TelegramChannel:
         await self.live.close()
         await self.pipeline.stop()
         await self.bot.shutdown()
+
+    async def photo(self, file_id: str) -> bytes | None:
+        """A photo someone sent, fetched from Telegram for the team's workbench (never stored);
+        None when Telegram no longer has it, it is too large, or Telegram cannot be reached."""
+        try:
+            found = await self.bot.get_file(file_id)
+            if found.file_size is not None and found.file_size > MAX_PHOTO_BYTES:
+                return None
+            data = bytes(await found.download_as_bytearray())
+        except TelegramError as error:
+            log.info("a photo could not be fetched from Telegram: %s", error)
+            return None
+        return data if len(data) <= MAX_PHOTO_BYTES else None
 
     # -- updates in -------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import fcntl
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from storage import is_sqlite, sqlite_path
 from storage.base import Role, Store
 
 if TYPE_CHECKING:
-    from bot.workbench import Workbench
+    from bot.workbench import PhotoSource, Workbench
 
 
 async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
@@ -127,7 +127,10 @@ async def serving(settings: Settings, store: Store) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-def workbench_for(settings: Settings, store: Store) -> Workbench:
+def workbench_for(
+    settings: Settings, store: Store, photos: Mapping[str, PhotoSource] | None = None
+) -> Workbench:
+    """The team's workbench, with each running chat channel's way to fetch a photo."""
     from datetime import timedelta
 
     from bot.workbench import Workbench
@@ -139,6 +142,7 @@ def workbench_for(settings: Settings, store: Store) -> Workbench:
         absolute=timedelta(hours=settings.count("TAMBON_WEB_SESSION_HOURS")),
         bot_username=settings.get("TELEGRAM_BOT_USERNAME"),
         line_basic_id=settings.get("LINE_BOT_BASIC_ID"),
+        photos=photos,
     )
 
 
@@ -264,7 +268,15 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             line=line,
             store=store,
             locale=settings.locale,
-            workbench=workbench_for(settings, store),
+            workbench=workbench_for(
+                settings,
+                store,
+                photos={
+                    channel.name: channel.photo
+                    for channel in (telegram, line)
+                    if channel is not None
+                },
+            ),
         )
         listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
         try:
