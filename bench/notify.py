@@ -104,7 +104,7 @@ async def main() -> None:
                 }
                 if "telegram" not in finished and len(tg) >= n:
                     finished["telegram"] = time.monotonic() - started
-                pushed = {c.user for c in line_standin.calls if c.kind == "push"}
+                pushed = {c.user for c in line_standin.calls if c.kind in ("push", "multicast")}
                 if "line" not in finished and len(pushed) >= n:
                     finished["line"] = time.monotonic() - started
                 await asyncio.sleep(0.2)
@@ -120,7 +120,7 @@ async def main() -> None:
     tg_counts = Counter(
         str(c.params.get("chat_id")) for c in telegram_standin.calls if c.method == "sendMessage"
     )
-    line_counts = Counter(c.user for c in line_standin.calls if c.kind == "push")
+    line_counts = Counter(c.user for c in line_standin.calls if c.kind in ("push", "multicast"))
     for channel, counts, floor in (
         ("Telegram", tg_counts, n / MESSAGES_PER_SECOND),
         ("LINE", line_counts, n / LINE_PUSHES_PER_SECOND),
@@ -136,6 +136,8 @@ async def main() -> None:
             + (f" (ratio {took / floor:.2f})" if took else "")
             + f"; messages {sum(counts.values())}, missing {missing}, doubled {doubled}"
         )
+    pushes = sum(1 for c in line_standin.calls if c.kind == "push")
+    print(f"LINE requests: {line_standin.multicasts} multicasts, {pushes} pushes")
 
 
 if __name__ == "__main__":

@@ -46,13 +46,14 @@ def labelled() -> list[dict[str, object]]:
     return rows
 
 
-async def populate(path: Path, submissions: int) -> None:
+async def populate(target: Path | str, submissions: int) -> None:
+    """The big tambon, written to an SQLite file (a path) or any store's URL."""
     from handlers.services import tambons
+    from storage import open_store
     from storage.base import Kind, NewSubmission, PollMethod, Role
-    from storage.sqlite import SQLiteStore
 
     rng = random.Random(7)
-    store = SQLiteStore(path)
+    store = open_store(target if isinstance(target, str) else f"sqlite:///{target}")
     await store.open()
     try:
         tambon = await tambons.create_tambon(store, "600801", 20)

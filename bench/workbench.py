@@ -14,7 +14,10 @@ from request to the last byte:
 against the baseline, in the same run: the store's plain read of the same 50 newest rows
 (``find_submissions`` with no filter), which every page needs at least.
 
-    python bench/workbench.py [--submissions 100000] [--rounds 30]
+    python bench/workbench.py [--submissions 100000] [--rounds 30] [--postgres]
+
+``--postgres`` runs the same on a private PostgreSQL server started for the run (Debian's
+postgresql package, as the tests use it) instead of SQLite.
 
 Prints p50 and p95 in milliseconds per page and the p50 as a ratio to the baseline. Goal
 (issue 25): each page well under half a second.
@@ -57,14 +60,15 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
-async def run(path: Path, rounds: int) -> None:
+async def run(url: str, rounds: int) -> None:
     from bot import web
     from bot.workbench import COOKIE, Workbench
     from handlers.services import members, workbench
+    from storage import open_store
     from storage.base import Role
-    from storage.sqlite import SQLiteStore
 
-    store = SQLiteStore(path)
+    kind = url.split(":")[0]
+    store = open_store(url)
     await store.open()
     tambon = await store.get_tambon_by_code("600801")
     assert tambon is not None
@@ -93,7 +97,7 @@ async def run(path: Path, rounds: int) -> None:
     base, _ = quantiles(timings["read"])
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores,"
-        f" Python {platform.python_version()}; {rounds} rounds"
+        f" Python {platform.python_version()}; {rounds} rounds; store {kind}"
     )
     for name, samples in timings.items():
         p50, p95 = quantiles(samples)
@@ -108,11 +112,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--postgres", action="store_true", help="on PostgreSQL, not SQLite")
     args = parser.parse_args()
+    if args.postgres:
+        from tests.postgres_server import PostgresServer
+
+        server = PostgresServer()
+        server.start()
+        try:
+            url = server.create_database("workbench_bench")
+            asyncio.run(populate(url, args.submissions))
+            asyncio.run(run(url, args.rounds))
+        finally:
+            server.stop()
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "workbench.db"
-        asyncio.run(populate(path, args.submissions))
-        asyncio.run(run(path, args.rounds))
+        url = f"sqlite:///{Path(tmp) / 'workbench.db'}"
+        asyncio.run(populate(url, args.submissions))
+        asyncio.run(run(url, args.rounds))
 
 
 if __name__ == "__main__":

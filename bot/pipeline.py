@@ -65,7 +65,9 @@ GIVE_UP_AFTER = timedelta(hours=24)  # a reply not delivered by then is marked f
 LEASE = timedelta(seconds=60)  # how long a process may take over sending one reply
 MAX_BACKOFF = 60.0
 CLAIM_BATCH = 20  # replies claimed for one recipient at a time
-NOTICE_BATCH = 200  # plan notices rendered and queued in one transaction
+NOTICE_BATCH = (
+    500  # plan notices rendered and queued in one transaction (a LINE multicast's worth)
+)
 STOP_GRACE = 10.0  # seconds stop() lets the platform calls under way finish
 SETTLE_DELAY = 0.02  # seconds a "sent" mark waits to be written with others
 UNHOLD_EVERY = 60.0  # seconds between looks for held messages whose allowance has renewed
@@ -325,12 +327,16 @@ class Pipeline:
         while await self.store.plan_notices_waiting(list(self.adapters)):
             async with self.store.transaction():
                 claimed = await self.store.claim_plan_notices(limit, list(self.adapters))
+                people = await self.store.get_members_by_ids({c.member_id for c in claimed})
                 items: dict[int, PlanItem | None] = {}
                 # One rendering per item, change and language (a batch is mostly one of each).
                 rendered: dict[tuple[int, str, str], Outgoing] = {}
+                # A platform that tells many people in one call (LINE's multicast) is given
+                # everyone told the same notice at once.
+                gathered: dict[tuple[str, tuple[int, str, str]], list[str]] = {}
                 messages = []
                 for claim in claimed:
-                    member = await self.store.get_member_by_id(claim.member_id)
+                    member = people.get(claim.member_id)
                     if member is None or member.unreachable_at or member.quiet_at:
                         continue
                     if claim.item_id not in items:
@@ -344,7 +350,13 @@ class Pipeline:
                         rendered[key] = self.engine.render(
                             notice(item, claim.event, detail), key[2]
                         )
-                    calls = self.adapters[member.channel].plan(
+                    adapter = self.adapters[member.channel]
+                    if hasattr(adapter, "gather_bulk"):
+                        gathered.setdefault((member.channel, key), []).append(
+                            member.platform_user_id
+                        )
+                        continue
+                    calls = adapter.plan(
                         Decoded(recipient=member.platform_user_id), [rendered[key]]
                     )
                     # Bulk: paced in a lane of its own, behind the answers to people's taps.
@@ -352,6 +364,10 @@ class Pipeline:
                         (member.channel, member.platform_user_id, json.dumps({**call, "bulk": 1}))
                         for call in calls
                     ]
+                for (channel, key), users in gathered.items():
+                    adapter = self.adapters[channel]
+                    calls = adapter.plan(Decoded(recipient=users[0]), [rendered[key]])
+                    messages += adapter.gather_bulk(users, calls)  # type: ignore[attr-defined]
                 if messages:
                     await self.store.outbox_add(messages)
             queued += len(claimed)

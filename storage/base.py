@@ -14,7 +14,7 @@ them short and never wait on the network inside one.
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -492,8 +492,9 @@ class DeliveryStore(Protocol):
     async def dead_letters(self, channel: str | None = None) -> list[DeadLetter]: ...
 
     # Pushes per month (LINE's monthly quota).
-    async def count_push(self, channel: str, month: str) -> int:
-        """One more push sent on ``channel`` in ``month`` (YYYY-MM); the month's count."""
+    async def count_push(self, channel: str, month: str, n: int = 1) -> int:
+        """``n`` more messages pushed on ``channel`` in ``month`` (YYYY-MM): one push, or a
+        multicast to ``n`` people (each counts); the month's count."""
         ...
 
     async def push_counts(self, month: str) -> dict[str, int]:
@@ -623,6 +624,10 @@ class MemberStore(Protocol):
         ...
 
     async def get_member_by_id(self, member_id: int) -> Member | None: ...
+    async def get_members_by_ids(self, member_ids: Iterable[int]) -> dict[int, Member]:
+        """The members of ``member_ids`` that exist, by id (one read for many)."""
+        ...
+
     async def add_audit(
         self, tambon_id: int, who: str, action: str, detail: Mapping[str, Any]
     ) -> None: ...

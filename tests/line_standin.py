@@ -31,7 +31,7 @@ _ids = itertools.count(1)
 
 @dataclass
 class LineCall:
-    kind: str  # "reply" or "push"
+    kind: str  # "reply", "push" or "multicast" (one call recorded for each person named)
     user: str | None  # the user it went to (replies: looked up from the token)
     messages: list[dict[str, Any]]
     at: float = field(default_factory=time.monotonic)
@@ -69,6 +69,7 @@ class LineStandIn:
         self.richmenu_calls: list[tuple[str, str]] = []  # (method, path), in order
         self._data_runner: web.AppRunner | None = None
         self.data_port = 0
+        self.multicasts = 0  # multicast requests accepted
         # What people sent (images), by message id, as the data host serves them.
         self.contents: dict[str, bytes] = {}
 
@@ -76,6 +77,7 @@ class LineStandIn:
         app = web.Application(middlewares=[self._log_richmenu])
         app.router.add_post("/v2/bot/message/reply", self._reply)
         app.router.add_post("/v2/bot/message/push", self._push)
+        app.router.add_post("/v2/bot/message/multicast", self._multicast)
         app.router.add_post("/v2/bot/richmenu", self._create_richmenu)
         app.router.add_get("/v2/bot/richmenu/list", self._list_richmenus)
         app.router.add_get("/v2/bot/richmenu/{id}", self._get_richmenu)
@@ -300,17 +302,27 @@ class LineStandIn:
         self._record(LineCall("reply", self.token_owner[token], body["messages"]))
         return self._sent(body["messages"])
 
-    async def _push(self, request: web.Request) -> web.Response:
+    async def _sending(
+        self, request: web.Request, kind: str
+    ) -> tuple[dict[str, Any], str | None, web.Response | None]:
+        """A push or multicast's body and retry key, or the answer that ends it: an injected
+        failure, a retry key LINE accepted before (409), a bad request."""
         body = await request.json()
         injected = self._inject(request)
         if injected is not None:
-            return injected
+            return body, None, injected
         retry_key = request.headers.get("X-Line-Retry-Key")
         if retry_key is not None and retry_key in self._retry_keys:
-            return web.json_response({"message": "The retry key is already accepted"}, status=409)
-        problem = self._check(request, body, "push")
-        if problem is not None:
-            return problem
+            accepted = web.json_response(
+                {"message": "The retry key is already accepted"}, status=409
+            )
+            return body, retry_key, accepted
+        return body, retry_key, self._check(request, body, kind)
+
+    async def _push(self, request: web.Request) -> web.Response:
+        body, retry_key, answer = await self._sending(request, "push")
+        if answer is not None:
+            return answer
         if self.pushes_left is not None:
             if self.pushes_left <= 0:
                 return self._error("push", 429, "You have reached your monthly limit.")
@@ -322,6 +334,26 @@ class LineStandIn:
             self._retry_keys.add(retry_key)
         self._record(LineCall("push", body["to"], body["messages"]))
         return self._sent(body["messages"])
+
+    async def _multicast(self, request: web.Request) -> web.Response:
+        """Many people, one request: as the Messaging API, up to 500 user ids; each person
+        counts against the month's allowance, and a request past it sends nothing."""
+        body, retry_key, answer = await self._sending(request, "multicast")
+        if answer is not None:
+            return answer
+        to = body.get("to") or []
+        if not 1 <= len(to) <= 500 or not all(isinstance(u, str) and u for u in to):
+            return self._error("multicast", 400, "to: size must be between 1 and 500")
+        if self.pushes_left is not None:
+            if self.pushes_left < len(to):
+                return self._error("multicast", 429, "You have reached your monthly limit.")
+            self.pushes_left -= len(to)
+        if retry_key is not None:
+            self._retry_keys.add(retry_key)
+        self.multicasts += 1
+        for user in to:
+            self._record(LineCall("multicast", user, body["messages"]))
+        return web.json_response({})
 
     def _record(self, call: LineCall) -> None:
         self.calls.append(call)

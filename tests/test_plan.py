@@ -375,20 +375,22 @@ async def line_reporter(bot: LineBot, store: Store, tambon: Tambon) -> tuple[int
 async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
     store: Store, tambon: Tambon, tagger: KeywordTagger
 ) -> None:
-    """LINE, where most villagers are: the notice is a push (no reply token for news), in Thai,
-    with the three answers as buttons; the answer comes back as a postback."""
+    """LINE, where most villagers are: the notice is pushed (a multicast; no reply token for
+    news), in Thai, with the three answers as buttons; the answer comes back as a postback."""
     from tests import test_line
 
     async with line_bot(store, tagger) as bot:
         sent, road = await line_reporter(bot, store, tambon)
         item = await plan.add_item(store, tambon, title="ลาดยางถนน", submissions=[road.id], by="x")
         item = await plan.set_status(store, item, PlanStatus.DONE, by="x")
-        pushes_before = sum(1 for c in bot.standin.calls if c.kind == "push")
+        pushes = sum(1 for c in bot.standin.calls if c.kind == "push")
         await bot.channel.pipeline.queue_notices()
         messages = await test_line.seen(bot.standin, sent + 1)
         assert th(DONE, title="ลาดยางถนน", ref=item.id) in bot.standin.texts_to(test_line.USER)[-1]
-        pushes = sum(1 for c in bot.standin.calls if c.kind == "push")
-        assert pushes == pushes_before + 1
+        # A notice goes by multicast (one request for everyone told the same), counted per person.
+        assert bot.standin.calls[-1].kind == "multicast"
+        assert bot.standin.multicasts == 1
+        pushes += 1
         # The quota's count, kept right after the push returns (the stand-in sees it first).
         for _ in range(200):
             if await store.push_counts(push_month()) == {"line": pushes}:
@@ -400,6 +402,46 @@ async def test_a_line_villager_is_told_by_push_and_answers_with_a_button(
         assert await bot.post(bot.events.postback(test_line.USER, answer)) == 200
         await test_line.seen(bot.standin, sent + 2)
         assert await store.plan_verdicts(item.id, item.done_round) == {Verdict.PARTLY: 1}
+
+
+async def test_line_notices_go_by_multicast_each_person_once_through_failures(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """Issue 24: the same notice for 1,200 LINE reporters goes in a few multicasts of up to
+    500 people, English readers in their own; a multicast answered 5xx or cut off is sent
+    again with its retry key, so nobody is told twice; the month's count is per person."""
+    async with line_bot(store, tagger) as bot:
+        group = await store.create_group(tambon.id, "ถนนพัง", [], ["infrastructure"], 1)
+        users = [f"U{i:032x}" for i in range(1200)]
+        async with store.transaction():
+            for i, user in enumerate(users):
+                locale = "en" if i % 10 == 0 else "th"
+                member = await store.upsert_member("line", user, tambon.id, Role.VILLAGER, locale)
+                await store.update_member(member.id, consent_at=datetime.now(UTC))
+                await store.add_group_reporter(group, member.id, 1, False)
+        item = await plan.add_item(store, tambon, title="ลาดยางถนน", groups=[group], by="x")
+        await plan.set_status(store, item, PlanStatus.DONE, by="x")
+        bot.standin.chaos = 0.3  # 5xx, 429 and cut connections on some requests
+        await bot.channel.pipeline.queue_notices()
+        told: Counter[str] = Counter()
+        for _ in range(300):
+            told = Counter(c.user or "" for c in bot.standin.calls if c.kind == "multicast")
+            if len(told) == len(users):
+                break
+            await asyncio.sleep(0.1)
+        await bot.channel.pipeline.drain(within=10)
+        told = Counter(c.user or "" for c in bot.standin.calls if c.kind == "multicast")
+        assert set(told) == set(users)
+        assert set(told.values()) == {1}  # nobody twice, whatever failed on the way
+        # Notices are queued 500 at a time (NOTICE_BATCH), each batch holding Thai and English
+        # readers: two requests a batch, six for 1,200 people; none a push of its own.
+        assert bot.standin.multicasts == 6
+        assert not [c for c in bot.standin.calls if c.kind == "push"]
+        english = bot.standin.texts_to(users[0])[-1]
+        thai = bot.standin.texts_to(users[1])[-1]
+        assert english != thai
+        assert th(DONE, title="ลาดยางถนน", ref=item.id) in thai
+        assert await store.push_counts(push_month()) == {"line": 1200}
 
 
 async def test_a_notice_waits_for_lines_monthly_allowance_without_silencing_the_villager(
@@ -419,7 +461,7 @@ async def test_a_notice_waits_for_lines_monthly_allowance_without_silencing_the_
         await bot.channel.pipeline.queue_notices()
         await bot.channel.pipeline.drain(within=5)
         refused = [r for r in bot.standin.rejected if r[1] == 429]
-        assert refused == [("push", 429, "You have reached your monthly limit.")]
+        assert refused == [("multicast", 429, "You have reached your monthly limit.")]
         assert (await store.outbox_counts()).get("held") == 1
         assert len(bot.standin.messages_to(test_line.USER)) == sent  # not told yet
 

@@ -44,6 +44,7 @@ from linebot.v3.messaging import (
     FlexText,
     ImageMessage,
     Message,
+    MulticastRequest,
     PostbackAction,
     PushMessageRequest,
     QuickReply,
@@ -82,6 +83,9 @@ from storage.base import InboxItem
 CHANNEL = "line"
 MAX_TEXT = 5000
 MAX_MESSAGES_PER_CALL = 5
+MAX_MULTICAST = 500  # people one multicast may name (the Messaging API's limit)
+# The outbox lane of a multicast: named by its retry key, no person's own lane.
+MULTICAST_PREFIX = "multicast:"
 MAX_QUICK_REPLIES = 13
 MAX_QUICK_LABEL = 20
 MAX_BUTTON_LABEL = 40
@@ -490,6 +494,38 @@ class LineChannel:
             calls.append({"menu": replies[0].reply.menu})
         return calls
 
+    @staticmethod
+    def gather_bulk(
+        users: Sequence[str], calls: Sequence[dict[str, Any]]
+    ) -> list[tuple[str, str, str]]:
+        """Bulk messages (plan notices) for everyone in ``users``, as outbox rows (channel,
+        recipient, call): each planned call as multicasts of up to 500 people. A multicast is
+        its own lane in the outbox (its recipient names no person), so it waits behind nobody's
+        replies and nobody's replies wait behind it. A call that is not a plain push (a rich
+        menu to link) stays one per person."""
+        rows = []
+        for call in calls:
+            if "messages" not in call or call.get("reply_token"):
+                rows += [
+                    (
+                        CHANNEL,
+                        user,
+                        json.dumps({**call, "retry_key": str(uuid.uuid4()), "bulk": 1}),
+                    )
+                    for user in users
+                ]
+                continue
+            for start in range(0, len(users), MAX_MULTICAST):
+                key = str(uuid.uuid4())
+                multicast = {
+                    "messages": call["messages"],
+                    "multicast": list(users[start : start + MAX_MULTICAST]),
+                    "retry_key": key,
+                    "bulk": 1,
+                }
+                rows.append((CHANNEL, f"{MULTICAST_PREFIX}{key}", json.dumps(multicast)))
+        return rows
+
     async def send(self, user_id: str, outs: Sequence[Outgoing], reply_token: str | None) -> None:
         """Send replies at once, without the outbox (tools and tests)."""
         context = {"reply_token": reply_token, "sent_at": time.time() * 1000}
@@ -523,12 +559,21 @@ class LineChannel:
         if call.get("reply_only"):
             return
         try:
-            await self.api.push_message(
-                PushMessageRequest(to=recipient, messages=messages),
-                x_line_retry_key=call.get("retry_key"),
-            )
-            # Counted against the Official Account's monthly quota (tambon-bot inbox status).
-            await self.engine.store.count_push(CHANNEL, push_month())
+            if call.get("multicast"):
+                to = [str(user) for user in call["multicast"]]
+                await self.api.multicast(
+                    MulticastRequest(to=to, messages=messages),
+                    x_line_retry_key=call.get("retry_key"),
+                )
+            else:
+                to = [recipient]
+                await self.api.push_message(
+                    PushMessageRequest(to=recipient, messages=messages),
+                    x_line_retry_key=call.get("retry_key"),
+                )
+            # Counted against the Official Account's monthly quota (tambon-bot inbox status):
+            # a multicast counts each person it reaches.
+            await self.engine.store.count_push(CHANNEL, push_month(), len(to))
         except ApiException as error:
             status = error.status or 0
             if status == 409:

@@ -142,12 +142,12 @@ class DeliveryQueries(SQLBase):
 
     # -- outbox --------------------------------------------------------------------------
 
-    async def count_push(self, channel: str, month: str) -> int:
+    async def count_push(self, channel: str, month: str, n: int = 1) -> int:
         row = await self._one(
-            "INSERT INTO push_counts (channel, month, pushes) VALUES (?, ?, 1)"
-            " ON CONFLICT (channel, month) DO UPDATE SET pushes = push_counts.pushes + 1"
+            "INSERT INTO push_counts (channel, month, pushes) VALUES (?, ?, ?)"
+            " ON CONFLICT (channel, month) DO UPDATE SET pushes = push_counts.pushes + ?"
             " RETURNING pushes",
-            (channel, month),
+            (channel, month, n, n),
         )
         return int(row["pushes"]) if row else 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +60,17 @@ class MemberQueries(SQLBase):
     async def get_member_by_id(self, member_id: int) -> Member | None:
         row = await self._one("SELECT * FROM members WHERE id = ?", (member_id,))
         return self._member(row) if row else None
+
+    async def get_members_by_ids(self, member_ids: Iterable[int]) -> dict[int, Member]:
+        wanted = sorted(set(member_ids))
+        found: dict[int, Member] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in await self._all(f"SELECT * FROM members WHERE id IN ({marks})", chunk):
+                member = self._member(row)
+                found[member.id] = member
+        return found
 
     async def get_attempts(self, kind: str, who: str) -> Attempts | None:
         row = await self._one("SELECT * FROM attempts WHERE kind = ? AND who = ?", (kind, who))

@@ -185,16 +185,25 @@ class PlanQueries(SQLBase):
             return []
         marks = ", ".join("?" for _ in channels)
         rows = await self._all(self._WAITING_NOTICES.format(marks=marks), (*channels, limit))
-        now = _now()
-        claimed = []
-        for row in rows:
-            if await self._exec(
-                "UPDATE plan_notices SET queued_at = ? WHERE item_id = ? AND member_id = ?"
-                " AND event = ? AND round = ? AND queued_at IS NULL RETURNING 1",
-                (now, *row),
-            ):
-                claimed.append(PlanNotice(*row))
-        return claimed
+        if not rows:
+            return []
+        # One statement for the batch; "queued_at IS NULL" again, so that of two processes
+        # claiming at once each notice goes to one.
+        # Typed, as PostgreSQL reads a VALUES list's parameters as text otherwise.
+        keys = ", ".join(
+            "(CAST(? AS INTEGER), CAST(? AS INTEGER), ?, CAST(? AS INTEGER))" for _ in rows
+        )
+        claimed = await self._all(
+            "UPDATE plan_notices SET queued_at = ? WHERE queued_at IS NULL"
+            f" AND (item_id, member_id, event, round) IN (VALUES {keys})"
+            " RETURNING item_id, member_id, event, round",
+            (_now(), *(value for row in rows for value in row)),
+        )
+        order = {tuple(row): index for index, row in enumerate(rows)}
+        return sorted(
+            (PlanNotice(*row) for row in claimed),
+            key=lambda n: order.get((n.item_id, n.member_id, n.event, n.round), 0),
+        )
 
     async def plan_notice_counts(self, item_id: int) -> dict[str, int]:
         rows = await self._all(
