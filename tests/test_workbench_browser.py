@@ -121,6 +121,19 @@ async def test_a_team_member_signs_in_from_chat_and_reviews_in_chromium(
             await page.goto(f"{listener}/team/{name}")
             assert await page.text_content("h1")
             await accessible(page)
+        # A plan table's preview, with a bad row named, passes axe too.
+        await page.goto(f"{listener}/team/plan")
+        sheet = "title,status,budget\nขุดลอกคลองหมู่ 2,in_plan,120000\nสร้างศาลา,finished,\n"
+        await page.get_by_label(th("File")).set_input_files(
+            {"name": "plan.csv", "mimeType": "text/csv", "buffer": sheet.encode("utf-8-sig")}
+        )
+        await page.get_by_role("button", name=th("Preview")).click()
+        await page.wait_for_load_state()
+        assert th("Row {row}: a number, a status or a date could not be read.", row=3) in (
+            await page.inner_text("main")
+        )
+        await accessible(page)
+        await shot(page, "plan-import")
         await page.goto(f"{listener}/team/people")
         await shot(page, "people")
         # The hall's screen, for the projector: its code and QR code, reloading by itself.
