@@ -221,6 +221,27 @@ class Submission:
 
 
 @dataclass(frozen=True, slots=True)
+class SubmissionCounts:
+    """What a tambon's summary counts of its submissions shown in reports, computed by the
+    store (SQL ``GROUP BY``), so that a summary does not read every row."""
+
+    count: int = 0
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+    kinds: Mapping[str, int] = field(default_factory=dict)
+    by_category: Mapping[str, int] = field(default_factory=dict)
+    by_village: Mapping[int, int] = field(default_factory=dict)
+    village_category: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
+    authors: int = 0  # distinct members who filed for themselves
+    relayed: int = 0  # submissions relayed for someone, or with no author
+    category_authors: Mapping[str, int] = field(default_factory=dict)  # distinct, per category
+    category_relayed: Mapping[str, int] = field(default_factory=dict)
+    in_group: Mapping[int, int] = field(default_factory=dict)  # submissions per problem group
+    needs_count: Mapping[str, int] = field(default_factory=dict)  # needs, by who can act
+    needs_shown: Mapping[str, Sequence[Submission]] = field(default_factory=dict)  # the first few
+
+
+@dataclass(frozen=True, slots=True)
 class ProblemGroup:
     """Near-duplicate submissions gathered into one problem, with who reported it."""
 
@@ -735,6 +756,11 @@ class SubmissionStore(Protocol):
     async def all_submissions(self, tambon_id: int) -> list[Submission]:
         """Every submission of a tambon not hidden, oldest first (committed ones), for
         reports."""
+        ...
+
+    async def submission_counts(self, tambon_id: int, needs_shown: int) -> SubmissionCounts:
+        """The summary's counts of a tambon's submissions not hidden, and the first
+        ``needs_shown`` needs (not problems) for each who-can-act, oldest first."""
         ...
 
     async def count_submissions(self, tambon_id: int) -> int:

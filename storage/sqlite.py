@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, closing
 from contextvars import ContextVar
 from datetime import datetime
@@ -185,6 +185,25 @@ class SQLiteStore(SQLStore):
         if self.path == ":memory:":
             return await super().all_submissions(tambon_id)
         return await asyncio.to_thread(self._read_all_submissions, tambon_id)
+
+    async def _read_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Any]]:
+        """Independent reads at once, each in a worker thread on a read-only connection of its
+        own (SQLite runs them side by side; committed data only); inside a transaction, or in
+        memory, one after the other on the store's connection."""
+        if self.path == ":memory:" or self._in_transaction():
+            return await super()._read_many(queries)
+        return list(
+            await asyncio.gather(
+                *(asyncio.to_thread(self._read_only, sql, params) for sql, params in queries)
+            )
+        )
+
+    def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            db.execute("PRAGMA busy_timeout=5000")
+            db.row_factory = sqlite3.Row
+            return db.execute(sql, tuple(params)).fetchall()
 
     def _read_all_submissions(self, tambon_id: int) -> list[Submission]:
         # Three plain scans joined in Python: for a whole tambon this is about twice as fast as

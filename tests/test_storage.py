@@ -746,3 +746,63 @@ async def test_merge_groups_and_the_workbench_queries(backend: Store) -> None:
     await backend.add_web_link("h", a.id, tambon_id, now, now + timedelta(minutes=10))
     assert await backend.use_web_link("h", now) == (a.id, tambon_id)
     assert await backend.use_web_link("h", now) is None
+
+
+async def test_submission_counts_agree_with_counting_every_row(backend: Store) -> None:
+    """Issue 24: the summary's counts come from the store's GROUP BY on both backends; they
+    must be what counting every row shown in reports gives (hidden ones left out)."""
+    import random
+    from collections import Counter
+
+    rng = random.Random(5)
+    tambon_id = await _tambon(backend, villages=4)
+    people = [
+        (await backend.upsert_member("c", f"p{i}", tambon_id, Role.VILLAGER, "th")).id
+        for i in range(6)
+    ]
+    group = await backend.create_group(tambon_id, "ถนน", ["ถนน"], ["infrastructure"], 1)
+    categories = ["infrastructure", "water", "safety", "health"]
+    for i in range(60):
+        kind = rng.choice([Kind.PROBLEM, Kind.NEED])
+        relayed = rng.random() < 0.2
+        submission, _ = await backend.add_submission(
+            _submission(
+                tambon_id,
+                f"s{i}",
+                None if relayed and rng.random() < 0.5 else rng.choice(people),
+                relayed=relayed,
+                kind=kind,
+                categories=rng.sample(categories, rng.randint(1, 2)),
+                village_moo=rng.choice([1, 2, 3, None]),
+                group_id=group if rng.random() < 0.3 else None,
+                actor=rng.choice(["community", "joint", None]) if kind is Kind.NEED else None,
+            )
+        )
+        if i % 13 == 0:
+            assert await backend.set_hidden(submission.id, "ซ้ำ")
+    rows = await backend.all_submissions(tambon_id)
+    counted = await backend.submission_counts(tambon_id, 3)
+    assert counted.count == len(rows)
+    assert (counted.first_at, counted.last_at) == (rows[0].created_at, rows[-1].created_at)
+    assert counted.kinds == Counter(r.kind.value for r in rows)
+    assert counted.by_category == Counter(c for r in rows for c in r.categories)
+    assert counted.by_village == Counter(r.village_moo for r in rows if r.village_moo)
+    heat: dict[int, Counter[str]] = {}
+    for r in rows:
+        if r.village_moo is not None:
+            heat.setdefault(r.village_moo, Counter()).update(r.categories)
+    assert counted.village_category == heat
+    own = [r for r in rows if not r.relayed and r.author_id is not None]
+    assert counted.authors == len({r.author_id for r in own})
+    assert counted.relayed == len(rows) - len(own)
+    assert counted.category_authors == {
+        c: len({r.author_id for r in own if c in r.categories})
+        for c in categories
+        if any(c in r.categories for r in own)
+    }
+    assert counted.in_group == Counter(r.group_id for r in rows if r.group_id)
+    needs = [r for r in rows if r.kind is not Kind.PROBLEM and r.actor]
+    assert counted.needs_count == Counter(r.actor for r in needs)
+    for actor, shown in counted.needs_shown.items():
+        assert [s.id for s in shown] == [r.id for r in needs if r.actor == actor][:3]
+    assert (await backend.submission_counts(await _tambon(backend, "610101"), 3)).count == 0

@@ -6,8 +6,9 @@ documented context of the chat summary and of the report templates.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from statistics import median
@@ -95,8 +96,10 @@ class TambonSummary:
 
 async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list[Submission]]:
     """The summary and every submission, for a report: the submissions are read once."""
-    submissions = await store.all_submissions(tambon.id)
-    summary = await build_summary(store, tambon, submissions)
+    # The rows (a worker thread, on SQLite) and the counts (the store's aggregates) at once.
+    submissions, summary = await asyncio.gather(
+        store.all_submissions(tambon.id), build_summary(store, tambon)
+    )
     # The team's actions; the openings of report links (audited too) are not theirs.
     trail = [e for e in await store.list_audit(tambon.id) if e.action != audit.REPORT_OPENED]
     summary = replace(
@@ -168,86 +171,48 @@ def _first_at(updates: Sequence[dict[str, Any]], statuses: set[str]) -> datetime
     return None
 
 
-async def _each(
-    store: Store, tambon: Tambon, submissions: Sequence[Submission] | None
-) -> AsyncIterator[Submission]:
-    if submissions is None:
-        async for submission in store.iter_submissions(tambon.id):
-            yield submission
-    else:
-        for submission in submissions:
-            yield submission
+def _most_first(counts: Mapping[Any, int]) -> list[tuple[Any, int]]:
+    """Counts, most first; equal counts in their keys' order, so every reading agrees."""
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-async def build_summary(
-    store: Store, tambon: Tambon, submissions: Sequence[Submission] | None = None
-) -> TambonSummary:
-    """Count a tambon's submissions (read from the store, streamed, unless given), groups and
-    latest poll."""
-    by_category: Counter[str] = Counter()
-    by_village: Counter[int] = Counter()
-    kinds: Counter[str] = Counter()
-    heat: dict[int, Counter[str]] = defaultdict(Counter)
-    authors: set[int] = set()
-    relayed = 0
-    needs: dict[str, list[Submission]] = defaultdict(list)
-    needs_count: Counter[str] = Counter()
-    first: datetime | None = None
-    last: datetime | None = None
-    count = grouped = 0
-    category_authors: dict[str, set[int]] = defaultdict(set)
-    category_others: Counter[str] = Counter()  # relayed reports, and "same problem" people
-    in_group: Counter[int] = Counter()
-    async for submission in _each(store, tambon, submissions):
-        count += 1
-        first = first or submission.created_at
-        last = submission.created_at
-        kinds[submission.kind.value] += 1
-        by_category.update(submission.categories)
-        if submission.village_moo is not None:
-            by_village[submission.village_moo] += 1
-            heat[submission.village_moo].update(submission.categories)
-        if submission.relayed or submission.author_id is None:
-            relayed += 1
-            category_others.update(submission.categories)
-        else:
-            authors.add(submission.author_id)
-            for category in submission.categories:
-                category_authors[category].add(submission.author_id)
-        if submission.group_id is not None:
-            grouped += 1
-            in_group[submission.group_id] += 1
-        if submission.kind.value != "problem" and submission.actor:
-            needs_count[submission.actor] += 1
-            if len(needs[submission.actor]) < NEEDS_SHOWN:
-                needs[submission.actor].append(submission)
+async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
+    """Count a tambon's submissions (the store's aggregates: nothing is read row by row but
+    the few needs the summary lists), its groups and latest poll."""
+    counted = await store.submission_counts(tambon.id, NEEDS_SHOWN)
+    grouped = sum(counted.in_group.values())
     groups = await store.list_groups(tambon.id)
     # A group's reporters are its submissions plus the people who said "same problem".
     joined = sum(g.reporters for g in groups) - grouped
+    category_others: Counter[str] = Counter(counted.category_relayed)
     for g in groups:
-        category_others.update({c: g.reporters - in_group[g.id] for c in g.categories})
-    per_category = Counter({c: len(a) for c, a in category_authors.items()}) + category_others
+        category_others.update(
+            {c: g.reporters - counted.in_group.get(g.id, 0) for c in g.categories}
+        )
+    per_category = Counter(counted.category_authors) + category_others
     villages = [v.moo for v in await store.list_villages(tambon.id)]
     latest = await latest_poll(store, tambon.id)
     results = None if latest is None else await count_ballots(store, latest)
     return TambonSummary(
         tambon=tambon,
         generated_at=datetime.now(UTC),
-        submissions=count,
-        reporters=len(authors) + relayed + joined,
+        submissions=counted.count,
+        reporters=counted.authors + counted.relayed + joined,
         villages=villages,
-        villages_heard=sorted(by_village),
-        first_at=first,
-        last_at=last,
-        by_category=by_category.most_common(),
-        reporters_by_category=per_category.most_common(),
-        by_village=dict(sorted(by_village.items())),
-        village_category={v: dict(c) for v, c in sorted(heat.items())},
-        kinds=dict(kinds),
+        villages_heard=sorted(counted.by_village),
+        first_at=counted.first_at,
+        last_at=counted.last_at,
+        by_category=_most_first(counted.by_category),
+        reporters_by_category=_most_first(per_category),
+        by_village=dict(sorted(counted.by_village.items())),
+        village_category={
+            v: dict(_most_first(c)) for v, c in sorted(counted.village_category.items())
+        },
+        kinds=dict(counted.kinds),
         groups=groups[:TOP_GROUPS],
         all_groups=groups,
         plan_year=await this_plan_year(store, tambon.id),
-        needs_by_actor=dict(needs),
-        needs_count=dict(needs_count),
+        needs_by_actor={a: list(n) for a, n in counted.needs_shown.items()},
+        needs_count=dict(counted.needs_count),
         poll=results,
     )

@@ -3,9 +3,10 @@ one-statement helpers, and the conversions between rows and the store's types.""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -171,6 +172,13 @@ class SQLBase:
     def _overlapping_reads(self) -> bool:
         """Whether a query may run while another's rows are being used (page prefetch)."""
         return True
+
+    async def _read_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """Several independent reads, at once where the backend can (a pool's connections);
+        one after the other inside a transaction."""
+        if self._in_transaction() or not self._overlapping_reads():
+            return [await self._all(sql, params) for sql, params in queries]
+        return list(await asyncio.gather(*(self._all(sql, params) for sql, params in queries)))
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         rows = await self._all(sql, params)

@@ -15,8 +15,9 @@ from storage.base import (
     ProblemGroup,
     StoredAttachment,
     Submission,
+    SubmissionCounts,
 )
-from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts_required, from_row
+from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts, _ts_required, from_row
 
 
 class SubmissionQueries(SQLBase):
@@ -231,6 +232,84 @@ class SubmissionQueries(SQLBase):
 
     async def all_submissions(self, tambon_id: int) -> list[Submission]:
         return [s async for s in self.iter_submissions(tambon_id)]
+
+    async def submission_counts(self, tambon_id: int, needs_shown: int) -> SubmissionCounts:
+        shown = "s.tambon_id = ? AND s.hidden_at IS NULL"
+        own = "s.relayed = 0 AND s.author_id IS NOT NULL"
+        others = f"coalesce(sum(CASE WHEN {own} THEN 0 ELSE 1 END), 0)"
+
+        # Independent reads, at once where the backend can.
+        totals, authors, pairs, per_category, actors, grouped = await self._read_many(
+            [
+                (sql, (tambon_id,))
+                for sql in (
+                    # Kinds and villages in one pass (a few dozen groups); totals summed.
+                    f"SELECT s.kind, s.village_moo, count(*), min(s.created_at),"
+                    f" max(s.created_at), {others} FROM submissions s WHERE {shown}"
+                    " GROUP BY s.kind, s.village_moo",
+                    f"SELECT count(DISTINCT s.author_id) FROM submissions s WHERE {shown}"
+                    f" AND {own}",
+                    f"SELECT s.village_moo, c.category, count(*), {others} FROM submissions s"
+                    f" JOIN submission_categories c ON c.submission_id = s.id WHERE {shown}"
+                    " GROUP BY s.village_moo, c.category",
+                    "SELECT c.category, count(DISTINCT s.author_id) FROM submissions s"
+                    f" JOIN submission_categories c ON c.submission_id = s.id WHERE {shown}"
+                    f" AND {own} GROUP BY c.category",
+                    f"SELECT s.actor, count(*) FROM submissions s WHERE {shown}"
+                    " AND s.kind <> 'problem' AND s.actor IS NOT NULL GROUP BY s.actor",
+                    f"SELECT s.group_id, count(*) FROM submissions s WHERE {shown}"
+                    " AND s.group_id IS NOT NULL GROUP BY s.group_id",
+                )
+            ]
+        )
+        count = relayed = 0
+        firsts, lasts = [], []
+        kinds: dict[str, int] = {}
+        by_village: dict[int, int] = {}
+        for kind, village, n, first, last, other in totals:
+            count, relayed = count + int(n), relayed + int(other)
+            firsts.append(first)
+            lasts.append(last)
+            kinds[str(kind)] = kinds.get(str(kind), 0) + int(n)
+            if village is not None:
+                by_village[int(village)] = by_village.get(int(village), 0) + int(n)
+        if not count:
+            return SubmissionCounts()
+        heat: dict[int, dict[str, int]] = {}
+        by_category: dict[str, int] = {}
+        category_relayed: dict[str, int] = {}
+        for village, category, n, other in pairs:
+            by_category[category] = by_category.get(category, 0) + int(n)
+            if other:
+                category_relayed[category] = category_relayed.get(category, 0) + int(other)
+            if village is not None:
+                heat.setdefault(int(village), {})[category] = int(n)
+        category_authors = {str(category): int(n) for category, n in per_category}
+        needs_count = {str(actor): int(n) for actor, n in actors}
+        needs: dict[str, list[Submission]] = {}
+        for actor in needs_count:
+            found = await self._all(
+                self._SUBMISSION_SQL + f" WHERE {shown} AND s.kind <> 'problem'"
+                " AND s.actor = ? ORDER BY s.id LIMIT ?",
+                (tambon_id, actor, needs_shown),
+            )
+            needs[actor] = [self._submission(r) for r in found]
+        return SubmissionCounts(
+            count=count,
+            first_at=_ts(min(firsts)),
+            last_at=_ts(max(lasts)),
+            kinds=kinds,
+            by_category=by_category,
+            by_village=by_village,
+            village_category=heat,
+            authors=int(authors[0][0]),
+            relayed=relayed,
+            category_authors=category_authors,
+            category_relayed=category_relayed,
+            in_group={int(g): int(n) for g, n in grouped},
+            needs_count=needs_count,
+            needs_shown=needs,
+        )
 
     async def count_submissions(self, tambon_id: int) -> int:
         row = await self._one(
