@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from html import escape as html_escape
 from itertools import groupby
 from typing import Any
 
@@ -31,7 +32,12 @@ from handlers.labels import (
     method_label,
     village_label,
 )
-from handlers.services.privacy import spreadsheet_safe, without_control_characters
+from handlers.services.privacy import (
+    HIDDEN,
+    redact_numbers,
+    spreadsheet_safe,
+    without_control_characters,
+)
 from handlers.services.summary import TambonSummary
 from handlers.types import T, Text
 from storage.base import Role, Submission
@@ -246,6 +252,7 @@ def _appendix_rows(submissions: list[Submission], locale: str) -> Markup:
     categories: dict[tuple[str, ...], str] = {}
     villages: dict[int | None, str] = {}
     kinds = {k: escape(i18n.render(label, locale)) for k, label in KIND_LABELS.items()}
+    hidden = i18n.render(HIDDEN, locale)  # the note that replaces a phone or ID number
     rows = []
     for x in submissions:
         cats = categories.get(x.categories)
@@ -260,7 +267,7 @@ def _appendix_rows(submissions: list[Submission], locale: str) -> Markup:
         rows.append(
             f'<tr><td class="n">{x.id}</td><td>{date(x.created_at)}</td><td>{village}</td>'
             f"<td>{kinds[x.kind]}</td><td>{cats}</td>"
-            f"<td>{escape(i18n.hide_numbers(x.text, locale))}</td></tr>"
+            f"<td>{html_escape(redact_numbers(x.text, hidden))}</td></tr>"
         )
     return Markup("\n".join(rows))
 
