@@ -115,6 +115,15 @@ class Decoded:
     unreachable: bool = False
 
 
+# The outbox lane of a person's bulk messages (plan notices), beside the lane of their replies.
+BULK_LANE = "bulk:"
+
+
+def person_of(recipient: str) -> str:
+    """The person an outbox lane delivers to (a bulk lane is named after them)."""
+    return recipient.removeprefix(BULK_LANE)
+
+
 class Adapter(Protocol):
     """A platform, as the pipeline sees it."""
 
@@ -359,10 +368,11 @@ class Pipeline:
                     calls = adapter.plan(
                         Decoded(recipient=member.platform_user_id), [rendered[key]]
                     )
-                    # Bulk: paced in a lane of its own, behind the answers to people's taps.
+                    # Bulk: paced behind the answers to people's taps, in a lane of the
+                    # person's own beside their replies: a reply never waits for a notice.
+                    lane = BULK_LANE + member.platform_user_id
                     messages += [
-                        (member.channel, member.platform_user_id, json.dumps({**call, "bulk": 1}))
-                        for call in calls
+                        (member.channel, lane, json.dumps({**call, "bulk": 1})) for call in calls
                     ]
                 for (channel, key), users in gathered.items():
                     adapter = self.adapters[channel]
@@ -532,13 +542,14 @@ class Pipeline:
 
     async def _deliver_one(self, adapter: Adapter, message: OutboxMessage) -> object:
         """Make one call; SENT, SKIPPED (refused for good: the next may follow) or STOP."""
-        channel, recipient = message.channel, message.recipient
+        channel, recipient = message.channel, person_of(message.recipient)
         try:
             await adapter.deliver(recipient, json.loads(message.payload))
         except Unreachable:
             await self.engine.mark_unreachable(channel, recipient)
             await self.store.outbox_settle([message.id], "dropped", "unreachable")
             dropped = await self.store.outbox_drop(channel, recipient, "unreachable")
+            dropped += await self.store.outbox_drop(channel, BULK_LANE + recipient, "unreachable")
             log.info("%s recipient unreachable; %d replies dropped", channel, dropped + 1)
             return STOP
         except OutOfAllowance as error:

@@ -418,6 +418,10 @@ class TelegramStandIn:
             body["parameters"] = parameters
         self._failures[method].append((status, body))
 
+    def failures_left(self, method: str) -> int:
+        """Injected errors of ``method`` not yet answered."""
+        return len(self._failures[method])
+
     def push(self, update: dict[str, Any]) -> dict[str, Any]:
         self._pending.append(update)
         self._arrived.set()

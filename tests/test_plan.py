@@ -519,6 +519,36 @@ async def test_quiet_people_are_not_told(engine: Engine, store: Store, tambon: T
     assert len(await store.plan_reporters(item.id)) == 2
 
 
+async def test_a_villagers_reply_never_waits_behind_their_notice(
+    standin: TelegramStandIn, telegram: TelegramChannel, store: Store, tambon: Tambon
+) -> None:
+    """Issue 24: notices go in a lane of the person's own beside their replies. Telegram holds
+    the notice back (429, retry after 3 s); the villager's own message meanwhile is answered
+    at once, and the notice still arrives once afterwards."""
+    sent = await onboard_telegram(standin, store, tambon, USER)
+    standin.text(USER, PROBLEMS[0])
+    await reply_count(standin, sent + 1, USER)
+    await press(standin, "ok:", sent + 2, USER)
+    (road,) = await store.list_submissions(tambon.id)
+    item = await plan.add_item(store, tambon, title="ลาดยางถนน", submissions=[road.id], by="x")
+    await plan.set_status(store, item, PlanStatus.IN_PLAN, by="x")
+    standin.fail_next("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    before = len(standin.sent(USER))
+    await telegram.pipeline.queue_notices()
+    await standin.wait_for(lambda: standin.failures_left("sendMessage") == 0, within=10)
+    standin.text(USER, "/status")
+    notice = th(IN_PLAN, title=item.title, ref=item.id)
+    # The stand-in records the refused attempt too: told twice means delivered once.
+    await standin.wait_for(
+        lambda: told(standin, USER, IN_PLAN, title=item.title, ref=item.id) == 2
+    )
+    texts = [c.params.get("text") for c in standin.sent(USER)[before:]]
+    # Refused, then the answer to /status at once, then the notice when Telegram allows.
+    assert texts[0] == notice
+    assert texts[-1] == notice
+    assert any(t != notice for t in texts[1:-1])
+
+
 async def test_telegram_sends_at_most_thirty_messages_a_second(
     standin: TelegramStandIn, store: Store, tambon: Tambon, tagger: KeywordTagger
 ) -> None:

@@ -176,10 +176,11 @@ class MemberQueries(SQLBase):
             if who is not None:
                 # Their held replies and their dead letters go.
                 person = (who["channel"], who["platform_user_id"])
+                # Their replies' lane and their notices' lane (bot/pipeline.py BULK_LANE).
                 await self._exec(
-                    "DELETE FROM outbox WHERE channel = ? AND recipient = ?"
+                    "DELETE FROM outbox WHERE channel = ? AND recipient IN (?, ?)"
                     " AND state <> 'pending' RETURNING 1",
-                    person,
+                    (*person, "bulk:" + person[1]),
                 )
                 await self._exec(
                     "DELETE FROM dead_letters WHERE channel = ? AND sender = ? RETURNING 1",
