@@ -938,6 +938,7 @@ class Workbench:
             more=max(0, len(rows) - PREVIEW_ROWS),
             done=done,
             problems=[i18n.render(p, locale) for p in done.problems],
+            bad_rows={p.params.get("row") for p in done.problems},
             payload=json.dumps(rows, ensure_ascii=False),
             statuses=[s.value for s in PlanStatus],
         )

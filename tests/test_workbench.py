@@ -909,6 +909,8 @@ async def test_a_plan_table_is_imported_after_a_preview_naming_every_bad_row(
     assert th("Row {row}: {reason}", row=2, reason="")[:-1] not in shown
     assert th("Row {row}: {reason}", row=4, reason="")[:-1] not in shown
     assert 'name="rows"' not in page  # nothing to confirm
+    marked = re.findall(r'<tr class="bad-row"><td>(\d+)', page)
+    assert marked == ["3", "5"]  # the bad rows marked in the file's table too
     assert await store.list_plan_items(tambon.id) == before
     # The report's own workbook, edited in a spreadsheet, imports back after a preview.
     async with site.http.get(site.url + "/team/reports/report.xlsx") as response:
