@@ -649,6 +649,10 @@ class MemberStore(Protocol):
         """The members of ``member_ids`` that exist, by id (one read for many)."""
         ...
 
+    async def get_members_on(self, channel: str, user_ids: Iterable[str]) -> dict[str, Member]:
+        """The members of ``channel`` with these platform user ids that exist, by user id."""
+        ...
+
     async def add_audit(
         self, tambon_id: int, who: str, action: str, detail: Mapping[str, Any]
     ) -> None: ...

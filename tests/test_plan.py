@@ -444,6 +444,43 @@ async def test_line_notices_go_by_multicast_each_person_once_through_failures(
         assert await store.push_counts(push_month()) == {"line": 1200}
 
 
+async def test_a_multicast_leaves_out_who_asked_for_quiet_or_to_be_forgotten_meanwhile(
+    store: Store, tambon: Tambon, tagger: KeywordTagger
+) -> None:
+    """A multicast waiting for LINE (every request failing) names three people; meanwhile one
+    asks to be forgotten and one for quiet. When LINE answers again only the third is told."""
+    from handlers.services import members
+
+    async with line_bot(store, tagger) as bot:
+        group = await store.create_group(tambon.id, "ถนนพัง", [], ["infrastructure"], 1)
+        users = [f"U{i:032x}" for i in range(3)]
+        people = []
+        for user in users:
+            member = await store.upsert_member("line", user, tambon.id, Role.VILLAGER, "th")
+            people.append(await store.update_member(member.id, consent_at=datetime.now(UTC)))
+            await store.add_group_reporter(group, member.id, 1, False)
+        item = await plan.add_item(store, tambon, title="ลาดยางถนน", groups=[group], by="x")
+        await plan.set_status(store, item, PlanStatus.IN_PLAN, by="x")
+        bot.standin.chaos = 1.0  # LINE fails every request for now
+        await bot.channel.pipeline.queue_notices()
+        for _ in range(100):
+            if sum(bot.standin.injected.values()):
+                break
+            await asyncio.sleep(0.05)
+        assert sum(bot.standin.injected.values()) >= 1
+        await members.forget(store, people[0])
+        await store.update_member(people[1].id, quiet_at=datetime.now(UTC))
+        bot.standin.chaos = 0.0
+        for _ in range(200):
+            if bot.standin.multicasts:
+                break
+            await asyncio.sleep(0.05)
+        await bot.channel.pipeline.drain(within=5)
+        told = [c.user for c in bot.standin.calls if c.kind == "multicast"]
+        assert told == [users[2]]
+        assert await store.push_counts(push_month()) == {"line": 1}
+
+
 async def test_a_notice_waits_for_lines_monthly_allowance_without_silencing_the_villager(
     store: Store, tambon: Tambon, tagger: KeywordTagger, db_path: Path
 ) -> None:

@@ -712,6 +712,8 @@ async def test_merge_groups_and_the_workbench_queries(backend: Store) -> None:
 
     tambon_id = await _tambon(backend)
     a = await backend.upsert_member("c", "a", tambon_id, Role.VILLAGER, "th")
+    assert await backend.get_members_on("c", ["a", "nobody"]) == {"a": a}
+    assert await backend.get_members_by_ids([a.id, 999_999]) == {a.id: a}
     keep = await backend.create_group(tambon_id, "ถนน", ["ถนน"], ["infrastructure"], 1)
     gone = await backend.create_group(tambon_id, "หลุม", ["หลุม"], ["safety"], 1)
     for group in (keep, gone):

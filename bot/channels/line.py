@@ -560,7 +560,18 @@ class LineChannel:
             return
         try:
             if call.get("multicast"):
-                to = [str(user) for user in call["multicast"]]
+                # Those who since asked for quiet, were forgotten or left are not told.
+                named = [str(user) for user in call["multicast"]]
+                members = await self.engine.store.get_members_on(CHANNEL, named)
+                to = [
+                    user
+                    for user in named
+                    if (m := members.get(user)) is not None
+                    and m.quiet_at is None
+                    and m.unreachable_at is None
+                ]
+                if not to:
+                    return
                 await self.api.multicast(
                     MulticastRequest(to=to, messages=messages),
                     x_line_retry_key=call.get("retry_key"),

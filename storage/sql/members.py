@@ -72,6 +72,20 @@ class MemberQueries(SQLBase):
                 found[member.id] = member
         return found
 
+    async def get_members_on(self, channel: str, user_ids: Iterable[str]) -> dict[str, Member]:
+        wanted = sorted(set(user_ids))
+        found: dict[str, Member] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in await self._all(
+                f"SELECT * FROM members WHERE channel = ? AND platform_user_id IN ({marks})",
+                (channel, *chunk),
+            ):
+                member = self._member(row)
+                found[member.platform_user_id] = member
+        return found
+
     async def get_attempts(self, kind: str, who: str) -> Attempts | None:
         row = await self._one("SELECT * FROM attempts WHERE kind = ? AND who = ?", (kind, who))
         return from_row(Attempts, row) if row else None
