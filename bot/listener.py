@@ -26,6 +26,9 @@ from typing import Any
 
 from aiohttp import web
 
+# The largest request body the listener reads (a webhook's events, a workbench form or upload).
+MAX_BODY_BYTES = 1024 * 1024
+
 HEADER_SECONDS = 10.0  # to send a request's headers, from connecting or from the last answer
 BODY_SECONDS = 20.0  # to send a request's body once its headers are in
 PER_ADDRESS = 128  # connections one address may hold without a request under way

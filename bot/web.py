@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.listener import BodyTooSlow, Guard, read_body
+from bot.listener import MAX_BODY_BYTES, BodyTooSlow, Guard, read_body
 
 if TYPE_CHECKING:
     from bot.channels.line import LineChannel
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 TELEGRAM_PATH = "/telegram/webhook"
 LINE_PATH = "/line/webhook"
 HEALTH_PATH = "/healthz"
-MAX_BODY_BYTES = 1024 * 1024
 GUARD = web.AppKey("guard", Guard)
 
 log = logging.getLogger(__name__)

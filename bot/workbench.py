@@ -26,8 +26,8 @@ from aiohttp import web
 from jinja2 import Environment
 
 from bot import i18n
-from bot import web as web_limits
 from bot.joinlinks import hall_link, join_links
+from bot.listener import MAX_BODY_BYTES
 from handlers.labels import (
     ACTOR_LABELS,
     AUDIT_LABELS,
@@ -340,7 +340,7 @@ class Workbench:
 
     def _too_large(self, request: web.Request, member: Member) -> web.Response:
         locale = self.locale(request, member)
-        limit = web_limits.MAX_BODY_BYTES // (1024 * 1024)
+        limit = MAX_BODY_BYTES // (1024 * 1024)
         return self.page(
             request,
             "message.html.j2",
@@ -848,7 +848,7 @@ class Workbench:
             problem=problem,
             typed=typed or {},
             imported=done if None not in done.values() else None,
-            max_upload=web_limits.MAX_BODY_BYTES // (1024 * 1024),
+            max_upload=MAX_BODY_BYTES // (1024 * 1024),
         )
 
     async def plan_details(
