@@ -20,19 +20,15 @@ from typing import Any
 from bot import i18n
 from bot.report import COLUMN_NAMES, SHEET_NAMES
 from handlers.labels import ACTOR_LABELS, PLAN_STATUS_LABELS, STATUS_WORDS, code_named, plain
-from handlers.services import plan
-from handlers.types import T, Text
+from handlers.services import Refused, plan
+from handlers.types import T
 
 # A plan has tens of items; a file of more rows than this is not a plan table.
 MAX_ROWS = 5000
 
 
-class TableRefused(Exception):
+class TableRefused(Refused):
     """A file that is not a plan table; ``reason`` says why, in the reader's language."""
-
-    def __init__(self, reason: Text) -> None:
-        super().__init__(reason.msgid)
-        self.reason = reason
 
 
 def read_plan_table(data: bytes, name: str, locale: str) -> list[dict[str, str]]:

@@ -38,9 +38,9 @@ from handlers.labels import (
     ROLE_LABELS,
     village_label,
 )
+from handlers.services import Refused, members, tambons, workbench
 from handlers.services import audit as audit_service
 from handlers.services import groups as group_service
-from handlers.services import members, tambons, workbench
 from handlers.services import plan as plan_service
 from handlers.services import polls as poll_service
 from handlers.services import submissions as submission_service
@@ -85,6 +85,16 @@ SECURITY_HEADERS = {
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PhotoSource = Callable[[str], Awaitable[bytes | None]]
+
+
+class Page(Protocol):
+    """A page a refused form shows again, with the reason."""
+
+    def __call__(
+        self, request: web.Request, session: WebSession, member: Member, *, problem: str
+    ) -> Awaitable[web.StreamResponse]: ...
+
+
 # What a photo's first bytes say it is; nothing else is served as an image.
 IMAGE_TYPES = {
     b"\xff\xd8\xff": "image/jpeg",
@@ -157,33 +167,33 @@ class Workbench:
         r.add_get(f"{PATH}/submissions", self.signed(self.submissions))
         r.add_get(f"{PATH}/submissions/{{id}}", self.signed(self.submission))
         r.add_get(f"{PATH}/submissions/{{id}}/photos/{{n}}", self.signed(self.photo))
-        r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide))
+        r.add_post(f"{PATH}/submissions/{{id}}/hide", self.signed(self.hide, self.submission))
         r.add_post(f"{PATH}/submissions/{{id}}/unhide", self.signed(self.unhide))
-        r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct))
+        r.add_post(f"{PATH}/submissions/{{id}}/tags", self.signed(self.correct, self.submission))
         r.add_post(f"{PATH}/submissions/{{id}}/reviewed", self.signed(self.reviewed))
         r.add_post(f"{PATH}/submissions/{{id}}/group", self.signed(self.move_to_group))
         r.add_post(f"{PATH}/submissions/bulk", self.signed(self.bulk))
         r.add_get(f"{PATH}/groups", self.signed(self.groups))
-        r.add_post(f"{PATH}/groups/{{id}}/rename", self.signed(self.rename_group))
-        r.add_post(f"{PATH}/groups/{{id}}/merge", self.signed(self.merge_group))
+        r.add_post(f"{PATH}/groups/{{id}}/rename", self.signed(self.rename_group, self.groups))
+        r.add_post(f"{PATH}/groups/{{id}}/merge", self.signed(self.merge_group, self.groups))
         r.add_get(f"{PATH}/people", self.signed(self.people))
-        r.add_post(f"{PATH}/people/{{id}}/role", self.signed(self.set_role))
-        r.add_post(f"{PATH}/people/{{id}}/remove", self.signed(self.remove_member))
-        r.add_post(f"{PATH}/codes", self.signed(self.make_code))
+        r.add_post(f"{PATH}/people/{{id}}/role", self.signed(self.set_role, self.people))
+        r.add_post(f"{PATH}/people/{{id}}/remove", self.signed(self.remove_member, self.people))
+        r.add_post(f"{PATH}/codes", self.signed(self.make_code, self.people))
         r.add_post(f"{PATH}/codes/{{code}}/revoke", self.signed(self.revoke_code))
         r.add_get(f"{PATH}/plan", self.signed(self.plan))
-        r.add_post(f"{PATH}/plan/{{id}}/status", self.signed(self.plan_status))
-        r.add_post(f"{PATH}/plan/{{id}}/details", self.signed(self.plan_details))
+        r.add_post(f"{PATH}/plan/{{id}}/status", self.signed(self.plan_status, self.plan))
+        r.add_post(f"{PATH}/plan/{{id}}/details", self.signed(self.plan_details, self.plan))
         r.add_post(f"{PATH}/plan/new", self.signed(self.new_plan_item))
-        r.add_post(f"{PATH}/plan/import", self.signed(self.plan_import))
+        r.add_post(f"{PATH}/plan/import", self.signed(self.plan_import, self.plan))
         r.add_post(f"{PATH}/plan/import/confirm", self.signed(self.plan_import_confirm))
         r.add_get(f"{PATH}/polls", self.signed(self.polls))
-        r.add_post(f"{PATH}/polls/new", self.signed(self.new_poll))
-        r.add_post(f"{PATH}/polls/{{id}}/plan", self.signed(self.plan_from_poll))
+        r.add_post(f"{PATH}/polls/new", self.signed(self.new_poll, self.polls))
+        r.add_post(f"{PATH}/polls/{{id}}/plan", self.signed(self.plan_from_poll, self.polls))
         r.add_get(f"{PATH}/polls/{{id}}/hall", self.signed(self.hall))
-        r.add_post(f"{PATH}/polls/{{id}}/open", self.signed(self.open_poll))
+        r.add_post(f"{PATH}/polls/{{id}}/open", self.signed(self.open_poll, self.polls))
         r.add_post(f"{PATH}/polls/{{id}}/close", self.signed(self.close_poll))
-        r.add_post(f"{PATH}/polls/{{id}}/paper", self.signed(self.paper))
+        r.add_post(f"{PATH}/polls/{{id}}/paper", self.signed(self.paper, self.polls))
         r.add_get(f"{PATH}/audit", self.signed(self.audit))
         r.add_get(f"{PATH}/reports", self.signed(self.reports))
         r.add_get(f"{PATH}/reports/{{name}}", self.signed(self.report_file))
@@ -305,10 +315,13 @@ class Workbench:
         raise response
 
     def signed(
-        self, handler: Callable[[web.Request, WebSession, Member], Awaitable[web.StreamResponse]]
+        self,
+        handler: Callable[[web.Request, WebSession, Member], Awaitable[web.StreamResponse]],
+        back: Page | None = None,
     ) -> Handler:
         """A page for a signed-in team member: others see how to sign in; a form posted
-        without this session's CSRF token changes nothing."""
+        without this session's CSRF token changes nothing. A form's refusal (a service's
+        :class:`Refused`, or the form's own) shows the ``back`` page again with the reason."""
 
         async def page(request: web.Request) -> web.StreamResponse:
             found = await workbench.current(
@@ -326,7 +339,13 @@ class Workbench:
                     session, _field(form, "csrf")
                 ):
                     return self._refused(request)
-            return await handler(request, session, member)
+            try:
+                return await handler(request, session, member)
+            except Refused as refused:
+                if back is None:
+                    raise
+                problem = self._say(request, member, refused.reason)
+                return await back(request, session, member, problem=problem)
 
         return page
 
@@ -496,15 +515,7 @@ class Workbench:
     ) -> web.StreamResponse:
         found = await self._own_submission(request, member)
         reason = _field(await request.post(), "reason") or ""
-        try:
-            await submission_service.hide(self.store, found, reason, by=_actor(member))
-        except CorrectionRefused as refused:
-            return await self.submission(
-                request,
-                session,
-                member,
-                problem=self._say(request, member, refused.reason),
-            )
+        await submission_service.hide(self.store, found, reason, by=_actor(member))
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
 
     async def unhide(
@@ -522,23 +533,18 @@ class Workbench:
         chosen = [c for c in form.getall("category", []) if isinstance(c, str)]
         kind_value = _field(form, "kind") or found.kind.value
         if not chosen or kind_value not in {k.value for k in Kind}:
-            problem = self._say(request, member, CHOOSE_CATEGORY)
-            return await self.submission(request, session, member, problem=problem)
-        try:
-            await submission_service.correct_tags(
-                self.store,
-                found,
-                categories=chosen,
-                kind=Kind(kind_value),
-                village=found.village_moo,
-                actor=found.actor,
-                known_categories=CATEGORY_LABELS,
-                member_id=member.id,
-                corrected_by=_actor(member),
-            )
-        except CorrectionRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.submission(request, session, member, problem=problem)
+            raise Refused(CHOOSE_CATEGORY)
+        await submission_service.correct_tags(
+            self.store,
+            found,
+            categories=chosen,
+            kind=Kind(kind_value),
+            village=found.village_moo,
+            actor=found.actor,
+            known_categories=CATEGORY_LABELS,
+            member_id=member.id,
+            corrected_by=_actor(member),
+        )
         raise web.HTTPSeeOther(f"{PATH}/submissions/{found.id}")
 
     async def reviewed(
@@ -647,11 +653,7 @@ class Workbench:
     ) -> web.StreamResponse:
         group = await _owned(request, member, self.store.get_group)
         title = _field(await request.post(), "title") or ""
-        try:
-            await group_service.rename(self.store, group, title, by=_actor(member))
-        except group_service.GroupRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.groups(request, session, member, problem=problem)
+        await group_service.rename(self.store, group, title, by=_actor(member))
         raise web.HTTPSeeOther(f"{PATH}/groups")
 
     async def merge_group(
@@ -662,13 +664,8 @@ class Workbench:
         other = _whole((_field(await request.post(), "other") or "").strip().lstrip("#"))
         gone = await self.store.get_group(other) if other is not None else None
         if gone is None or gone.tambon_id != member.tambon_id:
-            problem = self._say(request, member, NO_SUCH_GROUP)
-            return await self.groups(request, session, member, problem=problem)
-        try:
-            await group_service.merge(self.store, keep, gone, by=_actor(member))
-        except group_service.GroupRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.groups(request, session, member, problem=problem)
+            raise Refused(NO_SUCH_GROUP)
+        await group_service.merge(self.store, keep, gone, by=_actor(member))
         raise web.HTTPSeeOther(f"{PATH}/groups")
 
     # -- people -------------------------------------------------------------------------
@@ -753,9 +750,7 @@ class Workbench:
         wanted = _field(await request.post(), "role")
         given = {r.value: r for r in members.roles_given_by(member)}
         if wanted not in given:
-            return await self.people(
-                request, session, member, problem=self._say(request, member, CHOOSE_ROLE)
-            )
+            raise Refused(CHOOSE_ROLE)
         try:
             await members.change_role(self.store, target, given[wanted], by=_actor(member))
         except members.LastAdmin:
@@ -771,9 +766,7 @@ class Workbench:
         if refused is not None:
             return refused
         if _field(await request.post(), "sure") != "yes":
-            return await self.people(
-                request, session, member, problem=self._say(request, member, TICK_TO_REMOVE)
-            )
+            raise Refused(TICK_TO_REMOVE)
         try:
             await members.remove(self.store, target, by=_actor(member))
         except members.LastAdmin:
@@ -790,16 +783,13 @@ class Workbench:
         days = _whole(_field(form, "days") or "")
         tambon = await self.store.get_tambon(member.tambon_id)
         if wanted not in given or tambon is None:
-            return await self.people(
-                request, session, member, problem=self._say(request, member, CHOOSE_ROLE)
-            )
+            raise Refused(CHOOSE_ROLE)
         try:
             await tambons.create_invite(
                 self.store, tambon, given[wanted], days=days, by=_actor(member)
             )
         except tambons.InviteRefused:
-            problem = self._say(request, member, CODE_DAYS)
-            return await self.people(request, session, member, problem=problem)
+            raise Refused(CODE_DAYS) from None
         raise web.HTTPSeeOther(f"{PATH}/people")
 
     async def revoke_code(
@@ -856,12 +846,8 @@ class Workbench:
     ) -> web.StreamResponse:
         item = await _owned(request, member, self.store.get_plan_item)
         form = await request.post()
-        try:
-            details = _plan_details(form)
-            await plan_service.edit_details(self.store, item, by=_actor(member), **details)
-        except plan_service.PlanRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.plan(request, session, member, problem=problem)
+        details = _plan_details(form)
+        await plan_service.edit_details(self.store, item, by=_actor(member), **details)
         raise web.HTTPSeeOther(f"{PATH}/plan#item-{item.id}")
 
     async def new_plan_item(
@@ -896,19 +882,14 @@ class Workbench:
     ) -> web.StreamResponse:
         """A spreadsheet's rows tried in a transaction rolled back: what would be added and
         changed, and every bad row, before anything is written."""
-        from bot.plantable import TableRefused, read_plan_table
+        from bot.plantable import read_plan_table
 
         form = await request.post()
         upload = form.get("file")
         if not isinstance(upload, web.FileField) or not upload.filename:
-            problem = self._say(request, member, CHOOSE_FILE)
-            return await self.plan(request, session, member, problem=problem)
+            raise Refused(CHOOSE_FILE)
         locale = self.locale(request, member)
-        try:
-            rows = read_plan_table(upload.file.read(), upload.filename, locale)
-        except TableRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.plan(request, session, member, problem=problem)
+        rows = read_plan_table(upload.file.read(), upload.filename, locale)
         return await self._preview(request, session, member, rows, upload.filename)
 
     async def _preview(
@@ -980,20 +961,15 @@ class Workbench:
         progress_text = (_field(form, "progress") or "").strip()
         progress = _whole(progress_text) if progress_text else None
         if wanted not in {s.value for s in PlanStatus} or (progress_text and progress is None):
-            problem = self._say(request, member, STATUS_HELP)
-            return await self.plan(request, session, member, problem=problem)
-        try:
-            await plan_service.set_status(
-                self.store,
-                item,
-                PlanStatus(wanted),
-                by=_actor(member),
-                note=_field(form, "note") or None,
-                progress=progress,
-            )
-        except plan_service.PlanRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.plan(request, session, member, problem=problem)
+            raise Refused(STATUS_HELP)
+        await plan_service.set_status(
+            self.store,
+            item,
+            PlanStatus(wanted),
+            by=_actor(member),
+            note=_field(form, "note") or None,
+            progress=progress,
+        )
         raise web.HTTPSeeOther(f"{PATH}/plan")
 
     # -- polls ----------------------------------------------------------------------------
@@ -1042,8 +1018,7 @@ class Workbench:
             or choose is None
             or not 1 <= choose <= len(groups)
         ):
-            problem = self._say(request, member, NEW_POLL_HELP)
-            return await self.polls(request, session, member, problem=problem)
+            raise Refused(NEW_POLL_HELP)
         hidden = self._say(request, member, HIDDEN)
         await poll_service.create_poll(
             self.store,
@@ -1066,8 +1041,7 @@ class Workbench:
         top = _whole((_field(await request.post(), "top") or "").strip())
         tambon = await self.store.get_tambon(member.tambon_id)
         if poll.status != "closed" or top is None or not 1 <= top <= MAX_OPTIONS or not tambon:
-            problem = self._say(request, member, PLAN_FROM_POLL_HELP)
-            return await self.polls(request, session, member, problem=problem)
+            raise Refused(PLAN_FROM_POLL_HELP)
         results = await poll_service.count_ballots(self.store, poll)
         chosen = results.options[:top]
         planned = await self.store.items_of_groups(
@@ -1117,16 +1091,13 @@ class Workbench:
         try:
             await poll_service.open_poll(self.store, poll, by=_actor(member))
         except PollConflict as conflict:
-            problem = self._say(
-                request,
-                member,
+            raise Refused(
                 T(
                     "Poll #{ref} is still open: close it first (a tambon runs one poll at a "
                     "time).",
                     ref=conflict.args[0] if conflict.args else "?",
-                ),
-            )
-            return await self.polls(request, session, member, problem=problem)
+                )
+            ) from conflict
         raise web.HTTPSeeOther(f"{PATH}/polls")
 
     async def close_poll(
@@ -1144,15 +1115,10 @@ class Workbench:
         choices = [_whole(c.strip()) for c in (_field(form, "choices") or "").split(",")]
         count = _whole((_field(form, "count") or "1").strip())
         if not choices or None in choices or count is None:
-            problem = self._say(request, member, PAPER_HELP)
-            return await self.polls(request, session, member, problem=problem)
-        try:
-            await poll_service.record_paper_ballots(
-                self.store, poll, [c for c in choices if c is not None], count, _actor(member)
-            )
-        except poll_service.BallotsRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.polls(request, session, member, problem=problem)
+            raise Refused(PAPER_HELP)
+        await poll_service.record_paper_ballots(
+            self.store, poll, [c for c in choices if c is not None], count, _actor(member)
+        )
         raise web.HTTPSeeOther(f"{PATH}/polls")
 
     # -- the audit trail ------------------------------------------------------------------
