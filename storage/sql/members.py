@@ -62,28 +62,27 @@ class MemberQueries(SQLBase):
         return self._member(row) if row else None
 
     async def get_members_by_ids(self, member_ids: Iterable[int]) -> dict[int, Member]:
-        wanted = sorted(set(member_ids))
-        found: dict[int, Member] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for row in await self._all(f"SELECT * FROM members WHERE id IN ({marks})", chunk):
-                member = self._member(row)
-                found[member.id] = member
-        return found
+        found = await self._members_where("id", member_ids)
+        return {m.id: m for m in found}
 
     async def get_members_on(self, channel: str, user_ids: Iterable[str]) -> dict[str, Member]:
-        wanted = sorted(set(user_ids))
-        found: dict[str, Member] = {}
+        found = await self._members_where("platform_user_id", user_ids, "channel = ?", channel)
+        return {m.platform_user_id: m for m in found}
+
+    async def _members_where(
+        self, column: str, values: Iterable[Any], also: str = "1 = 1", *params: Any
+    ) -> list[Member]:
+        """Members whose ``column`` (a fixed name, never input) is one of ``values``, read 500
+        at a time (one statement each), and ``also`` holds."""
+        wanted = sorted(set(values))
+        found = []
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ", ".join("?" for _ in chunk)
-            for row in await self._all(
-                f"SELECT * FROM members WHERE channel = ? AND platform_user_id IN ({marks})",
-                (channel, *chunk),
-            ):
-                member = self._member(row)
-                found[member.platform_user_id] = member
+            rows = await self._all(
+                f"SELECT * FROM members WHERE {also} AND {column} IN ({marks})", (*params, *chunk)
+            )
+            found += [self._member(row) for row in rows]
         return found
 
     async def get_attempts(self, kind: str, who: str) -> Attempts | None:
