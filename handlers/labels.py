@@ -62,6 +62,7 @@ AUDIT_LABELS: dict[str, Text] = {
     "group.merged": T("problem groups merged"),
     "submission.reviewed": T("submissions marked reviewed"),
     "group.moved": T("submissions moved between problem groups"),
+    "data.imported": T("village data imported"),
 }
 
 # Where a plan item stands, as villagers and the team read it.

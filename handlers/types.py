@@ -13,6 +13,21 @@ from typing import Protocol
 
 # Thai digits to Arabic ones, for str.translate: people type either.
 THAI_DIGITS = {0x0E50 + digit: str(digit) for digit in range(10)}
+# The category taxonomy's ids (DESIGN.md section 5; labels in handlers/labels.py), and "other"
+# for what neither the tagger nor the person could place.
+CATEGORIES = (
+    "infrastructure",
+    "water",
+    "agriculture",
+    "economy",
+    "health",
+    "social",
+    "education",
+    "environment",
+    "safety",
+    "governance",
+    "other",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -182,6 +182,12 @@ class StoredAttachment:
     longitude: float | None = None
 
 
+# The channel of submissions imported from the villages' own plans (``tambon-bot villages plans
+# import``): no person's platform, the file's row is its source.
+VILLAGE_PLAN = "village_plan"
+ORIGINS = ("chat", "relay", VILLAGE_PLAN)
+
+
 @dataclass(frozen=True, slots=True)
 class NewSubmission:
     tambon_id: int
@@ -219,6 +225,14 @@ class Submission:
     hidden_reason: str | None = None
     reviewed_at: datetime | None = None  # the team looked at it (the workbench)
 
+    @property
+    def origin(self) -> str:
+        """Where it came from: ``village_plan`` (a row of a village's own plan, imported),
+        ``relay`` (a ศอช.ต member filed it for someone) or ``chat``."""
+        if self.channel == VILLAGE_PLAN:
+            return VILLAGE_PLAN
+        return "relay" if self.relayed else "chat"
+
 
 @dataclass(frozen=True, slots=True)
 class SubmissionCounts:
@@ -239,6 +253,73 @@ class SubmissionCounts:
     in_group: Mapping[int, int] = field(default_factory=dict)  # submissions per problem group
     needs_count: Mapping[str, int] = field(default_factory=dict)  # needs, by who can act
     needs_shown: Mapping[str, Sequence[Submission]] = field(default_factory=dict)  # the first few
+
+
+@dataclass(frozen=True, slots=True)
+class VillageFacts:
+    """A village's households and population (the village survey's first figures)."""
+
+    tambon_id: int
+    moo: int
+    households: int
+    population: int
+    women: int | None = None
+    men: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorResult:
+    """One household-survey indicator in one village and year: households surveyed, and how
+    many of them were below the standard. Counts for the whole village, never a household."""
+
+    tambon_id: int
+    moo: int
+    year_be: int
+    indicator: str  # the shipped list's code ("jpt-9"), or the name the file gave
+    name: str
+    category: str | None  # ours; None when neither the list nor the file maps it
+    surveyed: int
+    below: int
+
+
+@dataclass(frozen=True, slots=True)
+class VillagePlanRow:
+    """What a village's own plan said of a row imported as a submission."""
+
+    submission_id: int
+    priority: int | None = None  # the village's own order, 1 first
+    budget: int | None = None  # baht, the village's estimate
+    source: str | None = None  # who could fund it, as the village wrote it
+
+
+class ResourceKind(enum.StrEnum):
+    FUND = "fund"  # village fund, savings groups
+    GROUP = "group"  # groups and networks
+    EXPERT = "expert"  # local experts (ปราชญ์ชาวบ้าน)
+    PRODUCT = "product"
+    FACILITY = "facility"
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """Part of the community's potential: who or what the plan can draw on."""
+
+    id: int
+    tambon_id: int
+    moo: int  # 0: the whole tambon
+    kind: ResourceKind
+    name: str
+    contact_role: str | None = None  # a role ("chair of the savings group"), never a phone
+    details: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OriginCounts:
+    """Reports counted by where they came from (``ORIGINS``), computed by the store: per
+    village and category, and per problem group (its "same problem" reporters included)."""
+
+    village_category: Mapping[tuple[int, str], Mapping[str, int]] = field(default_factory=dict)
+    groups: Mapping[int, Mapping[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +525,7 @@ class PlanItem:
     due: str | None = None  # YYYY-MM-DD
     groups: tuple[int, ...] = ()
     carried: int = 0  # how many years it was carried over unmet
+    resource_id: int | None = None  # one of the tambon's resources named as a source
 
 
 # A plan item's details, as a spreadsheet names them (the fields besides its status).
@@ -1011,7 +1093,38 @@ class WebStore(Protocol):
         ...
 
 
+class VillageStore(Protocol):
+    """The villages' data beside the chat: facts, survey indicators, village-plan rows and the
+    tambon's resources."""
+
+    async def list_village_facts(self, tambon_id: int) -> list[VillageFacts]: ...
+    async def save_village_facts(self, facts: Sequence[VillageFacts]) -> int:
+        """Add or replace each village's facts; how many rows changed."""
+        ...
+
+    async def list_indicator_results(self, tambon_id: int) -> list[IndicatorResult]: ...
+    async def save_indicator_results(self, results: Sequence[IndicatorResult]) -> int:
+        """Add or replace each (village, year, indicator); how many rows changed."""
+        ...
+
+    async def add_village_plan_row(self, row: VillagePlanRow) -> None: ...
+    async def list_village_plan_rows(self, tambon_id: int) -> dict[int, VillagePlanRow]:
+        """By submission id, the hidden left out."""
+        ...
+
+    async def add_resource(self, resource: Resource) -> tuple[Resource, bool]:
+        """Add one (False and the one there when the same village, kind and name is)."""
+        ...
+
+    async def get_resource(self, resource_id: int) -> Resource | None: ...
+    async def list_resources(self, tambon_id: int) -> list[Resource]: ...
+    async def origin_counts(self, tambon_id: int) -> OriginCounts:
+        """Reports by origin per village and category, and per group (hidden left out)."""
+        ...
+
+
 class Store(
+    VillageStore,
     WebStore,
     PlanStore,
     DeliveryStore,

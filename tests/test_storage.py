@@ -12,11 +12,13 @@ import pytest
 
 from storage import open_store, sqlite_path
 from storage.base import (
+    VILLAGE_PLAN,
     Attempts,
     ConstraintError,
     Correction,
     DuplicateTambon,
     InboxItem,
+    IndicatorResult,
     Kind,
     NewSubmission,
     PlanItem,
@@ -25,10 +27,14 @@ from storage.base import (
     PollMethod,
     PollStatus,
     ReportLink,
+    Resource,
+    ResourceKind,
     Role,
     Store,
     StoredAttachment,
     Verdict,
+    VillageFacts,
+    VillagePlanRow,
 )
 from storage.migrations import load_migrations
 from storage.sqlite import SQLiteStore
@@ -808,3 +814,67 @@ async def test_submission_counts_agree_with_counting_every_row(backend: Store) -
     for actor, shown in counted.needs_shown.items():
         assert [s.id for s in shown] == [r.id for r in needs if r.actor == actor][:3]
     assert (await backend.submission_counts(await _tambon(backend, "610101"), 3)).count == 0
+
+
+async def test_village_data_saved_once_and_reports_counted_by_origin(backend: Store) -> None:
+    """Facts and indicators are replaced per village (the same file twice changes nothing),
+    a village's foreign key holds, resources are kept once per village, kind and name, and
+    reports are counted by where they came from, "same problem" reporters included."""
+    tambon_id = await _tambon(backend)
+    facts = [VillageFacts(tambon_id, 1, 120, 410, 200, 210), VillageFacts(tambon_id, 2, 80, 250)]
+    assert await backend.save_village_facts(facts) == 2
+    assert await backend.save_village_facts(facts) == 0
+    assert await backend.save_village_facts([VillageFacts(tambon_id, 2, 85, 260)]) == 1
+    assert [(f.moo, f.households) for f in await backend.list_village_facts(tambon_id)] == [
+        (1, 120),
+        (2, 85),
+    ]
+    with pytest.raises(ConstraintError):
+        await backend.save_village_facts([VillageFacts(tambon_id, 9, 10, 30)])
+    water = IndicatorResult(tambon_id, 1, 2569, "jpt-9", "น้ำดื่ม", "water", 120, 54)
+    unknown = IndicatorResult(tambon_id, 1, 2569, "หนี้นอกระบบ", "หนี้นอกระบบ", None, 120, 30)
+    assert await backend.save_indicator_results([water, unknown]) == 2
+    assert await backend.save_indicator_results([water, unknown]) == 0
+    with pytest.raises(ConstraintError):  # more below the standard than were surveyed
+        await backend.save_indicator_results(
+            [IndicatorResult(tambon_id, 2, 2569, "jpt-9", "น้ำดื่ม", "water", 10, 11)]
+        )
+    assert await backend.list_indicator_results(tambon_id) == [water, unknown]
+
+    fund = Resource(0, tambon_id, 1, ResourceKind.FUND, "กองทุนหมู่บ้าน", "ประธานกองทุน")
+    added, created = await backend.add_resource(fund)
+    again, created_again = await backend.add_resource(fund)
+    assert created
+    assert not created_again
+    assert again.id == added.id
+    assert await backend.get_resource(added.id) == added
+    assert [r.name for r in await backend.list_resources(tambon_id)] == ["กองทุนหมู่บ้าน"]
+
+    group = await backend.create_group(tambon_id, "น้ำไม่ไหล", ["น้ำ"], ["water"], 1)
+    plan_row, _ = await backend.add_submission(
+        _submission(
+            tambon_id,
+            "v1",
+            channel=VILLAGE_PLAN,
+            relayed=True,
+            categories=["water"],
+            village_moo=1,
+            group_id=group,
+        )
+    )
+    await backend.add_village_plan_row(VillagePlanRow(plan_row.id, 1, 250000, "อบต."))
+    chat, _ = await backend.add_submission(
+        _submission(tambon_id, "c1", categories=["water"], village_moo=1, group_id=group)
+    )
+    member = await backend.upsert_member("telegram", "55", tambon_id, Role.VILLAGER, "th")
+    assert await backend.add_group_reporter(group, member.id, 1, False)
+    assert (plan_row.origin, chat.origin) == (VILLAGE_PLAN, "chat")
+    counted = await backend.origin_counts(tambon_id)
+    assert counted.village_category[(1, "water")] == {VILLAGE_PLAN: 1, "chat": 1}
+    assert counted.groups[group] == {VILLAGE_PLAN: 1, "chat": 2}
+    assert await backend.list_village_plan_rows(tambon_id) == {
+        plan_row.id: VillagePlanRow(plan_row.id, 1, 250000, "อบต.")
+    }
+    await backend.set_hidden(plan_row.id, "ซ้ำ")
+    assert await backend.list_village_plan_rows(tambon_id) == {}
+    assert (await backend.origin_counts(tambon_id)).groups[group] == {"chat": 2}

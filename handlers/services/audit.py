@@ -36,6 +36,7 @@ GROUP_RENAMED = "group.renamed"
 GROUPS_MERGED = "group.merged"
 REVIEWED = "submission.reviewed"
 GROUP_MOVED = "group.moved"
+DATA_IMPORTED = "data.imported"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

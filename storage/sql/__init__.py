@@ -15,6 +15,7 @@ from storage.sql.polls import PollQueries
 from storage.sql.reports import ReportQueries
 from storage.sql.submissions import SubmissionQueries
 from storage.sql.tambons import TambonQueries
+from storage.sql.villages import VillageQueries
 from storage.sql.web import WebQueries
 
 
@@ -27,5 +28,6 @@ class SQLStore(
     ReportQueries,
     PlanQueries,
     WebQueries,
+    VillageQueries,
 ):
     """The queries of :class:`storage.base.Store`; subclasses bring the database."""
