@@ -22,6 +22,7 @@ from handlers.router import Context, Router, dispatch, resolve_choice
 from handlers.services import limits, members, personal, reportlinks
 from handlers.services.limits import Limits
 from handlers.services.privacy import drop_control_characters
+from handlers.services.villages import NeedRule
 from handlers.types import PERSONAL_DATA, FileRef, Incoming, Reply, T, Tagger
 from handlers.voting import poll_report
 from storage.base import Conversation, Member, Store
@@ -111,8 +112,10 @@ class Engine:
         public_url: str | None = None,
         clock: Callable[[], datetime] | None = None,
         limits: Limits | None = None,
+        need_rule: NeedRule | None = None,
     ) -> None:
         self.store = store
+        self.need_rule = need_rule or NeedRule()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.limits = limits or Limits()
         self.public_url = public_url
@@ -172,6 +175,7 @@ class Engine:
             translate=i18n.render,
             clock=self.clock,
             limits=self.limits,
+            need_rule=self.need_rule,
         )
         replies = await dispatch(self.router, ctx)
         # Someone not yet a member is answered in the language their app says they use.
@@ -246,7 +250,7 @@ class Engine:
         try:
             if ref.kind == PERSONAL_DATA:
                 return await self._personal_file(int(ref.token))
-            return await reportfiles.render_token(self.store, ref.token, ref.kind)
+            return await reportfiles.render_token(self.store, ref.token, ref.kind, self.need_rule)
         except Exception:
             log.exception("could not make the %s file of a report link", ref.kind)
             return None

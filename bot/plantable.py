@@ -36,7 +36,7 @@ def read_plan_table(data: bytes, name: str, locale: str) -> list[dict[str, str]]
     if name.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
         header, rows = _workbook_rows(data, name, locale)
     else:
-        header, rows = _csv_rows(data, name)
+        header, rows = csv_table(data, name)
     names = column_names(locale)
     unknown = [c for c in header if plain(c) not in names]
     if unknown or not header:
@@ -63,16 +63,20 @@ def read_plan_table(data: bytes, name: str, locale: str) -> list[dict[str, str]]
     ]
 
 
-def _csv_rows(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
+def csv_table(data: bytes, name: str) -> tuple[list[str], list[list[str]]]:
+    """A CSV file's header and rows (at most ``MAX_ROWS`` and one more, to tell it is too
+    long); TableRefused when it is not CSV in UTF-8."""
     try:
         reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
         table = [row for _, row in zip(range(MAX_ROWS + 2), reader, strict=False)]
     except (UnicodeDecodeError, csv.Error):
         raise TableRefused(T("Cannot read {file} as a CSV file in UTF-8.", file=name)) from None
-    return (table[0], table[1:]) if table else ([], [])
+    return (_trimmed(table[0]), table[1:]) if table else ([], [])
 
 
-def _workbook_rows(data: bytes, name: str, locale: str) -> tuple[list[str], list[list[str]]]:
+def workbook_tables(data: bytes, name: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Each sheet of an XLSX workbook: its title, header and rows as text (cells as the CSV
+    file would hold them); TableRefused when it is not a workbook."""
     # defusedxml, when installed (it is a dependency), keeps openpyxl's XML parser safe.
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
@@ -82,11 +86,7 @@ def _workbook_rows(data: bytes, name: str, locale: str) -> tuple[list[str], list
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
         raise TableRefused(T("Cannot read {file} as an XLSX workbook.", file=name)) from None
     try:
-        names = column_names(locale)
-        plan_sheets = {
-            i18n.render(SHEET_NAMES["plan"], lang)[:31] for lang in ("th", "en", locale)
-        }
-        found: tuple[list[str], list[list[str]]] | None = None
+        tables = []
         for sheet in book.worksheets:
             rows = [
                 [_cell(value) for value in row]
@@ -94,20 +94,29 @@ def _workbook_rows(data: bytes, name: str, locale: str) -> tuple[list[str], list
                     range(MAX_ROWS + 2), sheet.iter_rows(values_only=True), strict=False
                 )
             ]
-            if not rows:
-                continue
-            header = _trimmed(rows[0])
-            known = bool(header) and all(plain(c) in names for c in header)
-            if sheet.title in plan_sheets or (known and found is None):
-                found = header, [row[: len(header)] for row in rows[1:]]
-                if sheet.title in plan_sheets:
-                    break
-        if found is None:  # no plan sheet: the first sheet's headers are named as unknown
-            first = book.worksheets[0].iter_rows(values_only=True) if book.worksheets else iter(())
-            return _trimmed([_cell(v) for v in next(first, ())]), []
-        return found
+            header = _trimmed(rows[0]) if rows else []
+            tables.append((sheet.title, header, [row[: len(header)] for row in rows[1:]]))
+        return tables
     finally:
         book.close()
+
+
+def _workbook_rows(data: bytes, name: str, locale: str) -> tuple[list[str], list[list[str]]]:
+    names = column_names(locale)
+    plan_sheets = {i18n.render(SHEET_NAMES["plan"], lang)[:31] for lang in ("th", "en", locale)}
+    tables = workbook_tables(data, name)
+    found: tuple[list[str], list[list[str]]] | None = None
+    for title, header, rows in tables:
+        if not header:
+            continue
+        known = all(plain(c) in names for c in header)
+        if title in plan_sheets or (known and found is None):
+            found = header, rows
+            if title in plan_sheets:
+                break
+    if found is None:  # no plan sheet: the first sheet's headers are named as unknown
+        return (tables[0][1] if tables else []), []
+    return found
 
 
 def _trimmed(header: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass
 
 from handlers.services.reportlinks import KINDS, valid_link
+from handlers.services.villages import NeedRule
 from storage.base import ReportLink, Store
 
 # Reports are made one at a time: a few officers opening links at once queue rather than
@@ -24,18 +25,25 @@ class RenderedFile:
     media_type: str
 
 
-async def render_token(store: Store, token: str, kind: str) -> RenderedFile | None:
+async def render_token(
+    store: Store, token: str, kind: str, rule: NeedRule | None = None
+) -> RenderedFile | None:
     link = await valid_link(store, token)
-    return None if link is None else await render(store, link, kind)
+    return None if link is None else await render(store, link, kind, rule)
 
 
-async def render(store: Store, link: ReportLink, kind: str) -> RenderedFile:
-    """Make one of a link's files from the store as it is now."""
+async def render(
+    store: Store, link: ReportLink, kind: str, rule: NeedRule | None = None
+) -> RenderedFile:
+    """Make one of a link's files from the store as it is now (``rule``: when the villages'
+    data shows a silent need)."""
     async with _MAKING:
-        return await _render(store, link, kind)
+        return await _render(store, link, kind, rule)
 
 
-async def _render(store: Store, link: ReportLink, kind: str) -> RenderedFile:
+async def _render(
+    store: Store, link: ReportLink, kind: str, rule: NeedRule | None
+) -> RenderedFile:
     from bot import report
     from handlers.services.summary import build_summary, read_report
 
@@ -44,11 +52,11 @@ async def _render(store: Store, link: ReportLink, kind: str) -> RenderedFile:
         raise LookupError(link.tambon_id)
     filename, media_type = KINDS[kind]
     if kind == "chart":
-        summary = await build_summary(store, tambon)
+        summary = await build_summary(store, tambon, rule)
         chart = await asyncio.to_thread(report.category_chart, summary, link.locale)
         data = chart or b""
     else:
-        summary, submissions = await read_report(store, tambon)
+        summary, submissions = await read_report(store, tambon, rule)
         if kind == "pdf":
             data = await asyncio.to_thread(report.pdf, summary, submissions, link.locale)
         else:

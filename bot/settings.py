@@ -13,6 +13,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from handlers.services.limits import Limits
+from handlers.services.villages import NeedRule
 from handlers.types import THAI_DIGITS
 
 
@@ -89,6 +90,17 @@ SETTINGS: tuple[Setting, ...] = (
         "TAMBON_LIMIT_WRONG_JOIN_CODES",
         "5",
         "wrong join codes within 15 minutes before /start pauses for 15 minutes",
+    ),
+    Setting(
+        "TAMBON_SILENT_NEED_PERCENT",
+        "20",
+        "a silent need: at least this percent of a village's households below the survey's "
+        "standard on a category's indicator ...",
+    ),
+    Setting(
+        "TAMBON_SILENT_NEED_REPORTS",
+        "2",
+        "... and fewer reports by people than this in that village and category",
     ),
     Setting(
         "TAMBON_LIMIT_WRONG_HALL_CODES",
@@ -180,6 +192,15 @@ class Settings:
             join_codes=self.count("TAMBON_LIMIT_WRONG_JOIN_CODES"),
             hall_codes=self.count("TAMBON_LIMIT_WRONG_HALL_CODES"),
         )
+
+    @property
+    def need_rule(self) -> NeedRule:
+        """When the data shows a need nobody reported (``TAMBON_SILENT_NEED_*``): a percent
+        from 1 to 100 and a count of reports; SettingError otherwise."""
+        percent = self.count("TAMBON_SILENT_NEED_PERCENT")
+        if percent > 100:
+            raise SettingError("TAMBON_SILENT_NEED_PERCENT", str(percent))
+        return NeedRule(share=percent / 100, reports=self.count("TAMBON_SILENT_NEED_REPORTS"))
 
     @property
     def files_dir(self) -> Path:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.channels.line import LineChannel
     from bot.channels.telegram import TelegramChannel
     from bot.workbench import Workbench
+    from handlers.services.villages import NeedRule
     from storage.base import Store
 
 TELEGRAM_PATH = "/telegram/webhook"
@@ -34,6 +35,7 @@ def build_app(
     store: Store | None = None,
     locale: str = "th",
     workbench: Workbench | None = None,
+    need_rule: NeedRule | None = None,
 ) -> web.Application:
     """The aiohttp application with a route per configured channel, report links and the
     team's workbench (``/team/``)."""
@@ -41,7 +43,7 @@ def build_app(
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[guard.middleware])
     app[GUARD] = guard
     if store is not None:
-        _add_report_routes(app, store, locale)
+        _add_report_routes(app, store, locale, need_rule)
     if workbench is not None:
         workbench.add_routes(app)
 
@@ -129,7 +131,9 @@ def parse_json(body: bytes) -> Any:
         return None
 
 
-def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
+def _add_report_routes(
+    app: web.Application, store: Store, locale: str, need_rule: NeedRule | None = None
+) -> None:
     """``/reports/TOKEN`` (the live report), ``.../report.pdf`` and ``.../chart.png``."""
     from bot import i18n, reportfiles
     from handlers.services import reportlinks
@@ -176,7 +180,7 @@ def _add_report_routes(app: web.Application, store: Store, locale: str) -> None:
             # recorded for it.
             return web.Response(headers=headers, content_type=media_of[kind])
         try:
-            rendered = await reportfiles.render(store, link, kind)
+            rendered = await reportfiles.render(store, link, kind, need_rule)
         except Exception:
             log.exception("could not make the %s file of a report link", kind)
             return _page(

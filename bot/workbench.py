@@ -46,6 +46,7 @@ from handlers.services import polls as poll_service
 from handlers.services import submissions as submission_service
 from handlers.services.privacy import HIDDEN
 from handlers.services.submissions import CorrectionRefused
+from handlers.services.villages import NeedRule
 from handlers.types import T, Text
 from storage.base import (
     PLAN_DETAILS,
@@ -144,8 +145,10 @@ class Workbench:
         bot_username: str | None = None,
         line_basic_id: str | None = None,
         photos: Mapping[str, PhotoSource] | None = None,
+        need_rule: NeedRule | None = None,
     ) -> None:
         self.store = store
+        self.need_rule = need_rule or NeedRule()
         # Each chat channel's way to fetch a photo sent on it (its file id), to show the team.
         self.photos = dict(photos or {})
         self.bot_username = bot_username  # TELEGRAM_BOT_USERNAME: the hall's QR opens the bot
@@ -1183,7 +1186,7 @@ class Workbench:
         if kind is None or tambon is None:
             raise web.HTTPNotFound(headers=SECURITY_HEADERS)
         locale = self.locale(request, member)
-        summary, submissions = await read_report(self.store, tambon)
+        summary, submissions = await read_report(self.store, tambon, self.need_rule)
         await audit_service.record(
             self.store, tambon.id, _actor(member), audit_service.REPORT_TAKEN, format=kind
         )

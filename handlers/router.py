@@ -21,6 +21,7 @@ from handlers.payloads import Pick
 from handlers.services import limits
 from handlers.services.limits import Limits
 from handlers.services.privacy import HIDDEN, redact_numbers
+from handlers.services.villages import NeedRule
 from handlers.types import THAI_DIGITS, Choice, Incoming, Reply, T, Tagger, Text
 from storage.base import Conversation, Member, Role, Store
 
@@ -51,6 +52,8 @@ class Context:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     # The limits per person in force (the settings' counts, or the defaults).
     limits: Limits = field(default_factory=Limits)
+    # When the villages' data shows a need nobody reported (the settings', or the defaults).
+    need_rule: NeedRule = field(default_factory=NeedRule)
 
     def now(self) -> datetime:
         return self.clock()

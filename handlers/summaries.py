@@ -33,7 +33,7 @@ async def summary(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     tambon = await ctx.store.get_tambon(ctx.member.tambon_id)
     assert tambon is not None
-    counted = await build_summary(ctx.store, tambon)
+    counted = await build_summary(ctx.store, tambon, ctx.need_rule)
     if counted.submissions == 0:
         return [Reply(T("Nothing has been filed in Tambon {tambon} yet.", tambon=tambon.name_th))]
     groups: list[Text] = [

@@ -29,6 +29,7 @@ from bot.cli.reports import cmd_demo, cmd_report
 from bot.cli.run import cmd_console, cmd_run
 from bot.cli.submissions import cmd_correct, cmd_export, cmd_hide
 from bot.cli.tambons import cmd_invite, cmd_tambon_create, cmd_tambon_list
+from bot.cli.villages import add_parsers as add_village_parsers
 from bot.settings import LIMIT_MAX, SettingError, Settings
 from handlers.services import Refused
 from handlers.types import T
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     invite_revoke.add_argument("code")
 
     add_plan_parsers(sub)
+    add_village_parsers(sub)
 
     audit = sub.add_parser("audit", help="who did what, when: the team's actions in a tambon")
     audit.add_argument("--tambon", required=True, metavar="CODE")

@@ -54,7 +54,7 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
                 i18n.render(T("Writing the report…"), locale),
             ],
         )
-        summary, submissions = await read_report(store, tambon)
+        summary, submissions = await read_report(store, tambon, settings.need_rule)
         await audit.record(
             store,
             tambon.id,
@@ -190,7 +190,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             await polls.cast_ballot(store, poll, member, order)
         await polls.record_paper_ballots(store, poll, [1, 2, 3], 12, "demo")
         await polls.close_poll(store, poll)
-        summary, submissions = await read_report(store, tambon)
+        summary, submissions = await read_report(store, tambon, settings.need_rule)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report.render(summary, submissions, "html", settings.locale), "utf-8")  # noqa: ASYNC240

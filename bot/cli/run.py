@@ -85,6 +85,7 @@ async def cmd_console(args: argparse.Namespace, settings: Settings) -> None:
             default_locale=locale,
             limits=settings.limits.without_use_limits(),
             public_url=url or settings.public_url,
+            need_rule=settings.need_rule,
         )
         async with contextlib.AsyncExitStack() as listening:
             if serve:
@@ -102,7 +103,10 @@ async def serving(settings: Settings, store: Store) -> AsyncIterator[None]:
 
     listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
     app = web.build_app(
-        store=store, locale=settings.locale, workbench=workbench_for(settings, store)
+        store=store,
+        locale=settings.locale,
+        workbench=workbench_for(settings, store),
+        need_rule=settings.need_rule,
     )
     try:
         runner = await web.serve(app, listen)
@@ -143,6 +147,7 @@ def workbench_for(
         bot_username=settings.get("TELEGRAM_BOT_USERNAME"),
         line_basic_id=settings.get("LINE_BOT_BASIC_ID"),
         photos=photos,
+        need_rule=settings.need_rule,
     )
 
 
@@ -227,6 +232,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
             default_locale=settings.locale,
             public_url=settings.public_url,
             limits=settings.limits,
+            need_rule=settings.need_rule,
         )
         # One durable path for every channel; an SQLite store belongs to this process alone.
         pipeline = Pipeline(engine, exclusive_store=exclusive)
@@ -277,6 +283,7 @@ async def run_channels(settings: Settings, stop: asyncio.Event | None = None) ->
                     if channel is not None
                 },
             ),
+            need_rule=settings.need_rule,
         )
         listen = settings.get("TAMBON_LISTEN") or "127.0.0.1:8080"
         try:

@@ -17,6 +17,7 @@ from typing import Any
 from handlers.services import audit
 from handlers.services.plan import this_plan_year
 from handlers.services.polls import Results, count_ballots, latest_poll
+from handlers.services.villages import DataAnalysis, NeedRule, analyse
 from storage.base import (
     AuditEntry,
     PlanItem,
@@ -88,17 +89,21 @@ class TambonSummary:
     # --group N` needs any group's id.
     all_groups: list[ProblemGroup] = field(default_factory=list)
     plan_year: int = 0  # Buddhist era: handlers.services.plan.this_plan_year
+    # The villages' data beside the voices (handlers.services.villages); None: none imported.
+    data: DataAnalysis | None = None
 
     @property
     def villages_silent(self) -> list[int]:
         return [v for v in self.villages if v not in self.villages_heard]
 
 
-async def read_report(store: Store, tambon: Tambon) -> tuple[TambonSummary, list[Submission]]:
+async def read_report(
+    store: Store, tambon: Tambon, rule: NeedRule | None = None
+) -> tuple[TambonSummary, list[Submission]]:
     """The summary and every submission, for a report: the submissions are read once."""
     # The rows (a worker thread, on SQLite) and the counts (the store's aggregates) at once.
     submissions, summary = await asyncio.gather(
-        store.all_submissions(tambon.id), build_summary(store, tambon)
+        store.all_submissions(tambon.id), build_summary(store, tambon, rule)
     )
     # The team's actions; the openings of report links (audited too) are not theirs.
     trail = [e for e in await store.list_audit(tambon.id) if e.action != audit.REPORT_OPENED]
@@ -176,9 +181,12 @@ def _most_first(counts: Mapping[Any, int]) -> list[tuple[Any, int]]:
     return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
-async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
+async def build_summary(
+    store: Store, tambon: Tambon, rule: NeedRule | None = None
+) -> TambonSummary:
     """Count a tambon's submissions (the store's aggregates: nothing is read row by row but
-    the few needs the summary lists), its groups and latest poll."""
+    the few needs the summary lists), its groups and latest poll, and set the villages' data
+    beside them (``rule``: when the data shows a silent need)."""
     counted = await store.submission_counts(tambon.id, NEEDS_SHOWN)
     grouped = sum(counted.in_group.values())
     groups = await store.list_groups(tambon.id)
@@ -215,4 +223,5 @@ async def build_summary(store: Store, tambon: Tambon) -> TambonSummary:
         needs_by_actor={a: list(n) for a, n in counted.needs_shown.items()},
         needs_count=dict(counted.needs_count),
         poll=results,
+        data=await analyse(store, tambon, rule, groups),
     )

@@ -29,6 +29,7 @@ from storage.base import (
     Kind,
     NewSubmission,
     OriginCounts,
+    ProblemGroup,
     Resource,
     ResourceKind,
     Store,
@@ -574,14 +575,23 @@ class DataAnalysis:
         return bool(self.facts or self.indicators or self.plan_rows or self.resources)
 
 
-async def analyse(store: Store, tambon: Tambon, rule: NeedRule | None = None) -> DataAnalysis:
+async def analyse(
+    store: Store,
+    tambon: Tambon,
+    rule: NeedRule | None = None,
+    groups: Sequence[ProblemGroup] | None = None,
+) -> DataAnalysis | None:
     """Voices beside data, per village and category, with the silent needs and the voices
-    without data; and what each problem group drew on."""
+    without data; and what each problem group drew on (``groups``: the tambon's, when read
+    already). None when the tambon holds no village data at all."""
     rule = rule or NeedRule()
     facts = {f.moo: f for f in await store.list_village_facts(tambon.id)}
     results = await store.list_indicator_results(tambon.id)
-    counted: OriginCounts = await store.origin_counts(tambon.id)
     plan_rows = await store.list_village_plan_rows(tambon.id)
+    resources = await store.list_resources(tambon.id)
+    if not (facts or results or plan_rows or resources):
+        return None
+    counted: OriginCounts = await store.origin_counts(tambon.id)
     latest: dict[tuple[int, str], IndicatorResult] = {}
     for result in results:  # ordered by village, year, indicator: the latest year wins
         latest[(result.moo, result.indicator)] = result
@@ -626,7 +636,8 @@ async def analyse(store: Store, tambon: Tambon, rule: NeedRule | None = None) ->
     ]
     silent.sort(key=lambda r: (-(r.below_share or 0), r.moo, r.category))
     by_group: dict[int, GroupSources] = {}
-    groups = await store.list_groups(tambon.id)
+    if groups is None:
+        groups = await store.list_groups(tambon.id)
     for group in groups:
         origins = counted.groups.get(group.id, {})
         places = group.villages or ((group.village_moo,) if group.village_moo else ())
@@ -646,7 +657,7 @@ async def analyse(store: Store, tambon: Tambon, rule: NeedRule | None = None) ->
         groups=by_group,
         indicators=len(results),
         plan_rows=len(plan_rows),
-        resources=await store.list_resources(tambon.id),
+        resources=resources,
     )
 
 
