@@ -25,6 +25,7 @@ from handlers.labels import (
     ACTOR_LABELS,
     AUDIT_LABELS,
     KIND_LABELS,
+    ORIGIN_LABELS,
     PLAN_STATUS_LABELS,
     ROLE_LABELS,
     category_label,
@@ -39,6 +40,7 @@ from handlers.services.privacy import (
     without_control_characters,
 )
 from handlers.services.summary import TambonSummary
+from handlers.services.villages import RESOURCE_LABELS
 from handlers.types import T, Text
 from storage.base import Role, Submission
 
@@ -97,6 +99,9 @@ def _environment(locale: str, public: bool = False) -> Environment:
     env.filters["plan_status"] = lambda status: label(PLAN_STATUS_LABELS[str(status)])
     env.filters["baht"] = lambda n: "—" if n is None else f"{n:,}"
     env.filters["days"] = lambda d: "—" if d is None else f"{d:.0f}"
+    env.filters["percent"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
+    env.filters["per100"] = lambda x: "—" if x is None else f"{x:.1f}"
+    env.filters["resource_kind"] = lambda k: label(RESOURCE_LABELS[k])
     dates = _date_formatter(locale)
     env.filters["date"] = lambda d: dates(d) if d else "—"
     # A due date as stored (YYYY-MM-DD), shown as people read dates (Buddhist era in Thai).
@@ -194,6 +199,10 @@ def _render_template(
         chart = category_chart(summary, locale, "svg", public=public)
         context["category_chart"] = (
             "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
+        )
+        silent = silent_chart(summary, locale, "svg")
+        context["data_chart"] = (
+            "data:image/svg+xml;base64," + base64.b64encode(silent).decode() if silent else None
         )
     return template.render(**context)
 
@@ -310,6 +319,31 @@ def category_chart(
     )
 
 
+def silent_chart(summary: TambonSummary, locale: str, fmt: str = "png") -> bytes | None:
+    """The silent needs as bars: the share of households below the standard, per village and
+    category; None when there are none."""
+    from bot.charts import bar_chart
+
+    if summary.data is None or not summary.data.silent:
+        return None
+    rows = summary.data.silent
+    return bar_chart(
+        [
+            (
+                i18n.render(village_label(r.moo), locale)
+                + " · "
+                + i18n.render(category_label(r.category), locale),
+                round(100 * (r.below_share or 0)),
+            )
+            for r in rows
+        ],
+        i18n.render(T("Households below the standard where few people reported"), locale),
+        i18n.render(T("Percent of households"), locale),
+        fmt,
+        texts=[f"{100 * (r.below_share or 0):.0f}% · {r.reports}" for r in rows],
+    )
+
+
 @cache
 def _embedded_font() -> str:
     from bot import fonts
@@ -317,7 +351,7 @@ def _embedded_font() -> str:
     return "data:font/ttf;base64," + base64.b64encode(fonts.font_path().read_bytes()).decode()
 
 
-TABLES = ("submissions", "groups", "poll", "plan")
+TABLES = ("submissions", "groups", "poll", "plan", "data")
 # The workbook and the CSV tables are read by officers: sheets, columns, categories, kinds,
 # statuses and who acts are named in the reader's language, dates in the reader's era
 # (`plan import` reads an exported plan table back either way). ``codes=True`` keeps the codes,
@@ -327,6 +361,7 @@ SHEET_NAMES = {
     "groups": T("Problem groups"),
     "poll": T("Poll"),
     "plan": T("Plan items"),
+    "data": T("Voices and data"),
 }
 COLUMN_NAMES = {
     "id": T("No."),
@@ -367,6 +402,14 @@ COLUMN_NAMES = {
     "verdict_partly": T("Villagers say done: partly"),
     "verdict_no": T("Villagers say done: no"),
     "verdict_photos": T("Photos with the answers"),
+    "households": T("Households"),
+    "category": T("Category"),
+    "per_100_households": T("Per 100 households"),
+    "village_plan_rows": T("Village plan rows"),
+    "below_share_percent": T("Households below the standard (%)"),
+    "survey_year": T("Survey year"),
+    "silent_need": T("Silent need"),
+    "origin": T("Origin"),
 }
 
 
@@ -476,6 +519,36 @@ def table(
                 ]
             )
         return rows_out
+    if name == "data":
+        header = [
+            "village",
+            "households",
+            "category",
+            "reporters",
+            "per_100_households",
+            "village_plan_rows",
+            "below_share_percent",
+            "indicator",
+            "survey_year",
+            "silent_need",
+        ]
+        data = summary.data
+        silent = {(r.moo, r.category) for r in data.silent} if data else set()
+        return [header] + [
+            [
+                r.moo,
+                "" if r.households is None else r.households,
+                r.category,
+                f"<{SMALL}" if hidden(r.reports, public) else r.reports,
+                "" if r.per_100 is None else round(r.per_100, 1),
+                r.plan_rows,
+                "" if r.below_share is None else round(100 * r.below_share, 1),
+                r.indicator or "",
+                r.year or "",
+                int((r.moo, r.category) in silent),
+            ]
+            for r in (data.rows if data else [])
+        ]
     raise ValueError(f"no table {name!r}; one of {TABLES}")
 
 
@@ -500,11 +573,16 @@ def named_table(
     return named
 
 
-_NAMED_VALUES = {"kind": KIND_LABELS, "status": PLAN_STATUS_LABELS, "actor": ACTOR_LABELS}
+_NAMED_VALUES = {
+    "kind": KIND_LABELS,
+    "status": PLAN_STATUS_LABELS,
+    "actor": ACTOR_LABELS,
+    "origin": ORIGIN_LABELS,
+}
 
 
 def _named_cell(column: str, cell: object, locale: str) -> object:
-    if column in ("categories", "strategy"):
+    if column in ("categories", "strategy", "category"):
         return _category_names(cell, locale)
     labels = _NAMED_VALUES.get(column)
     if labels is not None and isinstance(cell, str) and cell in labels:
@@ -553,6 +631,7 @@ def xlsx(
             (name == "submissions" and public)
             or (name == "poll" and summary.poll is None)
             or (name == "plan" and summary.plan is None)
+            or (name == "data" and summary.data is None)
         ):
             continue
         sheet = book.create_sheet(i18n.render(SHEET_NAMES[name], locale)[:31])

@@ -65,6 +65,13 @@ AUDIT_LABELS: dict[str, Text] = {
     "data.imported": T("village data imported"),
 }
 
+# Where a submission came from (Submission.origin).
+ORIGIN_LABELS: dict[str, Text] = {
+    "chat": T("by chat"),
+    "relay": T("relayed for a villager"),
+    "village_plan": T("a village's own plan"),
+}
+
 # Where a plan item stands, as villagers and the team read it.
 PLAN_STATUS_LABELS: dict[str, Text] = {
     "proposed": T("proposed"),

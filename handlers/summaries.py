@@ -25,6 +25,7 @@ TOP = 5
 TITLE_CHARS = 60
 TEAM = (Role.TEAM, Role.ADMIN)
 MAX_LINKS_SHOWN = 10
+SILENT_SHOWN = 5  # silent needs in the chat summary; the report lists them all
 
 
 @router.command("summary", roles=TEAM)
@@ -71,6 +72,28 @@ async def summary(ctx: Context) -> list[Reply]:
                 T(
                     "Not heard from yet: {villages}",
                     villages=[village_label(v) for v in counted.villages_silent],
+                )
+            )
+        )
+    if counted.data is not None and counted.data.silent:
+        needs = [
+            T(
+                "{village}, {category}: {share}% of households below the standard, "
+                "{reports} reports",
+                village=village_label(r.moo),
+                category=category_label(r.category),
+                share=round(100 * (r.below_share or 0)),
+                reports=r.reports,
+            )
+            for r in counted.data.silent[:SILENT_SHOWN]
+        ]
+        replies.append(
+            Reply(
+                T(
+                    "🔎 Silent needs — the villages' data shows them, few people reported "
+                    "them ({count}); raise them at the hearing:\n{needs}",
+                    count=len(counted.data.silent),
+                    needs=Lines(needs),
                 )
             )
         )

@@ -27,6 +27,7 @@ EXPORT_COLUMNS = (
     "text",
     "channel",
     "relayed",
+    "origin",  # chat, relay or village_plan (Submission.origin)
 )
 
 
@@ -172,6 +173,7 @@ def submission_row(submission: Submission) -> dict[str, object]:
         "text": submission.text,
         "channel": submission.channel,
         "relayed": int(submission.relayed),
+        "origin": submission.origin,
     }
 
 
