@@ -3,8 +3,8 @@ indicators) and the resources, as CSV (UTF-8, as Excel saves it) or XLSX — and
 the team fills in (``tambon-bot villages plans template``, ``villages data template``).
 
 Headers may be the columns' own English names (``villages.COLUMNS``), their labels in Thai or
-English as the templates write them, or the words officers commonly use ("หมู่", "ครัวเรือน"; the
-catalog's "header words for: ..."); a category or a kind of resource by its code or its name in
+English as the templates write them, or the words officers commonly use ("moo", "households",
+in Thai: the catalog's "header words for: ..."); a category or a kind of resource by its code or its name in
 either language. Rows come back keyed by the columns' own names, as the service reads them.
 """
 

@@ -228,7 +228,7 @@ class Submission:
     @property
     def origin(self) -> str:
         """Where it came from: ``village_plan`` (a row of a village's own plan, imported),
-        ``relay`` (a ศอช.ต member filed it for someone) or ``chat``."""
+        ``relay`` (an organisation member filed it for someone) or ``chat``."""
         if self.channel == VILLAGE_PLAN:
             return VILLAGE_PLAN
         return "relay" if self.relayed else "chat"
@@ -295,7 +295,7 @@ class VillagePlanRow:
 class ResourceKind(enum.StrEnum):
     FUND = "fund"  # village fund, savings groups
     GROUP = "group"  # groups and networks
-    EXPERT = "expert"  # local experts (ปราชญ์ชาวบ้าน)
+    EXPERT = "expert"  # local experts, the village sages
     PRODUCT = "product"
     FACILITY = "facility"
 

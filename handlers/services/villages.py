@@ -1,5 +1,5 @@
 """Data beside voices (the seed's first component and first step): the villages' own plans, their
-basic facts and the household survey's indicators (จปฐ.), the tambon's resources, and the
+basic facts and the household survey's indicators (JPT), the tambon's resources, and the
 analysis a hearing needs — reports per 100 households beside the share of households below the
 survey's standard, the needs the data shows that nobody reported ("silent needs"), and the
 voices the data does not back.
@@ -132,7 +132,7 @@ class Indicator:
     code: str  # "jpt-9"
     number: int
     name: str  # Thai, as the survey names it
-    group: str  # the survey's group (หมวด), Thai
+    group: str  # the survey's group (its five headings), in Thai
     category: str  # ours
     standard: str | None = None
 
@@ -176,12 +176,16 @@ def indicator_list() -> IndicatorList:
     )
 
 
+_SPACING = re.compile(r"[\s.,:;()\[\]/\\\-\u2013\u2014\"'\u201c\u201d_]+")
+
+
 def _compact(text: str) -> str:
-    """A name as names are compared: no spaces or punctuation, Thai digits as digits."""
-    return re.sub(r"[\s\W_]+", "", text.translate(THAI_DIGITS)).casefold()
+    """A name as names are compared: no spaces or punctuation, Thai digits as digits (Thai
+    vowel and tone marks are kept: they tell words apart)."""
+    return _SPACING.sub("", text.translate(THAI_DIGITS)).casefold()
 
 
-# "ตัวชี้วัดที่ 9 :", "ข้อ 9.", "9)" before a name
+# "indicator 9 :", "item 9.", "9)" (in Thai words too) before a name
 _NUMBER_FIRST = re.compile(r"^\s*(?:\D{0,12}?)\s*(\d{1,2})\s*[:.)\-]?\s*")
 
 
@@ -215,7 +219,8 @@ def read_count(text: str) -> int:
 
 
 def read_village(text: str, villages: Sequence[Village]) -> int:
-    """A village as a file names it: "3", "หมู่ 3", "ม.๓", "หมู่ที่ 3 บ้านหนองบัว", or its name;
+    """A village as a file names it: "3", "moo 3", "m. 3" in Thai digits, "moo 3 ban X" (in
+    Thai), or its name (with or without the word "ban" before it);
     ValueError when it is none of the tambon's."""
     cleaned = text.translate(THAI_DIGITS).strip()
     number = re.search(r"\d+", cleaned)
@@ -225,7 +230,8 @@ def read_village(text: str, villages: Sequence[Village]) -> int:
     if number is None:
         wanted = _compact(cleaned)
         for village in villages:
-            if village.name and wanted and _compact(village.name) in (wanted, "บาน" + wanted):
+            own = _compact(village.name or "")
+            if own and len(wanted) >= 3 and (own == wanted or own.endswith(wanted)):
                 return village.moo
     raise ValueError(text)
 
