@@ -4,8 +4,9 @@ the team fills in (``tambon-bot villages plans template``, ``villages data templ
 
 Headers may be the columns' own English names (``villages.COLUMNS``), their labels in Thai or
 English as the templates write them, or the words officers commonly use ("moo", "households",
-in Thai: the catalog's "header words for: ..."); a category or a kind of resource by its code or its name in
-either language. Rows come back keyed by the columns' own names, as the service reads them.
+in Thai: the catalog's "header words for: ..."); a category or a kind of resource by its code
+or its name in either language. Rows come back keyed by the columns' own names, as the service
+reads them.
 """
 
 from __future__ import annotations
