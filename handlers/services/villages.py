@@ -442,7 +442,9 @@ async def add_resource(
     villages = await store.list_villages(tambon.id)
     try:
         resource, created = await _add_resource(store, tambon, villages, fields)
-    except ValueError:
+    except DataRefused:
+        raise
+    except ValueError:  # the village could not be read
         raise DataRefused(
             T("There is no village {moo} in this tambon.", moo=fields.get("village"))
         ) from None
