@@ -177,8 +177,10 @@ def test_piped_console_session_then_csv_export(env: dict[str, str], tmp_path: Pa
         "text",
         "channel",
         "relayed",
+        "origin",  # added by "Data beside voices": chat, relay or village_plan
     ]
     assert rows[0]["village"] == "3"
+    assert rows[0]["origin"] == "chat"
     assert "infrastructure" in rows[0]["categories"].split("|")
     assert rows[0]["text"] == ROAD
     assert rows[0]["relayed"] == "0"

@@ -17,7 +17,7 @@ from bot import i18n, report
 from bot.core import Engine
 from bot.datatables import read_tables
 from bot.plantable import TableRefused
-from handlers.services import villages
+from handlers.services import plan, tambons, villages
 from handlers.services.summary import build_summary, read_report
 from handlers.types import T
 from storage.base import VILLAGE_PLAN, Role, Store, Tambon
@@ -340,10 +340,19 @@ async def test_resources_kept_by_role_never_a_phone(store: Store, tambon: Tambon
     assert (again.added, again.unchanged) == (0, 2)
     found = await store.list_resources(tambon.id)
     assert [(r.moo, r.kind.value) for r in found] == [(0, "expert"), (1, "fund")]
+    item = await plan.add_item(
+        store, tambon, title="ขยายกองทุนอาชีพ", by="op", resource=found[1].id, budget=50000
+    )
+    assert item.resource_id == found[1].id
+    other = await tambons.create_tambon(store, "610101", 2)
+    with pytest.raises(plan.PlanRefused):  # another tambon's resource is not this one's
+        await plan.add_item(store, other, title="x", by="op", resource=found[1].id)
     summary, submissions = await read_report(store, tambon)
     html = report.render(summary, submissions, "html", "th")
     assert "ประธานกองทุน" in html
     assert th("The whole tambon") in html
+    plan_table = html.split('class="plan"')[-1].split("</table>")[0]
+    assert "กองทุนหมู่บ้านท่าตะโก" in plan_table  # the item names what it draws on
 
 
 def test_a_file_that_is_not_village_data_is_refused_politely() -> None:

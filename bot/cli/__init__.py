@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_parser.add_argument(
         "--table",
-        choices=["groups", "submissions", "poll", "plan"],
+        choices=["groups", "submissions", "poll", "plan", "data"],
         default="groups",
         help="which table --format csv writes (xlsx has them all)",
     )

@@ -44,6 +44,7 @@ async def cmd_plan_add(args: argparse.Namespace, settings: Settings) -> None:
             budget=args.budget,
             responsible=args.responsible,
             due=args.due,
+            resource=args.resource,
         )
     print(item.id)
 
@@ -92,6 +93,7 @@ async def cmd_plan_list(args: argparse.Namespace, settings: Settings) -> None:
                 "actor": item.actor,
                 "source": item.source,
                 "budget": item.budget,
+                "resource": item.resource_id,
                 "responsible": item.responsible,
                 "due": item.due,
                 "groups": list(item.groups),
@@ -203,6 +205,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--budget", type=_baht, metavar="BAHT", help="250000 or 250,000")
     add.add_argument("--responsible")
     add.add_argument("--due", metavar="YYYY-MM-DD")
+    add.add_argument(
+        "--resource", type=int, metavar="ID", help="a resource it draws on (villages resources)"
+    )
     add.add_argument("--by", default=operator_name(), help="who, for the record")
     add.set_defaults(func=cmd_plan_add)
     status = plan_sub.add_parser("status", help="move an item on; its reporters are told")

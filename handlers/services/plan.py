@@ -182,9 +182,11 @@ async def add_item(
     budget: int | None = None,
     responsible: str | None = None,
     due: str | None = None,
+    resource: int | None = None,
     now: datetime | None = None,
 ) -> PlanItem:
-    """A new item (proposed) linked to ``groups`` and to the groups of ``submissions``."""
+    """A new item (proposed) linked to ``groups`` and to the groups of ``submissions``, and
+    drawing on one of the tambon's registered ``resource``s (its id) when given."""
     title = " ".join(title.split())
     if not title or len(title) > MAX_TITLE_CHARS:
         raise PlanRefused(
@@ -206,6 +208,10 @@ async def add_item(
         group = await store.get_group(group_id)
         if group is None or group.tambon_id != tambon.id:
             raise PlanRefused(T("There is no problem group {ref} in this tambon.", ref=group_id))
+    if resource is not None:
+        found = await store.get_resource(resource)
+        if found is None or found.tambon_id != tambon.id:
+            raise PlanRefused(T("There is no resource {ref} in this tambon.", ref=resource))
     moment = now or datetime.now(UTC)
     current = await store.current_plan_year(tambon.id)
     async with store.transaction():
@@ -231,6 +237,8 @@ async def add_item(
                 groups=tuple(linked),
             )
         )
+        if resource is not None:
+            item = await store.update_plan_details(item.id, resource_id=resource)
         await store.add_plan_update(item.id, item.status, 0, None, by)
         await audit.record(store, tambon.id, by, audit.PLAN_ADDED, item=item.id, groups=linked)
     return item

@@ -45,6 +45,7 @@ class PlanRow:
     reporters: int
     verdicts: dict[str, int]  # of its latest "done": yes, partly, no
     photos: int = 0  # answers that came with a photo of how it is now
+    resource: str | None = None  # the name of the tambon's resource it draws on
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ async def plan_section(
     if not items:
         return None
     groups = {g.id: g for g in await store.list_groups(tambon.id)}
+    resources = {r.id: r.name for r in await store.list_resources(tambon.id)}
     first_report: dict[int, datetime] = {}
     for submission in submissions:
         if submission.group_id is not None and submission.group_id not in first_report:
@@ -145,6 +147,7 @@ async def plan_section(
                 reporters=len(await store.plan_reporters(item.id)),
                 verdicts={v.value: answers.get(v, 0) for v in Verdict},
                 photos=await store.plan_verdict_photos(item.id, item.done_round),
+                resource=resources.get(item.resource_id) if item.resource_id else None,
             )
         )
         updates = await store.plan_updates(item.id)
