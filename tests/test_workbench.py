@@ -1123,3 +1123,97 @@ async def test_photos_are_fetched_from_the_chat_app_they_came_by(
         await telegram.bot.shutdown()
         await telegram_standin.stop()
         await line_standin.stop()
+
+
+async def test_villages_data_imported_after_a_preview_and_the_silent_needs_shown(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    """The Villages' data page: a file previewed (every bad row named, nothing written), then
+    imported; its silent needs and a resource added one at a time; templates to download;
+    a forged confirmation refused."""
+    from openpyxl import load_workbook
+
+    _chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    status, page = await site.get("/team/data")
+    assert status == 200
+    assert th("No village data yet: import the villages' plans, their facts or the survey's "
+              "indicators below.") in html.unescape(page)  # fmt: skip
+    water = "ครัวเรือนมีน้ำสะอาดสำหรับดื่มและบริโภคเพียงพอตลอดปี"
+    bad = (
+        "หมู่,ปี,ตัวชี้วัด,ครัวเรือนที่สำรวจ,ไม่ผ่านเกณฑ์\n"
+        f"2,2569,{water},200,90\n"
+        f"หมู่ 9,2569,{water},200,90\n"  # row 3: no village 9
+        f"3,2569,{water},20,25\n"  # row 4: more below than surveyed
+    ).encode("utf-8-sig")
+    form = aiohttp.FormData()
+    form.add_field("csrf", token)
+    form.add_field("kind", "data")
+    form.add_field("file", io.BytesIO(bad), filename="jpt.csv", content_type="text/csv")
+    async with site.http.post(
+        site.url + "/team/data/import", data=form, headers={"Origin": site.url}
+    ) as response:
+        status, page = response.status, await response.text()
+    assert status == 400
+    shown = html.unescape(page)
+    assert th("Row {row}: a village or a number could not be read.", row=3) in shown
+    assert re.findall(r'<tr class="bad-row"><td>(\d+)', page) == ["3", "4"]
+    assert 'name="tables"' not in page
+    assert await store.list_indicator_results(tambon.id) == []
+
+    good = (
+        "หมู่,ครัวเรือน,ประชากร\n2,200,700\n".encode("utf-8-sig"),
+        f"หมู่,ปี,ตัวชี้วัด,ครัวเรือนที่สำรวจ,ไม่ผ่านเกณฑ์\n2,2569,{water},200,90\n".encode(),
+    )
+    for data in good:
+        form = aiohttp.FormData()
+        form.add_field("csrf", token)
+        form.add_field("kind", "data")
+        form.add_field("file", io.BytesIO(data), filename="d.csv", content_type="text/csv")
+        async with site.http.post(
+            site.url + "/team/data/import", data=form, headers={"Origin": site.url}
+        ) as response:
+            status, page = response.status, await response.text()
+        assert status == 200, page
+        tables = re.search(r'name="tables" value="([^"]*)"', page)
+        assert tables is not None
+        assert await store.list_village_facts(tambon.id) == [] or data is good[1]  # a preview
+        status = await site.post(
+            "/team/data/import/confirm", {"csrf": token, "tables": html.unescape(tables[1])}
+        )
+        assert status == 303
+    assert [f.households for f in await store.list_village_facts(tambon.id)] == [200]
+    status, page = await site.get("/team/data")
+    silent = html.unescape(page).split('id="silent"')[1].split("</table>")[0]
+    assert th("Water sources") in silent
+    assert "45%" in silent
+
+    # A forged confirmation (a column the kind does not have) changes nothing.
+    forged = '[{"kind": "facts", "columns": ["village", "phone"], "rows": []}]'
+    assert await site.post("/team/data/import/confirm", {"csrf": token, "tables": forged}) == 403
+
+    # A resource one at a time: a phone number refused with the form kept, a role accepted.
+    status, page = await site.post_page(
+        "/team/data/resources",
+        {"csrf": token, "kind": "fund", "name": "กองทุนหมู่บ้าน", "village": "2",
+         "contact_role": "โทร ๐๘๑-๒๓๔-๕๖๗๘"},
+    )  # fmt: skip
+    assert status == 400
+    assert th(
+        "A contact is a role (such as chair of the savings group), not a phone number."
+    ) in html.unescape(page)
+    assert 'value="กองทุนหมู่บ้าน"' in page
+    status = await site.post(
+        "/team/data/resources",
+        {"csrf": token, "kind": "fund", "name": "กองทุนหมู่บ้าน", "village": "2",
+         "contact_role": "ประธานกองทุน"},
+    )  # fmt: skip
+    assert status == 303
+    (resource,) = await store.list_resources(tambon.id)
+    assert (resource.moo, resource.contact_role) == (2, "ประธานกองทุน")
+
+    async with site.http.get(site.url + "/team/data/template/data.xlsx") as response:
+        assert response.status == 200
+        book = load_workbook(io.BytesIO(await response.read()))
+    assert [c.value for c in book.worksheets[0][1]][:2] == [th("Village"), th("Households")]
+    async with site.http.get(site.url + "/team/data/template/nothing.xlsx") as response:
+        assert response.status == 404

@@ -148,6 +148,7 @@ def workbench_for(
         line_basic_id=settings.get("LINE_BOT_BASIC_ID"),
         photos=photos,
         need_rule=settings.need_rule,
+        tagger=tagger_for(settings),
     )
 
 

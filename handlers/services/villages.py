@@ -494,7 +494,8 @@ async def _import(
     preview: bool,
 ) -> None:
     """Try every row in one transaction; all or none, every bad row named (row 1 is the
-    header). A preview rolls back and returns the problems instead of raising."""
+    header). A preview rolls back and returns the problems instead of raising; it must not be
+    called inside another transaction (which would keep what it tried)."""
     if len(rows) > MAX_ROWS:
         raise DataRefused(T("A file of village data has at most {limit} rows.", limit=MAX_ROWS))
     try:
