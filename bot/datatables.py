@@ -232,7 +232,7 @@ def template(kinds: Sequence[str], locale: str) -> bytes:
         listed.append(
             [
                 i18n.render(T("No."), locale),
-                i18n.render(T("Indicator"), locale),
+                i18n.render(T("Survey indicator"), locale),
                 i18n.render(T("Survey group"), locale),
                 i18n.render(T("Standard"), locale),
                 i18n.render(T("Category"), locale),

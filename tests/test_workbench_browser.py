@@ -20,7 +20,8 @@ from storage.base import Role, Store, Tambon
 from tests.conftest import console, onboard, th
 from tests.test_browser import browser  # noqa: F401  (the fixture)
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 SERIOUS = ("serious", "critical")
 
 
@@ -134,6 +135,52 @@ async def test_a_team_member_signs_in_from_chat_and_reviews_in_chromium(
         )
         await accessible(page)
         await shot(page, "plan-import")
+        # The villages' data: their plans previewed (a bad row named) and imported, the survey's
+        # figures beside the voices, the silent need shown; both pages pass axe.
+        await page.goto(f"{listener}/team/data")
+        await accessible(page)
+        plans = (ROOT / "tests" / "data" / "villages-plans.csv").read_bytes()
+        await page.get_by_label(th("Village plans")).check()
+        await page.get_by_label(th("File")).set_input_files(
+            {"name": "แผนหมู่บ้าน.csv", "mimeType": "text/csv", "buffer": plans + b"9,x,,,,,\n"}
+        )
+        await page.get_by_role("button", name=th("Preview")).click()
+        await page.wait_for_load_state()
+        assert th("Row {row}: a village or a number could not be read.", row=6) in (
+            await page.inner_text("main")
+        )
+        await accessible(page)
+        await page.goto(f"{listener}/team/data")
+        await page.get_by_label(th("Village plans")).check()
+        await page.get_by_label(th("File")).set_input_files(
+            {"name": "แผนหมู่บ้าน.csv", "mimeType": "text/csv", "buffer": plans}
+        )
+        await page.get_by_role("button", name=th("Preview")).click()
+        await page.wait_for_load_state()
+        await accessible(page)
+        await shot(page, "data-import")
+        await page.get_by_role("button", name=th("Import"), exact=True).click()
+        await page.wait_for_load_state()
+        assert len(await store.list_village_plan_rows(tambon.id)) == 4
+        survey = (
+            "หมู่,ปี,ตัวชี้วัด,ครัวเรือนที่สำรวจ,ไม่ผ่านเกณฑ์\n"
+            "5,2569,ครัวเรือนมีน้ำใช้เพียงพอตลอดปี,143,51\n"
+            "3,2569,ครัวเรือนมีน้ำสะอาดสำหรับดื่มและบริโภคเพียงพอตลอดปี,156,12\n"
+        )
+        for sheet_text in ("หมู่,ครัวเรือน,ประชากร\n3,156,530\n4,210,702\n5,143,488\n", survey):
+            await page.get_by_label(th("Village facts") + " / " + th("Survey indicators")).check()
+            await page.get_by_label(th("File")).set_input_files(
+                {"name": "data.csv", "mimeType": "text/csv", "buffer": sheet_text.encode()}
+            )
+            await page.get_by_role("button", name=th("Preview")).click()
+            await page.wait_for_load_state()
+            await page.get_by_role("button", name=th("Import"), exact=True).click()
+            await page.wait_for_load_state()
+        silent = await page.locator("#silent + p + div table").inner_text()
+        assert th("Water sources") in silent
+        assert "36%" in silent
+        await accessible(page)
+        await shot(page, "data")
         await page.goto(f"{listener}/team/people")
         await shot(page, "people")
         # The hall's screen, for the projector: its code and QR code, reloading by itself.

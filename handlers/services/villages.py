@@ -70,7 +70,7 @@ COLUMN_LABELS: dict[str, Text] = {
     "women": T("Women"),
     "men": T("Men"),
     "year": T("Survey year"),
-    "indicator": T("Indicator"),
+    "indicator": T("Survey indicator"),
     "surveyed": T("Households surveyed"),
     "below": T("Households below the standard"),
     "kind": T("Kind of resource"),
