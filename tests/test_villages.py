@@ -4,6 +4,7 @@ one analysis with the chat's reports, and name the needs nobody reported."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -22,6 +23,7 @@ from handlers.services.summary import build_summary, read_report
 from handlers.types import T
 from storage.base import VILLAGE_PLAN, Role, Store, Tambon
 from tests.conftest import console, onboard, run_cli, th
+from tests.test_report import _pdf_text
 
 WATER_9 = "ครัวเรือนมีน้ำสะอาดสำหรับดื่มและบริโภคเพียงพอตลอดปี"
 
@@ -262,7 +264,7 @@ async def _data_for_village_2(store: Store, tambon: Tambon) -> None:
 
 
 async def test_a_silent_need_is_named_until_people_report_it(
-    engine: Engine, store: Store, tambon: Tambon
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
 ) -> None:
     """Village 2's survey shows 45% of households short of drinking water and nobody said so:
     the report, the chat summary and the analysis name it; after two water reports it moves
@@ -286,6 +288,19 @@ async def test_a_silent_need_is_named_until_people_report_it(
     assert th("Water sources") in silent_part
     assert "45%" in silent_part
     assert "data:image/svg+xml;base64," in html.split(th("Per village and category"))[0]
+    # The workbook's data sheet flags it; the PDF prints the section (text checked).
+    book = load_workbook(io.BytesIO(report.xlsx(summary, submissions, "th")))
+    sheet = book[th("Voices and data")[:31]]
+    header = [c.value for c in sheet[1]]
+    flagged = [
+        (row[header.index(th("Village"))], row[header.index(th("Category"))])
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+        if row[header.index(th("Silent need"))] == 1
+    ]
+    assert flagged == [(2, th("Water sources"))]
+    pdf = await asyncio.to_thread(report.pdf, summary, submissions, "th")
+    text, _pages = await asyncio.to_thread(_pdf_text, pdf, tmp_path)
+    assert th("Voices beside the villages' data") in text
     summary_chat = "\n".join(await console(engine, "team", "/summary"))
     assert "🔎" in summary_chat
     assert th("Water sources") in summary_chat.split("🔎")[1]
