@@ -144,7 +144,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
 
     from bot import report
     from bot.core import Engine
-    from handlers.services import polls
+    from handlers.services import polls, villages
     from handlers.services.privacy import HIDDEN
     from handlers.services.summary import read_report
     from handlers.types import Incoming
@@ -190,6 +190,15 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             await polls.cast_ballot(store, poll, member, order)
         await polls.record_paper_ballots(store, poll, [1, 2, 3], 12, "demo")
         await polls.close_poll(store, poll)
+        # The villages' figures and resources beside the voices (the sample's, illustrative).
+        by = "operator demo"
+        facts = [dict(row) for row in messages["village_facts"]]
+        await villages.import_village_data(store, tambon, facts, villages.FACT_COLUMNS, by=by)
+        results = [dict(row) for row in messages["indicators"]]
+        await villages.import_village_data(
+            store, tambon, results, villages.INDICATOR_COLUMNS, by=by
+        )
+        await villages.import_resources(store, tambon, messages["resources"], by=by)
         summary, submissions = await read_report(store, tambon, settings.need_rule)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
