@@ -200,10 +200,13 @@ def _render_template(
         context["category_chart"] = (
             "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
         )
-        silent = silent_chart(summary, locale, "svg")
-        context["data_chart"] = (
-            "data:image/svg+xml;base64," + base64.b64encode(silent).decode() if silent else None
-        )
+        for name, chart in (
+            ("data_chart", silent_chart(summary, locale, "svg")),
+            ("unbacked_chart", unbacked_chart(summary, locale, "svg", public=public)),
+        ):
+            context[name] = (
+                "data:image/svg+xml;base64," + base64.b64encode(chart).decode() if chart else None
+            )
     return template.render(**context)
 
 
@@ -328,19 +331,42 @@ def silent_chart(summary: TambonSummary, locale: str, fmt: str = "png") -> bytes
         return None
     rows = summary.data.silent
     return bar_chart(
-        [
-            (
-                i18n.render(village_label(r.moo), locale)
-                + " · "
-                + i18n.render(category_label(r.category), locale),
-                round(100 * (r.below_share or 0)),
-            )
-            for r in rows
-        ],
+        [(_place(r.moo, r.category, locale), round(100 * (r.below_share or 0))) for r in rows],
         i18n.render(T("Households below the standard where few people reported"), locale),
         i18n.render(T("Percent of households"), locale),
         fmt,
         texts=[f"{100 * (r.below_share or 0):.0f}% · {r.reports}" for r in rows],
+    )
+
+
+def unbacked_chart(
+    summary: TambonSummary, locale: str, fmt: str = "png", *, public: bool = False
+) -> bytes | None:
+    """The voices without data as bars: reports by people, per village and category, where the
+    survey shows no wide need; None when there are none."""
+    from bot.charts import bar_chart
+
+    if summary.data is None or not summary.data.unbacked:
+        return None
+    rows = sorted(summary.data.unbacked, key=lambda r: -r.reports)
+    return bar_chart(
+        [
+            (_place(r.moo, r.category, locale), SMALL if hidden(r.reports, public) else r.reports)
+            for r in rows
+        ],
+        i18n.render(T("Reported, where the survey shows no wide need"), locale),
+        i18n.render(T("Reports by people"), locale),
+        fmt,
+        texts=[f"<{SMALL}" if hidden(r.reports, public) else str(r.reports) for r in rows],
+    )
+
+
+def _place(moo: int, category: str, locale: str) -> str:
+    """ "Moo 3 · Water sources", a chart's label."""
+    return (
+        i18n.render(village_label(moo), locale)
+        + " · "
+        + i18n.render(category_label(category), locale)
     )
 
 

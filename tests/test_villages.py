@@ -468,3 +468,40 @@ def test_the_command_line_from_template_to_silent_needs(tmp_path: Path) -> None:
     listed = ok("villages", "resources", "list", "--tambon", "600801", "--json")
     assert json.loads(listed)["id"] == int(first)
     assert json.loads(listed)["contact_role"] == "ประธานกลุ่ม"
+
+
+async def test_voices_without_data_are_named_with_their_chart(
+    store: Store, tambon: Tambon
+) -> None:
+    """Two road reports from a surveyed village: the survey has no indicator for roads, so
+    they are voices without data, listed and drawn; a public copy draws them as "<5"."""
+    from storage.base import Kind, NewSubmission
+
+    await _data_for_village_2(store, tambon)
+    for n in range(2):
+        await store.add_submission(
+            NewSubmission(
+                tambon_id=tambon.id,
+                text=f"ถนนเป็นหลุมเป็นบ่อ หมู่ 2 ({n})",
+                kind=Kind.PROBLEM,
+                categories=["infrastructure"],
+                village_moo=2,
+                author_id=None,
+                relayed=True,
+                channel="console",
+                source_id=None,
+            )
+        )
+    summary, submissions = await read_report(store, tambon)
+    assert summary.data is not None
+    assert [(r.moo, r.category, r.reports) for r in summary.data.unbacked] == [
+        (2, "infrastructure", 2)
+    ]
+    html = report.render(summary, submissions, "html", "th")
+    part = html.split(th("Voices without data: reported, but the survey shows no wide need"))[1]
+    part = part.split("<h3>")[0]
+    assert th("no indicator of this category") in part
+    assert "data:image/svg+xml;base64," in part
+    assert report.unbacked_chart(summary, "th", "svg", public=True) != report.unbacked_chart(
+        summary, "th", "svg"
+    )
