@@ -256,6 +256,83 @@ class SubmissionCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class Strategy:
+    """One of a plan year's development strategies, in the order the team set them."""
+
+    id: int
+    tambon_id: int
+    year_be: int
+    position: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Direction:
+    """The tambon's identity, vision, mission and strategies for a plan year (seed step 2)."""
+
+    tambon_id: int
+    year_be: int
+    identity: str | None = None
+    vision: str | None = None
+    mission: str | None = None
+    strategies: tuple[Strategy, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CommentWindow:
+    """The draft plan open for public comment, from ``opened_at`` until ``closes_at`` (or
+    until the team closed it earlier)."""
+
+    tambon_id: int
+    year_be: int
+    round: int
+    opened_at: datetime
+    closes_at: datetime
+    closed_at: datetime | None = None
+
+    def is_open(self, now: datetime) -> bool:
+        return self.closed_at is None and now < self.closes_at
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """One person's say on one item of the draft."""
+
+    item_id: int
+    member_id: int
+    vote: str | None  # agree, disagree
+    comment: str | None
+    categories: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """The tambon forum's decision on a plan year's plan."""
+
+    tambon_id: int
+    year_be: int
+    decided_on: str  # YYYY-MM-DD
+    result: str  # approved, approved_with_changes
+    recorded_by: str
+    place: str | None = None
+    present: int | None = None
+    changes: str | None = None
+    recorded_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """A change made to an item of an approved plan."""
+
+    id: int
+    item_id: int
+    at: datetime
+    reason: str
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
 class VillageFacts:
     """A village's households and population (the village survey's first figures)."""
 
@@ -526,6 +603,7 @@ class PlanItem:
     groups: tuple[int, ...] = ()
     carried: int = 0  # how many years it was carried over unmet
     resource_id: int | None = None  # one of the tambon's resources named as a source
+    strategy_id: int | None = None  # the plan year's strategy it belongs to
 
 
 # A plan item's details, as a spreadsheet names them (the fields besides its status).
@@ -1123,7 +1201,49 @@ class VillageStore(Protocol):
         ...
 
 
+class BookStore(Protocol):
+    """The plan's direction, its public comment, its approval and amendments."""
+
+    async def get_direction(self, tambon_id: int, year_be: int) -> Direction | None: ...
+    async def set_direction(
+        self,
+        tambon_id: int,
+        year_be: int,
+        fields: Mapping[str, str | None],
+        strategies: Sequence[str] | None,
+    ) -> Direction:
+        """Set identity, vision and mission (those in ``fields``) and, when given, the
+        strategies by position (a strategy keeps its id, and its items, when retitled)."""
+        ...
+
+    async def get_comment_window(self, tambon_id: int, year_be: int) -> CommentWindow | None: ...
+    async def open_comment(
+        self, tambon_id: int, year_be: int, now: datetime, closes_at: datetime
+    ) -> CommentWindow:
+        """Open (or open again, as a new round) the draft for comment."""
+        ...
+
+    async def close_comment(
+        self, tambon_id: int, year_be: int, now: datetime
+    ) -> CommentWindow | None:
+        """Close an open window (None when none was open)."""
+        ...
+
+    async def set_response(
+        self, item_id: int, member_id: int, now: datetime, **fields: Any
+    ) -> Response:
+        """Set ``vote`` and/or ``comment`` (with ``categories``) of a person's response."""
+        ...
+
+    async def list_responses(self, tambon_id: int) -> list[Response]: ...
+    async def record_approval(self, approval: Approval) -> Approval: ...
+    async def get_approval(self, tambon_id: int, year_be: int) -> Approval | None: ...
+    async def add_amendment(self, item_id: int, now: datetime, reason: str, who: str) -> None: ...
+    async def list_amendments(self, tambon_id: int) -> list[Amendment]: ...
+
+
 class Store(
+    BookStore,
     VillageStore,
     WebStore,
     PlanStore,

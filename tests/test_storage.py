@@ -13,6 +13,7 @@ import pytest
 from storage import open_store, sqlite_path
 from storage.base import (
     VILLAGE_PLAN,
+    Approval,
     Attempts,
     ConstraintError,
     Correction,
@@ -878,3 +879,62 @@ async def test_village_data_saved_once_and_reports_counted_by_origin(backend: St
     await backend.set_hidden(plan_row.id, "ซ้ำ")
     assert await backend.list_village_plan_rows(tambon_id) == {}
     assert (await backend.origin_counts(tambon_id)).groups[group] == {"chat": 2}
+
+
+async def test_direction_comment_approval_and_amendments(backend: Store) -> None:
+    """Strategies keep their ids when retitled; a window reopens as a new round; a response is
+    changed in place (vote and comment apart) and goes with its member; an approval is one
+    per year; amendments are listed per tambon."""
+    tambon_id = await _tambon(backend)
+    first = await backend.set_direction(
+        tambon_id, 2570, {"vision": "ตำบลน่าอยู่"}, ["เศรษฐกิจ", "น้ำ", "สังคม"]
+    )
+    assert [s.title for s in first.strategies] == ["เศรษฐกิจ", "น้ำ", "สังคม"]
+    again = await backend.set_direction(
+        tambon_id, 2570, {"mission": "พัฒนา"}, ["เศรษฐกิจพอเพียง", "น้ำ"]
+    )
+    assert again.vision == "ตำบลน่าอยู่"  # kept: not given
+    assert [s.id for s in again.strategies] == [s.id for s in first.strategies[:2]]
+    assert again.strategies[0].title == "เศรษฐกิจพอเพียง"
+    assert await backend.get_direction(tambon_id, 2569) is None
+
+    now = datetime(2027, 1, 10, 3, 0, tzinfo=UTC)
+    window = await backend.open_comment(tambon_id, 2570, now, now + timedelta(days=3))
+    assert (window.round, window.is_open(now), window.is_open(now + timedelta(days=3))) == (
+        1,
+        True,
+        False,
+    )
+    closed = await backend.close_comment(tambon_id, 2570, now + timedelta(days=1))
+    assert closed is not None
+    assert not closed.is_open(now + timedelta(days=1))
+    assert await backend.close_comment(tambon_id, 2570, now) is None
+    reopened = await backend.open_comment(tambon_id, 2570, now, now + timedelta(days=2))
+    assert (reopened.round, reopened.closed_at) == (2, None)
+
+    item = await backend.add_plan_item(
+        PlanItem(0, tambon_id, 2570, "ขุดลอกคลอง", PlanStatus.PROPOSED, 0, 0, now, now)
+    )
+    member = await backend.upsert_member("line", "U1", tambon_id, Role.VILLAGER, "th")
+    await backend.set_response(item.id, member.id, now, vote="agree")
+    await backend.set_response(
+        item.id, member.id, now, comment="ขุดให้ลึกกว่าเดิม", categories=("water",)
+    )
+    changed = await backend.set_response(item.id, member.id, now, vote="disagree")
+    assert (changed.vote, changed.comment, changed.categories) == (
+        "disagree",
+        "ขุดให้ลึกกว่าเดิม",
+        ("water",),
+    )
+    assert len(await backend.list_responses(tambon_id)) == 1
+    await backend.forget_member(member.id)
+    assert await backend.list_responses(tambon_id) == []
+
+    decided = Approval(tambon_id, 2570, "2027-02-01", "approved", "operator x", present=85)
+    await backend.record_approval(decided)
+    stored = await backend.get_approval(tambon_id, 2570)
+    assert stored is not None
+    assert (stored.present, stored.result) == (85, "approved")
+    await backend.add_amendment(item.id, now, "งบประมาณเปลี่ยน", "team P-1")
+    (amendment,) = await backend.list_amendments(tambon_id)
+    assert (amendment.item_id, amendment.reason) == (item.id, "งบประมาณเปลี่ยน")

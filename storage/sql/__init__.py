@@ -8,6 +8,7 @@ ISO 8601 text in UTC in both, so that the same rows read the same everywhere.
 
 from __future__ import annotations
 
+from storage.sql.book import BookQueries
 from storage.sql.delivery import DeliveryQueries
 from storage.sql.members import MemberQueries
 from storage.sql.plan import PlanQueries
@@ -29,5 +30,6 @@ class SQLStore(
     PlanQueries,
     WebQueries,
     VillageQueries,
+    BookQueries,
 ):
     """The queries of :class:`storage.base.Store`; subclasses bring the database."""

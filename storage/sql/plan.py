@@ -111,7 +111,7 @@ class PlanQueries(SQLBase):
         return await self._item(row)
 
     async def update_plan_details(self, item_id: int, **details: Any) -> PlanItem:
-        unknown = set(details) - set(PLAN_DETAILS) - {"resource_id"}
+        unknown = set(details) - set(PLAN_DETAILS) - {"resource_id", "strategy_id"}
         if unknown:
             raise ValueError(f"cannot update plan item fields {sorted(unknown)}")
         if details:
