@@ -63,6 +63,10 @@ AUDIT_LABELS: dict[str, Text] = {
     "submission.reviewed": T("submissions marked reviewed"),
     "group.moved": T("submissions moved between problem groups"),
     "data.imported": T("village data imported"),
+    "plan.direction": T("the plan's direction set"),
+    "plan.comment_opened": T("the draft plan opened for public comment"),
+    "plan.comment_closed": T("public comment on the draft plan closed"),
+    "plan.approved": T("the plan's approval by the tambon forum recorded"),
 }
 
 # Where a submission came from (Submission.origin).

@@ -1229,6 +1229,10 @@ class BookStore(Protocol):
         """Close an open window (None when none was open)."""
         ...
 
+    async def comment_windows_due(self, now: datetime) -> list[CommentWindow]:
+        """Windows still open whose time ran out by ``now`` (every tambon's)."""
+        ...
+
     async def set_response(
         self, item_id: int, member_id: int, now: datetime, **fields: Any
     ) -> Response:

@@ -37,6 +37,10 @@ GROUPS_MERGED = "group.merged"
 REVIEWED = "submission.reviewed"
 GROUP_MOVED = "group.moved"
 DATA_IMPORTED = "data.imported"
+PLAN_DIRECTION = "plan.direction"
+COMMENT_OPENED = "plan.comment_opened"
+COMMENT_CLOSED = "plan.comment_closed"
+PLAN_APPROVED = "plan.approved"
 
 
 async def record(store: Store, tambon_id: int, who: str, action: str, **detail: Any) -> None:

@@ -241,6 +241,7 @@ async def add_item(
             item = await store.update_plan_details(item.id, resource_id=resource)
         await store.add_plan_update(item.id, item.status, 0, None, by)
         await audit.record(store, tambon.id, by, audit.PLAN_ADDED, item=item.id, groups=linked)
+        await amend_if_approved(store, item, ADDED, by)
     return item
 
 
@@ -285,6 +286,8 @@ async def set_status(
             before=item.status.value,
             after=status.value,
         )
+        if status is PlanStatus.DROPPED and status is not item.status:
+            await amend_if_approved(store, updated, note or "-", by)
         event = TOLD.get(status)
         if event is not None and status is not item.status:
             round_ = done_round if status is PlanStatus.DONE else 0
@@ -293,6 +296,22 @@ async def set_status(
                 [PlanNotice(item.id, member.id, event, round_) for member in reporters]
             )
     return updated
+
+
+# An amendment's reason when it is not the team's words: the fields changed, or an item added
+# (shown in the reader's language by the plan book).
+CHANGED, ADDED = "fields:", "added"
+
+
+async def amend_if_approved(store: Store, item: PlanItem, reason: str, by: str) -> bool:
+    """A change to the contents of an approved plan (an item added, its plan-form fields
+    changed, an item dropped) is an amendment, recorded with its date and reason. True when
+    it was one. (An item's progress to funded, under way and done is following the plan,
+    not changing it.)"""
+    if await store.get_approval(item.tambon_id, item.year_be) is None:
+        return False
+    await store.add_amendment(item.id, datetime.now(UTC), reason[:MAX_NOTE_CHARS], by)
+    return True
 
 
 async def notice_detail(store: Store, item: PlanItem, event: str) -> str | None:
@@ -519,6 +538,7 @@ async def edit_details(store: Store, item: PlanItem, *, by: str, **details: obje
         await audit.record(
             store, item.tambon_id, by, audit.PLAN_EDITED, item=item.id, fields=sorted(changed)
         )
+        await amend_if_approved(store, updated, CHANGED + ",".join(sorted(changed)), by)
     return updated
 
 

@@ -104,6 +104,13 @@ class BookQueries(SQLBase):
         )
         return from_row(CommentWindow, row) if row is not None else None
 
+    async def comment_windows_due(self, now: datetime) -> list[CommentWindow]:
+        rows = await self._all(
+            "SELECT * FROM comment_windows WHERE closed_at IS NULL AND closes_at <= ?",
+            (_db_value(now),),
+        )
+        return [from_row(CommentWindow, row) for row in rows]
+
     async def set_response(
         self, item_id: int, member_id: int, now: datetime, **fields: Any
     ) -> Response:
