@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core import Engine, Outgoing
-from handlers.services import limits
+from handlers.services import book, limits
 from handlers.types import Incoming
 from storage.base import InboxItem, OutboxMessage, PlanItem
 
@@ -308,6 +308,8 @@ class Pipeline:
                 if asyncio.get_running_loop().time() - last_unhold > UNHOLD_EVERY:
                     last_unhold = asyncio.get_running_loop().time()
                     await self.release_held()
+                    # Comments on a draft plan whose days are over: closed, the team told.
+                    await book.close_due(self.store)
                 await self._kick_outbox()
                 if asyncio.get_running_loop().time() - last_prune > PRUNE_EVERY:
                     last_prune = asyncio.get_running_loop().time()

@@ -15,6 +15,7 @@ def build_router() -> Router:
     from handlers import (
         access,
         account,
+        draft,
         intake,
         moderation,
         onboarding,
@@ -35,6 +36,7 @@ def build_router() -> Router:
         moderation.router,
         team.router,
         plan.router,
+        draft.router,
     )
     for feature in features:
         root.include(feature)

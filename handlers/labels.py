@@ -76,6 +76,12 @@ ORIGIN_LABELS: dict[str, Text] = {
     "village_plan": T("a village's own plan"),
 }
 
+# The tambon forum's decision on the plan.
+APPROVAL_LABELS: dict[str, Text] = {
+    "approved": T("approved"),
+    "approved_with_changes": T("approved with changes"),
+}
+
 # Where a plan item stands, as villagers and the team read it.
 PLAN_STATUS_LABELS: dict[str, Text] = {
     "proposed": T("proposed"),

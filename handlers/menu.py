@@ -59,6 +59,7 @@ TEAM_MORE: tuple[Entry, ...] = (
 MORE: tuple[Entry, ...] = (
     Entry("menu", T("Menu"), T("The menu: everything you can do"), "\u2630"),
     Entry("status", T("Status"), T("Where your reports stand in the plan")),
+    Entry("draft", T("Draft plan"), T("The draft plan, open for your comment")),
     Entry("cancel", T("Cancel"), T("Stop the current question")),
     Entry("language", T("Language"), T("Thai or English")),
     Entry("quiet", T("Quiet"), T("No more news of the plan (again: news again)")),
@@ -94,6 +95,7 @@ WORDS: dict[str, Text] = {
     "report": T("typed words for /report"),
     "results": T("typed words for /results"),
     "web": T("typed words for /web"),
+    "draft": T("typed words for /draft"),
 }
 # What may come before a join code typed without /start ("join 6040 3801").
 JOIN_WORDS = T("typed words for /start")

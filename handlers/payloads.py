@@ -53,3 +53,6 @@ PHASE = "phase"
 ITEM = "item"
 PHOTO = "photo"
 LINKS = "links"
+DRAFT = "draft"  # the draft plan's items from an offset
+RESPOND = "resp"  # agree or disagree with an item of the draft: ITEM.a / ITEM.d
+COMMENT = "cmt"  # comment on an item of the draft: ITEM

@@ -44,7 +44,17 @@ NOTICES = {
         "The plan item “{title}” (item {ref}), made from a problem you reported, was dropped. "
         "The team's reason: {detail}"
     ),
+    # The draft plan open for public comment (handlers/services/book.py), to everyone.
+    "comment_open": T(
+        "📜 The tambon team has drafted the tambon plan ({detail} projects) and asks what you "
+        "think before the tambon forum approves it. Type /draft to see it and say 👍, 👎 or a "
+        "comment on each project."
+    ),
     # To the team.
+    "comment_closed": T(
+        "Public comment on the draft plan has closed: {detail} responses. The results are in "
+        "the report and in tambon-bot plan comment results."
+    ),
     plan.REOPENED: T(
         "Plan item {ref} “{title}” is back in progress: of the reporters who answered, {detail} "
         "say the problem is not solved."

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 
+from bot import i18n
 from bot.cli.common import CliError, find_tambon, open_db, operator_name, print_record, say
 from bot.plantable import status_word
 from bot.settings import Settings
 from handlers.labels import (
+    APPROVAL_LABELS,
     PHASE_LABELS,
     PLAN_STATUS_LABELS,
 )
-from handlers.services import plan
+from handlers.services import book, plan
 from handlers.types import T
-from storage.base import PlanPhase, PlanStatus, Verdict
+from storage.base import Direction, PlanPhase, PlanStatus, Verdict
 
 
 def _baht(text: str) -> int:
@@ -46,6 +48,8 @@ async def cmd_plan_add(args: argparse.Namespace, settings: Settings) -> None:
             due=args.due,
             resource=args.resource,
         )
+        if args.strategy is not None:
+            item = await book.set_strategy(store, tambon, item, args.strategy, by=args.by)
     print(item.id)
 
 
@@ -189,6 +193,118 @@ async def cmd_year_show(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+async def cmd_plan_direction(args: argparse.Namespace, settings: Settings) -> None:
+    """Set what is given, then print the direction: identity, vision, mission, then each
+    strategy on a line of its own, its number first."""
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        given = any(
+            v is not None for v in (args.identity, args.vision, args.mission, args.strategy)
+        )
+        if given:
+            direction = await book.set_direction(
+                store,
+                tambon,
+                by=args.by,
+                identity=args.identity,
+                vision=args.vision,
+                mission=args.mission,
+                strategies=args.strategy,
+            )
+        else:
+            year = await plan.this_plan_year(store, tambon.id)
+            direction = await store.get_direction(tambon.id, year) or Direction(tambon.id, year)
+    record = {
+        "year": direction.year_be,
+        "identity": direction.identity,
+        "vision": direction.vision,
+        "mission": direction.mission,
+        "strategies": [{"number": s.position, "title": s.title} for s in direction.strategies],
+    }
+    if args.json:
+        print(json.dumps(record, ensure_ascii=False))
+        return
+    for name in ("identity", "vision", "mission"):
+        print(f"{name}\t{record[name] or ''}")
+    for strategy in direction.strategies:
+        print(f"{strategy.position}\t{strategy.title}")
+
+
+async def cmd_comment_open(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        window = await book.open_comment(store, tambon, args.days, by=args.by)
+        told = len([m for m in await store.list_members(tambon.id) if m.onboarded])
+    say(
+        settings,
+        T(
+            "The draft plan is open for comment until {until}; {count} members will be told "
+            "(those who asked for quiet are not).",
+            until=window.closes_at,
+            count=told,
+        ),
+    )
+
+
+async def cmd_comment_close(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        await book.close_comment(store, tambon, by=args.by)
+    say(settings, T("The draft plan's comments are closed; the team is told."))
+
+
+async def cmd_comment_results(args: argparse.Namespace, settings: Settings) -> None:
+    """One item a line: item, agree, disagree, how many comments, title; with --json one
+    object a line with ``item``, ``agree``, ``disagree`` and ``comments`` (their texts)."""
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        found = await book.results(store, tambon)
+    for result in found:
+        record = {
+            "item": result.item.id,
+            "title": result.item.title,
+            "agree": result.agree,
+            "disagree": result.disagree,
+            "comments": [
+                i18n.hide_numbers(c.comment or "", settings.locale) for c in result.comments
+            ],
+        }
+        print_record(
+            record,
+            args.json,
+            [
+                result.item.id,
+                result.agree,
+                result.disagree,
+                len(result.comments),
+                result.item.title,
+            ],
+        )
+
+
+async def cmd_plan_approve(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        approval = await book.approve(
+            store,
+            tambon,
+            decided_on=args.date,
+            by=args.by,
+            present=args.present,
+            place=args.place,
+            changes=args.changes,
+        )
+    say(
+        settings,
+        T(
+            "The tambon plan {year} is recorded as approved ({result}) on {date}.",
+            year=approval.year_be,
+            result=APPROVAL_LABELS[approval.result],
+            date=i18n.era_date(approval.decided_on, settings.locale),
+        ),
+    )
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("plan", help="the tambon plan's items, from problem groups to done")
     plan_sub = parser.add_subparsers(dest="plan_command", required=True)
@@ -207,6 +323,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     add.add_argument("--due", metavar="YYYY-MM-DD")
     add.add_argument(
         "--resource", type=int, metavar="ID", help="a resource it draws on (villages resources)"
+    )
+    add.add_argument(
+        "--strategy", type=int, metavar="N", help="the plan year's strategy N (plan direction)"
     )
     add.add_argument("--by", default=operator_name(), help="who, for the record")
     add.set_defaults(func=cmd_plan_add)
@@ -231,6 +350,42 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     importing.add_argument("file", metavar="FILE.csv")
     importing.add_argument("--by", default=operator_name(), help="who, for the record")
     importing.set_defaults(func=cmd_plan_import)
+    direction = plan_sub.add_parser(
+        "direction", help="the plan year's identity, vision, mission and strategies"
+    )
+    direction.add_argument("--tambon", required=True, metavar="CODE")
+    direction.add_argument("--identity")
+    direction.add_argument("--vision")
+    direction.add_argument("--mission")
+    direction.add_argument(
+        "--strategy", action="append", metavar="T", help="each strategy, in order (all of them)"
+    )
+    direction.add_argument("--json", action="store_true", help="as one JSON object")
+    direction.add_argument("--by", default=operator_name(), help="who, for the record")
+    direction.set_defaults(func=cmd_plan_direction)
+    comment = plan_sub.add_parser("comment", help="the draft plan's public comment by chat")
+    comment_sub = comment.add_subparsers(dest="comment_command", required=True)
+    opening = comment_sub.add_parser("open", help="open it for N days; everyone is told")
+    opening.add_argument("--tambon", required=True, metavar="CODE")
+    opening.add_argument("--days", required=True, type=int, metavar="N")
+    opening.add_argument("--by", default=operator_name(), help="who, for the record")
+    opening.set_defaults(func=cmd_comment_open)
+    closing = comment_sub.add_parser("close", help="close it now; the team is told")
+    closing.add_argument("--tambon", required=True, metavar="CODE")
+    closing.add_argument("--by", default=operator_name(), help="who, for the record")
+    closing.set_defaults(func=cmd_comment_close)
+    tally = comment_sub.add_parser("results", help="per item: agree, disagree, comments")
+    tally.add_argument("--tambon", required=True, metavar="CODE")
+    tally.add_argument("--json", action="store_true", help="one JSON object per line")
+    tally.set_defaults(func=cmd_comment_results)
+    approve = plan_sub.add_parser("approve", help="record the tambon forum's approval")
+    approve.add_argument("--tambon", required=True, metavar="CODE")
+    approve.add_argument("--date", required=True, metavar="YYYY-MM-DD")
+    approve.add_argument("--present", type=int, metavar="N", help="how many were present")
+    approve.add_argument("--place")
+    approve.add_argument("--changes", metavar="TEXT", help="approved with these changes")
+    approve.add_argument("--by", default=operator_name(), help="who, for the record")
+    approve.set_defaults(func=cmd_plan_approve)
 
     year = sub.add_parser("year", help="the tambon's plan year and its phase")
     year_sub = year.add_subparsers(dest="year_command", required=True)

@@ -251,7 +251,7 @@ async def comment(
         member.id,
         now or datetime.now(UTC),
         comment=words,
-        categories=tuple(tags.categories),
+        categories=tuple(tags.categories or tags.guesses[:1]),
     )
 
 

@@ -317,6 +317,15 @@ async def amend_if_approved(store: Store, item: PlanItem, reason: str, by: str) 
 async def notice_detail(store: Store, item: PlanItem, event: str) -> str | None:
     """What a notice of ``event`` says beyond the item: the reason it was dropped, or how many
     of those who answered said "no" when it was reopened (both the latest note written)."""
+    if event == "comment_open":  # the draft's size (handlers/services/book.py)
+        year_items = [
+            i
+            for i in await store.list_plan_items(item.tambon_id)
+            if i.year_be == item.year_be and i.status is not PlanStatus.DROPPED
+        ]
+        return str(len(year_items))
+    if event == "comment_closed":
+        return str(len(await store.list_responses(item.tambon_id)))
     if event not in (TOLD[PlanStatus.DROPPED], REOPENED):
         return None
     notes = [u["note"] for u in await store.plan_updates(item.id) if u["note"]]

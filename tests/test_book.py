@@ -1,0 +1,216 @@
+"""The draft plan goes back to the people (the seed's step 4): the direction, the draft open for
+comment by chat (everyone told, /quiet respected), responses changeable until it closes, a
+/forget taking a person's responses with them, the forum's approval and the amendments after."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.channels.telegram import TelegramChannel
+from bot.core import Engine
+from handlers.services import book, plan
+from handlers.types import Incoming
+from storage.base import PlanPhase, PlanStatus, Role, Store, Tambon
+from tests import test_telegram
+from tests.conftest import console, onboard, run_cli_ok, th
+from tests.telegram_standin import TelegramStandIn
+from tests.test_telegram import USER, reply_count
+from tests.test_telegram import onboard as onboard_telegram
+
+PEOPLE = 50
+
+
+async def tap(engine: Engine, user: str, payload: str) -> str:
+    replies = await engine.handle(Incoming("console", user, choice=payload))
+    return "\n".join(r.text for r in replies)
+
+
+async def test_step_four_by_chat_from_direction_to_approval(
+    engine: Engine, store: Store, tambon: Tambon, db_path: Path
+) -> None:
+    await onboard(engine, store, tambon, "lead", village=1, role=Role.TEAM)
+    for n in range(PEOPLE):
+        await onboard(engine, store, tambon, f"v{n}", village=1 + n % 5)
+    direction = await book.set_direction(
+        store,
+        tambon,
+        by="operator test",
+        identity="ตำบลเกษตรปลอดภัย",
+        vision="ท่าตะโกน่าอยู่ ชุมชนเข้มแข็ง",
+        mission="พัฒนาแหล่งน้ำและอาชีพ",
+        strategies=["พัฒนาแหล่งน้ำ", "ส่งเสริมอาชีพ", "คุณภาพชีวิต"],
+    )
+    assert [s.position for s in direction.strategies] == [1, 2, 3]
+    titles = [
+        ("ขุดลอกคลองส่งน้ำหมู่ 3", 1),
+        ("ฝึกอาชีพเสริมแม่บ้าน", 2),
+        ("ซ่อมถนนเข้าหมู่บ้าน", 3),
+        ("ขยายเขตประปาหมู่ 2", 1),
+    ]
+    items = []
+    for title, strategy in titles:
+        item = await plan.add_item(store, tambon, title=title, by="operator test", budget=100_000)
+        items.append(await book.set_strategy(store, tambon, item, strategy, by="operator test"))
+    draft = await book.draft_items(store, tambon)
+    assert [i.title for i in draft] == [titles[n][0] for n in (0, 3, 1, 2)]  # by strategy
+
+    # Not open yet: /draft says so politely, a button press is refused, nothing stored.
+    assert th("The draft plan is not open for comment now. Thank you!") in "".join(
+        await console(engine, "v0", "/draft")
+    )
+    assert th("The draft plan is not open for comment now. Thank you!") in await tap(
+        engine, "v0", f"resp:{items[0].id}.a"
+    )
+    now = datetime.now(UTC)
+    window = await book.open_comment(store, tambon, 3, by="operator test", now=now)
+    assert window.is_open(now + timedelta(days=2, hours=23))
+    assert not window.is_open(now + timedelta(days=3))
+    year = await store.current_plan_year(tambon.id)
+    assert year is None or year.phase is PlanPhase.DRAFTING
+
+    shown = await console(engine, "v2", "/draft")
+    page = "\n".join(shown)
+    assert draft[0].title in page
+    assert draft[3].title not in page  # a few at a time
+    assert th("Next items ▶") in page
+    assert th("👍 Agree") in page
+    more = await tap(engine, "v2", "draft:3")
+    assert draft[3].title in more
+
+    # Everyone agrees with the first item; ten change their minds; five comment.
+    first = draft[0].id
+    for n in range(PEOPLE):
+        reply = await tap(engine, f"v{n}", f"resp:{first}.a")
+        assert (
+            th(
+                "{mark} Noted for item {ref}. You may change it until the comments close.",
+                mark="👍",
+                ref=first,
+            )
+            in reply
+        )
+    for n in range(10):
+        await tap(engine, f"v{n}", f"resp:{first}.d")
+    for n in range(5):
+        asked = await tap(engine, f"v{n}", f"cmt:{first}")
+        assert (
+            th("Please type your comment on item {ref} in a few words (or /cancel).", ref=first)
+            in asked
+        )
+        thanks = await console(
+            engine, f"v{n}", f"ขุดลอกคลองให้ลึกกว่าเดิม น้ำจะได้พอใช้หน้าแล้ง โทร 08123456{n}7 ✌️"
+        )
+        assert (
+            th(
+                "Thank you: your comment on item {ref} is with the tambon team. Type /draft for "
+                "the other items.",
+                ref=first,
+            )
+            in thanks[0]
+        )
+    mine = "\n".join(await console(engine, "v3", "/draft"))
+    assert th("You said: {vote}{comment}", vote="👎", comment=th(" and commented")) in mine
+
+    # One person forgets: their responses go with them.
+    await console(engine, "v0", "/forget", "1")
+    result = {r.item.id: r for r in await book.results(store, tambon)}[first]
+    assert (result.agree, result.disagree, len(result.comments)) == (40, 9, 4)
+    assert all("water" in c.categories for c in result.comments)  # tagged as reports are
+
+    # The window closes by itself after its days: the team is told, no response counts after.
+    assert await book.close_due(store, now + timedelta(days=3, seconds=1)) == 1
+    assert await book.close_due(store, now + timedelta(days=4)) == 0
+    assert th("The draft plan is not open for comment now. Thank you!") in await tap(
+        engine, "v20", f"resp:{first}.d"
+    )
+    again = {r.item.id: r for r in await book.results(store, tambon)}[first]
+    assert (again.agree, again.disagree) == (40, 9)
+
+    # The command line's results, for scripts: phone numbers hidden in the comments.
+    env = {
+        **os.environ,
+        "TAMBON_DATABASE_URL": f"sqlite:///{db_path}",
+        "PYTHONIOENCODING": "utf-8",
+    }
+    lines = await run_cli_ok(env, "plan", "comment", "results", "--tambon", "600801", "--json")
+    records = [json.loads(line) for line in lines.strip().splitlines()]
+    assert records[0]["item"] == first
+    assert (records[0]["agree"], records[0]["disagree"]) == (40, 9)
+    assert len(records[0]["comments"]) == 4
+    assert not any("0812345" in c for c in records[0]["comments"])
+
+    # The forum approves; a later change of the plan is an amendment with its reason.
+    approval = await book.approve(
+        store, tambon, decided_on="2027-02-15", by="operator test", present=38, place="ศาลาวัด"
+    )
+    assert approval.result == "approved"
+    year = await store.current_plan_year(tambon.id)
+    assert year is None or year.phase is PlanPhase.APPROVED
+    changed = await plan.edit_details(store, draft[1], by="operator test", budget=150_000)
+    await plan.set_status(store, changed, PlanStatus.FUNDED, by="operator test")  # following
+    await plan.set_status(
+        store, draft[2], PlanStatus.DROPPED, by="operator test", note="อบจ. ทำให้แล้ว"
+    )
+    amendments = await store.list_amendments(tambon.id)
+    assert [(a.item_id, a.reason) for a in amendments] == [
+        (draft[1].id, plan.CHANGED + "budget"),
+        (draft[2].id, "อบจ. ทำให้แล้ว"),
+    ]
+
+
+# The Telegram stand-in and the channel on it, as in test_telegram.
+standin = test_telegram.standin
+telegram = test_telegram.telegram
+OPEN_NOTICE = (
+    "📜 The tambon team has drafted the tambon plan ({detail} projects) and asks what you "
+    "think before the tambon forum approves it. Type /draft to see it and say 👍, 👎 or a "
+    "comment on each project."
+)
+CLOSED_NOTICE = (
+    "Public comment on the draft plan has closed: {detail} responses. The results are in "
+    "the report and in tambon-bot plan comment results."
+)
+
+
+async def test_everyone_told_on_telegram_but_the_quiet_and_a_tap_answered(
+    standin: TelegramStandIn, telegram: TelegramChannel, store: Store, tambon: Tambon
+) -> None:
+    villagers = [USER, USER + 1, USER + 2]
+    lead = USER + 10
+    for user in villagers:
+        await onboard_telegram(standin, store, tambon, user)
+    await onboard_telegram(standin, store, tambon, lead, role=Role.TEAM)
+    before = len(standin.sent(USER + 2))
+    standin.text(USER + 2, "/quiet")
+    await reply_count(standin, before + 1, USER + 2)
+    for title in ("ขุดลอกคลองส่งน้ำ", "ซ่อมถนนเข้าหมู่บ้าน"):
+        await plan.add_item(store, tambon, title=title, by="x")
+    await book.open_comment(store, tambon, 3, by="x")
+    await book.open_comment(store, tambon, 3, by="x")  # opened again: a new round
+    await telegram.pipeline.queue_notices()
+    told = th(OPEN_NOTICE, detail="2")
+    for user in (USER, USER + 1, lead):
+        await standin.wait_for(
+            lambda u=user: [c.params.get("text") for c in standin.sent(u)].count(told) == 2
+        )
+    assert told not in [c.params.get("text") for c in standin.sent(USER + 2)]  # quiet
+    # /draft, then 👍 on the first card: the tap is answered by its own toast.
+    before = len(standin.sent(USER))
+    standin.text(USER, "/draft")
+    await reply_count(standin, before + 3, USER)  # the heading and two cards
+    (first, _) = await book.draft_items(store, tambon)
+    message = [c for c in standin.sent(USER) if first.title in str(c.params.get("text"))][-1]
+    answers = len(standin.sent(None, "answerCallbackQuery"))
+    standin.press(USER, f"resp:{first.id}.a", message.result)
+    await standin.wait_for(lambda: len(standin.sent(None, "answerCallbackQuery")) > answers)
+    result = {r.item.id: r for r in await book.results(store, tambon)}[first.id]
+    assert result.agree == 1
+    await book.close_comment(store, tambon, by="x")
+    await telegram.pipeline.queue_notices()
+    await standin.wait_for(
+        lambda: th(CLOSED_NOTICE, detail="1") in [c.params.get("text") for c in standin.sent(lead)]
+    )
+    assert th(CLOSED_NOTICE, detail="1") not in [c.params.get("text") for c in standin.sent(USER)]
