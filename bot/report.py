@@ -181,10 +181,10 @@ def _render_template(
         "top_category": max((n for _, n in summary.by_category), default=1),
         # The plan's rows by strategy, then by who acts (the rows come sorted so).
         "plan_groups": [
-            (strategy, actor, list(rows))
-            for (strategy, actor), rows in groupby(
+            (title or strategy, actor, list(rows), title is not None)
+            for (title, strategy, actor), rows in groupby(
                 summary.plan.rows if summary.plan else [],
-                key=lambda r: (r.strategy, r.item.actor),
+                key=lambda r: (r.strategy_title, r.strategy, r.item.actor),
             )
         ],
     }
@@ -524,7 +524,7 @@ def table(
                 [
                     item.id,
                     item.year_be,
-                    r.strategy or "",
+                    r.strategy_title or r.strategy or "",
                     item.actor or "",
                     item.title,
                     item.objective or "",

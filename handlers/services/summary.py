@@ -46,6 +46,9 @@ class PlanRow:
     verdicts: dict[str, int]  # of its latest "done": yes, partly, no
     photos: int = 0  # answers that came with a photo of how it is now
     resource: str | None = None  # the name of the tambon's resource it draws on
+    # The plan year's strategy it belongs to (plan direction), its number and title.
+    strategy_position: int | None = None
+    strategy_title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,8 @@ async def plan_section(
         return None
     groups = {g.id: g for g in await store.list_groups(tambon.id)}
     resources = {r.id: r.name for r in await store.list_resources(tambon.id)}
+    direction = await store.get_direction(tambon.id, await this_plan_year(store, tambon.id))
+    strategies = {s.id: s for s in (direction.strategies if direction else ())}
     first_report: dict[int, datetime] = {}
     for submission in submissions:
         if submission.group_id is not None and submission.group_id not in first_report:
@@ -148,6 +153,14 @@ async def plan_section(
                 verdicts={v.value: answers.get(v, 0) for v in Verdict},
                 photos=await store.plan_verdict_photos(item.id, item.done_round),
                 resource=resources.get(item.resource_id) if item.resource_id else None,
+                strategy_position=(
+                    strategies[item.strategy_id].position
+                    if item.strategy_id in strategies
+                    else None
+                ),
+                strategy_title=(
+                    strategies[item.strategy_id].title if item.strategy_id in strategies else None
+                ),
             )
         )
         updates = await store.plan_updates(item.id)
@@ -158,7 +171,15 @@ async def plan_section(
         done = _first_at(updates, {PlanStatus.DONE.value})
         if planned is not None and done is not None:
             to_done.append((done - planned).total_seconds() / 86400)
-    rows.sort(key=lambda r: (r.strategy or "~", r.item.actor or "~", r.item.id))
+    # By the plan's strategies in their order when set, then by category and who acts.
+    rows.sort(
+        key=lambda r: (
+            r.strategy_position or 999,
+            r.strategy or "~",
+            r.item.actor or "~",
+            r.item.id,
+        )
+    )
     return PlanSection(
         rows=rows,
         by_status=dict(Counter(i.status.value for i in items)),
