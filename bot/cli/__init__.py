@@ -252,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="which table --format csv writes (xlsx has them all)",
     )
     report_parser.add_argument(
+        "--book",
+        action="store_true",
+        help="the plan book the office files: PDF (or XLSX: the plan form's table), by -o's end",
+    )
+    report_parser.add_argument(
         "--codes",
         action="store_true",
         help="csv: columns, categories and statuses by their codes, dates in ISO (for scripts)",

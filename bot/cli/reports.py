@@ -33,6 +33,9 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
         return
     if not args.tambon:
         raise CliError(T("Say which tambon and where to write: --tambon CODE -o FILE."))
+    if args.book:
+        await cmd_book(args, settings)
+        return
     named = bool(args.output)
     if not named:
         # No -o: a name that says what it is, in the current folder; printed, so it can be found.
@@ -70,6 +73,31 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     path.write_bytes(data)  # noqa: ASYNC240 - a CLI process: nothing else waits on this loop
     steps.close()
     if not named:
+        print(path)
+
+
+async def cmd_book(args: argparse.Namespace, settings: Settings) -> None:
+    """The plan book: a PDF, or the plan form's table as XLSX when -o ends so (or --format
+    xlsx); written where -o says (default: plan-book-CODE.pdf here, printed)."""
+    from bot import planbook
+    from handlers.services import book
+
+    output = args.output or f"plan-book-{args.tambon}.pdf"
+    as_xlsx = output.lower().endswith(".xlsx") or args.format == "xlsx"
+    if not as_xlsx:
+        _require_pango()
+    async with open_db(settings) as store:
+        tambon = await find_tambon(store, args.tambon)
+        found = await book.read_book(store, tambon, settings.need_rule)
+        await audit.record(
+            store, tambon.id, operator_name(), audit.REPORT_TAKEN, format="book", public=False
+        )
+    locale = settings.locale
+    data = planbook.xlsx(found, locale) if as_xlsx else planbook.pdf(found, locale)
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)  # noqa: ASYNC240 - a CLI process: nothing else waits on this loop
+    if not args.output:
         print(path)
 
 

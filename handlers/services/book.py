@@ -16,8 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from handlers.services import Refused, audit
 from handlers.services.plan import this_plan_year
+from handlers.services.summary import PlanRow, TambonSummary, read_report
+from handlers.services.villages import NeedRule
 from handlers.types import T, Tagger
 from storage.base import (
+    Amendment,
     Approval,
     CommentWindow,
     Direction,
@@ -29,7 +32,11 @@ from storage.base import (
     Response,
     Role,
     Store,
+    Strategy,
+    Submission,
     Tambon,
+    Village,
+    VillageFacts,
 )
 
 MAX_TEXT_CHARS = 1000
@@ -326,3 +333,53 @@ async def approve(
             store, tambon.id, by, audit.PLAN_APPROVED, year=year, result=approval.result
         )
     return approval
+
+
+# -- the plan book ------------------------------------------------------------------------
+
+
+@dataclass
+class PlanBook:
+    """Everything the plan book prints (bot/planbook.py): the tambon's summary and its
+    submissions, the direction, the projects by strategy, the public comment, the approval."""
+
+    summary: TambonSummary
+    submissions: list[Submission]
+    year: int
+    direction: Direction | None
+    # Each strategy (None: projects under no strategy) with its projects, in order.
+    sections: list[tuple[Strategy | None, list[PlanRow]]]
+    results: dict[int, ItemResult]
+    window: CommentWindow | None
+    approval: Approval | None
+    amendments: list[Amendment]
+    villages: list[Village]
+    facts: dict[int, VillageFacts]
+
+
+async def read_book(store: Store, tambon: Tambon, rule: NeedRule | None = None) -> PlanBook:
+    summary, submissions = await read_report(store, tambon, rule)
+    year = await this_plan_year(store, tambon.id)
+    direction = await store.get_direction(tambon.id, year)
+    rows = [r for r in (summary.plan.rows if summary.plan else []) if r.item.year_be == year]
+    sections: list[tuple[Strategy | None, list[PlanRow]]] = [
+        (s, [r for r in rows if r.item.strategy_id == s.id])
+        for s in (direction.strategies if direction else ())
+    ]
+    placed = {s.id for s in (direction.strategies if direction else ())}
+    rest = [r for r in rows if r.item.strategy_id not in placed]
+    if rest:
+        sections.append((None, rest))
+    return PlanBook(
+        summary=summary,
+        submissions=submissions,
+        year=year,
+        direction=direction,
+        sections=[(s, found) for s, found in sections if found or s is not None],
+        results={r.item.id: r for r in await results(store, tambon)},
+        window=await store.get_comment_window(tambon.id, year),
+        approval=await store.get_approval(tambon.id, year),
+        amendments=await store.list_amendments(tambon.id),
+        villages=await store.list_villages(tambon.id),
+        facts={f.moo: f for f in await store.list_village_facts(tambon.id)},
+    )
