@@ -4,6 +4,7 @@ comment by chat (everyone told, /quiet respected), responses changeable until it
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -214,3 +215,99 @@ async def test_everyone_told_on_telegram_but_the_quiet_and_a_tap_answered(
         lambda: th(CLOSED_NOTICE, detail="1") in [c.params.get("text") for c in standin.sent(lead)]
     )
     assert th(CLOSED_NOTICE, detail="1") not in [c.params.get("text") for c in standin.sent(USER)]
+
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+async def test_the_plan_book_printed_with_contents_and_every_part(
+    engine: Engine, store: Store, tambon: Tambon, tmp_path: Path
+) -> None:
+    """The book of a tambon through step 4: its parts in order with their page numbers in the
+    contents, the plan form's table whole (its last column's words on the page), the comments
+    with phone numbers hidden, the approval; the workbook's form table by strategy. Its first
+    pages are drawn for docs/plan-book.md."""
+    import asyncio
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from bot import planbook
+    from tests.test_report import _pdf_text
+
+    await onboard(engine, store, tambon, "v1", village=3)
+    await console(engine, "v1", "คลองส่งน้ำตื้นเขิน หน้าแล้งน้ำไม่พอทำนา หมู่ 3", "1")
+    await book.set_direction(
+        store,
+        tambon,
+        by="x",
+        vision="ท่าตะโกน่าอยู่ ชุมชนเข้มแข็ง",
+        strategies=["พัฒนาแหล่งน้ำ", "ส่งเสริมอาชีพ"],
+    )
+    (submission,) = await store.all_submissions(tambon.id)
+    item = await plan.add_item(
+        store,
+        tambon,
+        title="ขุดลอกคลองส่งน้ำหมู่ 3",
+        by="x",
+        submissions=[submission.id],
+        objective="มีน้ำพอทำนาหน้าแล้ง",
+        indicator="ครัวเรือนมีน้ำทำนาเพิ่มขึ้น 80 ครัวเรือน",
+        result="ผลผลิตข้าวเพิ่มขึ้น",
+        budget=450_000,
+        responsible="กองช่าง อบต.ท่าตะโก",
+    )
+    await book.set_strategy(store, tambon, item, 1, by="x")
+    await book.open_comment(store, tambon, 3, by="x")
+    await tap(engine, "v1", f"resp:{item.id}.a")
+    await tap(engine, "v1", f"cmt:{item.id}")
+    await console(engine, "v1", "ขอให้ขุดลึก ๆ ติดต่อ 0812345678")
+    await book.close_comment(store, tambon, by="x")
+    await book.approve(store, tambon, decided_on="2027-02-15", by="x", present=64, place="ศาลาวัด")
+
+    found = await book.read_book(store, tambon)
+    data = await asyncio.to_thread(planbook.pdf, found, "th")
+    text, pages = await asyncio.to_thread(_pdf_text, data, tmp_path, raw=False)
+    parts = [
+        th("The tambon"),
+        th("The problems and needs"),
+        th("The direction"),
+        th("The projects"),
+        th("Public comment"),
+        th("Approval"),
+    ]
+    contents = text.split(th("Contents"))[1].split(parts[0])[1].split("\f")[0]
+    numbers = [
+        int(line.rsplit(".", 1)[-1].strip()) for line in contents.splitlines() if "..." in line
+    ]
+    assert numbers == sorted(numbers)  # each part's page, in order
+    assert pages >= numbers[-1]
+    body = text.split("\f", 2)[2]
+    for part in parts:
+        assert part in body
+    # The form's page holds every column's words, its last one's too (a cut column would
+    # lose them; wrapped cells interleave in the text, so words are looked for one by one).
+    (projects,) = [p for p in text.split("\f") if th("Strategy {n}", n=1) in p]
+    for word in ("หน่วยงาน", "รับผิดชอบหลัก", "กองช่าง", "450,000", "ผลผลิตข้าว"):
+        assert word in projects, word
+    assert "0812345678" not in text  # a comment's phone number hidden
+    assert "ขอให้ขุดลึก" in text
+    assert th("Approved by the tambon forum on {date}", date="15 ก.พ. 2570") in text
+
+    sheet = load_workbook(io.BytesIO(planbook.xlsx(found, "th"))).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][-1] == th("Main responsible agency")
+    assert rows[1][:3] == ("พัฒนาแหล่งน้ำ", 1, "ขุดลอกคลองส่งน้ำหมู่ 3")
+
+    # The book's pages for the docs (cover, contents, the projects).
+    path = tmp_path / "book.pdf"
+    path.write_bytes(data)
+    first = numbers[3]
+    for page, name in ((1, "cover"), (2, "contents"), (first, "projects")):
+        await asyncio.to_thread(
+            subprocess.run,
+            ["pdftoppm", "-png", "-r", "80", "-f", str(page), "-l", str(page), "-singlefile",
+             str(path), str(DOCS / f"plan-book-{name}")],
+            check=True,
+        )  # fmt: skip
+        assert (DOCS / f"plan-book-{name}.png").read_bytes().startswith(b"\x89PNG")
