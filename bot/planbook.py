@@ -17,7 +17,7 @@ from handlers.services.book import PlanBook
 from handlers.services.privacy import spreadsheet_safe, without_control_characters
 from handlers.types import T
 
-# The plan form's (ผ.02) project table, as the book prints it and the workbook writes it.
+# The plan form's (form 02) project table, as the book prints it and the workbook writes it.
 FORM_COLUMNS = {
     "number": T("No."),
     "project": T("Project"),

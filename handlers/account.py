@@ -49,6 +49,7 @@ async def help_(ctx: Context) -> list[Reply]:
     else:
         lines.append(T("• /status – where your submissions stand; /plan – the tambon's plan"))
         lines.append(T("• /quiet – no more news of the plan (again: news again)"))
+        lines.append(T("• /draft – the draft plan, while it is open for your comment"))
     if member is not None and member.onboarded:
         lines.append(
             T("• /here CODE – say you are in the hearing's hall (the code on its screen)")
