@@ -46,6 +46,7 @@ MEMBER_COMMANDS = [
     "plan",
     "quiet",
     "problem",
+    "draft",
 ]
 OPEN_COMMANDS = ["help", "cancel", "start", "menu"]
 TEAM_ONLY = "Sorry, this command is only for the tambon team."

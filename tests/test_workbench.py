@@ -1217,3 +1217,82 @@ async def test_villages_data_imported_after_a_preview_and_the_silent_needs_shown
     assert [c.value for c in book.worksheets[0][1]][:2] == [th("Village"), th("Households")]
     async with site.http.get(site.url + "/team/data/template/nothing.xlsx") as response:
         assert response.status == 404
+
+
+async def test_the_plan_book_page_from_direction_to_approval(
+    engine: Engine, store: Store, tambon: Tambon, listener: str, site: Site
+) -> None:
+    """Step 4 at the desk: the direction and its strategies, a project put under one, the
+    comments opened (a bad number of days refused) and closed, the approval recorded with a
+    Buddhist-era date, the book and its table downloaded; another tambon's item not found."""
+    from handlers.services import plan
+
+    _chat, token = await signed_lead(engine, store, tambon, listener, site, Role.TEAM)
+    item = await plan.add_item(store, tambon, title="ขุดลอกคลองส่งน้ำ", by="x", budget=90_000)
+    status = await site.post(
+        "/team/book/direction",
+        {
+            "csrf": token,
+            "identity": "ตำบลเกษตรปลอดภัย",
+            "vision": "ท่าตะโกน่าอยู่",
+            "mission": "",
+            "strategies": "พัฒนาแหล่งน้ำ\r\nส่งเสริมอาชีพ\r\n\r\n",
+        },
+    )
+    assert status == 303
+    year = await plan.this_plan_year(store, tambon.id)
+    direction = await store.get_direction(tambon.id, year)
+    assert direction is not None
+    assert [s.title for s in direction.strategies] == ["พัฒนาแหล่งน้ำ", "ส่งเสริมอาชีพ"]
+    assert direction.mission is None
+    status = await site.post(
+        f"/team/book/items/{item.id}/strategy", {"csrf": token, "strategy": "2"}
+    )
+    assert status == 303
+    moved = await store.get_plan_item(item.id)
+    assert moved is not None
+    assert moved.strategy_id == direction.strategies[1].id
+
+    status, page = await site.post_page("/team/book/comment/open", {"csrf": token, "days": "0"})
+    assert status == 400
+    assert th("Comments stay open from 1 to {limit} days.", limit=60) in html.unescape(page)
+    assert await store.get_comment_window(tambon.id, year) is None
+    assert await site.post("/team/book/comment/open", {"csrf": token, "days": "3"}) == 303
+    status, page = await site.get("/team/book")
+    assert status == 200
+    assert th("Close the comments now") in html.unescape(page)
+    assert await site.post("/team/book/comment/close", {"csrf": token}) == 303
+    window = await store.get_comment_window(tambon.id, year)
+    assert window is not None
+    assert window.closed_at is not None
+
+    status, page = await site.post_page(
+        "/team/book/approve", {"csrf": token, "date": "2570-02-15", "present": "สิบ"}
+    )
+    assert status == 400
+    assert 'value="2570-02-15"' in page  # what was typed is kept
+    status = await site.post(
+        "/team/book/approve",
+        {"csrf": token, "date": "2570-02-15", "present": "๖๔", "place": "ศาลาวัด", "changes": ""},
+    )
+    assert status == 303
+    approval = await store.get_approval(tambon.id, year)
+    assert approval is not None
+    assert (approval.decided_on, approval.present, approval.result) == (
+        "2027-02-15",
+        64,
+        "approved",
+    )
+
+    async with site.http.get(site.url + "/team/book/plan-book.pdf") as response:
+        assert response.status == 200
+        assert (await response.read()).startswith(b"%PDF-")
+    async with site.http.get(site.url + "/team/book/plan-form.xlsx") as response:
+        assert response.status == 200
+        assert (await response.read()).startswith(b"PK")
+    other = await tambons.create_tambon(store, "610101", 2)
+    foreign = await plan.add_item(store, other, title="x", by="x")
+    status = await site.post(
+        f"/team/book/items/{foreign.id}/strategy", {"csrf": token, "strategy": "1"}
+    )
+    assert status == 404
