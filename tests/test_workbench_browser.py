@@ -181,6 +181,23 @@ async def test_a_team_member_signs_in_from_chat_and_reviews_in_chromium(
         assert "36%" in silent
         await accessible(page)
         await shot(page, "data")
+        # The plan book's page: the direction set, the draft opened for comment; axe passes.
+        from handlers.services import book
+
+        await book.set_direction(
+            store, tambon, by="x", vision="ท่าตะโกน่าอยู่", strategies=["พัฒนาแหล่งน้ำ", "อาชีพ"]
+        )
+        await page.goto(f"{listener}/team/book")
+        await page.get_by_label(th("Days open")).fill("3")
+        await page.get_by_role(
+            "button", name=th("Open the draft for comment and tell everyone")
+        ).click()
+        await page.wait_for_load_state()
+        assert th("The draft is open for comment; everyone is being told.") in (
+            await page.inner_text("main")
+        )
+        await accessible(page)
+        await shot(page, "book")
         await page.goto(f"{listener}/team/people")
         await shot(page, "people")
         # The hall's screen, for the projector: its code and QR code, reloading by itself.
