@@ -10,9 +10,11 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot import report
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
 from handlers.services import book, plan
+from handlers.services.summary import read_report
 from handlers.types import Incoming
 from storage.base import PlanPhase, PlanStatus, Role, Store, Tambon
 from tests import test_telegram
@@ -120,6 +122,11 @@ async def test_step_four_by_chat_from_direction_to_approval(
     result = {r.item.id: r for r in await book.results(store, tambon)}[first]
     assert (result.agree, result.disagree, len(result.comments)) == (40, 9, 4)
     assert all("water" in c.categories for c in result.comments)  # tagged as reports are
+    # The live report shows the draft with its tallies as they come in.
+    summary, submissions = await read_report(store, tambon)
+    live = report.render(summary, submissions, "html", "th")
+    part = live.split(th("Public comment on the draft plan"))[1].split("</table>")[0]
+    assert '<td class="n">40</td><td class="n">9</td><td class="n">4</td>' in part
 
     # The window closes by itself after its days: the team is told, no response counts after.
     assert await book.close_due(store, now + timedelta(days=3, seconds=1)) == 1

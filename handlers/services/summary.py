@@ -20,6 +20,7 @@ from handlers.services.polls import Results, count_ballots, latest_poll
 from handlers.services.villages import DataAnalysis, NeedRule, analyse
 from storage.base import (
     AuditEntry,
+    CommentWindow,
     PlanItem,
     PlanStatus,
     ProblemGroup,
@@ -64,6 +65,24 @@ class PlanSection:
 
 
 @dataclass(frozen=True)
+class CommentTally:
+    """What people said of one project of the draft plan by chat."""
+
+    item: PlanItem
+    agree: int
+    disagree: int
+    comments: int
+
+
+@dataclass(frozen=True)
+class CommentSection:
+    """The draft plan's public comment, as the live report shows it while it comes in."""
+
+    window: CommentWindow
+    tallies: list[CommentTally]
+
+
+@dataclass(frozen=True)
 class TambonSummary:
     tambon: Tambon
     generated_at: datetime
@@ -95,6 +114,7 @@ class TambonSummary:
     plan_year: int = 0  # Buddhist era: handlers.services.plan.this_plan_year
     # The villages' data beside the voices (handlers.services.villages); None: none imported.
     data: DataAnalysis | None = None
+    comment: CommentSection | None = None  # the draft's public comment; None: never opened
 
     @property
     def villages_silent(self) -> list[int]:
@@ -116,8 +136,31 @@ async def read_report(
         audit=trail[-AUDIT_ROWS:],
         audit_count=len(trail),
         plan=await plan_section(store, tambon, submissions),
+        comment=await comment_section(store, tambon, summary.plan_year),
     )
     return summary, submissions
+
+
+async def comment_section(store: Store, tambon: Tambon, year: int) -> CommentSection | None:
+    """The plan year's draft with what people said of each project by chat, or None when it
+    was never put to comment."""
+    window = await store.get_comment_window(tambon.id, year)
+    if window is None:
+        return None
+    counts: dict[int, list[int]] = {}
+    for response in await store.list_responses(tambon.id):
+        agree, disagree, comments = counts.setdefault(response.item_id, [0, 0, 0])
+        counts[response.item_id] = [
+            agree + (response.vote == "agree"),
+            disagree + (response.vote == "disagree"),
+            comments + bool(response.comment),
+        ]
+    items = [
+        i
+        for i in await store.list_plan_items(tambon.id)
+        if i.year_be == year and i.status is not PlanStatus.DROPPED
+    ]
+    return CommentSection(window, [CommentTally(i, *counts.get(i.id, [0, 0, 0])) for i in items])
 
 
 async def plan_section(
