@@ -10,6 +10,8 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot import report
 from bot.channels.telegram import TelegramChannel
 from bot.core import Engine
@@ -318,3 +320,28 @@ async def test_the_plan_book_printed_with_contents_and_every_part(
             check=True,
         )  # fmt: skip
         assert (DOCS / f"plan-book-{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+async def test_those_present_at_the_forum_are_counted_from_the_hall(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Approval without a count: the members who said /here in the hall that day (Thailand's)."""
+    from handlers.services.plan import BANGKOK
+    from storage.base import PollMethod
+
+    poll = await store.create_poll(
+        tambon.id, "จัดลำดับปัญหา", PollMethod.APPROVAL, 1, [("ถนน", None), ("น้ำ", None)]
+    )
+    for n in range(3):
+        await onboard(engine, store, tambon, f"h{n}", village=2)
+        member = await store.get_member("console", f"h{n}")
+        assert member is not None
+        await store.mark_present(poll.id, member.id)
+    await plan.add_item(store, tambon, title="ขุดลอกคลอง", by="x")
+    today = datetime.now(BANGKOK).date().isoformat()
+    approval = await book.approve(store, tambon, decided_on=today, by="x")
+    assert approval.present == 3
+    other_day = await book.approve(store, tambon, decided_on="2020-01-01", by="x")
+    assert other_day.present is None  # nobody said /here that day: not a count of 0
+    with pytest.raises(book.BookRefused):
+        await book.approve(store, tambon, decided_on="2027-02-30", by="x")

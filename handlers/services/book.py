@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from handlers.services import Refused, audit
-from handlers.services.plan import this_plan_year
+from handlers.services.plan import BANGKOK, this_plan_year
 from handlers.services.summary import PlanRow, TambonSummary, read_report
 from handlers.services.villages import NeedRule
 from handlers.types import T, Tagger
@@ -298,7 +298,8 @@ async def approve(
     changes: str | None = None,
 ) -> Approval:
     """Record the tambon forum's decision; the plan year moves to "approved" (changes to its
-    items are amendments from then on)."""
+    items are amendments from then on). ``present`` not given: the members who said /here in
+    a poll's hall on the forum's day (Thailand's), when any did."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", decided_on):
         raise BookRefused(T("A date is written YYYY-MM-DD, for example 2027-02-15."))
     try:
@@ -309,6 +310,9 @@ async def approve(
         raise BookRefused(T("How many were present is a number, 0 or more."))
     year = await this_plan_year(store, tambon.id)
     noted = _text(changes)
+    if present is None:
+        day = datetime.combine(date.fromisoformat(decided_on), time(), tzinfo=BANGKOK)
+        present = await store.count_present(tambon.id, day, day + timedelta(days=1)) or None
     async with store.transaction():
         approval = await store.record_approval(
             Approval(

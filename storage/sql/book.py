@@ -144,6 +144,14 @@ class BookQueries(SQLBase):
         )
         return [self._response(row) for row in rows]
 
+    async def count_present(self, tambon_id: int, since: datetime, until: datetime) -> int:
+        row = await self._one(
+            "SELECT count(DISTINCT p.member_id) FROM poll_presence p"
+            " JOIN polls o ON o.id = p.poll_id WHERE o.tambon_id = ? AND p.at >= ? AND p.at < ?",
+            (tambon_id, _db_value(since), _db_value(until)),
+        )
+        return int(row[0]) if row is not None else 0
+
     async def record_approval(self, approval: Approval) -> Approval:
         row = await self._one(
             "INSERT INTO plan_approvals (tambon_id, year_be, decided_on, place, present, result,"
