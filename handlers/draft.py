@@ -10,7 +10,7 @@ from datetime import datetime
 from handlers import payloads
 from handlers.labels import preview
 from handlers.payloads import Pick
-from handlers.router import Context, Router, number
+from handlers.router import Context, Router, number, text_problem
 from handlers.services import book
 from handlers.types import Choice, Lines, Reply, T, Text
 from storage.base import Direction, PlanItem, Response
@@ -161,8 +161,9 @@ async def ask_comment(ctx: Context) -> list[Reply]:
 async def take_comment(ctx: Context) -> list[Reply]:
     assert ctx.member is not None
     text = (ctx.incoming.text or "").strip()
-    if not text:
-        return [Reply(T("Please type your comment in words, or /cancel."))]
+    problem = text_problem(text, book.MAX_TEXT_CHARS)
+    if problem is not None:  # still waiting for the comment: they may type it again
+        return [Reply(problem), Reply(T("Please type your comment in words, or /cancel."))]
     item_id = int(ctx.data.get("item", 0))
     try:
         await book.comment(ctx.store, ctx.member, item_id, text, ctx.tagger, ctx.now())

@@ -345,3 +345,42 @@ async def test_those_present_at_the_forum_are_counted_from_the_hall(
     assert other_day.present is None  # nobody said /here that day: not a count of 0
     with pytest.raises(book.BookRefused):
         await book.approve(store, tambon, decided_on="2027-02-30", by="x")
+
+
+async def test_the_draft_takes_bad_input_politely_and_changes_nothing(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """Stickers, English, a wall of text, a forged or foreign item, /cancel: a polite answer in
+    Thai each time, and no response stored that should not be."""
+    from handlers.services import tambons
+
+    await onboard(engine, store, tambon, "v", village=2)
+    item = await plan.add_item(store, tambon, title="ขุดลอกคลอง", by="x")
+    other = await tambons.create_tambon(store, "610101", 2)
+    foreign = await plan.add_item(store, other, title="ของตำบลอื่น", by="x")
+    await book.open_comment(store, tambon, 3, by="x")
+    await book.open_comment(store, other, 3, by="x")
+    assert th("There is no plan item {ref}.", ref=foreign.id) in await tap(
+        engine, "v", f"resp:{foreign.id}.a"
+    )
+    for forged in ("resp:abc", f"resp:{item.id}.x", "cmt:", "draft:zz"):
+        answer = await tap(engine, "v", forged)
+        assert "Traceback" not in answer
+        assert answer.strip()
+    await tap(engine, "v", f"cmt:{item.id}")
+    hint = th("Please type your comment in words, or /cancel.")
+    way_out = th("That is not one of the answers I am waiting for. What would you like?")
+    replies = [(await console(engine, "v", bad))[0] for bad in ("😭😭🙏", "please dig deeper")]
+    assert hint in replies[0]
+    assert way_out in replies[1]  # the second miss: a way out, as every question offers
+    (reply,) = await console(engine, "v", "ขุด" * 600)
+    assert hint in reply
+    (cancelled,) = await console(engine, "v", "/cancel")
+    assert "ขุด" not in cancelled
+    assert await store.list_responses(tambon.id) == []
+    assert await store.list_responses(other.id) == []
+    # The same press twice is one response, changed in place.
+    await tap(engine, "v", f"resp:{item.id}.a")
+    await tap(engine, "v", f"resp:{item.id}.a")
+    (response,) = await store.list_responses(tambon.id)
+    assert response.vote == "agree"
