@@ -253,6 +253,9 @@ class SubmissionCounts:
     in_group: Mapping[int, int] = field(default_factory=dict)  # submissions per problem group
     needs_count: Mapping[str, int] = field(default_factory=dict)  # needs, by who can act
     needs_shown: Mapping[str, Sequence[Submission]] = field(default_factory=dict)  # the first few
+    # The same reports by origin (as VillageStore.origin_counts counts them), for the villages'
+    # data beside the voices: counted in the same pass.
+    origins: OriginCounts = field(default_factory=lambda: OriginCounts())
 
 
 @dataclass(frozen=True, slots=True)

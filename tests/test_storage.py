@@ -810,6 +810,7 @@ async def test_submission_counts_agree_with_counting_every_row(backend: Store) -
         if any(c in r.categories for r in own)
     }
     assert counted.in_group == Counter(r.group_id for r in rows if r.group_id)
+    assert counted.origins == await backend.origin_counts(tambon_id)  # one pass, same counts
     needs = [r for r in rows if r.kind is not Kind.PROBLEM and r.actor]
     assert counted.needs_count == Counter(r.actor for r in needs)
     for actor, shown in counted.needs_shown.items():
@@ -872,6 +873,7 @@ async def test_village_data_saved_once_and_reports_counted_by_origin(backend: St
     assert (plan_row.origin, chat.origin) == (VILLAGE_PLAN, "chat")
     counted = await backend.origin_counts(tambon_id)
     assert counted.village_category[(1, "water")] == {VILLAGE_PLAN: 1, "chat": 1}
+    assert (await backend.submission_counts(tambon_id, 3)).origins == counted
     assert counted.groups[group] == {VILLAGE_PLAN: 1, "chat": 2}
     assert await backend.list_village_plan_rows(tambon_id) == {
         plan_row.id: VillagePlanRow(plan_row.id, 1, 250000, "อบต.")

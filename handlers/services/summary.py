@@ -290,5 +290,5 @@ async def build_summary(
         needs_by_actor={a: list(n) for a, n in counted.needs_shown.items()},
         needs_count=dict(counted.needs_count),
         poll=results,
-        data=await analyse(store, tambon, rule, groups),
+        data=await analyse(store, tambon, rule, groups, counted.origins),
     )

@@ -589,10 +589,11 @@ async def analyse(
     tambon: Tambon,
     rule: NeedRule | None = None,
     groups: Sequence[ProblemGroup] | None = None,
+    by_origin: OriginCounts | None = None,
 ) -> DataAnalysis | None:
     """Voices beside data, per village and category, with the silent needs and the voices
-    without data; and what each problem group drew on (``groups``: the tambon's, when read
-    already). None when the tambon holds no village data at all."""
+    without data; and what each problem group drew on (``groups`` and ``by_origin``: the
+    tambon's, when read already). None when the tambon holds no village data at all."""
     rule = rule or NeedRule()
     facts = {f.moo: f for f in await store.list_village_facts(tambon.id)}
     results = await store.list_indicator_results(tambon.id)
@@ -600,7 +601,7 @@ async def analyse(
     resources = await store.list_resources(tambon.id)
     if not (facts or results or plan_rows or resources):
         return None
-    counted: OriginCounts = await store.origin_counts(tambon.id)
+    counted = by_origin if by_origin is not None else await store.origin_counts(tambon.id)
     latest: dict[tuple[int, str], IndicatorResult] = {}
     for result in results:  # ordered by village, year, indicator: the latest year wins
         latest[(result.moo, result.indicator)] = result

@@ -13,11 +13,16 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, ClassVar, Self, TypeVar, get_type_hints
 
-from storage.base import InboxEvent, Kind, PollOption, Village
+from storage.base import VILLAGE_PLAN, InboxEvent, Kind, PollOption, Village
 
 _R = TypeVar("_R")
 
 PAGE = 1000  # submissions per query when reading them all
+# Where a submission came from, in SQL over ``submissions s`` (``Submission.origin`` in Python).
+ORIGIN_SQL = (
+    f"CASE WHEN s.channel = '{VILLAGE_PLAN}' THEN '{VILLAGE_PLAN}'"
+    " WHEN s.relayed <> 0 THEN 'relay' ELSE 'chat' END"
+)
 _KINDS = {kind.value: kind for kind in Kind}
 
 _MEMBER_FIELDS = frozenset(

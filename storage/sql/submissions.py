@@ -12,12 +12,23 @@ from storage.base import (
     Correction,
     Kind,
     NewSubmission,
+    OriginCounts,
     ProblemGroup,
     StoredAttachment,
     Submission,
     SubmissionCounts,
 )
-from storage.sql.common import _KINDS, PAGE, Row, SQLBase, _now, _ts, _ts_required, from_row
+from storage.sql.common import (
+    _KINDS,
+    ORIGIN_SQL,
+    PAGE,
+    Row,
+    SQLBase,
+    _now,
+    _ts,
+    _ts_required,
+    from_row,
+)
 
 
 class SubmissionQueries(SQLBase):
@@ -239,7 +250,9 @@ class SubmissionQueries(SQLBase):
         others = f"coalesce(sum(CASE WHEN {own} THEN 0 ELSE 1 END), 0)"
 
         # Independent reads, at once where the backend can.
-        totals, authors, pairs, per_category, actors, grouped = await self._read_many(
+        origin = ORIGIN_SQL
+        joined_origin = "CASE WHEN r.relayed <> 0 THEN 'relay' ELSE 'chat' END"
+        totals, authors, pairs, per_category, actors, grouped, joined = await self._read_many(
             [
                 (sql, (tambon_id,))
                 for sql in (
@@ -249,16 +262,22 @@ class SubmissionQueries(SQLBase):
                     " GROUP BY s.kind, s.village_moo",
                     f"SELECT count(DISTINCT s.author_id) FROM submissions s WHERE {shown}"
                     f" AND {own}",
-                    f"SELECT s.village_moo, c.category, count(*), {others} FROM submissions s"
-                    f" JOIN submission_categories c ON c.submission_id = s.id WHERE {shown}"
-                    " GROUP BY s.village_moo, c.category",
+                    # By village, category and origin (chat, relay, village plan).
+                    f"SELECT s.village_moo, c.category, {origin}, count(*), {others}"
+                    " FROM submissions s JOIN submission_categories c"
+                    f" ON c.submission_id = s.id WHERE {shown}"
+                    f" GROUP BY s.village_moo, c.category, {origin}",
                     "SELECT c.category, count(DISTINCT s.author_id) FROM submissions s"
                     f" JOIN submission_categories c ON c.submission_id = s.id WHERE {shown}"
                     f" AND {own} GROUP BY c.category",
                     f"SELECT s.actor, count(*) FROM submissions s WHERE {shown}"
                     " AND s.kind <> 'problem' AND s.actor IS NOT NULL GROUP BY s.actor",
-                    f"SELECT s.group_id, count(*) FROM submissions s WHERE {shown}"
-                    " AND s.group_id IS NOT NULL GROUP BY s.group_id",
+                    f"SELECT s.group_id, {origin}, count(*) FROM submissions s WHERE {shown}"
+                    f" AND s.group_id IS NOT NULL GROUP BY s.group_id, {origin}",
+                    # Those who said "same problem", by origin, per group.
+                    f"SELECT r.group_id, {joined_origin}, count(*) FROM group_reporters r"
+                    " JOIN problem_groups g ON g.id = r.group_id WHERE g.tambon_id = ?"
+                    f" GROUP BY r.group_id, {joined_origin}",
                 )
             ]
         )
@@ -278,12 +297,23 @@ class SubmissionQueries(SQLBase):
         heat: dict[int, dict[str, int]] = {}
         by_category: dict[str, int] = {}
         category_relayed: dict[str, int] = {}
-        for village, category, n, other in pairs:
+        by_origin: dict[tuple[int, str], dict[str, int]] = {}
+        for village, category, source, n, other in pairs:
             by_category[category] = by_category.get(category, 0) + int(n)
             if other:
                 category_relayed[category] = category_relayed.get(category, 0) + int(other)
             if village is not None:
-                heat.setdefault(int(village), {})[category] = int(n)
+                cell = heat.setdefault(int(village), {})
+                cell[category] = cell.get(category, 0) + int(n)
+                by_origin.setdefault((int(village), str(category)), {})[str(source)] = int(n)
+        in_group: dict[int, int] = {}
+        group_origins: dict[int, dict[str, int]] = {}
+        for group, source, n in grouped:
+            in_group[int(group)] = in_group.get(int(group), 0) + int(n)
+            group_origins.setdefault(int(group), {})[str(source)] = int(n)
+        for group, source, n in joined:
+            counts = group_origins.setdefault(int(group), {})
+            counts[str(source)] = counts.get(str(source), 0) + int(n)
         category_authors = {str(category): int(n) for category, n in per_category}
         needs_count = {str(actor): int(n) for actor, n in actors}
         needs: dict[str, list[Submission]] = {}
@@ -306,7 +336,8 @@ class SubmissionQueries(SQLBase):
             relayed=relayed,
             category_authors=category_authors,
             category_relayed=category_relayed,
-            in_group={int(g): int(n) for g, n in grouped},
+            in_group=in_group,
+            origins=OriginCounts(village_category=by_origin, groups=group_origins),
             needs_count=needs_count,
             needs_shown=needs,
         )

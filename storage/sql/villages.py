@@ -6,20 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.base import (
-    VILLAGE_PLAN,
     IndicatorResult,
     OriginCounts,
     Resource,
     VillageFacts,
     VillagePlanRow,
 )
-from storage.sql.common import SQLBase, _now, from_row
-
-# Where a submission came from, in SQL (``Submission.origin`` in Python).
-_ORIGIN = (
-    f"CASE WHEN s.channel = '{VILLAGE_PLAN}' THEN '{VILLAGE_PLAN}'"
-    " WHEN s.relayed <> 0 THEN 'relay' ELSE 'chat' END"
-)
+from storage.sql.common import ORIGIN_SQL, SQLBase, _now, from_row
 
 
 class VillageQueries(SQLBase):
@@ -150,15 +143,15 @@ class VillageQueries(SQLBase):
         pairs, grouped, joined = await self._read_many(
             [
                 (
-                    f"SELECT s.village_moo, c.category, {_ORIGIN} AS origin, count(*)"
+                    f"SELECT s.village_moo, c.category, {ORIGIN_SQL} AS origin, count(*)"
                     " FROM submissions s JOIN submission_categories c"
                     f" ON c.submission_id = s.id WHERE {shown} AND s.village_moo IS NOT NULL"
-                    f" GROUP BY s.village_moo, c.category, {_ORIGIN}",
+                    f" GROUP BY s.village_moo, c.category, {ORIGIN_SQL}",
                     (tambon_id,),
                 ),
                 (
-                    f"SELECT s.group_id, {_ORIGIN} AS origin, count(*) FROM submissions s"
-                    f" WHERE {shown} AND s.group_id IS NOT NULL GROUP BY s.group_id, {_ORIGIN}",
+                    f"SELECT s.group_id, {ORIGIN_SQL} AS origin, count(*) FROM submissions s"
+                    f" WHERE {shown} AND s.group_id IS NOT NULL GROUP BY s.group_id, {ORIGIN_SQL}",
                     (tambon_id,),
                 ),
                 (
