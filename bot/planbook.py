@@ -83,8 +83,9 @@ def _amendment(reason: str, locale: str) -> str:
     if reason == plan.ADDED:
         return i18n.render(T("added to the approved plan"), locale)
     if reason.startswith(plan.CHANGED):
+        labels = {**plan.COLUMN_LABELS, "resource": T("Resource")}
         fields = [
-            i18n.render(plan.COLUMN_LABELS[f], locale) if f in plan.COLUMN_LABELS else f
+            i18n.render(labels[f], locale) if f in labels else f
             for f in reason.removeprefix(plan.CHANGED).split(",")
         ]
         return i18n.render(T("changed: {fields}", fields=", ".join(fields)), locale)

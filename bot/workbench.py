@@ -213,6 +213,9 @@ class Workbench:
         r.add_post(
             f"{PATH}/book/items/{{id}}/strategy", self.signed(self.item_strategy, self.book)
         )
+        r.add_post(
+            f"{PATH}/book/items/{{id}}/resource", self.signed(self.item_resource, self.book)
+        )
         r.add_post(f"{PATH}/book/comment/open", self.signed(self.comment_open, self.book))
         r.add_post(f"{PATH}/book/comment/close", self.signed(self.comment_close, self.book))
         r.add_post(f"{PATH}/book/approve", self.signed(self.book_approve, self.book))
@@ -1240,6 +1243,7 @@ class Workbench:
             ),
             amendments=await self.store.list_amendments(tambon.id),
             amendment=lambda reason: _amendment(reason, locale),
+            resources=await self.store.list_resources(tambon.id),
             problem=problem,
             typed=typed or {},
             done=i18n.render(done, locale) if done else None,
@@ -1300,6 +1304,19 @@ class Workbench:
         assert tambon is not None
         position = _whole(_field(await request.post(), "strategy"))
         await book_service.set_strategy(self.store, tambon, item, position or 0, by=_actor(member))
+        raise web.HTTPSeeOther(f"{PATH}/book#item-{item.id}")
+
+    async def item_resource(
+        self, request: web.Request, session: WebSession, member: Member
+    ) -> web.StreamResponse:
+        """The resource a project draws on (the villages' data page registers them)."""
+        item = await _owned(request, member, self.store.get_plan_item)
+        tambon = await self.store.get_tambon(member.tambon_id)
+        assert tambon is not None
+        chosen = _field(await request.post(), "resource") or ""
+        await plan_service.set_resource(
+            self.store, tambon, item, _whole(chosen) if chosen else None, by=_actor(member)
+        )
         raise web.HTTPSeeOther(f"{PATH}/book#item-{item.id}")
 
     async def comment_open(

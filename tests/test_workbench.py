@@ -1253,6 +1253,31 @@ async def test_the_plan_book_page_from_direction_to_approval(
     assert moved is not None
     assert moved.strategy_id == direction.strategies[1].id
 
+    # A registered resource named as a source of the project; another tambon's refused.
+    from handlers.services import villages
+
+    fund, _ = await villages.add_resource(
+        store, tambon, {"kind": "fund", "name": "กองทุนหมู่บ้าน", "village": "1"}, by="x"
+    )
+    other_tambon = await tambons.create_tambon(store, "610102", 2)
+    elsewhere, _ = await villages.add_resource(
+        store, other_tambon, {"kind": "fund", "name": "กองทุนตำบลอื่น"}, by="x"
+    )
+    status = await site.post(
+        f"/team/book/items/{item.id}/resource", {"csrf": token, "resource": str(fund.id)}
+    )
+    assert status == 303
+    status, page = await site.post_page(
+        f"/team/book/items/{item.id}/resource", {"csrf": token, "resource": str(elsewhere.id)}
+    )
+    assert status == 400
+    assert th("There is no resource {ref} in this tambon.", ref=elsewhere.id) in html.unescape(
+        page
+    )
+    named = await store.get_plan_item(item.id)
+    assert named is not None
+    assert named.resource_id == fund.id
+
     status, page = await site.post_page("/team/book/comment/open", {"csrf": token, "days": "0"})
     assert status == 400
     assert th("Comments stay open from 1 to {limit} days.", limit=60) in html.unescape(page)

@@ -551,6 +551,25 @@ async def edit_details(store: Store, item: PlanItem, *, by: str, **details: obje
     return updated
 
 
+async def set_resource(
+    store: Store, tambon: Tambon, item: PlanItem, resource_id: int | None, *, by: str
+) -> PlanItem:
+    """Name one of the tambon's resources as a source the item draws on (None: none)."""
+    if resource_id is not None:
+        found = await store.get_resource(resource_id)
+        if found is None or found.tambon_id != tambon.id:
+            raise PlanRefused(T("There is no resource {ref} in this tambon.", ref=resource_id))
+    if item.resource_id == resource_id:
+        return item
+    async with store.transaction():
+        updated = await store.update_plan_details(item.id, resource_id=resource_id)
+        await audit.record(
+            store, item.tambon_id, by, audit.PLAN_EDITED, item=item.id, fields=["resource"]
+        )
+        await amend_if_approved(store, updated, CHANGED + "resource", by)
+    return updated
+
+
 def _check_details(details: dict[str, object]) -> None:
     title = details.get("title")
     if title is not None and len(str(title)) > MAX_TITLE_CHARS:
