@@ -5,6 +5,7 @@ on both backends in test_storage.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.core import Engine
 from bot.nlp import KeywordTagger
 from handlers.services import tambons
 from handlers.services.summary import read_report
+from handlers.types import T
 from storage import open_store
 from storage.base import PollMethod, Role, Store
 from tests.conftest import console, onboard, run_cli_ok, th
@@ -103,3 +105,53 @@ async def test_the_command_line_on_postgres(postgres_url: str, tmp_path: Path) -
     assert listed.startswith("600801")
     html = (tmp_path / "demo.html").read_text(encoding="utf-8")
     assert th("Priorities from the hearing") in html
+
+
+async def test_data_beside_voices_and_the_plan_book_on_postgres(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """The villages' files, the silent needs, the direction, the comments and the book, all
+    through the command line on a PostgreSQL server."""
+    env = {**os.environ, "TAMBON_DATABASE_URL": postgres_url, "PYTHONIOENCODING": "utf-8"}
+    data = Path(__file__).parent / "data"
+    await run_cli_ok(env, "demo", "-o", str(tmp_path / "demo.html"), cwd=tmp_path)
+    for kind, name in (
+        ("plans", "villages-plans.csv"),
+        ("data", "villages-facts.csv"),
+        ("data", "villages-jpt.csv"),
+        ("resources", "villages-resources.csv"),
+    ):
+        await run_cli_ok(
+            env, "villages", kind, "import", "--tambon", "600801", str(data / name), cwd=tmp_path
+        )
+    again = await run_cli_ok(
+        env, "villages", "plans", "import", "--tambon", "600801", str(data / "villages-plans.csv")
+    )
+    assert (
+        th(
+            "{what}: {added} added, {updated} updated, {unchanged} already there.",
+            what=T("Village plan rows"),
+            added=0,
+            updated=0,
+            unchanged=4,
+        )
+        in again
+    )
+    needs = await run_cli_ok(env, "villages", "needs", "--tambon", "600801", "--json")
+    found = {(r["village"], r["category"]) for r in map(json.loads, needs.splitlines())}
+    assert (6, "water") in found  # the demo's village 6: short of water, nobody said so
+    await run_cli_ok(
+        env, "plan", "direction", "--tambon", "600801", "--strategy", "น้ำ", "--strategy", "อาชีพ"
+    )
+    item = (
+        await run_cli_ok(
+            env, "plan", "add", "--tambon", "600801", "--title", "ขุดลอกคลอง", "--strategy", "1"
+        )
+    ).strip()
+    await run_cli_ok(env, "plan", "comment", "open", "--tambon", "600801", "--days", "3")
+    results = await run_cli_ok(env, "plan", "comment", "results", "--tambon", "600801", "--json")
+    assert json.loads(results.splitlines()[0])["item"] == int(item)
+    await run_cli_ok(env, "plan", "approve", "--tambon", "600801", "--date", "2027-02-15")
+    book = tmp_path / "book.pdf"
+    await run_cli_ok(env, "report", "--book", "--tambon", "600801", "-o", str(book))
+    assert book.read_bytes().startswith(b"%PDF-")
