@@ -277,6 +277,9 @@ async def test_the_plan_book_printed_with_contents_and_every_part(
     found = await book.read_book(store, tambon)
     data = await asyncio.to_thread(planbook.pdf, found, "th")
     text, pages = await asyncio.to_thread(_pdf_text, data, tmp_path, raw=False)
+    heat = [p for p in text.split("\f") if th("Problems by village and category") in p]
+    assert heat
+    assert th("Water sources") in heat[0]  # the village-by-category table, whole
     parts = [
         th("The tambon"),
         th("The problems and needs"),
