@@ -322,6 +322,7 @@ class Approval:
     present: int | None = None
     changes: str | None = None
     recorded_at: datetime | None = None
+    poll_id: int | None = None  # decided by this poll of those present
 
 
 @dataclass(frozen=True, slots=True)

@@ -387,3 +387,51 @@ async def test_the_draft_takes_bad_input_politely_and_changes_nothing(
     await tap(engine, "v", f"resp:{item.id}.a")
     (response,) = await store.list_responses(tambon.id)
     assert response.vote == "agree"
+
+
+async def test_approved_by_a_poll_of_those_present(
+    engine: Engine, store: Store, tambon: Tambon
+) -> None:
+    """The forum votes on the plan in a poll (its first option: approve): a poll still open or
+    lost refuses the record; one won records it, its ballots counting those present, and the
+    book prints its count."""
+    from bot import planbook
+    from storage.base import PollMethod
+
+    await plan.add_item(store, tambon, title="ขุดลอกคลอง", by="x")
+    voters = []
+    for n in range(5):
+        await onboard(engine, store, tambon, f"f{n}", village=1)
+        member = await store.get_member("console", f"f{n}")
+        assert member is not None
+        voters.append(member)
+
+    async def poll_of(choices: list[int]) -> int:
+        poll = await store.create_poll(
+            tambon.id,
+            "เห็นชอบร่างแผน",
+            PollMethod.APPROVAL,
+            1,
+            [("เห็นชอบ", None), ("ไม่เห็นชอบ", None)],
+        )
+        await store.set_poll_status(poll.id, "open")
+        for member, choice in zip(voters, choices, strict=False):
+            await store.cast_ballot(poll.id, member.id, member.pseudonym, 1, [choice])
+        return poll.id
+
+    lost = await poll_of([2, 2, 2, 1])
+    await store.set_poll_status(lost, "closed")
+    with pytest.raises(book.BookRefused):
+        await book.approve(store, tambon, decided_on="2027-02-15", by="x", poll_id=lost)
+    still_open = await poll_of([1, 1, 1, 1, 2])
+    with pytest.raises(book.BookRefused):
+        await book.approve(store, tambon, decided_on="2027-02-15", by="x", poll_id=still_open)
+    await store.set_poll_status(still_open, "closed")
+    approval = await book.approve(
+        store, tambon, decided_on="2027-02-15", by="x", poll_id=still_open
+    )
+    assert (approval.poll_id, approval.present, approval.result) == (still_open, 5, "approved")
+    assert await store.get_approval(tambon.id, approval.year_be) == approval
+    found = await book.read_book(store, tambon)
+    html = planbook.render(found, "th")
+    assert th("By poll {ref} of those present:", ref=still_open) in html

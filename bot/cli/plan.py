@@ -293,6 +293,7 @@ async def cmd_plan_approve(args: argparse.Namespace, settings: Settings) -> None
             present=args.present,
             place=args.place,
             changes=args.changes,
+            poll_id=args.poll,
         )
     say(
         settings,
@@ -384,6 +385,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     approve.add_argument("--present", type=int, metavar="N", help="how many were present")
     approve.add_argument("--place")
     approve.add_argument("--changes", metavar="TEXT", help="approved with these changes")
+    approve.add_argument(
+        "--poll", type=int, metavar="ID", help="decided by this closed poll (option 1: approve)"
+    )
     approve.add_argument("--by", default=operator_name(), help="who, for the record")
     approve.set_defaults(func=cmd_plan_approve)
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from handlers.services import Refused, audit
 from handlers.services.plan import BANGKOK, this_plan_year
+from handlers.services.polls import Results, count_ballots
 from handlers.services.summary import PlanRow, TambonSummary, read_report
 from handlers.services.villages import NeedRule
 from handlers.types import T, Tagger
@@ -29,6 +30,7 @@ from storage.base import (
     PlanNotice,
     PlanPhase,
     PlanStatus,
+    PollStatus,
     Response,
     Role,
     Store,
@@ -296,10 +298,13 @@ async def approve(
     present: int | None = None,
     place: str | None = None,
     changes: str | None = None,
+    poll_id: int | None = None,
 ) -> Approval:
     """Record the tambon forum's decision; the plan year moves to "approved" (changes to its
     items are amendments from then on). ``present`` not given: the members who said /here in
-    a poll's hall on the forum's day (Thailand's), when any did."""
+    a poll's hall on the forum's day (Thailand's), when any did. ``poll_id``: decided by a
+    closed poll of those present whose first option is "approve" — it must have won, and its
+    ballots count those present."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", decided_on):
         raise BookRefused(T("A date is written YYYY-MM-DD, for example 2027-02-15."))
     try:
@@ -310,6 +315,8 @@ async def approve(
         raise BookRefused(T("How many were present is a number, 0 or more."))
     year = await this_plan_year(store, tambon.id)
     noted = _text(changes)
+    if poll_id is not None:
+        present = await _decided_by_poll(store, tambon, poll_id, present)
     if present is None:
         day = datetime.combine(date.fromisoformat(decided_on), time(), tzinfo=BANGKOK)
         present = await store.count_present(tambon.id, day, day + timedelta(days=1)) or None
@@ -324,6 +331,7 @@ async def approve(
                 place=_text(place),
                 present=present,
                 changes=noted,
+                poll_id=poll_id,
             )
         )
         window = await store.get_comment_window(tambon.id, year)
@@ -337,6 +345,29 @@ async def approve(
             store, tambon.id, by, audit.PLAN_APPROVED, year=year, result=approval.result
         )
     return approval
+
+
+async def _decided_by_poll(
+    store: Store, tambon: Tambon, poll_id: int, present: int | None
+) -> int | None:
+    """Check that a closed poll of the tambon approved the plan (its first option ahead of
+    every other); how many were present (its ballots, unless counted otherwise)."""
+    poll = await store.get_poll(poll_id)
+    if poll is None or poll.tambon_id != tambon.id:
+        raise BookRefused(T("There is no poll {ref} in this tambon.", ref=poll_id))
+    if poll.status is not PollStatus.CLOSED:
+        raise BookRefused(T("Close poll {ref} first: its count decides.", ref=poll_id))
+    counted = await count_ballots(store, poll)
+    votes = {o.position: o.votes for o in counted.options}
+    if not counted.ballots or any(n >= votes.get(1, 0) for p, n in votes.items() if p != 1):
+        raise BookRefused(
+            T(
+                "Poll {ref} did not approve the plan: its first option, to approve, must have "
+                "more votes than every other.",
+                ref=poll_id,
+            )
+        )
+    return present if present is not None else counted.ballots
 
 
 # -- the plan book ------------------------------------------------------------------------
@@ -359,12 +390,14 @@ class PlanBook:
     amendments: list[Amendment]
     villages: list[Village]
     facts: dict[int, VillageFacts]
+    approval_poll: Results | None = None  # the poll that decided the approval, counted
 
 
 async def read_book(store: Store, tambon: Tambon, rule: NeedRule | None = None) -> PlanBook:
     summary, submissions = await read_report(store, tambon, rule)
     year = await this_plan_year(store, tambon.id)
     direction = await store.get_direction(tambon.id, year)
+    approval = await store.get_approval(tambon.id, year)
     rows = [r for r in (summary.plan.rows if summary.plan else []) if r.item.year_be == year]
     sections: list[tuple[Strategy | None, list[PlanRow]]] = [
         (s, [r for r in rows if r.item.strategy_id == s.id])
@@ -382,8 +415,14 @@ async def read_book(store: Store, tambon: Tambon, rule: NeedRule | None = None) 
         sections=[(s, found) for s, found in sections if found or s is not None],
         results={r.item.id: r for r in await results(store, tambon)},
         window=await store.get_comment_window(tambon.id, year),
-        approval=await store.get_approval(tambon.id, year),
+        approval=approval,
         amendments=await store.list_amendments(tambon.id),
         villages=await store.list_villages(tambon.id),
         facts={f.moo: f for f in await store.list_village_facts(tambon.id)},
+        approval_poll=await _approval_poll(store, approval),
     )
+
+
+async def _approval_poll(store: Store, approval: Approval | None) -> Results | None:
+    poll = await store.get_poll(approval.poll_id) if approval and approval.poll_id else None
+    return await count_ballots(store, poll) if poll is not None else None

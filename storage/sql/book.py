@@ -155,11 +155,11 @@ class BookQueries(SQLBase):
     async def record_approval(self, approval: Approval) -> Approval:
         row = await self._one(
             "INSERT INTO plan_approvals (tambon_id, year_be, decided_on, place, present, result,"
-            " changes, recorded_by, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " changes, recorded_by, recorded_at, poll_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (tambon_id, year_be) DO UPDATE SET decided_on = excluded.decided_on,"
             " place = excluded.place, present = excluded.present, result = excluded.result,"
             " changes = excluded.changes, recorded_by = excluded.recorded_by,"
-            " recorded_at = excluded.recorded_at RETURNING *",
+            " recorded_at = excluded.recorded_at, poll_id = excluded.poll_id RETURNING *",
             (
                 approval.tambon_id,
                 approval.year_be,
@@ -170,6 +170,7 @@ class BookQueries(SQLBase):
                 approval.changes,
                 approval.recorded_by,
                 _now(),
+                approval.poll_id,
             ),
         )
         return from_row(Approval, row)
