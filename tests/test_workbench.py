@@ -1291,6 +1291,18 @@ async def test_the_plan_book_page_from_direction_to_approval(
     assert window is not None
     assert window.closed_at is not None
 
+    # A poll of those present that did not approve: refused, nothing recorded.
+    poll = await store.create_poll(
+        tambon.id, "เห็นชอบร่างแผน", PollMethod.APPROVAL, 1, [("เห็นชอบ", None), ("ไม่", None)]
+    )
+    await store.set_poll_status(poll.id, "open")
+    await store.set_poll_status(poll.id, "closed")
+    status, page = await site.post_page(
+        "/team/book/approve", {"csrf": token, "date": "2570-02-15", "poll": str(poll.id)}
+    )
+    assert status == 400
+    assert f'<option value="{poll.id}" selected>' in page
+    assert await store.get_approval(tambon.id, year) is None
     status, page = await site.post_page(
         "/team/book/approve", {"csrf": token, "date": "2570-02-15", "present": "สิบ"}
     )

@@ -82,6 +82,9 @@ class BookPages(WorkbenchCore):
             amendments=await self.store.list_amendments(tambon.id),
             amendment=lambda reason: _amendment(reason, locale),
             resources=await self.store.list_resources(tambon.id),
+            closed_polls=[
+                p for p in await self.store.list_polls(tambon.id) if p.status.value == "closed"
+            ],
             problem=problem,
             typed=typed or {},
             done=i18n.render(done, locale) if done else None,
@@ -194,6 +197,7 @@ class BookPages(WorkbenchCore):
                 present=present,
                 place=_field(form, "place"),
                 changes=_field(form, "changes"),
+                poll_id=_whole(_field(form, "poll")) if _field(form, "poll") else None,
             )
         except Refused as refused:
             problem = self._say(request, member, refused.reason)
