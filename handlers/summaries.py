@@ -13,7 +13,7 @@ from typing import Any
 from handlers import payloads
 from handlers.labels import category_label, preview, village_label
 from handlers.router import Context, Router, number
-from handlers.services import reportlinks
+from handlers.services import book, reportlinks
 from handlers.services.submissions import who
 from handlers.services.summary import TambonSummary, build_summary
 from handlers.types import Choice, FileRef, Lines, Reply, T, Text
@@ -36,7 +36,10 @@ async def summary(ctx: Context) -> list[Reply]:
     assert tambon is not None
     counted = await build_summary(ctx.store, tambon, ctx.need_rule)
     if counted.submissions == 0:
-        return [Reply(T("Nothing has been filed in Tambon {tambon} yet.", tambon=tambon.name_th))]
+        return [
+            Reply(T("Nothing has been filed in Tambon {tambon} yet.", tambon=tambon.name_th)),
+            *await _draft_line(ctx, tambon.id),
+        ]
     groups: list[Text] = [
         T(
             "{n}. {title} — {count} people, {villages} villages",
@@ -97,6 +100,7 @@ async def summary(ctx: Context) -> list[Reply]:
                 )
             )
         )
+    replies += await _draft_line(ctx, tambon.id)
     if counted.poll is not None:
         top = [T("{rank}. {text}", rank=o.rank, text=o.text) for o in counted.poll.options[:3]]
         replies.append(
@@ -126,6 +130,28 @@ async def summary(ctx: Context) -> list[Reply]:
         )
     )
     return replies
+
+
+async def _draft_line(ctx: Context, tambon_id: int) -> list[Reply]:
+    """While the draft plan is open for comment: what people have said of it so far."""
+    window = await book.open_window(ctx.store, tambon_id, ctx.now())
+    if window is None:
+        return []
+    said = await ctx.store.list_responses(tambon_id)
+    return [
+        Reply(
+            T(
+                "📜 The draft plan is open for comment until {until}: {people} people have "
+                "said something so far ({agree} 👍, {disagree} 👎, {comments} comments). Each "
+                "project's count is on the workbench's Plan book page.",
+                until=window.closes_at,
+                people=len({r.member_id for r in said}),
+                agree=sum(r.vote == book.AGREE for r in said),
+                disagree=sum(r.vote == book.DISAGREE for r in said),
+                comments=sum(bool(r.comment) for r in said),
+            )
+        )
+    ]
 
 
 @router.command("report", roles=TEAM)

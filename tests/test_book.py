@@ -119,6 +119,21 @@ async def test_step_four_by_chat_from_direction_to_approval(
     mine = "\n".join(await console(engine, "v3", "/draft"))
     assert th("You said: {vote}{comment}", vote="👎", comment=th(" and commented")) in mine
 
+    # The team's /summary counts what people said so far.
+    summary_chat = "\n".join(await console(engine, "lead", "/summary"))
+    assert (
+        th(
+            "📜 The draft plan is open for comment until {until}: {people} people have said "
+            "something so far ({agree} 👍, {disagree} 👎, {comments} comments). Each project's "
+            "count is on the workbench's Plan book page.",
+            until=window.closes_at,
+            people=PEOPLE,
+            agree=40,  # ten changed their minds
+            disagree=10,
+            comments=5,
+        )
+        in summary_chat
+    )
     # One person forgets: their responses go with them.
     await console(engine, "v0", "/forget", "1")
     result = {r.item.id: r for r in await book.results(store, tambon)}[first]
