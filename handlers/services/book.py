@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from handlers.services import Refused, audit
-from handlers.services.plan import BANGKOK, this_plan_year
+from handlers.services.plan import BANGKOK, this_plan_year, year_items
 from handlers.services.polls import Results, count_ballots
-from handlers.services.summary import PlanRow, TambonSummary, read_report
+from handlers.services.summary import CommentTally, PlanRow, TambonSummary, read_report, tally
 from handlers.services.villages import NeedRule
 from handlers.types import T, Tagger
 from storage.base import (
@@ -29,7 +29,6 @@ from storage.base import (
     PlanItem,
     PlanNotice,
     PlanPhase,
-    PlanStatus,
     PollStatus,
     Response,
     Role,
@@ -133,11 +132,7 @@ async def draft_items(store: Store, tambon: Tambon) -> list[PlanItem]:
     year = await this_plan_year(store, tambon.id)
     direction = await store.get_direction(tambon.id, year)
     order = {s.id: s.position for s in (direction.strategies if direction else ())}
-    items = [
-        i
-        for i in await store.list_plan_items(tambon.id)
-        if i.year_be == year and i.status is not PlanStatus.DROPPED
-    ]
+    items = await year_items(store, tambon.id, year)
     return sorted(items, key=lambda i: (order.get(i.strategy_id or 0, 999), i.id))
 
 
@@ -264,26 +259,13 @@ async def comment(
     )
 
 
-@dataclass
-class ItemResult:
-    item: PlanItem
-    agree: int = 0
-    disagree: int = 0
-    comments: list[Response] = field(default_factory=list)
+# What people said of one project of the draft (the report's tally, with its comments).
+ItemResult = CommentTally
 
 
 async def results(store: Store, tambon: Tambon) -> list[ItemResult]:
-    """Per item of the draft: agree, disagree, and the comments (oldest first)."""
-    found = {i.id: ItemResult(i) for i in await draft_items(store, tambon)}
-    for response in await store.list_responses(tambon.id):
-        result = found.get(response.item_id)
-        if result is None:
-            continue
-        result.agree += response.vote == AGREE
-        result.disagree += response.vote == DISAGREE
-        if response.comment:
-            result.comments.append(response)
-    return list(found.values())
+    """Per item of the draft, by strategy: agree, disagree, and the comments (oldest first)."""
+    return tally(await draft_items(store, tambon), await store.list_responses(tambon.id))
 
 
 # -- approval -----------------------------------------------------------------------------

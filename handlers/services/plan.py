@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from handlers.services import Refused, audit
-from handlers.types import THAI_DIGITS, Lines, T, Text
+from handlers.services.imports import Counts, RowsRefused, all_or_none
+from handlers.types import THAI_DIGITS, T, Text
 from storage.base import (
     PLAN_DETAILS,
     Member,
@@ -314,16 +315,20 @@ async def amend_if_approved(store: Store, item: PlanItem, reason: str, by: str) 
     return True
 
 
+async def year_items(store: Store, tambon_id: int, year: int) -> list[PlanItem]:
+    """A plan year's items still in the plan (not dropped): the draft people comment on."""
+    return [
+        i
+        for i in await store.list_plan_items(tambon_id)
+        if i.year_be == year and i.status is not PlanStatus.DROPPED
+    ]
+
+
 async def notice_detail(store: Store, item: PlanItem, event: str) -> str | None:
     """What a notice of ``event`` says beyond the item: the reason it was dropped, or how many
     of those who answered said "no" when it was reopened (both the latest note written)."""
     if event == "comment_open":  # the draft's size (handlers/services/book.py)
-        year_items = [
-            i
-            for i in await store.list_plan_items(item.tambon_id)
-            if i.year_be == item.year_be and i.status is not PlanStatus.DROPPED
-        ]
-        return str(len(year_items))
+        return str(len(await year_items(store, item.tambon_id, item.year_be)))
     if event == "comment_closed":
         return str(len(await store.list_responses(item.tambon_id)))
     if event not in (TOLD[PlanStatus.DROPPED], REOPENED):
@@ -424,33 +429,12 @@ COLUMN_LABELS = {
 }
 
 
-@dataclass
-class Imported:
-    """What an import did, or would do (a preview): the items added, updated and left as
-    they were, and every row that cannot be imported, named with its reason."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Text] = field(default_factory=list)
+# What an import did, or would do (a preview).
+Imported = Counts
 
 
-class ImportRefused(PlanRefused):
+class ImportRefused(RowsRefused, PlanRefused):
     """A file with bad rows: nothing of it was written; ``problems`` names each bad row."""
-
-    def __init__(self, problems: Sequence[Text]) -> None:
-        super().__init__(
-            T(
-                "Nothing was imported: {count} rows cannot be read.\n{rows}",
-                count=len(problems),
-                rows=Lines(problems),
-            )
-        )
-        self.problems = list(problems)
-
-
-class _Preview(Exception):
-    """Raised to roll a preview's transaction back."""
 
 
 async def import_rows(
@@ -468,27 +452,23 @@ async def import_rows(
     and why). A ``preview`` tries it all the same way in a transaction it then rolls back,
     and returns what would be done with the problems instead of raising."""
     done = Imported()
-    try:
-        async with store.transaction():
-            for number, row in enumerate(rows, start=2):  # row 1 is the header
-                try:
-                    outcome = await _import_row(store, tambon, row, by)
-                except PlanRefused as refused:
-                    problem = T("Row {row}: {reason}", row=number, reason=refused.reason)
-                    done.problems.append(problem)
-                    continue
-                except ValueError:
-                    done.problems.append(
-                        T("Row {row}: a number, a status or a date could not be read.", row=number)
-                    )
-                    continue
-                setattr(done, outcome, getattr(done, outcome) + 1)
-            if preview:
-                raise _Preview
-            if done.problems:
-                raise ImportRefused(done.problems)
-    except _Preview:
-        pass
+
+    async def one(row: dict[str, str]) -> str:
+        return await _import_row(store, tambon, row, by)
+
+    await all_or_none(
+        store,
+        rows,
+        one,
+        done,
+        preview=preview,
+        refused=PlanRefused,
+        unreadable=lambda number: T(
+            "Row {row}: a number, a status or a date could not be read.", row=number
+        ),
+        errors=(ValueError,),
+        refusal=ImportRefused,
+    )
     return done
 
 

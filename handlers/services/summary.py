@@ -15,7 +15,7 @@ from statistics import median
 from typing import Any
 
 from handlers.services import audit
-from handlers.services.plan import this_plan_year
+from handlers.services.plan import this_plan_year, year_items
 from handlers.services.polls import Results, count_ballots, latest_poll
 from handlers.services.villages import DataAnalysis, NeedRule, analyse
 from storage.base import (
@@ -24,6 +24,7 @@ from storage.base import (
     PlanItem,
     PlanStatus,
     ProblemGroup,
+    Response,
     Store,
     Submission,
     Tambon,
@@ -64,14 +65,28 @@ class PlanSection:
     verdicts: dict[str, int]  # all items' latest answers together
 
 
-@dataclass(frozen=True)
+@dataclass
 class CommentTally:
     """What people said of one project of the draft plan by chat."""
 
     item: PlanItem
-    agree: int
-    disagree: int
-    comments: int
+    agree: int = 0
+    disagree: int = 0
+    comments: list[Response] = field(default_factory=list)  # oldest first
+
+
+def tally(items: Sequence[PlanItem], responses: Sequence[Response]) -> list[CommentTally]:
+    """Each of ``items`` with the responses to it counted (others' left out)."""
+    found = {i.id: CommentTally(i) for i in items}
+    for response in responses:
+        counted = found.get(response.item_id)
+        if counted is None:
+            continue
+        counted.agree += response.vote == "agree"
+        counted.disagree += response.vote == "disagree"
+        if response.comment:
+            counted.comments.append(response)
+    return list(found.values())
 
 
 @dataclass(frozen=True)
@@ -147,20 +162,8 @@ async def comment_section(store: Store, tambon: Tambon, year: int) -> CommentSec
     window = await store.get_comment_window(tambon.id, year)
     if window is None:
         return None
-    counts: dict[int, list[int]] = {}
-    for response in await store.list_responses(tambon.id):
-        agree, disagree, comments = counts.setdefault(response.item_id, [0, 0, 0])
-        counts[response.item_id] = [
-            agree + (response.vote == "agree"),
-            disagree + (response.vote == "disagree"),
-            comments + bool(response.comment),
-        ]
-    items = [
-        i
-        for i in await store.list_plan_items(tambon.id)
-        if i.year_be == year and i.status is not PlanStatus.DROPPED
-    ]
-    return CommentSection(window, [CommentTally(i, *counts.get(i.id, [0, 0, 0])) for i in items])
+    items = await year_items(store, tambon.id, year)
+    return CommentSection(window, tally(items, await store.list_responses(tambon.id)))
 
 
 async def plan_section(

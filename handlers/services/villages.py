@@ -21,8 +21,9 @@ from importlib import resources
 
 from handlers.services import Refused, audit
 from handlers.services.grouping import best_match
+from handlers.services.imports import Counts, RowsRefused, all_or_none
 from handlers.services.plan import parse_baht
-from handlers.types import CATEGORIES, THAI_DIGITS, Lines, T, Tagger, Text
+from handlers.types import CATEGORIES, THAI_DIGITS, T, Tagger, Text
 from storage.base import (
     VILLAGE_PLAN,
     IndicatorResult,
@@ -95,33 +96,15 @@ class DataRefused(Refused):
     """Village data that cannot be taken; ``reason`` says why, in the reader's language."""
 
 
-class DataImportRefused(DataRefused):
+class DataImportRefused(RowsRefused, DataRefused):
     """A file with bad rows: nothing of it was written; ``problems`` names each bad row."""
-
-    def __init__(self, problems: Sequence[Text]) -> None:
-        super().__init__(
-            T(
-                "Nothing was imported: {count} rows cannot be read.\n{rows}",
-                count=len(problems),
-                rows=Lines(problems),
-            )
-        )
-        self.problems = list(problems)
 
 
 @dataclass
-class DataImported:
-    """What an import did (or, as a preview, would do)."""
+class DataImported(Counts):
+    """What an import did (or, as a preview, would do), and of which kind of file."""
 
-    kind: str  # plans, facts, indicators, resources
-    added: int = 0
-    unchanged: int = 0  # already there, the same (a file imported twice)
-    updated: int = 0
-    problems: list[Text] = field(default_factory=list)
-
-
-class _Preview(Exception):
-    """Raised to roll a preview's transaction back."""
+    kind: str = ""  # plans, facts, indicators, resources
 
 
 # -- the household survey's indicators --------------------------------------------------
@@ -259,7 +242,7 @@ async def import_village_plans(
     villages = await store.list_villages(tambon.id)
     names = {v.moo: v.name for v in villages if v.name}
     known = set(tagger.categories) | set(CATEGORIES)
-    done = DataImported("plans")
+    done = DataImported(kind="plans")
 
     async def one(row: Mapping[str, str]) -> str:
         title, details = _text(row.get("title"), MAX_NAME_CHARS), _text(row.get("details"))
@@ -349,7 +332,7 @@ async def import_village_data(
     results = {
         (r.moo, r.year_be, r.indicator): r for r in await store.list_indicator_results(tambon.id)
     }
-    done = DataImported(kind)
+    done = DataImported(kind=kind)
 
     def village(row: Mapping[str, str]) -> int:
         if not _text(row.get("village")):
@@ -421,7 +404,7 @@ async def import_resources(
     """The tambon's resources, one a row (kind, name, village or none for the whole tambon,
     a contact role, details). A resource already registered is left as it is."""
     villages = await store.list_villages(tambon.id)
-    done = DataImported("resources")
+    done = DataImported(kind="resources")
 
     async def one(row: Mapping[str, str]) -> str:
         _, created = await _add_resource(store, tambon, villages, row)
@@ -493,36 +476,22 @@ async def _import(
     one: Callable[[Mapping[str, str]], Awaitable[str]],
     preview: bool,
 ) -> None:
-    """Try every row in one transaction; all or none, every bad row named (row 1 is the
-    header). A preview rolls back and returns the problems instead of raising; it must not be
-    called inside another transaction (which would keep what it tried)."""
+    """All rows or none, every bad row named (:func:`imports.all_or_none`)."""
     if len(rows) > MAX_ROWS:
         raise DataRefused(T("A file of village data has at most {limit} rows.", limit=MAX_ROWS))
-    try:
-        async with store.transaction():
-            for number, row in enumerate(rows, start=2):
-                try:
-                    outcome = await one(row)
-                except DataRefused as refused:
-                    done.problems.append(
-                        T("Row {row}: {reason}", row=number, reason=refused.reason)
-                    )
-                    continue
-                except (ValueError, KeyError):
-                    done.problems.append(
-                        T(
-                            "Row {row}: a village or a number could not be read.",
-                            row=number,
-                        )
-                    )
-                    continue
-                setattr(done, outcome, getattr(done, outcome) + 1)
-            if preview:
-                raise _Preview
-            if done.problems:
-                raise DataImportRefused(done.problems)
-    except _Preview:
-        pass
+    await all_or_none(
+        store,
+        rows,
+        one,
+        done,
+        preview=preview,
+        refused=DataRefused,
+        unreadable=lambda number: T(
+            "Row {row}: a village or a number could not be read.", row=number
+        ),
+        errors=(ValueError, KeyError),
+        refusal=DataImportRefused,
+    )
 
 
 # -- the analysis -------------------------------------------------------------------------
