@@ -46,8 +46,7 @@ class BookPages(WorkbenchCore):
         from bot.planbook import _amendment
         from handlers.labels import APPROVAL_LABELS
 
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         year = await plan_service.this_plan_year(self.store, tambon.id)
         direction = await self.store.get_direction(tambon.id, year)
         window = await self.store.get_comment_window(tambon.id, year)
@@ -98,8 +97,7 @@ class BookPages(WorkbenchCore):
 
         from bot import planbook
 
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         found = await book_service.read_book(self.store, tambon, self.need_rule)
         locale = self.locale(request, member)
         as_pdf = request.path.endswith(".pdf")
@@ -118,8 +116,7 @@ class BookPages(WorkbenchCore):
     async def book_direction(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         form = await request.post()
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         try:
@@ -141,8 +138,7 @@ class BookPages(WorkbenchCore):
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
         item = await _owned(request, member, self.store.get_plan_item)
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         position = _whole(_field(await request.post(), "strategy"))
         await book_service.set_strategy(self.store, tambon, item, position or 0, by=_actor(member))
         raise web.HTTPSeeOther(f"{PATH}/book#item-{item.id}")
@@ -152,8 +148,7 @@ class BookPages(WorkbenchCore):
     ) -> web.StreamResponse:
         """The resource a project draws on (the villages' data page registers them)."""
         item = await _owned(request, member, self.store.get_plan_item)
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         chosen = _field(await request.post(), "resource") or ""
         await plan_service.set_resource(
             self.store, tambon, item, _whole(chosen) if chosen else None, by=_actor(member)
@@ -163,8 +158,7 @@ class BookPages(WorkbenchCore):
     async def comment_open(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         days = _whole(_field(await request.post(), "days"))
         await book_service.open_comment(self.store, tambon, days or 0, by=_actor(member))
         raise web.HTTPSeeOther(f"{PATH}/book?done=opened#comment")
@@ -172,16 +166,14 @@ class BookPages(WorkbenchCore):
     async def comment_close(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         await book_service.close_comment(self.store, tambon, by=_actor(member))
         raise web.HTTPSeeOther(f"{PATH}/book?done=closed#comment")
 
     async def book_approve(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         form = await request.post()
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         present_text = (_field(form, "present") or "").strip()

@@ -38,6 +38,7 @@ from storage.base import (
     Kind,
     Member,
     Store,
+    Tambon,
     WebSession,
 )
 
@@ -144,6 +145,12 @@ class WorkbenchCore:
         self.origin = _origin(public_url) if public_url else None
         self.idle = idle
         self.absolute = absolute
+
+    async def tambon_of(self, member: Member) -> Tambon:
+        """The signed-in member's tambon (a member's tambon is always there)."""
+        tambon = await self.store.get_tambon(member.tambon_id)
+        assert tambon is not None
+        return tambon
 
     # -- rendering ------------------------------------------------------------------------
 

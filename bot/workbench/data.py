@@ -92,8 +92,7 @@ class DataPages(WorkbenchCore):
     ) -> web.Response:
         """Voices beside the villages' data: the silent needs, the voices without data, each
         village's figures; the imports (after a preview) and the resources."""
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         found = await village_service.analyse(self.store, tambon, self.need_rule)
         done = {k: _whole(request.query.get(k)) for k in ("added", "updated", "unchanged")}
         return self.page(
@@ -152,8 +151,7 @@ class DataPages(WorkbenchCore):
     async def _import_tables(
         self, member: Member, tables: list[dict[str, Any]], *, preview: bool
     ) -> list[village_service.DataImported]:
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         by = _actor(member)
         done = []
         # Written together, all or none; a preview rolls each table back itself (it must not
@@ -246,8 +244,7 @@ class DataPages(WorkbenchCore):
     async def add_resource(
         self, request: web.Request, session: WebSession, member: Member
     ) -> web.StreamResponse:
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         form = await request.post()
         fields = {c: _field(form, c) or "" for c in village_service.RESOURCE_COLUMNS}
         try:

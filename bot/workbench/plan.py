@@ -86,8 +86,7 @@ class PlanPages(WorkbenchCore):
     ) -> web.StreamResponse:
         """An item from the groups ticked (and any typed by number), with its plan-form fields."""
         form = await request.post()
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         try:
             ticked = [_whole(str(v)) for v in form.getall("group", [])]
@@ -133,8 +132,7 @@ class PlanPages(WorkbenchCore):
     ) -> web.Response:
         import json
 
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         done = await plan_service.import_rows(
             self.store, tambon, rows, by=_actor(member), preview=True
         )
@@ -171,8 +169,7 @@ class PlanPages(WorkbenchCore):
             isinstance(r, dict) and all(isinstance(v, str) for v in r.values()) for r in rows
         ):
             return self._refused(request)
-        tambon = await self.store.get_tambon(member.tambon_id)
-        assert tambon is not None
+        tambon = await self.tambon_of(member)
         try:
             done = await plan_service.import_rows(self.store, tambon, rows, by=_actor(member))
         except plan_service.ImportRefused:
