@@ -282,6 +282,8 @@ async def test_the_plan_book_printed_with_contents_and_every_part(
         responsible="กองช่าง อบต.ท่าตะโก",
     )
     await book.set_strategy(store, tambon, item, 1, by="x")
+    # A title copied from a villager's words, with their phone number: hidden in the book.
+    await plan.add_item(store, tambon, title="<b>ซ่อมฝาย</b> ติดต่อ 0899999999", by="x")
     await book.open_comment(store, tambon, 3, by="x")
     await tap(engine, "v1", f"resp:{item.id}.a")
     await tap(engine, "v1", f"cmt:{item.id}")
@@ -318,6 +320,11 @@ async def test_the_plan_book_printed_with_contents_and_every_part(
     for word in ("หน่วยงาน", "รับผิดชอบหลัก", "กองช่าง", "450,000", "ผลผลิตข้าว"):
         assert word in projects, word
     assert "0812345678" not in text  # a comment's phone number hidden
+    html = planbook.render(found, "th")
+    assert "0812345678" not in html
+    assert "0899999999" not in html
+    assert "0899999999" not in text
+    assert "<b>ซ่อมฝาย" not in html  # markup shown as text
     assert "ขอให้ขุดลึก" in text
     assert th("Approved by the tambon forum on {date}", date="15 ก.พ. 2570") in text
 

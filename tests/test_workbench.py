@@ -252,7 +252,14 @@ async def test_stored_words_never_become_markup_nor_show_numbers(
     assert submission.group_id is not None
     group = await store.get_group(submission.group_id)
     assert group is not None
-    await plan.add_item(store, tambon, title=group.title, groups=[group.id], by="x")
+    item = await plan.add_item(store, tambon, title=group.title, groups=[group.id], by="x")
+    # The draft open for comment, a comment with markup and a phone number on the book's page.
+    from handlers.services import book
+
+    await book.open_comment(store, tambon, 3, by="x")
+    villager = await store.get_member("console", "villager")
+    assert villager is not None
+    await book.comment(store, villager, item.id, f"{EVIL} ขุดคลอง โทร 0812345678", engine.tagger)
     poll = await store.create_poll(
         tambon.id,
         "ปัญหา 1-2345-67890-12-3",
@@ -268,6 +275,8 @@ async def test_stored_words_never_become_markup_nor_show_numbers(
         f"/team/submissions/{submission.id}",
         "/team/groups",
         "/team/plan",
+        "/team/data",
+        "/team/book",
         "/team/polls",
         f"/team/polls/{poll.id}/hall",
     )
