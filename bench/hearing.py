@@ -291,11 +291,17 @@ async def baseline_line(hearing: Hearing) -> float:
 
 class AtOnce(Hearing):
     """The same voters and changes, every press offered at the start (a capacity test); a
-    voter's change still comes after their first ballot."""
+    voter's change still comes after their first ballot, at least 2 ms later (LINE stamps a
+    press to the millisecond, and nobody taps twice within one)."""
 
     def __init__(self, hearing: Hearing) -> None:
         self.final = hearing.final
-        self.presses = [(at / 1000, voter, choice) for at, voter, choice in hearing.presses]
+        first: dict[int, float] = {}
+        self.presses = []
+        for at, voter, choice in sorted(hearing.presses):
+            moment = at / 1000 if voter not in first else max(at / 1000, first[voter] + 0.002)
+            first.setdefault(voter, moment)
+            self.presses.append((moment, voter, choice))
 
 
 async def capacity(channel: str, voters: int, changes: int, seconds: float) -> bool:

@@ -23,6 +23,13 @@ allowance renews, and then sent before their newer messages. If the
 process dies after the platform accepted a reply and before it was marked, the reply is sent
 again after the restart: at least once, never lost.
 
+Group commit: on a store that commits one transaction at a time (SQLite), the updates of
+several people that are ready at once are handled in one transaction, each in a savepoint of its
+own, and the updates kept in the inbox by several webhook calls (or one ``getUpdates`` batch) are
+written together likewise (:class:`GroupCommit`). Each person's order is kept (a person's next
+update is taken only after the last one committed); an update that fails is undone alone and the
+others commit; if the commit itself fails, each is tried again in a transaction of its own.
+
 Poison: an update whose handling fails is retried a few times, then moved to the dead letters
 (``tambon-bot inbox dead``), so that it no longer holds up that person's later messages.
 
@@ -115,6 +122,24 @@ class Decoded:
     unreachable: bool = False
 
 
+@dataclass
+class _Handled:
+    """What handling one update made, carried out of its transaction."""
+
+    recipient: str | None = None
+    events: list[tuple[str, int]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    leased: list[OutboxMessage] = field(default_factory=list)
+
+
+class _HandlingFailed(Exception):
+    """Handling a taken update failed (its writes are undone): retried later, or dead."""
+
+    def __init__(self, key: str, attempts: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.key, self.attempts, self.error = key, attempts, error
+
+
 # The outbox lane of a person's bulk messages (plan notices), beside the lane of their replies.
 BULK_LANE = "bulk:"
 
@@ -143,6 +168,99 @@ class Adapter(Protocol):
 
 
 K = TypeVar("K", bound=Hashable)
+R = TypeVar("R")
+GROUP_LIMIT = 64  # units of work in one shared transaction at most
+
+
+class GroupCommit:
+    """Units of work from many tasks run in shared transactions (group commit).
+
+    ``run(work)`` returns when the transaction that ran ``work`` has committed (or raises what
+    ``work`` raised, its writes undone). While a transaction is under way, the units that arrive
+    wait and go together in the next one; each runs in a savepoint, so one that fails is undone
+    alone. On a store that can commit several transactions at once (PostgreSQL's pool), each
+    unit simply gets a transaction of its own."""
+
+    def __init__(self, store: Any, limit: int = GROUP_LIMIT) -> None:
+        self.store = store
+        self.limit = limit
+        self._waiting: list[tuple[Callable[[], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._runner: asyncio.Task[None] | None = None
+        self.transactions = 0  # committed so far (for benchmarks and tests)
+        self.units = 0
+
+    async def run(self, work: Callable[[], Awaitable[R]]) -> R:
+        if not getattr(self.store, "one_writer", False):
+            async with self.store.transaction():
+                result = await work()
+            self.transactions += 1
+            self.units += 1
+            return result
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, future))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._drain())
+        return await future
+
+    async def close(self) -> None:
+        """Cut short the transaction under way (it rolls back) and fail what waits."""
+        if self._runner is not None:
+            self._runner.cancel()
+            await asyncio.gather(self._runner, return_exceptions=True)
+        for _, future in self._waiting:
+            future.cancel()
+        self._waiting = []
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
+            try:
+                await self._together(batch)
+            except asyncio.CancelledError:
+                for _, future in batch:
+                    future.cancel()
+                raise
+
+    async def _together(
+        self, batch: list[tuple[Callable[[], Awaitable[Any]], asyncio.Future[Any]]]
+    ) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        try:
+            async with self.store.transaction():
+                for work, future in batch:
+                    try:
+                        async with self.store.savepoint():
+                            outcomes.append((future, None, await work()))
+                    except Exception as error:
+                        outcomes.append((future, error, None))
+        except Exception:
+            # The commit failed (or a savepoint could not be undone): each alone, so that one
+            # unit cannot take the others down.
+            log.warning("a shared transaction of %d updates failed; each alone", len(batch))
+            for work, future in batch:
+                try:
+                    async with self.store.transaction():
+                        result = await work()
+                except Exception as alone:
+                    _settle(future, alone, None)
+                else:
+                    _settle(future, None, result)
+            self.transactions += len(batch)
+            self.units += len(batch)
+            return
+        self.transactions += 1
+        self.units += len(batch)
+        for future, failure, result in outcomes:
+            _settle(future, failure, result)
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:
+    if future.done():  # the task waiting for it was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 class Lanes(Generic[K]):
@@ -215,7 +333,7 @@ class Pipeline:
         self,
         engine: Engine,
         *,
-        concurrency: int = 8,
+        concurrency: int = 32,
         senders: int = 32,
         poll_interval: float = 1.0,
         max_attempts: int = MAX_ATTEMPTS,
@@ -232,6 +350,7 @@ class Pipeline:
         self.keep = keep
         # Only this process uses the store (SQLite): leases left by a crash can go at once.
         self.exclusive_store = exclusive_store
+        self.commits = GroupCommit(self.store)
         self.inbox: Lanes[tuple[str, str]] = Lanes(self._handle_sender, concurrency)
         self.outbox: Lanes[tuple[str, str]] = Lanes(
             self._deliver_recipient, senders, group=lambda key: key[0]
@@ -280,6 +399,7 @@ class Pipeline:
         # What is still under way is cut short: its transaction rolls back and it is done again
         # after the restart; a reply being sent may be sent once more.
         await self.inbox.close()
+        await self.commits.close()
         await self.outbox.close()
         if self._settling is not None:
             self._settling.cancel()
@@ -396,7 +516,7 @@ class Pipeline:
         """Keep updates in the inbox (committed when this returns) and start handling them;
         returns how many were new. Raises when the store cannot keep them: then the platform
         must not be told they arrived."""
-        new = await self.store.inbox_add(channel, items)
+        new = await self.commits.run(lambda: self.store.inbox_add(channel, items))
         for item in new:
             self._accepted[(channel, item.sender)] += 1
         self.kick_due([(channel, item.sender) for item in new])
@@ -419,46 +539,50 @@ class Pipeline:
         """Handle this sender's oldest update; False when there is none due."""
         adapter = self.adapters[channel]
         await self._settle_for((channel, sender))
-        event_key: str | None = None
-        attempts = 0
-        decoded: Decoded | None = None
-        events: list[tuple[str, int]] = []
-        calls: list[dict[str, Any]] = []
-        leased: list[OutboxMessage] = []
         try:
-            async with self.store.transaction():
-                event = await self.store.inbox_take(channel, sender, _now())
-                if event is None:
-                    return False
-                event_key, attempts = event.key, event.attempts
-                decoded = adapter.decode(event.key, event.payload)
-                if decoded is not None:
-                    if decoded.unreachable:
-                        await self.engine.mark_unreachable(channel, sender)
-                    calls = list(decoded.calls)
-                    if decoded.incoming is not None:
-                        # The inbox row, marked done, is this update's redelivery key.
-                        replies, events = await self.engine.handle_in_transaction(decoded.incoming)
-                        calls += adapter.plan(decoded, replies)
-                    leased = await self.store.outbox_add(
-                        [
-                            (channel, decoded.recipient, json.dumps(call, ensure_ascii=False))
-                            for call in calls
-                        ],
-                        lease_until=_now() + self.lease,
-                    )
-        except Exception as error:
-            if event_key is None:
-                raise
-            await self._failed(channel, sender, event_key, attempts, error)
+            handled = await self.commits.run(lambda: self._handle_in(adapter, channel, sender))
+        except _HandlingFailed as failed:
+            await self._failed(channel, sender, failed.key, failed.attempts, failed.error)
             return False
-        await self.engine.notify(events)
-        if leased:
+        if handled is None:
+            return False
+        await self.engine.notify(handled.events)
+        if handled.leased:
             # Ours already: sent at once, in this sender's turn (no claim, no wait).
-            await self._deliver_batch(adapter, leased)
-        elif decoded is not None and calls:
-            self.outbox.kick((channel, decoded.recipient))
+            await self._deliver_batch(adapter, handled.leased)
+        elif handled.recipient is not None and handled.calls:
+            self.outbox.kick((channel, handled.recipient))
         return True
+
+    async def _handle_in(self, adapter: Adapter, channel: str, sender: str) -> _Handled | None:
+        """Inside the transaction: take the sender's oldest update, handle it, write its
+        replies; None when there is none due."""
+        event = await self.store.inbox_take(channel, sender, _now())
+        if event is None:
+            return None
+        handled = _Handled()
+        try:
+            decoded = adapter.decode(event.key, event.payload)
+            if decoded is None:
+                return handled
+            handled.recipient = decoded.recipient
+            if decoded.unreachable:
+                await self.engine.mark_unreachable(channel, sender)
+            handled.calls = list(decoded.calls)
+            if decoded.incoming is not None:
+                # The inbox row, marked done, is this update's redelivery key.
+                replies, handled.events = await self.engine.handle_in_transaction(decoded.incoming)
+                handled.calls += adapter.plan(decoded, replies)
+            handled.leased = await self.store.outbox_add(
+                [
+                    (channel, decoded.recipient, json.dumps(call, ensure_ascii=False))
+                    for call in handled.calls
+                ],
+                lease_until=_now() + self.lease,
+            )
+        except Exception as error:
+            raise _HandlingFailed(event.key, event.attempts, error) from error
+        return handled
 
     async def _failed(
         self, channel: str, sender: str, key: str, attempts: int, error: Exception

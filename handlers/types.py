@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 # Thai digits to Arabic ones, for str.translate: people type either.
@@ -158,6 +159,10 @@ class Incoming:
     edited: bool = False  # the sender edited an earlier message (message_id says which)
     # The sender took back (unsent) their earlier message with this platform id (LINE).
     unsent: str | None = None
+    # When the person sent or pressed it, as the platform says (LINE's event timestamp); None
+    # when it does not say (Telegram numbers its updates in order instead). Two presses can
+    # arrive out of order on LINE: the later press wins by this time, not by arrival.
+    sent_at: datetime | None = None
 
     @property
     def hinted_language(self) -> str | None:

@@ -36,7 +36,7 @@ from handlers.services.polls import (
 from handlers.services.privacy import HIDDEN
 from handlers.services.submissions import who
 from handlers.types import THAI_DIGITS, Choice, Lines, Reply, T, Text
-from storage.base import Poll, PollClosed, PollConflict, PollMethod, Role, Store
+from storage.base import LatePress, Poll, PollClosed, PollConflict, PollMethod, Role, Store
 
 router = Router()
 
@@ -311,7 +311,23 @@ async def _submit(
     notice, and the card itself showing the choice where the channel can edit it)."""
     assert ctx.member is not None
     try:
-        changed = await cast_ballot(ctx.store, poll, ctx.member, chosen)
+        changed = await cast_ballot(ctx.store, poll, ctx.member, chosen, ctx.incoming.sent_at)
+    except LatePress as late:
+        # This press was made before the one the ballot holds (the platform delivered the two
+        # out of order): the later choice stands, and the person sees which it is.
+        if finish:
+            ctx.finish()
+        standing = list(late.standing.choices)
+        if not tap:
+            return [
+                Reply(T("Your later choice stands:\n{listing}", listing=_listing(poll, standing)))
+            ]
+        texts = {o.position: o.text for o in poll.options}
+        card = replace(
+            _one_tap_card(poll, standing), edit_previous=True, in_place_only=True, card=False
+        )
+        notice = T("✅ Your later choice stands: {choice}.", choice=texts[standing[0]])
+        return [Reply(notice, toast=True), card]
     except NotPresent:
         return [Reply(NOT_PRESENT)]
     except BallotsRefused as refused:

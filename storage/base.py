@@ -524,6 +524,15 @@ class PollClosed(Exception):
     """The poll does not accept ballots (not opened yet, or closed)."""
 
 
+class LatePress(Exception):
+    """A press older than the one the person's ballot already holds (two presses delivered
+    out of order): the ballot stands as it is."""
+
+    def __init__(self, standing: Ballot) -> None:
+        super().__init__(standing.id)
+        self.standing = standing
+
+
 class PollConflict(Exception):
     """Another poll of the tambon is open: a tambon runs one poll at a time."""
 
@@ -1007,10 +1016,13 @@ class PollStore(Protocol):
         pseudonym: str,
         village_moo: int | None,
         choices: Sequence[int],
+        pressed_at: datetime | None = None,
     ) -> tuple[Ballot, bool]:
         """Record or replace a member's ballot, and log it; raises PollClosed.
 
-        Returns the ballot and True when it replaced an earlier one."""
+        Returns the ballot and True when it replaced an earlier one. ``pressed_at``: when the
+        person pressed, as the platform says; raises LatePress (nothing written) when the
+        ballot holds a later press."""
         ...
 
     async def set_presence_code(self, poll_id: int, code: str | None) -> Poll: ...
@@ -1270,6 +1282,14 @@ class Store(
     """The async storage interface, one part per aggregate; see the module docstring for
     transactions. Every backend passes the same contract tests (tests/test_storage.py)."""
 
+    # True when the backend commits one transaction at a time (SQLite's single writer):
+    # then several people's updates are best handled in one (bot/pipeline.py, group commit).
+    one_writer: bool
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """Inside a transaction: what the block wrote is undone alone if it raises, and the
+        transaction goes on."""
+        ...

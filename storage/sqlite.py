@@ -4,10 +4,16 @@ One connection carries every query, so all writes go through one path. An asynci
 serialises transactions between tasks; a context variable lets the calls made inside a
 transaction join it instead of waiting for the lock they already hold.
 
-Every statement is a round trip to aiosqlite's thread, and on a busy machine a round trip costs
-more than a short statement (a quarter of a millisecond here). A transaction therefore opens
-with its first statement (``BEGIN IMMEDIATE`` and that statement in one trip), and one that ran
-no statement costs nothing.
+A round trip to aiosqlite's thread costs more than a short statement on a busy machine (a
+quarter of a millisecond here, two hand-overs of the GIL and a wake-up of the event loop), and
+transactions are serialised, so round trips inside one are what limits how many updates a second
+the bot takes. Only what may wait goes to the thread: a transaction opens there with its first
+statement (``BEGIN IMMEDIATE``, which may wait for another process's write, and that statement
+in one trip) and commits there (a commit may checkpoint the write-ahead log and wait for the
+disk). In between, the transaction holds SQLite's write lock, and in WAL mode readers never
+block, so its short statements run at once on the event loop's thread: no statement there can
+wait for a lock. Statements that may take long inside a transaction (bulk writes, a summary's
+aggregates) still go to the thread. A transaction that ran no statement costs nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ def private_file(path: Path) -> None:
 
 class SQLiteStore(SQLStore):
     """:class:`storage.base.Store` on one SQLite file."""
+
+    one_writer = True  # one transaction at a time (the lock below)
 
     _SUBMISSION_SQL = (
         "SELECT s.*, (SELECT group_concat(category, '|') FROM"
@@ -79,7 +87,11 @@ class SQLiteStore(SQLStore):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             private_file(Path(self.path))
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        # The connection is used from two threads, never at once: every use holds self._lock
+        # (outside a transaction the statement itself takes it).
+        self._db = await aiosqlite.connect(
+            self.path, isolation_level=None, check_same_thread=False
+        )
         self._db.row_factory = sqlite3.Row
         await self._db.execute("PRAGMA journal_mode=WAL")
         await self._db.execute("PRAGMA synchronous=NORMAL")
@@ -146,6 +158,8 @@ class SQLiteStore(SQLStore):
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
             if self._in_tx.get():
+                if self._begun:  # the write lock is ours: nothing here can wait
+                    return self.db._conn.execute(sql, tuple(params)).fetchall()
                 return await self._in_thread(_fetch_all, sql, tuple(params))
             # One statement is atomic by itself; the lock keeps it out of another task's
             # transaction.
@@ -190,7 +204,11 @@ class SQLiteStore(SQLStore):
         """Independent reads at once, each in a worker thread on a read-only connection of its
         own (SQLite runs them side by side; committed data only); inside a transaction, or in
         memory, one after the other on the store's connection."""
-        if self.path == ":memory:" or self._in_transaction():
+        if self._in_transaction():
+            # Aggregates over a whole tambon may take a while: on aiosqlite's thread, so that
+            # the event loop goes on meanwhile.
+            return [await self._in_thread(_fetch_all, sql, tuple(p)) for sql, p in queries]
+        if self.path == ":memory:":
             return await super()._read_many(queries)
         return list(
             await asyncio.gather(

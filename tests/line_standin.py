@@ -406,8 +406,10 @@ class LineStandIn:
         limit = asyncio.Semaphore(256)  # LINE's servers keep many connections open at once
         async with aiohttp.ClientSession() as http:
 
-            async def post(user: str, data: str) -> None:
-                body = events.body(events.postback(user, data))
+            async def post(user: str, data: str, offset: float) -> None:
+                # Stamped when the person pressed (LINE's timestamp), delivered when we can.
+                age = max(0.0, time.monotonic() - (start + offset))
+                body = events.body(events.postback(user, data, age=age))
                 headers = {"X-Line-Signature": events.sign(body)}
                 headers["Content-Type"] = "application/json"
                 self._waiting[user].append(time.monotonic())
@@ -424,7 +426,7 @@ class LineStandIn:
                 delay = start + offset - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                task = asyncio.create_task(post(user, data))
+                task = asyncio.create_task(post(user, data, offset))
                 posting.add(task)
                 task.add_done_callback(posting.discard)
             await asyncio.gather(*posting)

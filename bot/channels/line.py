@@ -28,6 +28,8 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -419,6 +421,11 @@ class LineChannel:
         incoming = self.incoming(event, user_id)
         if incoming is None:
             return None
+        # Two presses of one person may come in two webhook calls out of order: the event's
+        # time says which was later (handlers/voting.py).
+        stamp = raw.get("timestamp")
+        if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+            incoming = replace(incoming, sent_at=datetime.fromtimestamp(stamp / 1000, UTC))
         return Decoded(recipient=user_id, incoming=incoming, context=context)
 
     @staticmethod

@@ -255,16 +255,23 @@ async def absent(store: Store, poll: Poll, member: Member) -> bool:
     return bool(poll.presence_code) and not await store.is_present(poll.id, member.id)
 
 
-async def cast_ballot(store: Store, poll: Poll, member: Member, choices: Sequence[int]) -> bool:
+async def cast_ballot(
+    store: Store,
+    poll: Poll,
+    member: Member,
+    choices: Sequence[int],
+    pressed_at: datetime | None = None,
+) -> bool:
     """A member's ballot, cast or changed: one person, one ballot. True when it changed an
     earlier one. Raises NotPresent (a hall-only poll, and they have not typed its code),
-    BallotsRefused (choices that do not fit) or storage's PollClosed."""
+    BallotsRefused (choices that do not fit), storage's PollClosed, or storage's LatePress
+    (``pressed_at`` is older than the press the ballot holds: it stands)."""
     if await absent(store, poll, member):
         raise NotPresent()
     if not valid_choices(poll, choices):
         raise BallotsRefused(T("Please choose at least one problem before submitting."))
     _, changed = await store.cast_ballot(
-        poll.id, member.id, member.pseudonym, member.village_moo, list(choices)
+        poll.id, member.id, member.pseudonym, member.village_moo, list(choices), pressed_at
     )
     return changed
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import enum
 import types
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from functools import cache
@@ -122,6 +122,7 @@ class SQLBase:
     _GROUP_SQL: ClassVar[str]
 
     def __init__(self) -> None:
+        self._savepoints = 0  # names them
         self._villages: dict[int, tuple[Village, ...]] = {}
         self._poll_options: dict[int, tuple[PollOption, ...]] = {}
 
@@ -140,9 +141,28 @@ class SQLBase:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    one_writer = False
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """All the statements inside commit together, or none; nested calls join the outer."""
         raise NotImplementedError
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Inside a transaction: the block's writes are undone alone if it raises (SQL
+        savepoints, on both backends), and the transaction goes on."""
+        if not self._in_transaction():
+            raise RuntimeError("a savepoint needs a transaction")
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        await self._all(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self._all(f"ROLLBACK TO SAVEPOINT {name}")
+            await self._all(f"RELEASE SAVEPOINT {name}")
+            raise
+        await self._all(f"RELEASE SAVEPOINT {name}")
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """Run one statement (``?`` placeholders) and return its rows."""

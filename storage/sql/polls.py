@@ -9,6 +9,7 @@ from typing import Any
 
 from storage.base import (
     Ballot,
+    LatePress,
     PaperBallots,
     Poll,
     PollClosed,
@@ -147,8 +148,12 @@ class PollQueries(SQLBase):
         pseudonym: str,
         village_moo: int | None,
         choices: Sequence[int],
+        pressed_at: datetime | None = None,
     ) -> tuple[Ballot, bool]:
         encoded = json.dumps(list(choices))
+        pressed = (
+            pressed_at.astimezone(UTC).isoformat(timespec="microseconds") if pressed_at else None
+        )
         async with self.transaction():
             # Ballots exclude a close (which takes this lock exclusively), not each other.
             await self._lock_key(f"poll:{poll_id}", shared=True)
@@ -162,16 +167,23 @@ class PollQueries(SQLBase):
                 raise PollClosed(poll_id)
             stamp = now.isoformat(timespec="microseconds")
             # The unique (poll, member) constraint makes this one ballot per person, whatever
-            # the concurrency; a second cast replaces the first.
+            # the concurrency; a second cast replaces the first, unless it was pressed before
+            # the press the ballot holds (LINE delivered the two out of order).
             row = await self._one(
                 "INSERT INTO ballots (poll_id, member_id, village_moo, choices, cast_at,"
-                " changed_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " changed_at, pressed_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (poll_id, member_id) DO UPDATE SET choices = excluded.choices,"
-                " village_moo = excluded.village_moo, changed_at = excluded.changed_at"
+                " village_moo = excluded.village_moo, changed_at = excluded.changed_at,"
+                " pressed_at = excluded.pressed_at"
+                " WHERE ballots.pressed_at IS NULL OR excluded.pressed_at IS NULL"
+                " OR excluded.pressed_at >= ballots.pressed_at"
                 " RETURNING *, cast_at != changed_at AS replaced",
-                (poll_id, member_id, village_moo, encoded, stamp, stamp),
+                (poll_id, member_id, village_moo, encoded, stamp, stamp, pressed),
             )
-            assert row is not None
+            if row is None:
+                standing = await self.get_ballot(poll_id, member_id)
+                assert standing is not None
+                raise LatePress(standing)
             ballot = self._ballot(row)
             changed = bool(row["replaced"])
             await self._exec(
