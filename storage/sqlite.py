@@ -145,7 +145,14 @@ class SQLiteStore(SQLStore):
                         await self.db.execute("ROLLBACK")
                     raise
                 if self._begun:
-                    await self.db.execute("COMMIT")
+                    try:
+                        await self.db.execute("COMMIT")
+                    except BaseException:
+                        # A failed COMMIT (a deferred constraint, a full disk) leaves the
+                        # transaction open: undo it, so that the next one can begin.
+                        if self.db._conn.in_transaction:
+                            await self.db.execute("ROLLBACK")
+                        raise
             finally:
                 self._begun = False
                 self._in_tx.reset(token)

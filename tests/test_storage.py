@@ -476,6 +476,50 @@ class TestStoreContract:
         assert await backend.inbox_add("line", [InboxItem("k1", "U9", "again")]) == []
         assert await backend.get_member_by_id(other.id) is not None
 
+    async def test_a_press_older_than_the_ballots_changes_nothing(self, backend: Store) -> None:
+        from storage.base import LatePress
+
+        tambon_id = await _tambon(backend)
+        voter = await backend.upsert_member("line", "U5", tambon_id, Role.VILLAGER, None)
+        poll = await backend.create_poll(
+            tambon_id, "ลำดับ", PollMethod.APPROVAL, 1, [("ถนน", None), ("น้ำ", None)]
+        )
+        await backend.set_poll_status(poll.id, PollStatus.OPEN)
+        now = datetime.now(UTC)
+        await backend.cast_ballot(poll.id, voter.id, voter.pseudonym, 3, [2], now)
+        with pytest.raises(LatePress) as late:
+            await backend.cast_ballot(
+                poll.id, voter.id, voter.pseudonym, 3, [1], now - timedelta(milliseconds=5)
+            )
+        assert late.value.standing.choices == (2,)
+        _, changed = await backend.cast_ballot(
+            poll.id, voter.id, voter.pseudonym, 3, [1], now + timedelta(milliseconds=5)
+        )
+        assert changed
+        # Without a time (Telegram numbers its updates in order), the later arrival wins.
+        await backend.cast_ballot(poll.id, voter.id, voter.pseudonym, 3, [2])
+        (ballot,) = await backend.list_ballots(poll.id)
+        assert ballot.choices == (2,)
+        assert [e["action"] for e in await backend.ballot_log(poll.id)] == [
+            "cast",
+            "change",
+            "change",
+        ]
+
+    async def test_a_savepoint_undoes_its_block_alone(self, backend: Store) -> None:
+        async def fails_half_way() -> None:
+            async with backend.savepoint():
+                await backend.inbox_add("test", [InboxItem("undone", "U1", "{}")])
+                raise RuntimeError("undo this part")
+
+        async with backend.transaction():
+            await backend.inbox_add("test", [InboxItem("kept", "U1", "{}")])
+            with pytest.raises(RuntimeError):
+                await fails_half_way()
+            async with backend.savepoint():
+                await backend.inbox_add("test", [InboxItem("also kept", "U1", "{}")])
+        assert [k for k, _ in await backend.inbox_pending("test")] == ["kept", "also kept"]
+
     async def test_forget_keeps_closed_polls_counted_and_drops_open_ones(
         self, backend: Store
     ) -> None:
