@@ -45,7 +45,7 @@ async def _render(
     store: Store, link: ReportLink, kind: str, rule: NeedRule | None
 ) -> RenderedFile:
     from bot import report
-    from handlers.services.summary import build_summary, read_report
+    from handlers.services.summary import build_summary, read_printed_report
 
     tambon = await store.get_tambon(link.tambon_id)
     if tambon is None:
@@ -56,7 +56,7 @@ async def _render(
         chart = await asyncio.to_thread(report.category_chart, summary, link.locale)
         data = chart or b""
     else:
-        summary, submissions = await read_report(store, tambon, rule)
+        summary, submissions = await read_printed_report(store, tambon, rule)
         if kind == "pdf":
             data = await asyncio.to_thread(report.pdf, summary, submissions, link.locale)
         else:

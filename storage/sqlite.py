@@ -30,10 +30,11 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.base import ConstraintError, StoredAttachment, Submission
+from storage.base import ConstraintError, PrintedSubmission, StoredAttachment, Submission
 from storage.migrations import load_migrations
 from storage.sql import SQLStore
 from storage.sql.common import _KINDS, _now
+from storage.sql.submissions import printed, printed_queries
 
 
 def private_file(path: Path) -> None:
@@ -222,6 +223,21 @@ class SQLiteStore(SQLStore):
                 *(asyncio.to_thread(self._read_only, sql, params) for sql, params in queries)
             )
         )
+
+    async def printed_submissions(self, tambon_id: int) -> list[PrintedSubmission]:
+        """What a report prints of every submission, in a worker thread on a read-only
+        connection of its own, as :meth:`all_submissions`."""
+        if self.path == ":memory:":
+            return await super().printed_submissions(tambon_id)
+        return await asyncio.to_thread(self._read_printed, tambon_id)
+
+    def _read_printed(self, tambon_id: int) -> list[PrintedSubmission]:
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            db.execute("PRAGMA busy_timeout=5000")
+            db.execute("BEGIN")  # one snapshot for the two reads
+            (categories_sql, by_category), (rows_sql, by_row) = printed_queries(tambon_id)
+            return printed(db.execute(categories_sql, by_category), db.execute(rows_sql, by_row))
 
     def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
         uri = Path(self.path).resolve().as_uri() + "?mode=ro"

@@ -23,7 +23,7 @@ from handlers.types import T
 
 async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
     from bot import progress
-    from handlers.services.summary import read_report
+    from handlers.services.summary import read_printed_report, read_report
 
     if args.report_command == "links":
         await cmd_report_links(args, settings)
@@ -57,7 +57,9 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> None:
                 i18n.render(T("Writing the report…"), locale),
             ],
         )
-        summary, submissions = await read_report(store, tambon, settings.need_rule)
+        # A printed report reads only what its appendix prints; the spreadsheets read it all.
+        read = read_printed_report if args.format in ("html", "pdf", "md") else read_report
+        summary, submissions = await read(store, tambon, settings.need_rule)
         await audit.record(
             store,
             tambon.id,
@@ -174,7 +176,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
     from bot.core import Engine
     from handlers.services import polls, villages
     from handlers.services.privacy import HIDDEN
-    from handlers.services.summary import read_report
+    from handlers.services.summary import read_printed_report
     from handlers.types import Incoming
     from storage.base import PollMethod
 
@@ -227,7 +229,7 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> None:
             store, tambon, results, villages.INDICATOR_COLUMNS, by=by
         )
         await villages.import_resources(store, tambon, messages["resources"], by=by)
-        summary, submissions = await read_report(store, tambon, settings.need_rule)
+        summary, submissions = await read_printed_report(store, tambon, settings.need_rule)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(report.render(summary, submissions, "html", settings.locale), "utf-8")  # noqa: ASYNC240

@@ -52,7 +52,8 @@ class ReportPages(WorkbenchCore):
         import asyncio
 
         from bot import report
-        from handlers.services.summary import read_report
+        from handlers.services.summary import read_printed_report, read_report
+        from storage.base import PrintedSubmission, Submission
 
         name = request.match_info["name"]
         kind = REPORT_FILES.get(name)
@@ -60,16 +61,22 @@ class ReportPages(WorkbenchCore):
         if kind is None or tambon is None:
             raise web.HTTPNotFound(headers=SECURITY_HEADERS)
         locale = self.locale(request, member)
-        summary, submissions = await read_report(self.store, tambon, self.need_rule)
+        # A printed report reads only what its appendix prints; the spreadsheets read it all.
+        printed: list[PrintedSubmission] = []
+        submissions: list[Submission] = []
+        if kind in ("pdf", "html"):
+            summary, printed = await read_printed_report(self.store, tambon, self.need_rule)
+        else:
+            summary, submissions = await read_report(self.store, tambon, self.need_rule)
         await audit_service.record(
             self.store, tambon.id, _actor(member), audit_service.REPORT_TAKEN, format=kind
         )
         if kind == "pdf":
-            body = await asyncio.to_thread(report.pdf, summary, submissions, locale)
+            body = await asyncio.to_thread(report.pdf, summary, printed, locale)
+        elif kind == "html":
+            body = report.render(summary, printed, "html", locale).encode()
         elif kind == "xlsx":
             body = await asyncio.to_thread(report.xlsx, summary, submissions, locale)
-        elif kind == "html":
-            body = report.render(summary, submissions, "html", locale).encode()
         else:
             table = kind.removeprefix("csv:")
             body = report.table_csv(summary, submissions, table, locale).encode("utf-8-sig")

@@ -23,6 +23,7 @@ from storage.base import (
     CommentWindow,
     PlanItem,
     PlanStatus,
+    PrintedSubmission,
     ProblemGroup,
     Response,
     Store,
@@ -139,21 +140,38 @@ class TambonSummary:
 async def read_report(
     store: Store, tambon: Tambon, rule: NeedRule | None = None
 ) -> tuple[TambonSummary, list[Submission]]:
-    """The summary and every submission, for a report: the submissions are read once."""
+    """The summary and every submission, for a report's tables (spreadsheets): the
+    submissions are read once."""
     # The rows (a worker thread, on SQLite) and the counts (the store's aggregates) at once.
     submissions, summary = await asyncio.gather(
         store.all_submissions(tambon.id), build_summary(store, tambon, rule)
     )
+    return await _with_sections(store, tambon, summary), submissions
+
+
+async def read_printed_report(
+    store: Store, tambon: Tambon, rule: NeedRule | None = None
+) -> tuple[TambonSummary, list[PrintedSubmission]]:
+    """The summary and what a printed report (HTML, PDF, Markdown) shows of every submission:
+    only the fields its appendix prints are read, which for a big tambon is about half the
+    work of :func:`read_report`."""
+    submissions, summary = await asyncio.gather(
+        store.printed_submissions(tambon.id), build_summary(store, tambon, rule)
+    )
+    return await _with_sections(store, tambon, summary), submissions
+
+
+async def _with_sections(store: Store, tambon: Tambon, summary: TambonSummary) -> TambonSummary:
+    """The summary with what only a report shows: the team's actions, the plan, the draft."""
     # The team's actions; the openings of report links (audited too) are not theirs.
     trail = [e for e in await store.list_audit(tambon.id) if e.action != audit.REPORT_OPENED]
-    summary = replace(
+    return replace(
         summary,
         audit=trail[-AUDIT_ROWS:],
         audit_count=len(trail),
-        plan=await plan_section(store, tambon, submissions),
+        plan=await plan_section(store, tambon),
         comment=await comment_section(store, tambon, summary.plan_year),
     )
-    return summary, submissions
 
 
 async def comment_section(store: Store, tambon: Tambon, year: int) -> CommentSection | None:
@@ -166,9 +184,7 @@ async def comment_section(store: Store, tambon: Tambon, year: int) -> CommentSec
     return CommentSection(window, tally(items, await store.list_responses(tambon.id)))
 
 
-async def plan_section(
-    store: Store, tambon: Tambon, submissions: Sequence[Submission]
-) -> PlanSection | None:
+async def plan_section(store: Store, tambon: Tambon) -> PlanSection | None:
     """The tambon's plan items for the report, by strategy (category) and who acts, with the
     follow-through figures; None when there are none."""
     items = await store.list_plan_items(tambon.id)
@@ -178,10 +194,7 @@ async def plan_section(
     resources = {r.id: r.name for r in await store.list_resources(tambon.id)}
     direction = await store.get_direction(tambon.id, await this_plan_year(store, tambon.id))
     strategies = {s.id: s for s in (direction.strategies if direction else ())}
-    first_report: dict[int, datetime] = {}
-    for submission in submissions:
-        if submission.group_id is not None and submission.group_id not in first_report:
-            first_report[submission.group_id] = submission.created_at
+    first_report = await store.first_reports(tambon.id)
     rows: list[PlanRow] = []
     to_plan: list[float] = []
     to_done: list[float] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from storage.base import (
     Kind,
     NewSubmission,
     OriginCounts,
+    PrintedSubmission,
     ProblemGroup,
     StoredAttachment,
     Submission,
@@ -243,6 +244,18 @@ class SubmissionQueries(SQLBase):
 
     async def all_submissions(self, tambon_id: int) -> list[Submission]:
         return [s async for s in self.iter_submissions(tambon_id)]
+
+    async def printed_submissions(self, tambon_id: int) -> list[PrintedSubmission]:
+        categories, rows = await self._read_many(printed_queries(tambon_id))
+        return printed(categories, rows)
+
+    async def first_reports(self, tambon_id: int) -> dict[int, datetime]:
+        rows = await self._all(
+            "SELECT group_id, min(created_at) AS first FROM submissions WHERE tambon_id = ?"
+            " AND hidden_at IS NULL AND group_id IS NOT NULL GROUP BY group_id",
+            (tambon_id,),
+        )
+        return {r["group_id"]: _ts_required(r["first"]) for r in rows}
 
     async def submission_counts(self, tambon_id: int, needs_shown: int) -> SubmissionCounts:
         shown = "s.tambon_id = ? AND s.hidden_at IS NULL"
@@ -581,3 +594,40 @@ class SubmissionQueries(SQLBase):
             )
             for r in rows
         ]
+
+
+def printed_queries(tambon_id: int) -> list[tuple[str, tuple[Any, ...]]]:
+    """The two plain scans a report's appendix reads: categories in order, then the rows."""
+    return [
+        (
+            "SELECT c.submission_id, c.category FROM submission_categories c"
+            " JOIN submissions s ON s.id = c.submission_id"
+            " WHERE s.tambon_id = ? AND s.hidden_at IS NULL ORDER BY c.submission_id, c.position",
+            (tambon_id,),
+        ),
+        (
+            "SELECT id, created_at, village_moo, kind, text FROM submissions"
+            " WHERE tambon_id = ? AND hidden_at IS NULL ORDER BY id",
+            (tambon_id,),
+        ),
+    ]
+
+
+def printed(
+    category_rows: Iterable[Sequence[Any]], rows: Iterable[Sequence[Any]]
+) -> list[PrintedSubmission]:
+    """The appendix's rows from the two scans of :func:`printed_queries`, joined in Python."""
+    categories: dict[int, list[str]] = {}
+    for submission_id, category in category_rows:
+        categories.setdefault(submission_id, []).append(category)
+    return [
+        PrintedSubmission(
+            sid,
+            datetime.fromisoformat(created),
+            village,
+            _KINDS[kind],
+            tuple(categories.get(sid, ())),
+            text,
+        )
+        for sid, created, village, kind, text in rows
+    ]
