@@ -83,6 +83,7 @@ from handlers.types import Attachment, Incoming, Media, T
 from storage.base import InboxItem
 
 CHANNEL = "line"
+MAX_PARSED = 10_000  # parsed events kept for the handler; beyond, they are parsed again
 MAX_TEXT = 5000
 MAX_MESSAGES_PER_CALL = 5
 MAX_MULTICAST = 500  # people one multicast may name (the Messaging API's limit)
@@ -214,6 +215,7 @@ class LineChannel:
         self._client: AsyncApiClient | None = None
         self._api: AsyncMessagingApi | None = None
         self.pipeline = pipeline or Pipeline(engine)
+        self._parsed: dict[str, Event] = {}  # events read on arrival, by key, until handled
         self.pipeline.register(self)
         self.ready = False
 
@@ -366,12 +368,28 @@ class LineChannel:
             raise ValueError("not a LINE webhook body")
         destination = data.get("destination")
         bot = destination if isinstance(destination, str) and destination else "-"
-        items = [item for raw in events if (item := self.inbox_item(bot, raw)) is not None]
+        items = []
+        for raw in events:
+            read = self.read_event(bot, raw)
+            if read is not None:
+                item, event = read
+                # Parsed once: the handler takes it from here instead of parsing it again.
+                if len(self._parsed) > MAX_PARSED:
+                    self._parsed.clear()
+                self._parsed[item.key] = event
+                items.append(item)
         return await self.pipeline.accept(CHANNEL, items)
 
     @staticmethod
     def inbox_item(bot: str, raw: Any) -> InboxItem | None:
         """One event as the inbox keeps it; None (logged) for one we cannot use."""
+        read = LineChannel.read_event(bot, raw)
+        return read[0] if read is not None else None
+
+    @staticmethod
+    def read_event(bot: str, raw: Any) -> tuple[InboxItem, Event] | None:
+        """One event as the inbox keeps it, and as line-bot-sdk reads it; None (logged) for
+        one we cannot use."""
         key = raw.get("webhookEventId") if isinstance(raw, dict) else None
         if not isinstance(key, str) or not key:
             log.info("LINE event without a webhookEventId dropped")
@@ -384,7 +402,7 @@ class LineChannel:
             log.warning("LINE event %s dropped: older than a day (a replayed body?)", key)
             return None
         try:
-            Event.from_dict(raw)
+            event = Event.from_dict(raw)
         except Exception as error:
             # An event type newer than the SDK, or a malformed one: nothing we could answer.
             log.info("LINE event %s dropped (%s): %.200s", key, raw.get("type"), error)
@@ -392,11 +410,10 @@ class LineChannel:
         source = raw.get("source")
         source = source if isinstance(source, dict) else {}
         sender = source.get("userId") or source.get("groupId") or source.get("roomId") or ""
-        return InboxItem(
-            key=f"{bot}:{key}",
-            sender=str(sender),
-            payload=json.dumps(raw, ensure_ascii=False),
+        item = InboxItem(
+            key=f"{bot}:{key}", sender=str(sender), payload=json.dumps(raw, ensure_ascii=False)
         )
+        return item, event
 
     async def drain(self) -> None:
         """Handle every kept event and send every reply (tools and tests)."""
@@ -406,7 +423,8 @@ class LineChannel:
 
     def decode(self, key: str, payload: str) -> Decoded | None:
         raw = json.loads(payload)
-        event = Event.from_dict(raw)
+        # An event this process received a moment ago is already parsed.
+        event = self._parsed.pop(key, None) or Event.from_dict(raw)
         if raw.get("mode") == "standby":
             return None  # another channel answers this chat now
         source = raw.get("source") or {}
