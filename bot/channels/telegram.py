@@ -46,10 +46,10 @@ from telegram import (
 )
 from telegram.constants import ChatType, MessageLimit
 from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot import i18n
 from bot.channels import GROUP_NOTICE, MAX_PHOTO_BYTES, Pace, split_text
+from bot.channels.aiohttprequest import AiohttpRequest
 from bot.core import Engine, Outgoing
 from bot.pipeline import Decoded, Pipeline, Refused, Transient, Unreachable
 from handlers import menu
@@ -230,8 +230,8 @@ class TelegramChannel:
             urls = {"base_url": base_url, "base_file_url": base_url.replace("/bot", "/file/bot")}
         self.bot = Bot(
             token,
-            request=HTTPXRequest(connection_pool_size=concurrency + 8),
-            get_updates_request=HTTPXRequest(),
+            request=AiohttpRequest(connection_pool_size=concurrency + 8),
+            get_updates_request=AiohttpRequest(),
             **urls,
         )
         self.pipeline = pipeline or Pipeline(engine, concurrency=concurrency)
