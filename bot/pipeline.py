@@ -236,7 +236,9 @@ class GroupCommit:
         except Exception:
             # The commit failed (or a savepoint could not be undone): each alone, so that one
             # unit cannot take the others down.
-            log.warning("a shared transaction of %d updates failed; each alone", len(batch))
+            log.warning(
+                "a shared transaction of %d updates failed; each alone", len(batch), exc_info=True
+            )
             for work, future in batch:
                 try:
                     async with self.store.transaction():

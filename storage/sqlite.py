@@ -148,7 +148,9 @@ class SQLiteStore(SQLStore):
                 if self._begun:
                     try:
                         await self.db.execute("COMMIT")
-                    except BaseException:
+                    except asyncio.CancelledError:
+                        raise  # the COMMIT is queued on aiosqlite's thread: it still runs
+                    except Exception:
                         # A failed COMMIT (a deferred constraint, a full disk) leaves the
                         # transaction open: undo it, so that the next one can begin.
                         if self.db._conn.in_transaction:
