@@ -21,7 +21,7 @@ from bot.plantable import TableRefused
 from handlers.services import plan, tambons, villages
 from handlers.services.summary import build_summary, read_report
 from handlers.types import T
-from storage.base import VILLAGE_PLAN, Role, Store, Tambon
+from storage.base import VILLAGE_PLAN, InboxItem, Role, Store, Tambon
 from tests.conftest import console, onboard, run_cli, th
 from tests.test_report import _pdf_text
 
@@ -505,3 +505,18 @@ async def test_voices_without_data_are_named_with_their_chart(
     assert report.unbacked_chart(summary, "th", "svg", public=True) != report.unbacked_chart(
         summary, "th", "svg"
     )
+
+
+async def test_a_preview_inside_a_transaction_keeps_nothing(store: Store, tambon: Tambon) -> None:
+    """A preview tries every row and undoes them with a savepoint, so that it keeps nothing even
+    when it runs inside a transaction of the caller's (the workbench previews several files in
+    one), while what the caller wrote in that transaction stays."""
+    header = ["หมู่", "ประเภท", "ชื่อ", "ผู้ติดต่อ", "รายละเอียด"]
+    rows = [["1", "กองทุน", "กองทุนหมู่บ้านท่าตะโก", "ประธานกองทุน", "ทุนหมุนเวียน ๑ ล้านบาท"]]
+    (table,) = read_tables(_csv(header, rows), "r.csv", ("resources",))
+    async with store.transaction():
+        await store.inbox_add("test", [InboxItem("kept by the caller", "U1", "{}")])
+        done = await villages.import_resources(store, tambon, table.rows, by="op", preview=True)
+        assert done.added == 1  # it would add the fund
+    assert await store.list_resources(tambon.id) == []
+    assert [k for k, _ in await store.inbox_pending("test")] == ["kept by the caller"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -154,9 +153,8 @@ class DataPages(WorkbenchCore):
         tambon = await self.tambon_of(member)
         by = _actor(member)
         done = []
-        # Written together, all or none; a preview rolls each table back itself (it must not
-        # run inside a transaction, which would keep what it tried).
-        async with contextlib.nullcontext() if preview else self.store.transaction():
+        # Written together, all or none; a preview rolls each table back itself (a savepoint).
+        async with self.store.transaction():
             for table in tables:
                 rows, columns = table["rows"], table["columns"]
                 if table["kind"] == "plans":

@@ -1,7 +1,7 @@
 """A spreadsheet's rows imported all or none (the plan table, the villages' files): every row is
 tried in one transaction and every bad row named with its reason; a preview tries it the same
-way and rolls back. A preview must not run inside another transaction, which would keep what it
-tried (the store's nested transactions join the outer one)."""
+way and rolls back. The rows are tried in a savepoint, so a preview or a refused file is undone
+even inside another transaction (the store's nested transactions join the outer one)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ async def all_or_none(
     With any bad row the whole file is refused (``refusal``, naming them all); a ``preview``
     rolls back and leaves the problems in ``done`` instead."""
     try:
-        async with store.transaction():
+        async with store.transaction(), store.savepoint():
             for number, row in enumerate(rows, start=2):
                 try:
                     outcome = await one(row)
