@@ -75,7 +75,7 @@ class Workbench(
         r.add_get(f"{PATH}/plan", self.signed(self.plan))
         r.add_post(f"{PATH}/plan/{{id}}/status", self.signed(self.plan_status, self.plan))
         r.add_post(f"{PATH}/plan/{{id}}/details", self.signed(self.plan_details, self.plan))
-        r.add_post(f"{PATH}/plan/new", self.signed(self.new_plan_item))
+        r.add_post(f"{PATH}/plan/new", self.signed(self.new_plan_item, self.plan))
         r.add_post(f"{PATH}/plan/import", self.signed(self.plan_import, self.plan))
         r.add_post(f"{PATH}/plan/import/confirm", self.signed(self.plan_import_confirm))
         r.add_get(f"{PATH}/data", self.signed(self.data))

@@ -18,7 +18,6 @@ from bot.workbench.core import (
     _owned,
     _whole,
 )
-from handlers.services import Refused
 from handlers.services import audit as audit_service
 from handlers.services import book as book_service
 from handlers.services import plan as plan_service
@@ -118,20 +117,15 @@ class BookPages(WorkbenchCore):
     ) -> web.StreamResponse:
         tambon = await self.tambon_of(member)
         form = await request.post()
-        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        try:
-            await book_service.set_direction(
-                self.store,
-                tambon,
-                by=_actor(member),
-                identity=_field(form, "identity") or "",
-                vision=_field(form, "vision") or "",
-                mission=_field(form, "mission") or "",
-                strategies=(_field(form, "strategies") or "").splitlines(),
-            )
-        except Refused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.book(request, session, member, problem=problem, typed=typed)
+        await book_service.set_direction(
+            self.store,
+            tambon,
+            by=_actor(member),
+            identity=_field(form, "identity") or "",
+            vision=_field(form, "vision") or "",
+            mission=_field(form, "mission") or "",
+            strategies=(_field(form, "strategies") or "").splitlines(),
+        )
         raise web.HTTPSeeOther(f"{PATH}/book?done=saved#direction")
 
     async def item_strategy(
@@ -175,23 +169,18 @@ class BookPages(WorkbenchCore):
     ) -> web.StreamResponse:
         tambon = await self.tambon_of(member)
         form = await request.post()
-        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
         present_text = (_field(form, "present") or "").strip()
-        try:
-            present = _whole(present_text) if present_text else None
-            if present_text and present is None:
-                raise book_service.BookRefused(T("How many were present is a number, 0 or more."))
-            await book_service.approve(
-                self.store,
-                tambon,
-                decided_on=i18n.iso_from_era(_field(form, "date") or ""),
-                by=_actor(member),
-                present=present,
-                place=_field(form, "place"),
-                changes=_field(form, "changes"),
-                poll_id=_whole(_field(form, "poll")) if _field(form, "poll") else None,
-            )
-        except Refused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.book(request, session, member, problem=problem, typed=typed)
+        present = _whole(present_text) if present_text else None
+        if present_text and present is None:
+            raise book_service.BookRefused(T("How many were present is a number, 0 or more."))
+        await book_service.approve(
+            self.store,
+            tambon,
+            decided_on=i18n.iso_from_era(_field(form, "date") or ""),
+            by=_actor(member),
+            present=present,
+            place=_field(form, "place"),
+            changes=_field(form, "changes"),
+            poll_id=_whole(_field(form, "poll")) if _field(form, "poll") else None,
+        )
         raise web.HTTPSeeOther(f"{PATH}/book?done=approved#approval")

@@ -69,10 +69,17 @@ PhotoSource = Callable[[str], Awaitable[bytes | None]]
 
 
 class Page(Protocol):
-    """A page a refused form shows again, with the reason."""
+    """A page a refused form shows again, with the reason and what the form held (``typed``,
+    for a page to put back in its form: nobody types a paragraph twice)."""
 
     def __call__(
-        self, request: web.Request, session: WebSession, member: Member, *, problem: str
+        self,
+        request: web.Request,
+        session: WebSession,
+        member: Member,
+        *,
+        problem: str,
+        typed: dict[str, str],
     ) -> Awaitable[web.StreamResponse]: ...
 
 
@@ -274,7 +281,8 @@ class WorkbenchCore:
     ) -> Handler:
         """A page for a signed-in team member: others see how to sign in; a form posted
         without this session's CSRF token changes nothing. A form's refusal (a service's
-        :class:`Refused`, or the form's own) shows the ``back`` page again with the reason."""
+        :class:`Refused`, or the form's own) shows the ``back`` page again with the reason and
+        what was typed."""
 
         async def page(request: web.Request) -> web.StreamResponse:
             found = await workbench.current(
@@ -283,6 +291,7 @@ class WorkbenchCore:
             if found is None:
                 return self.message(request, SIGN_IN_TITLE, SIGN_IN, status=401)
             session, member = found
+            typed: dict[str, str] = {}
             if request.method == "POST":
                 try:
                     form = await request.post()
@@ -292,13 +301,14 @@ class WorkbenchCore:
                     session, _field(form, "csrf")
                 ):
                     return self._refused(request)
+                typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
             try:
                 return await handler(request, session, member)
             except Refused as refused:
                 if back is None:
                     raise
                 problem = self._say(request, member, refused.reason)
-                return await back(request, session, member, problem=problem)
+                return await back(request, session, member, problem=problem, typed=typed)
 
         return page
 

@@ -245,11 +245,7 @@ class DataPages(WorkbenchCore):
         tambon = await self.tambon_of(member)
         form = await request.post()
         fields = {c: _field(form, c) or "" for c in village_service.RESOURCE_COLUMNS}
-        try:
-            resource, _ = await village_service.add_resource(
-                self.store, tambon, fields, by=_actor(member)
-            )
-        except Refused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.data(request, session, member, problem=problem, typed=fields)
+        resource, _ = await village_service.add_resource(
+            self.store, tambon, fields, by=_actor(member)
+        )
         raise web.HTTPSeeOther(f"{PATH}/data#resource-{resource.id}")

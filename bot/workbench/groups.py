@@ -32,6 +32,7 @@ class GroupPages(WorkbenchCore):
         member: Member,
         *,
         problem: str | None = None,
+        typed: dict[str, str] | None = None,  # a refused form's fields: none to refill
     ) -> web.Response:
         found = await self.store.list_groups(member.tambon_id)
         shown = found[:GROUPS_PAGE]

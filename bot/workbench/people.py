@@ -38,6 +38,7 @@ class PeoplePages(WorkbenchCore):
         member: Member,
         *,
         problem: str | None = None,
+        typed: dict[str, str] | None = None,  # a refused form's fields: none to refill
     ) -> web.Response:
         found = [m for m in await self.store.list_members(member.tambon_id) if m.onboarded]
         now = datetime.now(UTC)

@@ -87,24 +87,19 @@ class PlanPages(WorkbenchCore):
         """An item from the groups ticked (and any typed by number), with its plan-form fields."""
         form = await request.post()
         tambon = await self.tambon_of(member)
-        typed = {k: str(v) for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        try:
-            ticked = [_whole(str(v)) for v in form.getall("group", [])]
-            more = [_whole(n) for n in re.split(r"[\s,]+", _field(form, "groups") or "") if n]
-            if None in ticked or None in more:
-                raise plan_service.PlanRefused(NO_SUCH_GROUP)
-            details = _plan_details(form)
-            item = await plan_service.add_item(
-                self.store,
-                tambon,
-                by=_actor(member),
-                title=str(details.pop("title", "")),
-                groups=sorted({n for n in (*ticked, *more) if n is not None}),
-                **{k: v for k, v in details.items() if v is not None},  # type: ignore[arg-type]
-            )
-        except plan_service.PlanRefused as refused:
-            problem = self._say(request, member, refused.reason)
-            return await self.plan(request, session, member, problem=problem, typed=typed)
+        ticked = [_whole(str(v)) for v in form.getall("group", [])]
+        more = [_whole(n) for n in re.split(r"[\s,]+", _field(form, "groups") or "") if n]
+        if None in ticked or None in more:
+            raise plan_service.PlanRefused(NO_SUCH_GROUP)
+        details = _plan_details(form)
+        item = await plan_service.add_item(
+            self.store,
+            tambon,
+            by=_actor(member),
+            title=str(details.pop("title", "")),
+            groups=sorted({n for n in (*ticked, *more) if n is not None}),
+            **{k: v for k, v in details.items() if v is not None},  # type: ignore[arg-type]
+        )
         raise web.HTTPSeeOther(f"{PATH}/plan#item-{item.id}")
 
     async def plan_import(

@@ -43,6 +43,7 @@ class PollPages(WorkbenchCore):
         member: Member,
         *,
         problem: str | None = None,
+        typed: dict[str, str] | None = None,  # a refused form's fields: none to refill
     ) -> web.Response:
         found = await self.store.list_polls(member.tambon_id)
         results = {p.id: await poll_service.count_ballots(self.store, p) for p in found[:10]}

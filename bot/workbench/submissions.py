@@ -142,6 +142,7 @@ class SubmissionPages(WorkbenchCore):
         member: Member,
         *,
         problem: str | None = None,
+        typed: dict[str, str] | None = None,  # a refused form's fields: none to refill
         done: str | None = None,
     ) -> web.Response:
         found = await self._own_submission(request, member)
