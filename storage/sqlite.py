@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, closing
 from contextvars import ContextVar
@@ -45,6 +46,11 @@ def private_file(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except FileExistsError:
         os.chmod(path, 0o600)
+
+
+# Statements run on the event loop's thread for at most this long (seconds) before the other tasks
+# get a turn.
+YIELD_EVERY = 0.005
 
 
 class SQLiteStore(SQLStore):
@@ -81,6 +87,7 @@ class SQLiteStore(SQLStore):
         self._in_tx: ContextVar[bool] = ContextVar(f"sqlite_tx_{id(self)}", default=False)
         # Whether the transaction under way has sent its BEGIN yet (there is one at a time).
         self._begun = False
+        self._ran_since = 0.0  # when statements on the loop's thread last let others run
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -138,6 +145,7 @@ class SQLiteStore(SQLStore):
         async with self._lock:
             token = self._in_tx.set(True)
             self._begun = False  # BEGIN goes with the first statement
+            self._ran_since = time.monotonic()
             try:
                 try:
                     yield
@@ -163,12 +171,22 @@ class SQLiteStore(SQLStore):
     def _in_transaction(self) -> bool:
         return self._in_tx.get()
 
+    async def _let_others_run(self) -> None:
+        """A long transaction (a file of thousands of rows) runs its statements on the event
+        loop's thread one after another: every few milliseconds it lets the other tasks run
+        (answering webhooks, sending replies), so that the loop never stalls for long."""
+        now = time.monotonic()
+        if now - self._ran_since > YIELD_EVERY:
+            await asyncio.sleep(0)
+            self._ran_since = time.monotonic()
+
     # Each statement is one round trip to aiosqlite's thread.
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
             if self._in_tx.get():
                 if self._begun:  # the write lock is ours: nothing here can wait
+                    await self._let_others_run()
                     return self.db._conn.execute(sql, tuple(params)).fetchall()
                 return await self._in_thread(_fetch_all, sql, tuple(params))
             # One statement is atomic by itself; the lock keeps it out of another task's

@@ -197,3 +197,31 @@ async def test_two_presses_delivered_out_of_order_leave_the_later_choice(
     replies = line_standin.texts_to(user)
     assert th("✅ Counted: {choice}. Tap another to change it.").format(choice="น้ำ") in replies[0]
     assert th("✅ Your later choice stands: {choice}.").format(choice="น้ำ") in replies[-1]
+
+
+async def test_a_long_transaction_lets_the_other_tasks_run(store: Store) -> None:
+    """A transaction's statements run on the event loop's thread once it holds the write lock;
+    one of thousands of statements (a big file) still lets the other tasks (webhooks, replies)
+    run every few milliseconds instead of stalling the loop until it commits."""
+    ticks = 0
+    stop = False
+
+    async def elsewhere() -> None:
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(elsewhere())
+    try:
+        async with store.transaction():
+            await store.claim_update("test", "first")  # BEGIN: the write lock is ours
+            before = ticks
+            for number in range(20_000):
+                await store.claim_update("test", f"k{number}")
+            during = ticks - before
+    finally:
+        stop = True
+        await other
+    assert during > 0
+    assert await store.claim_update("test", "k19999") is False  # all of them committed
