@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import random
@@ -199,7 +200,9 @@ class GroupCommit:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._waiting.append((work, future))
         if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._drain())
+            # A context of its own: the runner opens its own transactions, even when the first
+            # unit came from code inside one (the store keeps "in a transaction" per context).
+            self._runner = asyncio.create_task(self._drain(), context=contextvars.Context())
         return await future
 
     async def close(self) -> None:

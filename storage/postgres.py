@@ -10,6 +10,7 @@ not both apply one.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -83,8 +84,10 @@ class PostgresStore(SQLStore):
         self.url = url
         self.max_connections = max_connections
         self._pool: asyncpg.Pool | None = None
-        self._tx: ContextVar[asyncpg.Connection | None] = ContextVar(
-            f"postgres_tx_{id(self)}", default=None
+        # The connection of the transaction under way and the task that opened it: a task it
+        # starts copies the context but is another task, so it takes a connection of its own.
+        self._tx: ContextVar[tuple[asyncio.Task[Any] | None, asyncpg.Connection] | None] = (
+            ContextVar(f"postgres_tx_{id(self)}", default=None)
         )
 
     # -- life cycle ---------------------------------------------------------------------
@@ -126,23 +129,30 @@ class PostgresStore(SQLStore):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        if self._tx.get() is not None:
+        if self._mine() is not None:
             yield
             return
         async with self.pool.acquire() as conn, conn.transaction():
-            token = self._tx.set(conn)
+            token = self._tx.set((asyncio.current_task(), conn))
             try:
                 yield
             finally:
                 self._tx.reset(token)
 
+    def _mine(self) -> asyncpg.Connection | None:
+        """The connection of this task's transaction, if it is in one."""
+        under_way = self._tx.get()
+        if under_way is None or under_way[0] is not asyncio.current_task():
+            return None
+        return under_way[1]
+
     def _overlapping_reads(self) -> bool:
         # One connection runs one query at a time: inside a transaction, no prefetch.
-        return self._tx.get() is None
+        return self._mine() is None
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         try:
-            conn = self._tx.get()
+            conn = self._mine()
             if conn is not None:
                 return list(await conn.fetch(numbered(sql), *params))
             async with self.pool.acquire() as free:
@@ -154,7 +164,7 @@ class PostgresStore(SQLStore):
         if not rows:
             return
         try:
-            conn = self._tx.get()
+            conn = self._mine()
             if conn is not None:
                 await conn.executemany(numbered(sql), rows)
                 return
@@ -169,4 +179,4 @@ class PostgresStore(SQLStore):
         await self._one(f"SELECT {function}(hashtextextended(?, 0))", (key,))
 
     def _in_transaction(self) -> bool:
-        return self._tx.get() is not None
+        return self._mine() is not None

@@ -84,7 +84,12 @@ class SQLiteStore(SQLStore):
         self.path = str(path)
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._in_tx: ContextVar[bool] = ContextVar(f"sqlite_tx_{id(self)}", default=False)
+        # The task whose transaction is under way, as that task's context sees it: a task it
+        # starts copies the context, but is another task, so it waits for the lock like any
+        # other instead of writing into a transaction that is not its own.
+        self._in_tx: ContextVar[asyncio.Task[Any] | None] = ContextVar(
+            f"sqlite_tx_{id(self)}", default=None
+        )
         # Whether the transaction under way has sent its BEGIN yet (there is one at a time).
         self._begun = False
         self._ran_since = 0.0  # when statements on the loop's thread last let others run
@@ -139,11 +144,11 @@ class SQLiteStore(SQLStore):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        if self._in_tx.get():
+        if self._in_transaction():
             yield
             return
         async with self._lock:
-            token = self._in_tx.set(True)
+            token = self._in_tx.set(asyncio.current_task())
             self._begun = False  # BEGIN goes with the first statement
             self._ran_since = time.monotonic()
             try:
@@ -169,7 +174,8 @@ class SQLiteStore(SQLStore):
                 self._in_tx.reset(token)
 
     def _in_transaction(self) -> bool:
-        return self._in_tx.get()
+        owner = self._in_tx.get()
+        return owner is not None and owner is asyncio.current_task()
 
     async def _let_others_run(self) -> None:
         """A long transaction (a file of thousands of rows) runs its statements on the event
@@ -184,7 +190,7 @@ class SQLiteStore(SQLStore):
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         try:
-            if self._in_tx.get():
+            if self._in_transaction():
                 if self._begun:  # the write lock is ours: nothing here can wait
                     await self._let_others_run()
                     return self.db._conn.execute(sql, tuple(params)).fetchall()
@@ -206,7 +212,7 @@ class SQLiteStore(SQLStore):
     async def _in_thread(self, work: Callable[..., _T], *args: Any) -> _T:
         """Run ``work(connection, begin, *args)`` on aiosqlite's thread in one round trip;
         ``begin`` sends the BEGIN the transaction under way still owes."""
-        begin = _Begin(self._in_tx.get() and not self._begun)
+        begin = _Begin(self._in_transaction() and not self._begun)
         try:
             # aiosqlite queues any function for its thread with _execute (its own execute and
             # executemany are built on it); pyproject.toml pins the range that has it.

@@ -225,3 +225,22 @@ async def test_a_long_transaction_lets_the_other_tasks_run(store: Store) -> None
         await other
     assert during > 0
     assert await store.claim_update("test", "k19999") is False  # all of them committed
+
+
+async def test_units_sent_from_inside_a_transaction_get_their_own(
+    store: Store, db_path: Path
+) -> None:
+    """The first unit may come from code that is itself inside a transaction (a tool, a test):
+    the shared transactions are still the runner's own, committed when it says so."""
+    commits = GroupCommit(store)
+    async with store.transaction():
+        await store.claim_update("test", "the caller's")
+        kept = asyncio.create_task(
+            commits.run(lambda: store.inbox_add("test", [InboxItem("unit", "U1", "{}")]))
+        )
+        await asyncio.sleep(0)
+    assert [item.key for item in await kept] == ["unit"]
+    # Committed: another connection (another process) sees it.
+    with sqlite3.connect(db_path) as other:
+        assert other.execute("SELECT event_key FROM inbox").fetchall() == [("unit",)]
+    assert commits.transactions == 1

@@ -506,6 +506,27 @@ class TestStoreContract:
             "change",
         ]
 
+    async def test_a_task_started_inside_a_transaction_writes_in_its_own(
+        self, backend: Store
+    ) -> None:
+        """A task started inside a transaction copies the context it runs in, but the
+        transaction is not its own: what it writes is kept when the one that started it rolls
+        back (before, on SQLite, it wrote into that transaction and was undone with it)."""
+        started: list[asyncio.Task[bool]] = []
+
+        async def starts_one_then_fails() -> None:
+            async with backend.transaction():
+                await backend.claim_update("test", "outer")
+                started.append(asyncio.create_task(backend.claim_update("test", "child")))
+                await asyncio.sleep(0)  # the task starts
+                raise RuntimeError("the outer transaction fails")
+
+        with pytest.raises(RuntimeError):
+            await starts_one_then_fails()
+        assert await started[0] is True
+        assert await backend.claim_update("test", "child") is False  # kept: its own
+        assert await backend.claim_update("test", "outer") is True  # undone with the outer
+
     async def test_a_savepoint_undoes_its_block_alone(self, backend: Store) -> None:
         async def fails_half_way() -> None:
             async with backend.savepoint():
