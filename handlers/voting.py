@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -304,6 +305,14 @@ async def quick_vote(ctx: Context) -> list[Reply]:
     return [replace(reply, keep_buttons=True) for reply in replies]
 
 
+def _tapped(poll: Poll, chosen: list[int], notice: Callable[[str], Text]) -> list[Reply]:
+    """The answer to a tap on a choose-one card: a short notice naming the option the ballot
+    now holds, and the card edited in place to show it."""
+    choice = next(o.text for o in poll.options if o.position == chosen[0])
+    card = replace(_one_tap_card(poll, chosen), edit_previous=True, in_place_only=True, card=False)
+    return [Reply(notice(choice), toast=True), card]
+
+
 async def _submit(
     ctx: Context, poll: Poll, chosen: list[int], *, finish: bool = True, tap: bool = False
 ) -> list[Reply]:
@@ -322,12 +331,9 @@ async def _submit(
             return [
                 Reply(T("Your later choice stands:\n{listing}", listing=_listing(poll, standing)))
             ]
-        texts = {o.position: o.text for o in poll.options}
-        card = replace(
-            _one_tap_card(poll, standing), edit_previous=True, in_place_only=True, card=False
+        return _tapped(
+            poll, standing, lambda c: T("✅ Your later choice stands: {choice}.", choice=c)
         )
-        notice = T("✅ Your later choice stands: {choice}.", choice=texts[standing[0]])
-        return [Reply(notice, toast=True), card]
     except NotPresent:
         return [Reply(NOT_PRESENT)]
     except BallotsRefused as refused:
@@ -347,17 +353,15 @@ async def _submit(
         ctx.finish()
     ctx.events.append(("ballot", poll.id))
     if tap:
-        texts = {o.position: o.text for o in poll.options}
-        chose = texts[chosen[0]]
-        notice = (
-            T("✅ Changed to: {choice}. Tap another to change it again.", choice=chose)
-            if changed
-            else T("✅ Counted: {choice}. Tap another to change it.", choice=chose)
+        return _tapped(
+            poll,
+            chosen,
+            lambda c: (
+                T("✅ Changed to: {choice}. Tap another to change it again.", choice=c)
+                if changed
+                else T("✅ Counted: {choice}. Tap another to change it.", choice=c)
+            ),
         )
-        card = replace(
-            _one_tap_card(poll, chosen), edit_previous=True, in_place_only=True, card=False
-        )
-        return [Reply(notice, toast=True), card]
     message = (
         T(
             "Your ballot is changed. It now reads:\n{listing}\nYou can change it with /vote "
