@@ -6,11 +6,10 @@ plan form's table by strategy, the public comment, the forum's approval, and eve
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from bot import i18n
-from bot.report import _environment, _place_names
+from bot.report import _environment, _place_names, workbook_bytes
 from handlers.labels import APPROVAL_LABELS
 from handlers.services import plan
 from handlers.services.book import PlanBook
@@ -128,10 +127,4 @@ def xlsx(book: PlanBook, locale: str = "th") -> bytes:
     sheet.title = i18n.render(T("Plan projects (form 02)"), locale)[:31]
     for row in form_table(book, locale):
         sheet.append([spreadsheet_safe(without_control_characters(c)) for c in row])
-    for each in sheet.iter_rows():
-        for cell in each:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)

@@ -667,11 +667,15 @@ def xlsx(
         sheet = book.create_sheet(i18n.render(SHEET_NAMES[name], locale)[:31])
         for row in named_table(name, summary, submissions, locale, public=public):
             sheet.append([without_control_characters(c) for c in row])
+    return workbook_bytes(book)
+
+
+def workbook_bytes(book: Any) -> bytes:
+    """An openpyxl workbook saved, every string in it a text cell: what a villager typed is
+    never a formula ("=HYPERLINK(...)"), kept as typed: a spreadsheet does not run a text cell."""
     for each in book.worksheets:
         for row in each.iter_rows():
             for cell in row:
-                # What a villager typed is a text cell, never a formula ("=HYPERLINK(...)"),
-                # kept as typed: a spreadsheet does not run a text cell.
                 if isinstance(cell.value, str):
                     cell.data_type = "s"
     buffer = io.BytesIO()
