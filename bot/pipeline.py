@@ -55,7 +55,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from bot.core import Engine, Outgoing
 from handlers.services import book, limits
 from handlers.types import Incoming
-from storage.base import InboxItem, OutboxMessage, PlanItem
+from storage.base import InboxItem, OutboxMessage, PlanItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class GroupCommit:
     alone. On a store that can commit several transactions at once (PostgreSQL's pool), each
     unit simply gets a transaction of its own."""
 
-    def __init__(self, store: Any, limit: int = GROUP_LIMIT) -> None:
+    def __init__(self, store: Store, limit: int = GROUP_LIMIT) -> None:
         self.store = store
         self.limit = limit
         self._waiting: list[tuple[Callable[[], Awaitable[Any]], asyncio.Future[Any]]] = []
@@ -191,7 +191,7 @@ class GroupCommit:
         self.units = 0
 
     async def run(self, work: Callable[[], Awaitable[R]]) -> R:
-        if not getattr(self.store, "one_writer", False):
+        if not self.store.one_writer:
             async with self.store.transaction():
                 result = await work()
             self.transactions += 1

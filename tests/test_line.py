@@ -382,8 +382,9 @@ async def test_events_kept_before_a_stop_are_handled_at_start(
     standin: LineStandIn, store: Store, tagger: KeywordTagger, events: Events
 ) -> None:
     event = events.follow(USER)
-    item = LineChannel.inbox_item(DESTINATION, event)
-    assert item is not None
+    read = LineChannel.read_event(DESTINATION, event)
+    assert read is not None
+    item, _ = read
     assert len(await store.inbox_add("line", [item])) == 1
     channel = LineChannel(Engine(store, tagger), SECRET, TOKEN, base_url=standin.base_url)
     await channel.start()

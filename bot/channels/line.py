@@ -381,12 +381,6 @@ class LineChannel:
         return await self.pipeline.accept(CHANNEL, items)
 
     @staticmethod
-    def inbox_item(bot: str, raw: Any) -> InboxItem | None:
-        """One event as the inbox keeps it; None (logged) for one we cannot use."""
-        read = LineChannel.read_event(bot, raw)
-        return read[0] if read is not None else None
-
-    @staticmethod
     def read_event(bot: str, raw: Any) -> tuple[InboxItem, Event] | None:
         """One event as the inbox keeps it, and as line-bot-sdk reads it; None (logged) for
         one we cannot use."""
