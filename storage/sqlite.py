@@ -22,8 +22,8 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager, closing
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, closing, contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
@@ -250,6 +250,15 @@ class SQLiteStore(SQLStore):
             )
         )
 
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection of its own to the store's file, for a worker thread (committed
+        data only), closed after."""
+        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as db:
+            db.execute("PRAGMA busy_timeout=5000")
+            yield db
+
     async def printed_submissions(self, tambon_id: int) -> list[PrintedSubmission]:
         """What a report prints of every submission, in a worker thread on a read-only
         connection of its own, as :meth:`all_submissions`."""
@@ -258,26 +267,20 @@ class SQLiteStore(SQLStore):
         return await asyncio.to_thread(self._read_printed, tambon_id)
 
     def _read_printed(self, tambon_id: int) -> list[PrintedSubmission]:
-        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as db:
-            db.execute("PRAGMA busy_timeout=5000")
+        with self._reader() as db:
             db.execute("BEGIN")  # one snapshot for the two reads
             (categories_sql, by_category), (rows_sql, by_row) = printed_queries(tambon_id)
             return printed(db.execute(categories_sql, by_category), db.execute(rows_sql, by_row))
 
     def _read_only(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as db:
-            db.execute("PRAGMA busy_timeout=5000")
+        with self._reader() as db:
             db.row_factory = sqlite3.Row
             return db.execute(sql, tuple(params)).fetchall()
 
     def _read_all_submissions(self, tambon_id: int) -> list[Submission]:
         # Three plain scans joined in Python: for a whole tambon this is about twice as fast as
         # the per-row subqueries of _SUBMISSION_SQL (100,000 rows: 0.5 s against 1 s).
-        uri = Path(self.path).resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as db:
-            db.execute("PRAGMA busy_timeout=5000")
+        with self._reader() as db:
             db.execute("BEGIN")  # one snapshot for the three reads
             categories: dict[int, list[str]] = {}
             for submission_id, category in db.execute(
